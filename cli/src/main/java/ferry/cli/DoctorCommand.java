@@ -1,0 +1,105 @@
+package ferry.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import ferry.node.HostCheck;
+import ferry.node.QemuBinary;
+import ferry.qapi.Conformance;
+import ferry.qapi.QapiJson;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code ferry doctor}: checks that this host can run Ferry, and how the installed QEMU matches the binding. */
+@Command(name = "doctor", mixinStandardHelpOptions = true,
+        description = {"Checks this host: the QEMU binary and version, KVM, every bound QMP command, event and",
+                "member against the installed QEMU's own schema, and the migration capabilities and",
+                "parameters it accepts. Starts one short-lived QEMU without a guest."})
+final class DoctorCommand implements Callable<Integer> {
+    @Option(names = "--json", description = "Print one JSON object instead of the report.")
+    boolean json;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        QemuBinary qemu = QemuBinary.find();
+        HostCheck.Report r = HostCheck.run(qemu, Files.createTempDirectory("ferry-doctor"));
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+            out.println(QapiJson.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(toJson(r)));
+        } else {
+            print(r, out);
+        }
+        out.flush();
+        return r.binding().commandsMissing().isEmpty() && r.unexpected().isEmpty() ? Main.OK : Main.FAILED;
+    }
+
+    static ObjectNode toJson(HostCheck.Report r) {
+        ObjectNode o = QapiJson.mapper().createObjectNode();
+        ObjectNode q = o.putObject("qemu");
+        q.put("binary", r.qemu().path().toString());
+        q.put("version", r.qemu().version());
+        q.put("package", r.qemuPackage());
+        ObjectNode kvm = o.putObject("kvm");
+        kvm.put("device", r.kvmDevice().name().toLowerCase().replace('_', '-'));
+        kvm.put("present", r.kvmPresent());
+        kvm.put("enabled", r.kvmEnabled());
+        Conformance.Report b = r.binding();
+        ObjectNode binding = o.putObject("binding");
+        names(binding.putObject("commands"), b.commandsBound(), b.commandsMissing());
+        names(binding.putObject("events"), b.eventsBound(), b.eventsMissing());
+        ArrayNode mm = binding.putArray("mismatches");
+        for (Conformance.Difference d : b.mismatches()) {
+            mm.addObject().put("name", d.path()).put("kind", d.kind().name().toLowerCase())
+                    .put("expected", d.expected()).put("found", d.found());
+        }
+        ArrayNode extras = binding.putArray("qemu_only");
+        b.differences().stream().filter(d -> d.kind() == Conformance.Kind.EXTRA).forEach(d -> extras.add(d.path()));
+        binding.put("known_differences", r.known().size());
+        ArrayNode unexpected = binding.putArray("unexpected_differences");
+        r.unexpected().forEach(d -> unexpected.add(d.toString()));
+        r.capabilities().forEach(o.putArray("capabilities")::add);
+        r.parameters().forEach(o.putArray("parameters")::add);
+        r.lacks().forEach(o.putArray("lacks")::add);
+        return o;
+    }
+
+    private static void names(ObjectNode o, List<String> bound, List<String> missing) {
+        bound.forEach(o.putArray("bound")::add);
+        o.put("total", bound.size());
+        o.put("present", bound.size() - missing.size());
+        missing.forEach(o.putArray("missing")::add);
+    }
+
+    private static void print(HostCheck.Report r, PrintWriter out) {
+        Conformance.Report b = r.binding();
+        out.printf("QEMU      %s (%s)%n", r.qemu().version(), r.qemu().path());
+        out.printf("KVM       /dev/kvm %s; QEMU: %s%n", r.kvmDevice().name().toLowerCase().replace('_', ' '),
+                r.kvmEnabled() ? "KVM enabled" : r.kvmPresent() ? "KVM present but not used, TCG" : "no KVM, TCG");
+        out.printf("Commands  %d of %d bound commands present%s%n", b.commandsPresent().size(), b.commandsBound().size(),
+                b.commandsMissing().isEmpty() ? "" : "; missing: " + String.join(", ", b.commandsMissing()));
+        out.printf("Events    %d of %d bound events present%s%n", b.eventsBound().size() - b.eventsMissing().size(),
+                b.eventsBound().size(), b.eventsMissing().isEmpty() ? "" : "; missing: " + String.join(", ", b.eventsMissing()));
+        out.printf("Members   %d differences, %d of them recorded for QEMU %s%n", b.differences().size(),
+                b.differences().size() - r.unexpected().size(), ferry.protocol.Binding.differencesRecordedFor());
+        for (Conformance.Difference d : r.unexpected()) {
+            out.println("  unexpected: " + d);
+        }
+        out.printf("Migration %d capabilities: %s%n", r.capabilities().size(), String.join(", ", r.capabilities()));
+        out.printf("          %d parameters: %s%n", r.parameters().size(), String.join(", ", r.parameters()));
+        if (!r.lacks().isEmpty()) {
+            out.println("This QEMU lacks:");
+            r.lacks().forEach(l -> out.println("  - " + l));
+        }
+        out.println(r.unexpected().isEmpty() && b.commandsMissing().isEmpty()
+                ? "OK: this host can run Ferry." : "PROBLEMS: see above; run scripts/install-deps to get QEMU 10.");
+    }
+
+}
