@@ -21,12 +21,17 @@ public final class Main implements Runnable {
     }
 
     static int run(String... args) {
+        return commandLine().execute(args);
+    }
+
+    /** The command tree, with errors reported as one line (the message says what to do next). */
+    static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
             cmd.getErr().println("ferry: " + e.getMessage());
             return FAILED;
         });
-        return cl.execute(args);
+        return cl;
     }
 
     @Override

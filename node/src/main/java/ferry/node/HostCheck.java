@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import ferry.protocol.Binding;
 import ferry.protocol.Commands;
 import ferry.protocol.KvmInfo;
-import ferry.protocol.MigrationCapabilityStatus;
 import ferry.qapi.Conformance;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,10 +36,9 @@ public final class HostCheck {
             KvmInfo kvm = q.qmp().call(Commands.QUERY_KVM);
             JsonNode schema = q.qmp().execute("query-qmp-schema", null);
             Conformance.Report binding = Binding.check(schema);
+            // raw JSON: capabilities newer than the binding have no enum constant
             List<String> caps = new ArrayList<>();
-            for (MigrationCapabilityStatus c : q.qmp().call(Commands.QUERY_MIGRATE_CAPABILITIES)) {
-                caps.add(c.capability().wire() != null ? c.capability().wire() : "(unknown)");
-            }
+            q.qmp().execute("query-migrate-capabilities", null).forEach(c -> caps.add(c.path("capability").asText()));
             List<String> params = new ArrayList<>();
             for (Iterator<String> it = q.qmp().execute("query-migrate-parameters", null).fieldNames(); it.hasNext(); ) {
                 params.add(it.next());
@@ -51,14 +49,17 @@ public final class HostCheck {
                     .toList();
             String pkg = q.qmp().greeting().packageName();
             return new Report(qemu, pkg, device, kvm.present(), kvm.enabled(), binding, known, unexpected,
-                    caps, params, lacks(qemu, binding));
+                    caps, params, lacks(qemu, binding, unexpected));
         } finally {
             deleteQuietly(scratch);
         }
     }
 
-    /** Plain words for what the binding wants and QEMU lacks; empty on a QEMU that has it all. */
-    static List<String> lacks(QemuBinary qemu, Conformance.Report binding) {
+    /**
+     * Plain words for what the binding has and this QEMU lacks, leaving out what QEMU 10 dropped on
+     * purpose (the recorded differences); empty on QEMU 10.0.
+     */
+    static List<String> lacks(QemuBinary qemu, Conformance.Report binding, List<Conformance.Difference> unexpected) {
         List<String> out = new ArrayList<>();
         if (!qemu.atLeast(10, 0)) {
             out.add("QEMU " + qemu.version() + " is older than the QEMU 10.0 Ferry targets; features it lacks are listed below");
@@ -69,12 +70,24 @@ public final class HostCheck {
         for (String e : binding.eventsMissing()) {
             out.add("event '" + e + "' is never sent");
         }
-        for (Conformance.Difference d : binding.differences()) {
-            if (d.kind() == Conformance.Kind.MISSING && d.path().startsWith("MigrationCapability.")) {
-                out.add("migration capability '" + d.path().substring("MigrationCapability.".length()) + "' is not available");
+        for (Conformance.Difference d : unexpected) {
+            if (d.kind() == Conformance.Kind.MISSING) {
+                out.add(lacking(d.path()));
             }
         }
         return out;
+    }
+
+    private static String lacking(String path) {
+        int dot = path.indexOf('.');
+        String owner = path.substring(0, dot);
+        String item = path.substring(dot + 1);
+        return switch (owner) {
+            case "MigrationCapability" -> "migration capability '" + item + "'";
+            case "MigrateSetParameters", "MigrationParameters" -> "migration parameter '" + item + "'";
+            case "MigrationStatus" -> "migration status '" + item + "'";
+            default -> "'" + path + "'";
+        } + " is not available";
     }
 
     private static void deleteQuietly(Path dir) {

@@ -167,7 +167,7 @@ public final class Conformance {
             return;
         }
         Definition d = schema.get(ours.name());
-        reached.add(d.name());
+        markReached(d.name());
         if (!visited.add(d.name() + "->" + theirName)) {
             return;
         }
@@ -199,6 +199,14 @@ public final class Conformance {
             case UnionDef u -> union(u, t, meta, path, full);
             case AlternateDef a -> alternate(a, t, meta, path);
             default -> throw new IllegalStateException("not a type: " + d.name());
+        }
+    }
+
+    /** A type counts as reached with the bases it inherits members from. */
+    private void markReached(String name) {
+        while (name != null && reached.add(name)) {
+            Definition d = schema.get(name);
+            name = d instanceof StructDef s ? s.base() : d instanceof UnionDef u ? u.base() : null;
         }
     }
 
@@ -244,7 +252,7 @@ public final class Conformance {
             if (!kinds.contains(want)) {
                 diffs.add(new Difference(a.name() + "." + m.name(), Kind.MISSING, want + " alternative", "absent"));
             }
-            reached.add(m.type().name());
+            markReached(m.type().name());
         }
     }
 
