@@ -1,6 +1,5 @@
 package ferry.qmp;
 
-import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -238,7 +237,7 @@ public final class QmpClient implements AutoCloseable {
     /** A new subscriber for the named events (all events when no name is given). */
     public EventSubscription subscribe(String... names) {
         EventSubscription[] self = new EventSubscription[1];
-        self[0] = new EventSubscription(Set.of(names), options.subscriberQueue(), () -> subscribers.remove(self[0]));
+        self[0] = new EventSubscription(Set.copyOf(java.util.Arrays.asList(names)), options.subscriberQueue(), () -> subscribers.remove(self[0]));
         subscribers.add(self[0]);
         if (closedReason != null) {
             self[0].end(closedReason);
@@ -263,7 +262,7 @@ public final class QmpClient implements AutoCloseable {
                 JsonNode msg;
                 try {
                     msg = JSON.readTree(line);
-                } catch (JacksonException e) {
+                } catch (IOException e) { // JacksonException, or CharConversionException for bytes in no encoding
                     reason = peer + ": the peer sent something that is not JSON, so the connection was closed: "
                             + excerpt(line);
                     break;
