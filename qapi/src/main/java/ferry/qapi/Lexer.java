@@ -108,7 +108,10 @@ final class Lexer {
                 skipToEol();
                 return new Token(Kind.DOC, text.toString().strip(), start);
             }
-            if (pos >= src.length() || src.charAt(pos) != '#') {
+            if (pos >= src.length()) { // the file ends after a newline
+                throw new SchemaException(new SourcePos(file, start), "doc block is not closed by a '##' line");
+            }
+            if (src.charAt(pos) != '#') {
                 throw new SchemaException(new SourcePos(file, line), "doc block line must start with '#'");
             }
             int from = pos + 1;

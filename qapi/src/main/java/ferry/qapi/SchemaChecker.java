@@ -1,5 +1,6 @@
 package ferry.qapi;
 
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -16,9 +17,7 @@ final class SchemaChecker {
         for (Definition d : schema.definitions()) {
             switch (d) {
                 case StructDef s -> {
-                    if (s.base() != null) {
-                        expectKind(s.base(), StructDef.class, s.pos(), "base of struct '" + s.name() + "'");
-                    }
+                    bases(s);
                     members(s.members(), s.pos(), "struct '" + s.name() + "'");
                     unique(schema.allMembers(s), s.pos(), "struct '" + s.name() + "'");
                 }
@@ -52,6 +51,7 @@ final class SchemaChecker {
         String what = "union '" + u.name() + "'";
         if (u.base() != null) {
             expectKind(u.base(), StructDef.class, u.pos(), "base of " + what);
+            bases((StructDef) schema.get(u.base()));
         } else {
             members(u.inlineBase(), u.pos(), what);
         }
@@ -72,6 +72,19 @@ final class SchemaChecker {
                 throw new SchemaException(u.pos(), "branch '" + b.name() + "' of " + what
                         + " must name a struct or union, found '" + b.type() + "'");
             }
+        }
+    }
+
+    /** Checks that a struct's bases, and theirs, are structs and do not lead back to it. */
+    private void bases(StructDef s) {
+        List<String> chain = new ArrayList<>(List.of(s.name()));
+        for (StructDef at = s; at.base() != null; at = (StructDef) schema.get(at.base())) {
+            expectKind(at.base(), StructDef.class, at.pos(), "base of struct '" + at.name() + "'");
+            if (chain.contains(at.base())) {
+                throw new SchemaException(s.pos(), "struct '" + s.name() + "' has a base loop: "
+                        + String.join(" -> ", chain) + " -> " + at.base());
+            }
+            chain.add(at.base());
         }
     }
 

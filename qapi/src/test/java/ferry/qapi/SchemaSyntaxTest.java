@@ -11,7 +11,7 @@ class SchemaSyntaxTest {
 
     @Test
     void singleQuotedStringsKeepEveryCharacterButTheQuotes() {
-        Schema s = SchemaFiles.single("{ 'enum': 'Odd', 'data': [ 'a b', 'x-y.z', \"\" ] }".replace("\"\"", "'#not-a-comment'"));
+        Schema s = SchemaFiles.single("{ 'enum': 'Odd', 'data': [ 'a b', 'x-y.z', '#not-a-comment' ] }");
         EnumDef e = (EnumDef) s.get("Odd");
         assertThat(e.values()).extracting(EnumValue::name).containsExactly("a b", "x-y.z", "#not-a-comment");
     }
