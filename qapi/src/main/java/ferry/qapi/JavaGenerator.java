@@ -239,9 +239,11 @@ public final class JavaGenerator {
         return sb.append("}\n").toString();
     }
 
-    private static String branchClass(String wire, String enclosing) {
+    /** A nested branch record must not shadow a type the interface refers to, nor share its name. */
+    private String branchClass(String wire, String enclosing) {
         String n = Names.camelUpper(wire);
-        return Names.TAKEN_TYPES.contains(n) || n.equals(enclosing) ? n + "Branch" : n;
+        boolean shadows = schema.definitions().stream().anyMatch(d -> Names.type(d.name()).equals(n));
+        return Names.TAKEN_TYPES.contains(n) || n.equals(enclosing) || shadows ? n + "Branch" : n;
     }
 
     private void event(EventDef ev) {

@@ -51,6 +51,12 @@ public final class UnionDeserializer extends JsonDeserializer<Object> implements
         }
     }
 
+    @Override
+    public Object getAbsentValue(DeserializationContext ctxt) {
+        // an absent member is not a JSON null: absent means "leave as is", StrOrNull's null means "reset"
+        return null;
+    }
+
     private Object read(JsonNode node, DeserializationContext ctxt) throws IOException {
         Class<?> raw = type.getRawClass();
         QapiUnion union = raw.getAnnotation(QapiUnion.class);
