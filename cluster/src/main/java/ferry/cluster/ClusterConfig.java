@@ -1,0 +1,55 @@
+package ferry.cluster;
+
+import static ferry.cluster.ClusterException.Reason.INVALID;
+
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * What every node agrees on about the cluster itself.
+ *
+ * @param name  cluster name
+ * @param token shared secret the agents authenticate each other with (not shown by {@link #toString()})
+ * @param nodes the members, in the order they were given
+ */
+public record ClusterConfig(String name, String token, List<NodeInfo> nodes) {
+
+    public ClusterConfig {
+        Names.name("cluster", name);
+        if (token == null || token.isBlank()) {
+            throw new ClusterException(INVALID, "cluster '" + name + "' has no token");
+        }
+        if (nodes == null || nodes.isEmpty()) {
+            throw new ClusterException(INVALID, "cluster '" + name + "' needs at least one node");
+        }
+        nodes = List.copyOf(nodes);
+        Set<String> names = new HashSet<>();
+        Set<String> agents = new HashSet<>();
+        for (NodeInfo n : nodes) {
+            if (!names.add(n.name())) {
+                throw new ClusterException(INVALID, "cluster '" + name + "' lists node '" + n.name()
+                        + "' twice; give every node its own name");
+            }
+            if (!agents.add(n.agentAddress())) {
+                throw new ClusterException(INVALID, "cluster '" + name + "': node '" + n.name()
+                        + "' has the agent address " + n.agentAddress()
+                        + " of another node; give every agent its own port");
+            }
+        }
+    }
+
+    public Optional<NodeInfo> node(String name) {
+        return nodes.stream().filter(n -> n.name().equals(name)).findFirst();
+    }
+
+    public List<String> nodeNames() {
+        return nodes.stream().map(NodeInfo::name).toList();
+    }
+
+    @Override
+    public String toString() {
+        return "ClusterConfig[name=" + name + ", token=<hidden>, nodes=" + nodes + "]";
+    }
+}

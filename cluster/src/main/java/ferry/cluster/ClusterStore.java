@@ -1,0 +1,90 @@
+package ferry.cluster;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The records all nodes of a cluster must agree on: the members, which node owns which VM, the
+ * VMs' persistent locks, and the migration journals.
+ *
+ * <p>Every mutating call is atomic and checks its preconditions in the same step as it writes
+ * (compare-and-set): two callers racing for the same VM never both succeed. Failures throw
+ * {@link ClusterException}; a refused call changes nothing.
+ *
+ * <p>Implementations: {@link DirectoryClusterStore} (nodes on one host share a folder); an etcd
+ * store for many hosts later.
+ */
+public interface ClusterStore extends AutoCloseable {
+
+    int MIN_VMID = Names.MIN_VMID;
+    int MAX_VMID = Names.MAX_VMID;
+
+    /** Cluster name, token and members. */
+    ClusterConfig config();
+
+    /** The VM, wherever it lives; empty if no node has it. */
+    Optional<VmRecord> vm(int vmid);
+
+    /** All VMs of all nodes, by vmid. Records that cannot be read are left out (and logged). */
+    List<VmRecord> vms();
+
+    /** The VMs {@code node} owns, by vmid. */
+    List<VmRecord> vmsOf(String node);
+
+    /**
+     * Registers a new, unlocked VM owned by {@code owner}. Refuses a vmid that exists on any node,
+     * an unknown node and a vmid outside {@value #MIN_VMID}..{@value #MAX_VMID}.
+     */
+    VmRecord create(String owner, int vmid, ObjectNode config);
+
+    /** Replaces the config of an unlocked VM owned by {@code expectedOwner}. */
+    default VmRecord update(int vmid, String expectedOwner, ObjectNode config) {
+        return update(vmid, expectedOwner, config, null);
+    }
+
+    /**
+     * Replaces the config of a VM owned by {@code expectedOwner}, keeping its lock.
+     *
+     * @param heldLock null: the VM must be unlocked; otherwise the lock the caller holds, and the
+     *                 VM must be locked with exactly that lock
+     */
+    VmRecord update(int vmid, String expectedOwner, ObjectNode config, String heldLock);
+
+    /** Sets {@code lock} on an unlocked VM owned by {@code expectedOwner} (compare-and-set). */
+    VmRecord lock(int vmid, String expectedOwner, String lock);
+
+    /**
+     * Clears the VM's lock.
+     *
+     * @param expectedLock the lock the caller holds; the VM must carry exactly that lock. null
+     *                     clears any lock (a person's manual unlock once they know no task runs);
+     *                     it is a no-op on an unlocked VM
+     */
+    VmRecord unlock(int vmid, String expectedOwner, String expectedLock);
+
+    /**
+     * Moves ownership of the VM from {@code from} to {@code to} in one atomic step, only if
+     * {@code from} owns it. The lock is kept as it is: the migration clears it on the new owner.
+     */
+    VmRecord move(int vmid, String from, String to);
+
+    /** Removes an unlocked VM owned by {@code expectedOwner}. */
+    void delete(int vmid, String expectedOwner);
+
+    /** Appends one entry to the task's journal, durably, before the step it describes acts. */
+    void appendJournal(String taskId, ObjectNode entry);
+
+    /** The entries of the task's journal, open or closed, in order. */
+    List<ObjectNode> journal(String taskId);
+
+    /** Task ids whose journal is open (tasks that have not finished, or crashed), sorted. */
+    List<String> openJournals();
+
+    /** Marks the task's journal finished; no entry may be appended afterwards. Idempotent. */
+    void closeJournal(String taskId);
+
+    /** Releases what the store holds (connections); the directory store holds nothing. */
+    @Override
+    default void close() {}
+}

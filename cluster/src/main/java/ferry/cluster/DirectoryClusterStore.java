@@ -1,0 +1,406 @@
+package ferry.cluster;
+
+import static ferry.cluster.ClusterException.Reason.EXISTS;
+import static ferry.cluster.ClusterException.Reason.INVALID;
+import static ferry.cluster.ClusterException.Reason.IO;
+import static ferry.cluster.ClusterException.Reason.LOCKED;
+import static ferry.cluster.ClusterException.Reason.NOT_FOUND;
+import static ferry.cluster.ClusterException.Reason.NOT_OWNER;
+import static ferry.cluster.ClusterException.Reason.UNKNOWN_NODE;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The embedded cluster store: a folder shared by the nodes of one host.
+ *
+ * <pre>
+ * cluster.json                  name, token (mode 0600), nodes
+ * .lock                         guards every read and read-modify-write (FileLock + in-process lock)
+ * nodes/&lt;node&gt;/vms/&lt;vmid&gt;.json  {"config": {...}, "lock": "migrate"}; the folder is the owner
+ * journal/&lt;task&gt;.jsonl          open journals, one JSON entry per line
+ * journal/done/&lt;task&gt;.jsonl     closed journals
+ * </pre>
+ *
+ * Every write is a temp file + fsync + atomic rename + fsync of the folder; moving ownership is
+ * one rename from one node's folder to the other's. Safe for many threads and processes.
+ */
+public final class DirectoryClusterStore implements ClusterStore {
+    private static final Logger log = LoggerFactory.getLogger(DirectoryClusterStore.class);
+    private static final String CLUSTER_FILE = "cluster.json";
+    private static final Set<PosixFilePermission> OWNER_ONLY =
+            Set.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
+    private static final Duration LOCK_TIMEOUT = Duration.ofSeconds(30);
+
+    private final Path dir;
+    private final ClusterConfig config;
+    private final StoreLock lock;
+    private final VmFolders vms;
+    private final JournalFiles journals;
+
+    private DirectoryClusterStore(Path dir, ClusterConfig config) {
+        this.dir = dir;
+        this.config = config;
+        this.lock = io("lock the cluster folder " + dir, () -> new StoreLock(dir.resolve(".lock"), LOCK_TIMEOUT));
+        this.vms = new VmFolders(dir.resolve("nodes"), config.nodeNames());
+        this.journals = new JournalFiles(dir.resolve("journal"));
+    }
+
+    /**
+     * Creates a cluster in {@code dir} (missing or empty): {@code cluster.json} with a fresh token
+     * and a folder per node.
+     */
+    public static DirectoryClusterStore create(Path dir, String clusterName, List<NodeInfo> nodes) {
+        ClusterConfig config = new ClusterConfig(clusterName, newToken(), nodes == null ? List.of() : nodes);
+        Path abs = dir.toAbsolutePath().normalize();
+        io("create the cluster folder " + abs, () -> Files.createDirectories(abs));
+        DirectoryClusterStore store = new DirectoryClusterStore(abs, config);
+        store.locked("create cluster '" + clusterName + "'", () -> {
+            Path file = abs.resolve(CLUSTER_FILE);
+            if (Files.exists(file)) {
+                throw new ClusterException(EXISTS, abs + " already holds a cluster (" + file
+                        + "); open it instead, or create the new cluster in another folder");
+            }
+            try (Stream<Path> entries = Files.list(abs)) {
+                Optional<String> stranger = entries.map(p -> p.getFileName().toString())
+                        .filter(n -> !Set.of(".lock", "nodes", "journal").contains(n)
+                                && !n.startsWith(AtomicFiles.TEMP_PREFIX))
+                        .findFirst();
+                if (stranger.isPresent()) {
+                    throw new ClusterException(INVALID, abs + " is not empty (it holds '" + stranger.get()
+                            + "'); create the cluster in a new or empty folder");
+                }
+            }
+            store.vms.prepare();
+            store.journals.createFolders();
+            AtomicFiles.fsyncFolder(abs.resolve("nodes"));
+            AtomicFiles.write(file, Json.cluster(config), OWNER_ONLY);
+            return null;
+        });
+        log.info("created cluster '{}' in {} with nodes {}", clusterName, abs, config.nodeNames());
+        return store;
+    }
+
+    /** Opens the cluster in {@code dir}. */
+    public static DirectoryClusterStore open(Path dir) {
+        Path abs = dir.toAbsolutePath().normalize();
+        if (!Files.isDirectory(abs)) {
+            throw new ClusterException(NOT_FOUND, "there is no cluster folder at " + abs
+                    + "; create the cluster first, or point to the folder it was created in");
+        }
+        Path file = abs.resolve(CLUSTER_FILE);
+        if (!Files.isRegularFile(file)) {
+            throw new ClusterException(NOT_FOUND, abs + " is not a Ferry cluster folder (it has no " + CLUSTER_FILE
+                    + "); create the cluster first, or point to the folder it was created in");
+        }
+        ClusterConfig config;
+        try {
+            config = Json.cluster(Files.readAllBytes(file));
+        } catch (IOException e) {
+            throw new ClusterException(IO, "cannot read the cluster file " + file + ": " + describe(e)
+                    + "; repair it by hand or restore it from a backup", e);
+        }
+        warnIfReadableByOthers(file);
+        DirectoryClusterStore store = new DirectoryClusterStore(abs, config);
+        store.locked("open cluster '" + config.name() + "'", () -> {
+            store.vms.prepare();
+            store.journals.createFolders();
+            VmFolders.removeTempFiles(abs);
+            return null;
+        });
+        return store;
+    }
+
+    /** The cluster folder. */
+    public Path dir() {
+        return dir;
+    }
+
+    @Override
+    public ClusterConfig config() {
+        return config;
+    }
+
+    @Override
+    public Optional<VmRecord> vm(int vmid) {
+        Names.vmid(vmid);
+        return locked("read VM " + vmid, () -> find(vmid));
+    }
+
+    @Override
+    public List<VmRecord> vms() {
+        return locked("list VMs", () -> {
+            List<VmRecord> all = new ArrayList<>();
+            for (String node : config.nodeNames()) {
+                all.addAll(vms.list(node));
+            }
+            all.sort(Comparator.comparingInt(VmRecord::vmid));
+            return all;
+        });
+    }
+
+    @Override
+    public List<VmRecord> vmsOf(String node) {
+        member(node);
+        return locked("list VMs of node '" + node + "'", () -> vms.list(node));
+    }
+
+    @Override
+    public VmRecord create(String owner, int vmid, ObjectNode config) {
+        Names.vmid(vmid);
+        member(owner);
+        VmRecord r = new VmRecord(vmid, owner, config, null);
+        locked("create VM " + vmid + " on node '" + owner + "'", () -> {
+            List<String> holders = vms.holders(vmid);
+            if (!holders.isEmpty()) {
+                throw new ClusterException(EXISTS, "VM " + vmid + " already exists on node '" + holders.get(0)
+                        + "'; pick another vmid");
+            }
+            vms.write(r);
+            return null;
+        });
+        log.info("created VM {} on node '{}'", vmid, owner);
+        return r;
+    }
+
+    @Override
+    public VmRecord update(int vmid, String expectedOwner, ObjectNode config, String heldLock) {
+        Names.vmid(vmid);
+        member(expectedOwner);
+        if (heldLock != null) {
+            Names.lock(heldLock);
+        }
+        if (config == null) {
+            throw new ClusterException(INVALID, "VM " + vmid + ": the new config is missing");
+        }
+        return locked("update VM " + vmid + " on node '" + expectedOwner + "'", () -> {
+            VmRecord r = owned(vmid, expectedOwner);
+            if (heldLock == null && r.locked()) {
+                throw new ClusterException(LOCKED, "cannot update VM " + vmid + ": " + lockedMessage(r));
+            }
+            if (heldLock != null) {
+                requireLock(r, heldLock, "update");
+            }
+            VmRecord updated = r.withConfig(config);
+            vms.write(updated);
+            return updated;
+        });
+    }
+
+    @Override
+    public VmRecord lock(int vmid, String expectedOwner, String lockName) {
+        Names.vmid(vmid);
+        member(expectedOwner);
+        Names.lock(lockName);
+        VmRecord result = locked("lock VM " + vmid + " on node '" + expectedOwner + "'", () -> {
+            VmRecord r = owned(vmid, expectedOwner);
+            if (r.locked()) {
+                throw new ClusterException(LOCKED, "cannot lock VM " + vmid + " (" + lockName + "): " + lockedMessage(r));
+            }
+            VmRecord l = r.withLock(lockName);
+            vms.write(l);
+            return l;
+        });
+        log.debug("locked VM {} ({}) on node '{}'", vmid, lockName, expectedOwner);
+        return result;
+    }
+
+    @Override
+    public VmRecord unlock(int vmid, String expectedOwner, String expectedLock) {
+        Names.vmid(vmid);
+        member(expectedOwner);
+        if (expectedLock != null) {
+            Names.lock(expectedLock);
+        }
+        VmRecord unlocked = locked("unlock VM " + vmid + " on node '" + expectedOwner + "'", () -> {
+            VmRecord r = owned(vmid, expectedOwner);
+            if (expectedLock != null) {
+                requireLock(r, expectedLock, "unlock");
+            } else if (!r.locked()) {
+                return r;
+            } else {
+                log.info("VM {} on node '{}': clearing lock ({}) by hand", vmid, expectedOwner, r.lock());
+            }
+            VmRecord u = r.withLock(null);
+            vms.write(u);
+            return u;
+        });
+        log.debug("unlocked VM {} on node '{}'", vmid, expectedOwner);
+        return unlocked;
+    }
+
+    @Override
+    public VmRecord move(int vmid, String from, String to) {
+        Names.vmid(vmid);
+        member(from);
+        member(to);
+        if (from.equals(to)) {
+            throw new ClusterException(INVALID, "cannot move VM " + vmid + " from node '" + from + "' to itself");
+        }
+        VmRecord moved = locked("move VM " + vmid + " from node '" + from + "' to '" + to + "'", () -> {
+            VmRecord r = owned(vmid, from);
+            vms.move(vmid, from, to);
+            return r.withOwner(to);
+        });
+        log.info("moved VM {} from node '{}' to node '{}'", vmid, from, to);
+        return moved;
+    }
+
+    @Override
+    public void delete(int vmid, String expectedOwner) {
+        Names.vmid(vmid);
+        member(expectedOwner);
+        locked("delete VM " + vmid + " on node '" + expectedOwner + "'", () -> {
+            VmRecord r = owned(vmid, expectedOwner);
+            if (r.locked()) {
+                throw new ClusterException(LOCKED, "cannot delete VM " + vmid + ": " + lockedMessage(r));
+            }
+            vms.delete(expectedOwner, vmid);
+            return null;
+        });
+        log.info("deleted VM {} on node '{}'", vmid, expectedOwner);
+    }
+
+    @Override
+    public void appendJournal(String taskId, ObjectNode entry) {
+        Names.taskId(taskId);
+        if (entry == null) {
+            throw new ClusterException(INVALID, "task " + taskId + ": journal entry is missing");
+        }
+        locked("append to the journal of task " + taskId, () -> {
+            journals.append(taskId, entry);
+            return null;
+        });
+    }
+
+    @Override
+    public List<ObjectNode> journal(String taskId) {
+        Names.taskId(taskId);
+        return locked("read the journal of task " + taskId, () -> journals.read(taskId));
+    }
+
+    @Override
+    public List<String> openJournals() {
+        return locked("list open journals", journals::openIds);
+    }
+
+    @Override
+    public void closeJournal(String taskId) {
+        Names.taskId(taskId);
+        locked("close the journal of task " + taskId, () -> {
+            journals.close(taskId);
+            return null;
+        });
+    }
+
+    @Override
+    public String toString() {
+        return "DirectoryClusterStore[" + config.name() + " in " + dir + "]";
+    }
+
+    // --- under the lock ---
+
+    private Optional<VmRecord> find(int vmid) {
+        List<String> holders = vms.holders(vmid);
+        if (holders.isEmpty()) {
+            return Optional.empty();
+        }
+        if (holders.size() > 1) {
+            throw new ClusterException(IO, "VM " + vmid + " has a record on several nodes " + holders + " in " + dir
+                    + "; keep the one of the node where the VM really runs and remove the others by hand");
+        }
+        return Optional.of(vms.read(holders.get(0), vmid));
+    }
+
+    private VmRecord owned(int vmid, String owner) {
+        VmRecord r = find(vmid).orElseThrow(() -> new ClusterException(NOT_FOUND,
+                "VM " + vmid + " does not exist in cluster '" + config.name() + "'; check the vmid"));
+        if (!r.owner().equals(owner)) {
+            throw new ClusterException(NOT_OWNER, "VM " + vmid + " is owned by node '" + r.owner() + "', not '"
+                    + owner + "'; send the request to node '" + r.owner() + "'");
+        }
+        return r;
+    }
+
+    private static void requireLock(VmRecord r, String expected, String action) {
+        if (r.lockedWith(expected)) {
+            return;
+        }
+        String prefix = "cannot " + action + " VM " + r.vmid() + " with lock (" + expected + "): ";
+        if (!r.locked()) {
+            throw new ClusterException(LOCKED, prefix + "it is not locked on node '" + r.owner()
+                    + "'; someone cleared the lock, so check the VM's state before going on");
+        }
+        throw new ClusterException(LOCKED, prefix + lockedMessage(r) + " (not by this caller)");
+    }
+
+    private static String lockedMessage(VmRecord r) {
+        String holder = "migrate".equals(r.lock()) ? "migration" : "'" + r.lock() + "' task";
+        return "VM " + r.vmid() + " is locked (" + r.lock() + ") on node '" + r.owner() + "'; wait for the running "
+                + holder + " or run 'ferry vm unlock " + r.vmid() + "' once you know none runs";
+    }
+
+    // --- helpers ---
+
+    private void member(String node) {
+        if (node == null || config.node(node).isEmpty()) {
+            throw new ClusterException(UNKNOWN_NODE, "node '" + node + "' is not a member of cluster '" + config.name()
+                    + "' (members: " + String.join(", ", config.nodeNames()) + "); check the node name");
+        }
+    }
+
+    private <T> T locked(String what, StoreLock.Body<T> body) {
+        return io(what + " in " + dir, () -> lock.call(body));
+    }
+
+    private static <T> T io(String what, StoreLock.Body<T> body) {
+        try {
+            return body.run();
+        } catch (IOException e) {
+            throw new ClusterException(IO, "cannot " + what + ": " + describe(e), e);
+        }
+    }
+
+    private static String describe(IOException e) {
+        if (e instanceof NoSuchFileException) {
+            return "no such file or folder " + e.getMessage();
+        }
+        if (e instanceof AccessDeniedException) {
+            return "permission denied on " + e.getMessage();
+        }
+        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+    }
+
+    private static String newToken() {
+        byte[] bytes = new byte[32];
+        new SecureRandom().nextBytes(bytes);
+        return HexFormat.of().formatHex(bytes);
+    }
+
+    private static void warnIfReadableByOthers(Path file) {
+        try {
+            Set<PosixFilePermission> mode = Files.getPosixFilePermissions(file);
+            if (!OWNER_ONLY.containsAll(mode)) {
+                log.warn("{} holds the cluster token but is readable by others; run 'chmod 600 {}'", file, file);
+            }
+        } catch (UnsupportedOperationException | IOException e) {
+            // not a POSIX file system: nothing to check
+        }
+    }
+}

@@ -1,0 +1,114 @@
+package ferry.cluster;
+
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/** The store's JSON: the cluster file and VM record files. */
+final class Json {
+    static final ObjectMapper MAPPER = JsonMapper.builder()
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .build();
+
+    private Json() {}
+
+    /** Parses one JSON object; the message of the exception says what is wrong. */
+    static ObjectNode object(byte[] bytes) throws IOException {
+        JsonNode node = MAPPER.readTree(bytes);
+        if (node == null || node.isMissingNode()) {
+            throw new IOException("it is empty");
+        }
+        if (!(node instanceof ObjectNode o)) {
+            throw new IOException("it holds " + node.getNodeType().name().toLowerCase() + ", not an object");
+        }
+        return o;
+    }
+
+    static byte[] pretty(JsonNode node) throws IOException {
+        byte[] body = MAPPER.writer(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(node);
+        byte[] out = new byte[body.length + 1];
+        System.arraycopy(body, 0, out, 0, body.length);
+        out[body.length] = '\n';
+        return out;
+    }
+
+    /** One line of JSON, newline-terminated. */
+    static byte[] line(JsonNode node) throws IOException {
+        return (MAPPER.writeValueAsString(node) + "\n").getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** The VM record file: {"config": {...}, "lock": "migrate"}; no "lock" when unlocked. */
+    static byte[] record(VmRecord r) throws IOException {
+        ObjectNode o = MAPPER.createObjectNode();
+        o.set("config", r.config());
+        if (r.lock() != null) {
+            o.put("lock", r.lock());
+        }
+        return pretty(o);
+    }
+
+    static VmRecord record(int vmid, String owner, byte[] bytes) throws IOException {
+        ObjectNode o = object(bytes);
+        if (!(o.get("config") instanceof ObjectNode config)) {
+            throw new IOException("\"config\" is missing or not an object");
+        }
+        JsonNode lock = o.get("lock");
+        if (lock != null && !lock.isNull() && !lock.isTextual()) {
+            throw new IOException("\"lock\" is not a string");
+        }
+        String lockName = lock == null || lock.isNull() ? null : lock.asText();
+        try {
+            return new VmRecord(vmid, owner, config, lockName);
+        } catch (ClusterException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+    }
+
+    static byte[] cluster(ClusterConfig c) throws IOException {
+        ObjectNode o = MAPPER.createObjectNode();
+        o.put("name", c.name());
+        o.put("token", c.token());
+        var nodes = o.putArray("nodes");
+        for (NodeInfo n : c.nodes()) {
+            nodes.addObject()
+                    .put("name", n.name())
+                    .put("agentAddress", n.agentAddress())
+                    .put("migrationAddress", n.migrationAddress());
+        }
+        return pretty(o);
+    }
+
+    static ClusterConfig cluster(byte[] bytes) throws IOException {
+        ObjectNode o = object(bytes);
+        List<NodeInfo> nodes = new ArrayList<>();
+        JsonNode list = o.get("nodes");
+        if (list == null || !list.isArray()) {
+            throw new IOException("\"nodes\" is missing or not an array");
+        }
+        try {
+            for (JsonNode n : list) {
+                nodes.add(new NodeInfo(text(n, "name"), text(n, "agentAddress"), text(n, "migrationAddress")));
+            }
+            return new ClusterConfig(text(o, "name"), text(o, "token"), nodes);
+        } catch (ClusterException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+    }
+
+    private static String text(JsonNode o, String field) throws IOException {
+        JsonNode v = o.get(field);
+        if (v == null || !v.isTextual()) {
+            throw new IOException("\"" + field + "\" is missing or not a string");
+        }
+        return v.asText();
+    }
+}

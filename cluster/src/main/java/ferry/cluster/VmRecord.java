@@ -1,0 +1,55 @@
+package ferry.cluster;
+
+import static ferry.cluster.ClusterException.Reason.INVALID;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.Objects;
+
+/**
+ * What the cluster knows of one VM: who owns it, its configuration (opaque JSON here; the node
+ * layer owns the typed definition) and its persistent lock.
+ *
+ * <p>The config is copied on the way in and out, so a record never changes.
+ *
+ * @param lock the lock ("migrate", ...) or null when the VM is unlocked
+ */
+public record VmRecord(int vmid, String owner, ObjectNode config, String lock) {
+
+    public VmRecord {
+        Names.vmid(vmid);
+        Names.name("node", owner);
+        if (config == null) {
+            throw new ClusterException(INVALID, "VM " + vmid + " needs a config object");
+        }
+        config = config.deepCopy();
+        if (lock != null) {
+            Names.lock(lock);
+        }
+    }
+
+    /** A copy of the VM's configuration. */
+    @Override
+    public ObjectNode config() {
+        return config.deepCopy();
+    }
+
+    public boolean locked() {
+        return lock != null;
+    }
+
+    VmRecord withLock(String newLock) {
+        return new VmRecord(vmid, owner, config, newLock);
+    }
+
+    VmRecord withOwner(String newOwner) {
+        return new VmRecord(vmid, newOwner, config, lock);
+    }
+
+    VmRecord withConfig(ObjectNode newConfig) {
+        return new VmRecord(vmid, owner, newConfig, lock);
+    }
+
+    boolean lockedWith(String expected) {
+        return Objects.equals(lock, expected);
+    }
+}

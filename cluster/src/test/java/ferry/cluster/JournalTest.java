@@ -1,0 +1,96 @@
+package ferry.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import ferry.cluster.ClusterException.Reason;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class JournalTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path tmp;
+
+    Path dir;
+    DirectoryClusterStore store;
+
+    @BeforeEach
+    void setUp() {
+        dir = tmp.resolve("cluster");
+        store = DirectoryClusterStore.create(dir, "test", DirectoryClusterStoreTest.NODES);
+    }
+
+    static ObjectNode step(String phase, int n) {
+        ObjectNode o = JSON.createObjectNode();
+        o.put("phase", phase).put("n", n).put("note", "multi\nline \"text\"");
+        return o;
+    }
+
+    static ClusterException failure(Reason reason, Runnable call) {
+        ClusterException e = catchThrowableOfType(ClusterException.class, call::run);
+        assertThat(e).as("expected a ClusterException").isNotNull();
+        assertThat(e.reason()).as(e.getMessage()).isEqualTo(reason);
+        return e;
+    }
+
+    @Test
+    void appendReadAndClose() throws Exception {
+        String task = "UPID:a:0001:migrate:100";
+        assertThat(store.openJournals()).isEmpty();
+        failure(Reason.NOT_FOUND, () -> store.journal(task));
+
+        store.appendJournal(task, step("prepare", 1));
+        store.appendJournal(task, step("phase1", 2));
+        store.appendJournal("t-2", step("prepare", 1));
+        assertThat(store.journal(task)).containsExactly(step("prepare", 1), step("phase1", 2));
+        assertThat(store.openJournals()).containsExactly("UPID:a:0001:migrate:100", "t-2");
+        assertThat(Files.readAllLines(dir.resolve("journal/" + task + ".jsonl"))).hasSize(2);
+
+        DirectoryClusterStore reopened = DirectoryClusterStore.open(dir);
+        assertThat(reopened.journal(task)).hasSize(2);
+
+        reopened.closeJournal(task);
+        assertThat(store.openJournals()).containsExactly("t-2");
+        assertThat(dir.resolve("journal/done/" + task + ".jsonl")).exists();
+        assertThat(store.journal(task)).containsExactly(step("prepare", 1), step("phase1", 2));
+        store.closeJournal(task); // idempotent
+
+        ClusterException e = failure(Reason.INVALID, () -> store.appendJournal(task, step("phase2", 3)));
+        assertThat(e.getMessage()).contains(task).contains("closed");
+        failure(Reason.NOT_FOUND, () -> store.closeJournal("nope"));
+        failure(Reason.INVALID, () -> store.appendJournal("../escape", step("x", 0)));
+        failure(Reason.INVALID, () -> store.appendJournal("t-3", null));
+        assertThat(store.journal(task)).hasSize(2);
+    }
+
+    @Test
+    void aTornLastEntryIsNotAnEntryAndTheNextAppendCutsIt() throws Exception {
+        store.appendJournal("t", step("prepare", 1));
+        Path file = dir.resolve("journal/t.jsonl");
+        Files.write(file, "{\"phase\": \"pha".getBytes(StandardCharsets.UTF_8), StandardOpenOption.APPEND);
+
+        assertThat(store.journal("t")).containsExactly(step("prepare", 1));
+        store.appendJournal("t", step("phase1", 2));
+        assertThat(store.journal("t")).containsExactly(step("prepare", 1), step("phase1", 2));
+        assertThat(Files.readAllLines(file)).hasSize(2);
+    }
+
+    @Test
+    void aBrokenMiddleLineIsAClearError() throws Exception {
+        Path file = dir.resolve("journal/t.jsonl");
+        Files.writeString(file, "{\"n\":1}\nnot json\n{\"n\":3}\n");
+        ClusterException e = failure(Reason.IO, () -> store.journal("t"));
+        assertThat(e.getMessage()).contains(file.toString()).contains("line 2");
+        assertThat(store.openJournals()).isEqualTo(List.of("t"));
+    }
+}
