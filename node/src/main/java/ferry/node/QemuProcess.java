@@ -19,16 +19,43 @@ import java.util.concurrent.TimeUnit;
  * a connected QMP client. Closing it stops QEMU: {@code quit} first, then signals.
  */
 public final class QemuProcess implements AutoCloseable {
-    private final Process process;
+    private final ProcessHandle process;
     private final Path runDir;
     private final QmpClient qmp;
     private final String name;
 
-    private QemuProcess(Process process, Path runDir, QmpClient qmp, String name) {
+    private QemuProcess(ProcessHandle process, Path runDir, QmpClient qmp, String name) {
         this.process = process;
         this.runDir = runDir;
         this.qmp = qmp;
         this.name = name;
+    }
+
+    /**
+     * Finds the QEMU that runs from {@code runDir} (a pid file and a live QMP socket there) and
+     * connects to it; empty when none runs. QEMU outlives the process that started it, so an
+     * agent that restarts finds its VMs again this way.
+     */
+    public static java.util.Optional<QemuProcess> attach(Path runDir, QmpOptions options) {
+        Path pidFile = runDir.resolve("qemu.pid");
+        Path sock = runDir.resolve("qmp.sock");
+        try {
+            if (!Files.exists(pidFile) || !Files.exists(sock)) {
+                return java.util.Optional.empty();
+            }
+            long pid = Long.parseLong(Files.readString(pidFile).strip());
+            ProcessHandle h = ProcessHandle.of(pid).filter(ProcessHandle::isAlive).orElse(null);
+            // a stale pid file may name a recycled pid: it must be a QEMU of this run dir
+            if (h == null || h.info().arguments().map(a -> !String.join(" ", a).contains(sock.toString())).orElse(true)) {
+                return java.util.Optional.empty();
+            }
+            QmpOptions opts = options.eventTypes().isEmpty() ? options.withEventTypes(Events.TYPES) : options;
+            return java.util.Optional.of(new QemuProcess(h, runDir, QmpClient.connect(sock, opts), runDir.getFileName().toString()));
+        } catch (IOException | NumberFormatException e) {
+            return java.util.Optional.empty();
+        } catch (QmpException e) {
+            throw new NodeException("QEMU in " + runDir + " runs but its QMP socket does not answer: " + e.getMessage(), e);
+        }
     }
 
     public static Builder builder(QemuBinary binary, Path runDir) {
@@ -67,7 +94,12 @@ public final class QemuProcess implements AutoCloseable {
     /** Waits for QEMU to exit by itself; true if it did within the time. */
     public boolean waitForExit(Duration timeout) {
         try {
-            return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            process.onExit().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            return true;
+        } catch (java.util.concurrent.TimeoutException e) {
+            return !process.isAlive();
+        } catch (java.util.concurrent.ExecutionException e) {
+            return !process.isAlive();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return false;
@@ -198,7 +230,7 @@ public final class QemuProcess implements AutoCloseable {
                 }
                 if (Files.exists(sock)) {
                     try {
-                        return new QemuProcess(p, runDir, QmpClient.connect(sock, opts), name);
+                        return new QemuProcess(p.toHandle(), runDir, QmpClient.connect(sock, opts), name);
                     } catch (QmpException e) {
                         if (System.nanoTime() > deadline) {
                             p.destroyForcibly();
