@@ -1,0 +1,39 @@
+package ferry.migration;
+
+import ferry.node.VmDefinition;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+
+/** The target side of a migration, as the source's orchestrator sees it: a remote agent, or this process. */
+public interface TargetNode {
+    /** What a target offers: its QEMU version and the storages it has. */
+    record Info(String node, String qemuVersion, Set<String> storages) {}
+
+    /** Where the target QEMU listens for the migration stream. */
+    record Endpoint(String host, int port) {
+        public String uri() {
+            return "tcp:" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
+        }
+    }
+
+    String name();
+
+    /** Answers only when the target is reachable and accepts this cluster's token. */
+    Info probe();
+
+    /** Starts the VM's QEMU paused and waiting for the stream; returns the port QEMU picked. */
+    Endpoint startIncoming(VmDefinition vm);
+
+    /** Lets the migrated VM run (after ownership moved here). */
+    void resume(int vmid);
+
+    /** Stops the VM's QEMU on the target, if it runs. */
+    void stop(int vmid);
+
+    /** Copies a volume of a stopped VM to the target's storage of the same id. */
+    void receiveVolume(VmDefinition.Disk disk, Path from, Integer bwlimitMiBps);
+
+    /** Removes volumes the migration put on the target; returns those it could not remove. */
+    List<String> freeVolumes(List<VmDefinition.Disk> disks);
+}

@@ -1,0 +1,46 @@
+package ferry.migration;
+
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+
+/** A task's log: timestamped lines in the seed's style, kept with the task and streamed to followers. */
+public final class TaskLog {
+    private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss");
+    private final List<String> lines = new CopyOnWriteArrayList<>();
+    private final List<Consumer<String>> followers = new CopyOnWriteArrayList<>();
+
+    public void info(String format, Object... args) {
+        String line = LocalDateTime.now().format(TIME) + " " + (args.length == 0 ? format : String.format(format, args));
+        lines.add(line);
+        for (Consumer<String> f : followers) {
+            f.accept(line);
+        }
+    }
+
+    public void error(String format, Object... args) {
+        info("ERROR: " + format, args);
+    }
+
+    public List<String> lines() {
+        return List.copyOf(lines);
+    }
+
+    /** Lines from index {@code from} on (for polling clients). */
+    public List<String> since(int from) {
+        List<String> all = new ArrayList<>(lines);
+        return from >= all.size() ? List.of() : all.subList(Math.max(0, from), all.size());
+    }
+
+    /** Calls {@code follower} with every line logged from now on. */
+    public void follow(Consumer<String> follower) {
+        followers.add(follower);
+    }
+
+    public void unfollow(Consumer<String> follower) {
+        followers.remove(follower);
+    }
+}
