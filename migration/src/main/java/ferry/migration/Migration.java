@@ -259,13 +259,13 @@ public final class Migration {
             MigrateSetParameters.Builder params = MigrateSetParameters.builder()
                     .downtimeLimit(BigInteger.valueOf(downtime))
                     .maxBandwidth(BigInteger.valueOf(bw << 20));
+            long cache = xbzrleCache(r.vm.memoryMiB());
             if (classic) {
-                // the seed sizes the xbzrle cache at 10% of RAM
-                params.xbzrleCacheSize(BigInteger.valueOf((long) r.vm.memoryMiB() * 1024 * 1024 / 10));
+                params.xbzrleCacheSize(BigInteger.valueOf(cache));
             }
             qmp.call(Commands.MIGRATE_SET_PARAMETERS, params.build());
             r.log.info("migration parameters: downtime-limit %d ms, max-bandwidth %d MiB/s%s", downtime, bw,
-                    classic ? ", xbzrle cache " + Sizes.bytes((long) r.vm.memoryMiB() * 1024 * 1024 / 10) : "");
+                    classic ? ", xbzrle cache " + Sizes.bytes(cache) : "");
             r.pausedByUs = qmp.call(Commands.QUERY_STATUS).status() == RunState.RUNNING;
             journal(r, "phase2", "migrate to " + ep.uri());
             qmp.call(Commands.MIGRATE, MigrateArgs.builder().uri(ep.uri()).build());
@@ -282,6 +282,12 @@ public final class Migration {
         } finally {
             src.qmp().close();
         }
+    }
+
+    /** The seed's 10% of RAM, rounded down to the power of two QEMU requires (at least one page). */
+    static long xbzrleCache(int memoryMiB) {
+        long tenth = (long) memoryMiB * 1024 * 1024 / 10;
+        return Math.max(4096, Long.highestOneBit(tenth));
     }
 
     private static long firstNonNull(Integer a, Integer b, int dflt) {

@@ -106,6 +106,11 @@ public final class QemuProcess implements AutoCloseable {
         }
     }
 
+    /** Closes only the QMP connection; QEMU keeps running and can be attached to again. */
+    public void detach() {
+        qmp.close();
+    }
+
     /** Kills QEMU at once (SIGKILL), as a crash would. */
     public void kill() {
         process.destroyForcibly();

@@ -45,13 +45,14 @@ public final class VmCommandLine {
             }
             String id = "disk" + i;
             b.args("-drive", "file=" + file + ",format=" + (d.format() == null ? "raw" : d.format())
-                    + ",if=none,id=" + id + ",node-name=" + id);
+                    + ",if=none,id=" + id + ",node-name=node-" + id);
             String device = "virtio".equals(d.bus()) ? "virtio-blk-pci" : "ide-hd";
             b.args("-device", device + ",drive=" + id + ",id=dev-" + id + (i == 0 ? ",bootindex=0" : ""));
             i++;
         }
         if (incoming) {
-            b.args("-incoming", "defer");
+            // -S: the target stays paused after the stream ends, until ownership has moved to it
+            b.args("-S", "-incoming", "defer");
         }
         return b;
     }

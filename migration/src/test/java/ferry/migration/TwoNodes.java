@@ -1,0 +1,80 @@
+package ferry.migration;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import ferry.cluster.DirectoryClusterStore;
+import ferry.cluster.NodeInfo;
+import ferry.node.LocalNode;
+import ferry.node.QemuBinary;
+import ferry.node.Storage;
+import ferry.node.VmDefinition;
+import ferry.node.Volumes;
+import ferry.testkit.Bootblock;
+import ferry.testkit.BootblockGuest;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Two nodes of one cluster in this process (a and b), each with a shared and a local storage,
+ * and a migration from a to b carried out through {@link LocalTarget}. Stops every QEMU on close.
+ */
+final class TwoNodes implements AutoCloseable {
+    static final ObjectMapper JSON = new ObjectMapper();
+    final Path dir;
+    final DirectoryClusterStore store;
+    final QemuBinary qemu = QemuBinary.find();
+    final Volumes volumes = new Volumes(qemu.qemuImg());
+    final LocalNode a;
+    final LocalNode b;
+
+    TwoNodes(Path dir) throws IOException {
+        this.dir = dir;
+        store = DirectoryClusterStore.create(dir.resolve("cluster"), "test", List.of(
+                new NodeInfo("a", "127.0.0.1:1", "127.0.0.1"), new NodeInfo("b", "127.0.0.1:2", "127.0.0.1")));
+        Files.createDirectories(dir.resolve("shared"));
+        a = node("a");
+        b = node("b");
+    }
+
+    private LocalNode node(String name) throws IOException {
+        Path local = Files.createDirectories(dir.resolve("local-" + name));
+        return new LocalNode(name, qemu, Map.of("shared", new Storage("shared", dir.resolve("shared"), true),
+                "local", new Storage("local", local, false)), dir.resolve("run-" + name));
+    }
+
+    /** A bootblock VM on the shared storage, defined on node a. */
+    VmDefinition bootblockVm(int vmid, BootblockGuest guest) throws IOException {
+        String volume = "vm-" + vmid + "-disk-0.raw";
+        Files.copy(Bootblock.image(BootblockGuest.cacheDir(), guest.regionEnd(), guest.delay()),
+                dir.resolve("shared").resolve(volume));
+        VmDefinition vm = new VmDefinition(vmid, "bootblock-" + vmid, guest.memoryMiB(), 1, "pc", "qemu64", null,
+                List.of(new VmDefinition.Disk("shared", volume, "raw", "ide")), VmDefinition.Accel.TCG, null);
+        store.create("a", vmid, JSON.valueToTree(vm));
+        return vm;
+    }
+
+    VmDefinition define(String owner, VmDefinition vm) {
+        store.create(owner, vm.vmid(), (ObjectNode) JSON.valueToTree(vm));
+        return vm;
+    }
+
+    Migration migrationFromA() {
+        return new Migration(store, a, volumes, name -> new LocalTarget(name.equals("b") ? b : a, volumes, "127.0.0.1"))
+                .pollInterval(Duration.ofMillis(300));
+    }
+
+    @Override
+    public void close() {
+        for (LocalNode n : List.of(a, b)) {
+            try (var runs = Files.list(n.runDir(0).getParent())) {
+                runs.forEach(d -> n.stop(Integer.parseInt(d.getFileName().toString()), Duration.ofSeconds(3)));
+            } catch (IOException | RuntimeException ignored) {
+                // nothing ran on this node
+            }
+        }
+    }
+}
