@@ -73,8 +73,6 @@ public final class LocalTarget implements TargetNode {
                 Thread.currentThread().interrupt();
             }
             throw e instanceof RuntimeException re ? re : new NodeException("interrupted");
-        } finally {
-            q.qmp().close();
         }
     }
 
@@ -82,11 +80,7 @@ public final class LocalTarget implements TargetNode {
     public void resume(int vmid) {
         QemuProcess q = node.running(vmid).orElseThrow(() ->
                 new NodeException("VM " + vmid + " does not run on node '" + node.name() + "'"));
-        try {
-            q.qmp().call(Commands.CONT);
-        } finally {
-            q.qmp().close();
-        }
+        q.qmp().call(Commands.CONT);
     }
 
     @Override

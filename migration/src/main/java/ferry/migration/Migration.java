@@ -245,42 +245,38 @@ public final class Migration {
         r.log.info("starting VM %d on remote node '%s', listening at %s", vmid, r.req.target(), ep.uri());
         QemuProcess src = local.running(vmid).orElseThrow(() ->
                 new NodeException("VM " + vmid + " stopped running on node '" + local.name() + "'"));
-        try {
-            var qmp = src.qmp();
-            long downtime = firstNonNull(r.req.downtimeMs(), r.vm.migration() == null ? null : r.vm.migration().downtimeMs(),
-                    DEFAULT_DOWNTIME_MS);
-            long bw = firstNonNull(r.req.bwlimitMiBps(), r.vm.migration() == null ? null : r.vm.migration().speedMiBps(),
-                    DEFAULT_BWLIMIT_MIB);
-            boolean classic = r.req.policy().equals("classic");
-            List<MigrationCapabilityStatus> caps = new ArrayList<>();
-            caps.add(new MigrationCapabilityStatus(MigrationCapability.EVENTS, true));
-            caps.add(new MigrationCapabilityStatus(MigrationCapability.XBZRLE, classic));
-            qmp.call(Commands.MIGRATE_SET_CAPABILITIES, new MigrateSetCapabilitiesArgs(caps));
-            MigrateSetParameters.Builder params = MigrateSetParameters.builder()
-                    .downtimeLimit(BigInteger.valueOf(downtime))
-                    .maxBandwidth(BigInteger.valueOf(bw << 20));
-            long cache = xbzrleCache(r.vm.memoryMiB());
-            if (classic) {
-                params.xbzrleCacheSize(BigInteger.valueOf(cache));
-            }
-            qmp.call(Commands.MIGRATE_SET_PARAMETERS, params.build());
-            r.log.info("migration parameters: downtime-limit %d ms, max-bandwidth %d MiB/s%s", downtime, bw,
-                    classic ? ", xbzrle cache " + Sizes.bytes(cache) : "");
-            r.pausedByUs = qmp.call(Commands.QUERY_STATUS).status() == RunState.RUNNING;
-            journal(r, "phase2", "migrate to " + ep.uri());
-            qmp.call(Commands.MIGRATE, MigrateArgs.builder().uri(ep.uri()).build());
-            Phase2Monitor monitor = new Phase2Monitor(qmp, r.log, cancel, pollInterval, classic, downtime);
-            r.stats = monitor.follow();
-            r.log.info("migration status: completed");
-            if (r.stats.downtime() != null) {
-                r.log.info("migration downtime %d ms", r.stats.downtime());
-            }
-            if (r.stats.ram() != null) {
-                r.log.info("migration transferred %s in %d ms", Sizes.bytes(r.stats.ram().transferred()),
-                        r.stats.totalTime());
-            }
-        } finally {
-            src.qmp().close();
+        var qmp = src.qmp();
+        long downtime = firstNonNull(r.req.downtimeMs(), r.vm.migration() == null ? null : r.vm.migration().downtimeMs(),
+                DEFAULT_DOWNTIME_MS);
+        long bw = firstNonNull(r.req.bwlimitMiBps(), r.vm.migration() == null ? null : r.vm.migration().speedMiBps(),
+                DEFAULT_BWLIMIT_MIB);
+        boolean classic = r.req.policy().equals("classic");
+        List<MigrationCapabilityStatus> caps = new ArrayList<>();
+        caps.add(new MigrationCapabilityStatus(MigrationCapability.EVENTS, true));
+        caps.add(new MigrationCapabilityStatus(MigrationCapability.XBZRLE, classic));
+        qmp.call(Commands.MIGRATE_SET_CAPABILITIES, new MigrateSetCapabilitiesArgs(caps));
+        MigrateSetParameters.Builder params = MigrateSetParameters.builder()
+                .downtimeLimit(BigInteger.valueOf(downtime))
+                .maxBandwidth(BigInteger.valueOf(bw << 20));
+        long cache = xbzrleCache(r.vm.memoryMiB());
+        if (classic) {
+            params.xbzrleCacheSize(BigInteger.valueOf(cache));
+        }
+        qmp.call(Commands.MIGRATE_SET_PARAMETERS, params.build());
+        r.log.info("migration parameters: downtime-limit %d ms, max-bandwidth %d MiB/s%s", downtime, bw,
+                classic ? ", xbzrle cache " + Sizes.bytes(cache) : "");
+        r.pausedByUs = qmp.call(Commands.QUERY_STATUS).status() == RunState.RUNNING;
+        journal(r, "phase2", "migrate to " + ep.uri());
+        qmp.call(Commands.MIGRATE, MigrateArgs.builder().uri(ep.uri()).build());
+        Phase2Monitor monitor = new Phase2Monitor(qmp, r.log, cancel, pollInterval, classic, downtime);
+        r.stats = monitor.follow();
+        r.log.info("migration status: completed");
+        if (r.stats.downtime() != null) {
+            r.log.info("migration downtime %d ms", r.stats.downtime());
+        }
+        if (r.stats.ram() != null) {
+            r.log.info("migration transferred %s in %d ms", Sizes.bytes(r.stats.ram().transferred()),
+                    r.stats.totalTime());
         }
     }
 
@@ -317,8 +313,6 @@ public final class Migration {
                     }
                 } catch (QmpException e) {
                     r.log.error("migrate_cancel error: %s", e.getMessage());
-                } finally {
-                    q.qmp().close();
                 }
             });
             try {

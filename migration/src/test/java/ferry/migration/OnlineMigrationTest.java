@@ -24,7 +24,7 @@ class OnlineMigrationTest {
             VmDefinition vm = nodes.bootblockVm(100, guest);
             QemuProcess src = nodes.a.start(vm);
             BootblockGuest.awaitPasses(src, 1, Duration.ofSeconds(30));
-            src.detach();
+            src.detach(); // the node reconnects on its next use
             TaskLog log = new TaskLog();
             MigrationResult r = nodes.migrationFromA().run(
                     new MigrationRequest(100, "b", true, false, null, null, null), "task-1", log, new CancelSignal());

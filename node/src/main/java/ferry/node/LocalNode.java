@@ -26,6 +26,8 @@ public final class LocalNode {
     private final QemuBinary qemu;
     private final Map<String, Storage> storages;
     private final Path runRoot;
+    /** One QMP connection per VM, shared: QEMU serves a QMP socket to one client at a time. */
+    private final Map<Integer, QemuProcess> live = new java.util.concurrent.ConcurrentHashMap<>();
 
     public LocalNode(String name, QemuBinary qemu, Map<String, Storage> storages, Path runRoot) {
         if (runRoot.toAbsolutePath().toString().length() > MAX_RUN_DIR - 12) {
@@ -56,19 +58,34 @@ public final class LocalNode {
 
     /** Starts the VM running. */
     public QemuProcess start(VmDefinition vm) {
-        refuseIfRunning(vm.vmid());
-        return VmCommandLine.builder(qemu, vm, storages, runDir(vm.vmid()), false).start();
+        return launch(vm, false);
     }
 
     /** Starts the VM's QEMU waiting for {@code migrate-incoming}, with the same virtual hardware. */
     public QemuProcess startIncoming(VmDefinition vm) {
-        refuseIfRunning(vm.vmid());
-        return VmCommandLine.builder(qemu, vm, storages, runDir(vm.vmid()), true).start();
+        return launch(vm, true);
     }
 
-    /** The running QEMU of a VM, connected; empty when it does not run here. */
-    public Optional<QemuProcess> running(int vmid) {
-        return QemuProcess.attach(runDir(vmid), QmpOptions.defaults());
+    private synchronized QemuProcess launch(VmDefinition vm, boolean incoming) {
+        refuseIfRunning(vm.vmid());
+        QemuProcess q = VmCommandLine.builder(qemu, vm, storages, runDir(vm.vmid()), incoming).start();
+        live.put(vm.vmid(), q);
+        return q;
+    }
+
+    /**
+     * The running QEMU of a VM with its shared QMP connection; empty when it does not run here.
+     * Callers use the connection and leave it open.
+     */
+    public synchronized Optional<QemuProcess> running(int vmid) {
+        QemuProcess q = live.get(vmid);
+        if (q != null && q.isAlive() && q.qmp().isOpen()) {
+            return Optional.of(q);
+        }
+        live.remove(vmid);
+        Optional<QemuProcess> attached = QemuProcess.attach(runDir(vmid), QmpOptions.defaults());
+        attached.ifPresent(p -> live.put(vmid, p));
+        return attached;
     }
 
     public Status status(int vmid) {
@@ -76,8 +93,8 @@ public final class LocalNode {
         if (q.isEmpty()) {
             return new Status(vmid, State.STOPPED, "stopped", null);
         }
-        try (QemuProcessView v = new QemuProcessView(q.get())) {
-            StatusInfo s = v.q().qmp().call(Commands.QUERY_STATUS);
+        try {
+            StatusInfo s = q.get().qmp().call(Commands.QUERY_STATUS);
             String st = s.status().wire() == null ? "unknown" : s.status().wire();
             State state = switch (st) {
                 case "running" -> State.RUNNING;
@@ -85,7 +102,7 @@ public final class LocalNode {
                 case "inmigrate" -> State.INCOMING;
                 default -> State.OTHER;
             };
-            return new Status(vmid, state, st, v.q().pid());
+            return new Status(vmid, state, st, q.get().pid());
         } catch (QmpException e) {
             return new Status(vmid, State.OTHER, "unreachable: " + e.getMessage(), q.get().pid());
         }
@@ -95,23 +112,20 @@ public final class LocalNode {
     public boolean stop(int vmid, Duration grace) {
         Optional<QemuProcess> q = running(vmid);
         q.ifPresent(p -> p.stop(grace));
+        live.remove(vmid);
         return q.isPresent();
+    }
+
+    /** Drops every shared QMP connection; the VMs keep running. */
+    public synchronized void disconnectAll() {
+        live.values().forEach(QemuProcess::detach);
+        live.clear();
     }
 
     private void refuseIfRunning(int vmid) {
         Optional<QemuProcess> q = running(vmid);
         if (q.isPresent()) {
-            long pid = q.get().pid();
-            q.get().qmp().close();
-            throw new NodeException("VM " + vmid + " already runs on node '" + name + "' (QEMU pid " + pid + ")");
-        }
-    }
-
-    /** Closes only the QMP connection of an attached QEMU; the VM keeps running. */
-    private record QemuProcessView(QemuProcess q) implements AutoCloseable {
-        @Override
-        public void close() {
-            q.qmp().close();
+            throw new NodeException("VM " + vmid + " already runs on node '" + name + "' (QEMU pid " + q.get().pid() + ")");
         }
     }
 }
