@@ -86,13 +86,45 @@ public final class Migration {
         }
     }
 
+    /** A migration that passed prepare: nothing has changed yet. */
+    public static final class Prepared {
+        private final Run run;
+
+        private Prepared(Run run) {
+            this.run = run;
+        }
+
+        public MigrationRequest request() {
+            return run.req;
+        }
+
+        /** Whether the VM runs, so the migration is live. */
+        public boolean online() {
+            return run.running;
+        }
+    }
+
     /**
-     * Runs the migration to its end. Refusals in prepare throw {@link MigrationRefused} and change
-     * nothing; every later failure is cleaned up and reported in the result.
+     * Checks everything that can be checked before acting (the seed's prepare): refusals throw
+     * {@link MigrationRefused} and change nothing.
      */
-    public MigrationResult run(MigrationRequest req, String taskId, TaskLog log, CancelSignal cancel) {
+    public Prepared prepare(MigrationRequest req, String taskId, TaskLog log) {
         Run r = new Run(req, taskId, log);
         prepare(r);
+        return new Prepared(r);
+    }
+
+    /** Prepares and runs the migration to its end. */
+    public MigrationResult run(MigrationRequest req, String taskId, TaskLog log, CancelSignal cancel) {
+        return execute(prepare(req, taskId, log), cancel);
+    }
+
+    /** Runs a prepared migration to its end; every failure is cleaned up and reported in the result. */
+    public MigrationResult execute(Prepared prepared, CancelSignal cancel) {
+        Run r = prepared.run;
+        MigrationRequest req = r.req;
+        TaskLog log = r.log;
+        String taskId = r.taskId;
         log.info("starting migration of VM %d to node '%s' (%s)", req.vmid(), req.target(),
                 store.config().node(req.target()).map(NodeInfo::migrationAddress).orElse("?"));
         try {

@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
+import java.util.function.ToIntFunction;
 
 /**
  * A bootblock guest's shape (RAM, dirtied region, delay) and how to start QEMUs for it: a running
@@ -51,23 +52,41 @@ public record BootblockGuest(int memoryMiB, long regionEnd, int delay) {
 
     /** Pass markers the guest printed since boot; -1 before it booted. */
     public static int passes(QemuProcess q) {
-        String s;
-        try {
-            s = Files.exists(q.serialLog()) ? Files.readString(q.serialLog(), StandardCharsets.ISO_8859_1) : "";
-        } catch (IOException e) {
-            return -1;
-        }
+        String s = serial(q);
         int boot = s.indexOf(Bootblock.BOOT_MARKER);
-        return boot < 0 ? -1 : (int) s.substring(boot + 1).chars().filter(c -> c == Bootblock.PASS_MARKER).count();
+        return boot < 0 ? -1 : count(s.substring(boot + 1));
     }
 
-    /** Waits until the guest has made at least {@code n} passes. */
+    /**
+     * Pass markers in the serial log, with or without a boot marker. A guest that arrived by
+     * migration prints no boot marker on its new QEMU, only the passes it makes there.
+     */
+    public static int passMarkers(QemuProcess q) {
+        String s = serial(q);
+        int boot = s.indexOf(Bootblock.BOOT_MARKER);
+        return count(boot < 0 ? s : s.substring(boot + 1));
+    }
+
+    /** Waits until the guest has made at least {@code n} passes since boot. */
     public static void awaitPasses(QemuProcess q, int n, Duration timeout) {
+        await(q, n, timeout, BootblockGuest::passes, "passes");
+    }
+
+    /** Waits until the serial log holds at least {@code n} pass markers (see {@link #passMarkers}). */
+    public static void awaitPassMarkers(QemuProcess q, int n, Duration timeout) {
+        await(q, n, timeout, BootblockGuest::passMarkers, "pass markers");
+    }
+
+    private static void await(QemuProcess q, int n, Duration timeout, ToIntFunction<QemuProcess> counter, String what) {
         long deadline = System.nanoTime() + timeout.toNanos();
-        while (passes(q) < n) {
+        while (counter.applyAsInt(q) < n) {
+            if (!q.isAlive()) {
+                throw new AssertionError(q + " exited with " + counter.applyAsInt(q) + " " + what + " logged, wanted "
+                        + n + "; see " + q.qemuLog());
+            }
             if (System.nanoTime() > deadline) {
-                throw new AssertionError("guest in " + q + " made " + passes(q) + " passes, wanted " + n
-                        + " within " + timeout.toSeconds() + " s");
+                throw new AssertionError("guest in " + q + " logged " + counter.applyAsInt(q) + " " + what + ", wanted " + n
+                        + " within " + timeout.toMillis() + " ms");
             }
             try {
                 Thread.sleep(20);
@@ -78,11 +97,27 @@ public record BootblockGuest(int memoryMiB, long regionEnd, int delay) {
         }
     }
 
+    private static String serial(QemuProcess q) {
+        try {
+            return Files.exists(q.serialLog()) ? Files.readString(q.serialLog(), StandardCharsets.ISO_8859_1) : "";
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    private static int count(String log) {
+        return (int) log.chars().filter(c -> c == Bootblock.PASS_MARKER).count();
+    }
+
     /**
      * Dumps the dirtied region of a stopped guest with {@code pmemsave} and checks it with the
      * page oracle.
      */
     public PageOracle.Result checkMemory(QemuProcess q) {
+        if (q.qmp().call(ferry.protocol.Commands.QUERY_STATUS).running()) {
+            // a dump of a running guest mixes passes and fails the oracle for the wrong reason
+            throw new IllegalStateException(q + " is running; stop it before checking its memory");
+        }
         Path dump = q.runDir().resolve("region.dump");
         long size = regionEnd - Bootblock.REGION_START;
         q.qmp().call(ferry.protocol.Commands.PMEMSAVE, ferry.protocol.PmemsaveArgs.builder()
