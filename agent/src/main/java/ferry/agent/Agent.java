@@ -1,0 +1,79 @@
+package ferry.agent;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import ferry.cluster.ClusterStore;
+import ferry.cluster.NodeInfo;
+import ferry.migration.LocalTarget;
+import ferry.migration.Migration;
+import ferry.node.LocalNode;
+import ferry.node.QemuBinary;
+import ferry.node.Volumes;
+import io.javalin.Javalin;
+import io.javalin.json.JavalinJackson;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The per-node daemon: serves the node's VMs, the target side of migrations, and migration
+ * tasks over HTTP/JSON on the node's agent address; every request must carry the cluster token.
+ */
+public final class Agent implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Agent.class);
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    private final String node;
+    private final ClusterStore store;
+    private final LocalNode local;
+    private final Tasks tasks;
+    private final Javalin http;
+
+    private Agent(ClusterLayout layout, String node, ClusterStore store, LocalNode local, Migration migration,
+                  LocalTarget target, Tasks tasks) {
+        this.node = node;
+        this.store = store;
+        this.local = local;
+        this.tasks = tasks;
+        this.http = Javalin.create(cfg -> {
+            cfg.showJavalinBanner = false;
+            cfg.jsonMapper(new JavalinJackson(JSON, false));
+        });
+        new Routes(node, store, local, migration, target, tasks, store.config().token()).install(http);
+    }
+
+    /** Starts the agent of {@code node} of the cluster in {@code clusterDir}, listening on its agent address. */
+    public static Agent start(Path clusterDir, String node) {
+        ClusterLayout layout = new ClusterLayout(clusterDir);
+        ClusterStore store = layout.open();
+        NodeInfo me = store.config().node(node).orElseThrow(() -> new IllegalArgumentException(
+                "node '" + node + "' is not in cluster " + clusterDir + "; its nodes are "
+                        + String.join(", ", store.config().nodeNames())));
+        QemuBinary qemu = QemuBinary.find();
+        Volumes volumes = new Volumes(qemu.qemuImg());
+        LocalNode local = new LocalNode(node, qemu, layout.storages(node), layout.runRoot(node));
+        Migration migration = new Migration(store, local, volumes,
+                target -> new AgentClient(store.config().node(target).orElseThrow().agentAddress(), store.config().token()));
+        LocalTarget targetSide = new LocalTarget(local, volumes, me.migrationAddress());
+        Tasks tasks = new Tasks(layout, node);
+        Agent agent = new Agent(layout, node, store, local, migration, targetSide, tasks);
+        agent.http.start(me.agentHost(), me.agentPort());
+        log.info("agent of node '{}' listens on {}", node, me.agentAddress());
+        return agent;
+    }
+
+    /** The port actually bound (useful when the address asked for port 0). */
+    public int port() {
+        return http.port();
+    }
+
+    /** Stops serving once running migrations have ended (a stop waits for their safe point); VMs keep running. */
+    @Override
+    public void close() {
+        tasks.awaitQuiet(Duration.ofMinutes(10));
+        http.stop();
+        local.disconnectAll();
+        store.close();
+        log.info("agent of node '{}' stopped", node);
+    }
+}

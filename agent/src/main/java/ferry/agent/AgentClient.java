@@ -1,0 +1,175 @@
+package ferry.agent;
+
+import static ferry.agent.Agent.JSON;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import ferry.migration.TargetNode;
+import ferry.node.VmDefinition;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * A client of one node's agent: what the CLI uses, and the target side of a migration as the
+ * source's orchestrator reaches it.
+ */
+public final class AgentClient implements TargetNode {
+    private final String address;
+    private final String token;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    public AgentClient(String address, String token) {
+        this.address = address;
+        this.token = token;
+    }
+
+    /** The agent answered with an error status; the message is the agent's own. */
+    public static final class AgentException extends RuntimeException {
+        private final int status;
+
+        AgentException(int status, String message) {
+            super(message);
+            this.status = status;
+        }
+
+        /** The HTTP status (0 when the agent could not be reached). */
+        public int status() {
+            return status;
+        }
+    }
+
+    public JsonNode get(String path) {
+        return send(request(path).GET().build());
+    }
+
+    public JsonNode post(String path, Object body) {
+        String json;
+        try {
+            json = body == null ? "{}" : JSON.writeValueAsString(body);
+        } catch (IOException e) {
+            throw new IllegalArgumentException(e);
+        }
+        return send(request(path).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(json)).build());
+    }
+
+    private HttpRequest.Builder request(String path) {
+        return HttpRequest.newBuilder(URI.create("http://" + address + path)).timeout(Duration.ofSeconds(120))
+                .header("Authorization", "Bearer " + token);
+    }
+
+    private JsonNode send(HttpRequest req) {
+        HttpResponse<String> resp;
+        try {
+            resp = http.send(req, HttpResponse.BodyHandlers.ofString());
+        } catch (ConnectException e) {
+            throw new AgentException(0, "the agent at " + address + " does not answer (connection refused); is it "
+                    + "running? ('ferry cluster up' starts local agents)");
+        } catch (IOException e) {
+            throw new AgentException(0, "the agent at " + address + " does not answer: " + e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AgentException(0, "interrupted while talking to the agent at " + address);
+        }
+        JsonNode body;
+        try {
+            body = resp.body().isEmpty() ? JSON.createObjectNode() : JSON.readTree(resp.body());
+        } catch (IOException e) {
+            throw new AgentException(resp.statusCode(), "the agent at " + address + " sent no JSON (HTTP "
+                    + resp.statusCode() + ")");
+        }
+        if (resp.statusCode() >= 300) {
+            throw new AgentException(resp.statusCode(), body.path("error").asText("HTTP " + resp.statusCode()));
+        }
+        return body;
+    }
+
+    // ---- TargetNode ----------------------------------------------------------------------------
+
+    @Override
+    public String name() {
+        return address;
+    }
+
+    @Override
+    public Info probe() {
+        JsonNode n = get("/api/v1/node");
+        Set<String> storages = new HashSet<>();
+        n.path("storages").forEach(s -> storages.add(s.asText()));
+        return new Info(n.path("node").asText(), n.path("qemu").asText(), storages);
+    }
+
+    @Override
+    public Endpoint startIncoming(VmDefinition vm) {
+        JsonNode ep = post("/api/v1/incoming", vm);
+        return new Endpoint(ep.path("host").asText(), ep.path("port").asInt());
+    }
+
+    @Override
+    public void resume(int vmid) {
+        post("/api/v1/incoming/" + vmid + "/resume", null);
+    }
+
+    @Override
+    public void stop(int vmid) {
+        post("/api/v1/incoming/" + vmid + "/stop", null);
+    }
+
+    @Override
+    public void receiveVolume(VmDefinition.Disk disk, Path from, Integer bwlimitMiBps) {
+        String q = bwlimitMiBps == null ? "" : "?bwlimit=" + bwlimitMiBps;
+        try {
+            send(request(volumePath(disk) + q).PUT(HttpRequest.BodyPublishers.ofInputStream(() -> open(from))).build());
+        } catch (AgentException e) {
+            throw new AgentException(e.status(), "copy of volume '" + disk.volume() + "': " + e.getMessage());
+        }
+    }
+
+    private static InputStream open(Path p) {
+        try {
+            return Files.newInputStream(p);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public List<String> freeVolumes(List<VmDefinition.Disk> disks) {
+        List<String> left = new ArrayList<>();
+        for (VmDefinition.Disk d : disks) {
+            try {
+                send(request(volumePath(d)).DELETE().build()).path("left").forEach(v -> left.add(v.asText()));
+            } catch (AgentException e) {
+                left.add(d.storage() + ":" + d.volume());
+            }
+        }
+        return left;
+    }
+
+    private static String volumePath(VmDefinition.Disk d) {
+        return "/api/v1/storage/" + enc(d.storage()) + "/volumes/" + enc(d.volume());
+    }
+
+    private static String enc(String s) {
+        return URLEncoder.encode(s, StandardCharsets.UTF_8);
+    }
+
+    /** Starts a migration task on this (source) agent; a refusal comes back as an AgentException with 409. */
+    public JsonNode migrate(ObjectNode request) {
+        return post("/api/v1/migrations", request);
+    }
+}

@@ -1,0 +1,293 @@
+package ferry.agent;
+
+import static ferry.agent.Agent.JSON;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import ferry.cluster.ClusterException;
+import ferry.cluster.ClusterStore;
+import ferry.cluster.VmRecord;
+import ferry.migration.LocalTarget;
+import ferry.migration.Migration;
+import ferry.migration.MigrationRefused;
+import ferry.migration.MigrationRequest;
+import ferry.migration.MigrationResult;
+import ferry.migration.TargetNode;
+import ferry.migration.TaskLog;
+import ferry.node.LocalNode;
+import ferry.node.NodeException;
+import ferry.node.VmDefinition;
+import ferry.qmp.QmpException;
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.List;
+
+/** The agent's HTTP API, version 1. Errors are {"error": "..."} with a status that says whose fault. */
+final class Routes {
+    private final String node;
+    private final ClusterStore store;
+    private final LocalNode local;
+    private final Migration migration;
+    private final LocalTarget target;
+    private final Tasks tasks;
+    private final byte[] token;
+
+    Routes(String node, ClusterStore store, LocalNode local, Migration migration, LocalTarget target, Tasks tasks,
+           String token) {
+        this.node = node;
+        this.store = store;
+        this.local = local;
+        this.migration = migration;
+        this.target = target;
+        this.tasks = tasks;
+        this.token = token.getBytes(StandardCharsets.UTF_8);
+    }
+
+    void install(Javalin app) {
+        app.before("/api/*", this::authenticate);
+        app.get("/api/v1/node", ctx -> ctx.json(JSON.createObjectNode().put("node", node)
+                .put("qemu", local.qemu().version()).set("storages", JSON.valueToTree(local.storages().keySet()))));
+        app.get("/api/v1/vms", ctx -> ctx.json(vmList()));
+        app.post("/api/v1/vms", this::createVm);
+        app.get("/api/v1/vms/{vmid}", ctx -> ctx.json(vmJson(record(ctx))));
+        app.post("/api/v1/vms/{vmid}/start", this::startVm);
+        app.post("/api/v1/vms/{vmid}/stop", this::stopVm);
+        app.post("/api/v1/vms/{vmid}/unlock", ctx -> ctx.json(vmJson(store.unlock(vmid(ctx), node, null))));
+        // the target side of a migration: the VM is still owned by the source here
+        app.post("/api/v1/incoming", ctx -> {
+            TargetNode.Endpoint ep = target.startIncoming(body(ctx, VmDefinition.class));
+            ctx.json(JSON.createObjectNode().put("host", ep.host()).put("port", ep.port()));
+        });
+        app.post("/api/v1/incoming/{vmid}/resume", ctx -> {
+            target.resume(vmid(ctx));
+            ctx.json(JSON.createObjectNode().put("resumed", true));
+        });
+        app.post("/api/v1/incoming/{vmid}/stop", ctx -> {
+            target.stop(vmid(ctx));
+            ctx.json(JSON.createObjectNode().put("stopped", true));
+        });
+        app.put("/api/v1/storage/{storage}/volumes/{volume}", ctx -> {
+            String bw = ctx.queryParam("bwlimit");
+            target.receiveVolume(disk(ctx), ctx.bodyInputStream(), bw == null ? null : Integer.parseInt(bw));
+            ctx.status(201).json(JSON.createObjectNode().put("received", ctx.pathParam("volume")));
+        });
+        app.delete("/api/v1/storage/{storage}/volumes/{volume}", ctx ->
+                ctx.json(JSON.createObjectNode().set("left", JSON.valueToTree(target.freeVolumes(List.of(disk(ctx)))))));
+        app.post("/api/v1/migrations", this::startMigration);
+        app.get("/api/v1/tasks/{id}", ctx -> ctx.json(taskJson(task(ctx))));
+        app.get("/api/v1/tasks/{id}/log", this::taskLog);
+        app.post("/api/v1/tasks/{id}/cancel", ctx -> {
+            Task t = task(ctx);
+            t.cancel().cancel("cancelled by the user");
+            ctx.json(taskJson(t));
+        });
+        errors(app);
+    }
+
+    private void authenticate(Context ctx) {
+        String h = ctx.header("Authorization");
+        byte[] given = h != null && h.startsWith("Bearer ") ? h.substring(7).getBytes(StandardCharsets.UTF_8) : new byte[0];
+        // constant time: how much of the token matched must not show in the response time
+        if (!MessageDigest.isEqual(given, token)) {
+            ctx.status(401).json(error("missing or wrong cluster token (node '" + node + "'); use the token of this "
+                    + "cluster's cluster.json"));
+            ctx.skipRemainingHandlers();
+        }
+    }
+
+    private static void errors(Javalin app) {
+        app.exception(MigrationRefused.class, (e, ctx) -> ctx.status(409).json(error(e.getMessage())));
+        app.exception(ClusterException.class, (e, ctx) -> ctx.status(switch (e.reason()) {
+            case NOT_FOUND -> 404;
+            case EXISTS, LOCKED, NOT_OWNER -> 409;
+            case UNKNOWN_NODE, INVALID -> 400;
+            case IO -> 500;
+        }).json(error(e.getMessage())));
+        app.exception(BadRequest.class, (e, ctx) -> ctx.status(400).json(error(e.getMessage())));
+        app.exception(NotFound.class, (e, ctx) -> ctx.status(404).json(error(e.getMessage())));
+        app.exception(NodeException.class, (e, ctx) -> ctx.status(500).json(error(e.getMessage())));
+        app.exception(QmpException.class, (e, ctx) -> ctx.status(500).json(error(e.getMessage())));
+        app.exception(NumberFormatException.class, (e, ctx) -> ctx.status(400).json(error("not a number: " + e.getMessage())));
+    }
+
+    static ObjectNode error(String message) {
+        return JSON.createObjectNode().put("error", message);
+    }
+
+    static final class BadRequest extends RuntimeException {
+        BadRequest(String m) {
+            super(m);
+        }
+    }
+
+    static final class NotFound extends RuntimeException {
+        NotFound(String m) {
+            super(m);
+        }
+    }
+
+    private static <T> T body(Context ctx, Class<T> type) {
+        try {
+            return JSON.readValue(ctx.body(), type);
+        } catch (JsonProcessingException e) {
+            throw new BadRequest("malformed JSON for " + type.getSimpleName() + ": " + e.getOriginalMessage());
+        }
+    }
+
+    private static int vmid(Context ctx) {
+        try {
+            return Integer.parseInt(ctx.pathParam("vmid"));
+        } catch (NumberFormatException e) {
+            throw new BadRequest("VM id must be a number, got '" + ctx.pathParam("vmid") + "'");
+        }
+    }
+
+    private VmRecord record(Context ctx) {
+        int id = vmid(ctx);
+        return store.vm(id).orElseThrow(() -> new NotFound("VM " + id + " does not exist in this cluster"));
+    }
+
+    private VmRecord owned(Context ctx) {
+        VmRecord r = record(ctx);
+        if (!r.owner().equals(node)) {
+            throw new ClusterException(ClusterException.Reason.NOT_OWNER, "VM " + r.vmid() + " is owned by node '"
+                    + r.owner() + "', not by '" + node + "'; ask that node's agent");
+        }
+        return r;
+    }
+
+    private VmDefinition definition(VmRecord r) {
+        try {
+            return JSON.treeToValue(r.config(), VmDefinition.class);
+        } catch (JsonProcessingException e) {
+            throw new NodeException("VM " + r.vmid() + " has an unreadable definition: " + e.getOriginalMessage());
+        }
+    }
+
+    private static VmDefinition.Disk disk(Context ctx) {
+        return new VmDefinition.Disk(ctx.pathParam("storage"), ctx.pathParam("volume"), null, null);
+    }
+
+    private ArrayNode vmList() {
+        ArrayNode out = JSON.createArrayNode();
+        for (VmRecord r : store.vms()) {
+            out.add(vmJson(r));
+        }
+        return out;
+    }
+
+    private ObjectNode vmJson(VmRecord r) {
+        ObjectNode o = JSON.createObjectNode().put("vmid", r.vmid()).put("owner", r.owner());
+        o.put("name", r.config().path("name").asText());
+        if (r.lock() != null) {
+            o.put("lock", r.lock());
+        }
+        if (r.owner().equals(node)) {
+            LocalNode.Status s = local.status(r.vmid());
+            o.put("status", s.state().name().toLowerCase()).put("qemu_status", s.qemuStatus());
+            if (s.pid() != null) {
+                o.put("pid", s.pid());
+            }
+        }
+        o.set("config", r.config());
+        return o;
+    }
+
+    private void createVm(Context ctx) {
+        VmDefinition vm = body(ctx, VmDefinition.class);
+        List<String> problems = vm.problems();
+        if (!problems.isEmpty()) {
+            throw new BadRequest("invalid VM definition: " + String.join("; ", problems));
+        }
+        for (VmDefinition.Disk d : vm.disks()) {
+            if (!local.storages().containsKey(d.storage())) {
+                throw new BadRequest("storage '" + d.storage() + "' does not exist on node '" + node + "'; it has "
+                        + String.join(", ", local.storages().keySet()));
+            }
+        }
+        VmRecord r = store.create(node, vm.vmid(), JSON.valueToTree(vm));
+        ctx.status(201).json(vmJson(r));
+    }
+
+    private void startVm(Context ctx) {
+        VmRecord r = owned(ctx);
+        if (r.locked()) {
+            throw new ClusterException(ClusterException.Reason.LOCKED, "VM " + r.vmid() + " is locked (" + r.lock()
+                    + ") on node '" + node + "'");
+        }
+        local.start(definition(r));
+        ctx.json(vmJson(store.vm(r.vmid()).orElseThrow()));
+    }
+
+    private void stopVm(Context ctx) {
+        VmRecord r = owned(ctx);
+        if (r.locked()) {
+            throw new ClusterException(ClusterException.Reason.LOCKED, "VM " + r.vmid() + " is locked (" + r.lock()
+                    + ") on node '" + node + "'; cancel the migration first");
+        }
+        local.stop(r.vmid(), Duration.ofSeconds(30));
+        ctx.json(vmJson(store.vm(r.vmid()).orElseThrow()));
+    }
+
+    private void startMigration(Context ctx) {
+        JsonNode b;
+        try {
+            b = JSON.readTree(ctx.body());
+        } catch (JsonProcessingException e) {
+            throw new BadRequest("malformed JSON: " + e.getOriginalMessage());
+        }
+        if (b == null || !b.path("vmid").canConvertToInt() || !b.path("target").isTextual()) {
+            throw new BadRequest("a migration needs 'vmid' (number) and 'target' (node name)");
+        }
+        MigrationRequest req = new MigrationRequest(b.path("vmid").asInt(), b.path("target").asText(),
+                b.path("online").asBoolean(false), b.path("force").asBoolean(false),
+                b.hasNonNull("bwlimit") ? b.path("bwlimit").asInt() : null,
+                b.hasNonNull("downtime") ? b.path("downtime").asInt() : null,
+                b.hasNonNull("policy") ? b.path("policy").asText() : null);
+        if (!req.policy().equals("classic")) {
+            throw new BadRequest("unknown policy '" + req.policy() + "'; this version has: classic");
+        }
+        String id = tasks.newId(req.vmid());
+        TaskLog taskLog = tasks.newLog(id);
+        Migration.Prepared prepared = migration.prepare(req, id, taskLog);
+        Task t = tasks.start(id, migration, prepared, taskLog);
+        ctx.status(202).json(taskJson(t));
+    }
+
+    private Task task(Context ctx) {
+        String id = ctx.pathParam("id");
+        return tasks.get(id).orElseThrow(() -> new NotFound("no task '" + id + "' on node '" + node + "'"));
+    }
+
+    private ObjectNode taskJson(Task t) {
+        ObjectNode o = JSON.createObjectNode().put("id", t.id()).put("node", node).put("vmid", t.vmid())
+                .put("target", t.target()).put("status", t.status());
+        MigrationResult r = t.result().isDone() && !t.result().isCompletedExceptionally() ? t.result().join() : null;
+        if (r != null) {
+            o.set("result", JSON.valueToTree(r));
+        }
+        return o;
+    }
+
+    /** Lines from {@code from}; waits up to {@code wait} ms for new ones, so followers need not spin. */
+    private void taskLog(Context ctx) throws InterruptedException {
+        Task t = task(ctx);
+        int from = ctx.queryParam("from") == null ? 0 : Integer.parseInt(ctx.queryParam("from"));
+        long wait = ctx.queryParam("wait") == null ? 0 : Math.min(10_000, Long.parseLong(ctx.queryParam("wait")));
+        long deadline = System.currentTimeMillis() + wait;
+        List<String> lines = t.log().since(from);
+        while (lines.isEmpty() && !t.result().isDone() && System.currentTimeMillis() < deadline) {
+            Thread.sleep(100);
+            lines = t.log().since(from);
+        }
+        ObjectNode o = JSON.createObjectNode().put("next", from + lines.size()).put("done", t.result().isDone()
+                && t.log().since(from + lines.size()).isEmpty()).put("status", t.status());
+        o.set("lines", JSON.valueToTree(lines));
+        ctx.json(o);
+    }
+}

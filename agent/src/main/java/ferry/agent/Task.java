@@ -1,0 +1,18 @@
+package ferry.agent;
+
+import ferry.migration.CancelSignal;
+import ferry.migration.MigrationResult;
+import ferry.migration.TaskLog;
+import java.util.concurrent.CompletableFuture;
+
+/** A migration running as a task of the source node's agent. */
+record Task(String id, int vmid, String target, TaskLog log, CancelSignal cancel,
+            CompletableFuture<MigrationResult> result) {
+    String status() {
+        if (!result.isDone()) {
+            return "running";
+        }
+        MigrationResult r = result.getNow(null);
+        return r == null ? "failed" : r.status().name().toLowerCase();
+    }
+}

@@ -1,0 +1,92 @@
+package ferry.agent;
+
+import ferry.migration.CancelSignal;
+import ferry.migration.Migration;
+import ferry.migration.MigrationResult;
+import ferry.migration.TaskLog;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The tasks of one agent; each keeps its log in memory and in a file beside the cluster. */
+final class Tasks {
+    private static final Logger log = LoggerFactory.getLogger(Tasks.class);
+    private final Map<String, Task> tasks = new ConcurrentHashMap<>();
+    private final AtomicLong seq = new AtomicLong();
+    private final ClusterLayout layout;
+    private final String node;
+
+    Tasks(ClusterLayout layout, String node) {
+        this.layout = layout;
+        this.node = node;
+    }
+
+    String newId(int vmid) {
+        return "migrate-" + node + "-" + vmid + "-" + System.currentTimeMillis() + "-" + seq.incrementAndGet();
+    }
+
+    /** A log that is also appended to the task's file, line by line. */
+    TaskLog newLog(String id) {
+        TaskLog taskLog = new TaskLog();
+        Path file = layout.taskLog(node, id);
+        taskLog.follow(line -> {
+            try {
+                Files.createDirectories(file.getParent());
+                Files.writeString(file, line + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+                        StandardOpenOption.APPEND);
+            } catch (IOException e) {
+                log.warn("cannot write task log {}: {}", file, e.getMessage());
+            }
+        });
+        return taskLog;
+    }
+
+    Task start(String id, Migration migration, Migration.Prepared prepared, TaskLog taskLog) {
+        CancelSignal cancel = new CancelSignal();
+        CompletableFuture<MigrationResult> result = new CompletableFuture<>();
+        Task t = new Task(id, prepared.request().vmid(), prepared.request().target(), taskLog, cancel, result);
+        tasks.put(id, t);
+        Thread.ofPlatform().name("task " + id).start(() -> {
+            try {
+                result.complete(migration.execute(prepared, cancel));
+            } catch (Throwable e) {
+                taskLog.error("task failed: %s", e.toString());
+                result.completeExceptionally(e);
+            }
+        });
+        return t;
+    }
+
+    Optional<Task> get(String id) {
+        return Optional.ofNullable(tasks.get(id));
+    }
+
+    List<Task> running() {
+        return tasks.values().stream().filter(t -> !t.result().isDone()).toList();
+    }
+
+    /** Waits for running tasks to reach their end: a stop signal takes effect at that safe point. */
+    void awaitQuiet(Duration max) {
+        long deadline = System.nanoTime() + max.toNanos();
+        for (Task t : running()) {
+            t.log().info("agent is stopping; the migration will finish or clean up first");
+            try {
+                t.result().get(Math.max(1, (deadline - System.nanoTime()) / 1_000_000),
+                        java.util.concurrent.TimeUnit.MILLISECONDS);
+            } catch (Exception ignored) {
+                // the task reports its own outcome
+            }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+package ferry.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import ferry.node.VmDefinition;
+import ferry.testkit.Bootblock;
+import ferry.testkit.BootblockGuest;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Two agents on loopback: a VM created, started and live-migrated through the HTTP API. */
+class AgentMigrationTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void liveMigrationThroughTheAgents() throws Exception {
+        try (LocalCluster c = new LocalCluster(dir.resolve("c"), "a", "b")) {
+            BootblockGuest guest = new BootblockGuest(128, 1024 * 1024 + (16L << 20), 100_000);
+            Path shared = c.layout.storages("a").get("shared").path();
+            Files.copy(Bootblock.image(BootblockGuest.cacheDir(), guest.regionEnd(), guest.delay()),
+                    shared.resolve("vm-100-disk-0.raw"));
+            VmDefinition vm = new VmDefinition(100, "bb", 128, 1, null, null, null,
+                    List.of(new VmDefinition.Disk("shared", "vm-100-disk-0.raw", "raw", "ide")), null, null);
+            AgentClient a = c.client("a");
+            a.post("/api/v1/vms", vm);
+            assertThat(a.post("/api/v1/vms/100/start", null).path("status").asText()).isEqualTo("running");
+
+            JsonNode task = a.migrate(new ObjectMapper().createObjectNode().put("vmid", 100).put("target", "b")
+                    .put("online", true));
+            JsonNode done = c.await("a", task.path("id").asText(), Duration.ofMinutes(2));
+
+            assertThat(done.path("status").asText()).as(done.toPrettyString()).isEqualTo("completed");
+            assertThat(done.at("/result/downtimeMs").asLong()).isPositive();
+            JsonNode onB = c.client("b").get("/api/v1/vms/100");
+            assertThat(onB.path("owner").asText()).isEqualTo("b");
+            assertThat(onB.path("status").asText()).isEqualTo("running");
+            assertThat(onB.has("lock")).isFalse();
+            assertThat(a.get("/api/v1/vms/100").has("status")).as("a no longer reports it").isFalse();
+            assertThat(c.layout.taskLog("a", task.path("id").asText())).content()
+                    .contains("migration finished successfully");
+        }
+    }
+
+    @Test
+    void wrongTokenIs401AndBadInputIsAClearError() throws Exception {
+        try (LocalCluster c = new LocalCluster(dir.resolve("c"), "a", "b")) {
+            String addr = c.layout.open().config().node("a").orElseThrow().agentAddress();
+            Throwable e = catchThrowable(() -> new AgentClient(addr, "not-the-token").get("/api/v1/vms"));
+            assertThat(e).isInstanceOf(AgentClient.AgentException.class).hasMessageContaining("wrong cluster token");
+            assertThat(((AgentClient.AgentException) e).status()).isEqualTo(401);
+
+            AgentClient a = c.client("a");
+            Throwable bad = catchThrowable(() -> a.post("/api/v1/migrations", "{not json"));
+            assertThat(((AgentClient.AgentException) bad).status()).isEqualTo(400);
+            Throwable unknown = catchThrowable(() -> a.migrate(new ObjectMapper().createObjectNode().put("vmid", 555)
+                    .put("target", "b")));
+            assertThat(((AgentClient.AgentException) unknown).status()).isEqualTo(409);
+            assertThat(unknown).hasMessageContaining("VM 555 does not exist");
+            Throwable invalid = catchThrowable(() -> a.post("/api/v1/vms", new ObjectMapper().createObjectNode()
+                    .put("vmid", 5).put("name", "x")));
+            assertThat(((AgentClient.AgentException) invalid).status()).isEqualTo(400);
+            assertThat(invalid).hasMessageContaining("vmid must be between 100");
+            assertThat(c.layout.open().vms()).isEmpty();
+        }
+    }
+}
