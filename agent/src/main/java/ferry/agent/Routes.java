@@ -267,6 +267,9 @@ final class Routes {
     private ObjectNode taskJson(Task t) {
         ObjectNode o = JSON.createObjectNode().put("id", t.id()).put("node", node).put("vmid", t.vmid())
                 .put("target", t.target()).put("status", t.status());
+        if (t.log().progress() != null) {
+            o.set("progress", JSON.valueToTree(t.log().progress()));
+        }
         MigrationResult r = t.result().isDone() && !t.result().isCompletedExceptionally() ? t.result().join() : null;
         if (r != null) {
             o.set("result", JSON.valueToTree(r));

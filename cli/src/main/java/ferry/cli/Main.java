@@ -6,12 +6,14 @@ import picocli.CommandLine.Command;
 /** The {@code ferry} command: subcommands for operators; exit codes are part of the interface. */
 @Command(name = "ferry", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "Live-migrates QEMU/KVM virtual machines between hosts.",
-        subcommands = {DoctorCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {DemoCommand.class, MigrateCommand.class, VmCommand.class, ClusterCommand.class, TaskCommand.class,
+                AgentCommand.class, DoctorCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
-    /** Exit codes: 0 done, 1 failed, 2 usage or validation error. */
+    /** Exit codes: 0 done, 1 failed, 2 usage or validation error, 3 finished with problems. */
     static final int OK = 0;
     static final int FAILED = 1;
     static final int USAGE = 2;
+    static final int PROBLEMS = 3;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -29,9 +31,23 @@ public final class Main implements Runnable {
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
             cmd.getErr().println("ferry: " + e.getMessage());
-            return FAILED;
+            return exitCode(e);
         });
         return cl;
+    }
+
+    /** Refusals and bad input are usage errors (2): nothing changed. Everything else failed (1). */
+    static int exitCode(Exception e) {
+        if (e instanceof UsageError || e instanceof IllegalArgumentException) {
+            return USAGE;
+        }
+        if (e instanceof ferry.agent.AgentClient.AgentException a) {
+            return a.status() >= 400 && a.status() < 500 ? USAGE : FAILED;
+        }
+        if (e instanceof ferry.cluster.ClusterException c) {
+            return c.reason() == ferry.cluster.ClusterException.Reason.IO ? FAILED : USAGE;
+        }
+        return FAILED;
     }
 
     @Override

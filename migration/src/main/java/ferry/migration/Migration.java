@@ -20,6 +20,7 @@ import ferry.protocol.MigrationCapabilityStatus;
 import ferry.protocol.MigrateSetCapabilitiesArgs;
 import ferry.protocol.MigrationInfo;
 import ferry.protocol.RunState;
+import ferry.qmp.EventSubscription;
 import ferry.qmp.QmpException;
 import java.math.BigInteger;
 import java.nio.file.Path;
@@ -299,9 +300,10 @@ public final class Migration {
                 classic ? ", xbzrle cache " + Sizes.bytes(cache) : "");
         r.pausedByUs = qmp.call(Commands.QUERY_STATUS).status() == RunState.RUNNING;
         journal(r, "phase2", "migrate to " + ep.uri());
-        qmp.call(Commands.MIGRATE, MigrateArgs.builder().uri(ep.uri()).build());
-        Phase2Monitor monitor = new Phase2Monitor(qmp, r.log, cancel, pollInterval, classic, downtime);
-        r.stats = monitor.follow();
+        try (EventSubscription events = qmp.subscribe("MIGRATION")) {
+            qmp.call(Commands.MIGRATE, MigrateArgs.builder().uri(ep.uri()).build());
+            r.stats = new Phase2Monitor(qmp, events, r.log, cancel, pollInterval, classic, downtime).follow();
+        }
         r.log.info("migration status: completed");
         if (r.stats.downtime() != null) {
             r.log.info("migration downtime %d ms", r.stats.downtime());

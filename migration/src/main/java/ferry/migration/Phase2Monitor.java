@@ -4,6 +4,7 @@ import ferry.protocol.Commands;
 import ferry.protocol.MigrateSetParameters;
 import ferry.protocol.MigrationInfo;
 import ferry.protocol.MigrationStatus;
+import ferry.qmp.EventSubscription;
 import ferry.qmp.QmpClient;
 import ferry.qmp.QmpException;
 import java.math.BigInteger;
@@ -19,14 +20,18 @@ final class Phase2Monitor {
     static final int MAX_QUERY_FAILURES = 5;
 
     private final QmpClient qmp;
+    private final EventSubscription events;
     private final TaskLog log;
     private final CancelSignal cancel;
     private final Duration interval;
     private final boolean classic;
     private long downtimeMs;
 
-    Phase2Monitor(QmpClient qmp, TaskLog log, CancelSignal cancel, Duration interval, boolean classic, long downtimeMs) {
+    /** {@code events} should carry the source's MIGRATION events: a status change ends the wait at once. */
+    Phase2Monitor(QmpClient qmp, EventSubscription events, TaskLog log, CancelSignal cancel, Duration interval,
+                  boolean classic, long downtimeMs) {
         this.qmp = qmp;
+        this.events = events;
         this.log = log;
         this.cancel = cancel;
         this.interval = interval;
@@ -42,7 +47,7 @@ final class Phase2Monitor {
         long lastTransferred = -1;
         long lastAt = System.nanoTime();
         while (true) {
-            sleep(lastRemaining >= 0 && lastRemaining < 64L << 20 ? interval.dividedBy(4) : interval);
+            waitForChange(lastRemaining >= 0 && lastRemaining < 64L << 20 ? interval.dividedBy(4) : interval);
             cancel.check();
             MigrationInfo info;
             try {
@@ -75,6 +80,8 @@ final class Phase2Monitor {
                 long rate = lastTransferred < 0 ? (long) (info.ram().mbps() * 1e6 / 8) : (long) ((transferred - lastTransferred) / secs);
                 log.info("migration %s, transferred %s of %s VM-state, %s/s", status.wire(), Sizes.bytes(transferred),
                         Sizes.bytes(info.ram().total()), Sizes.bytes(Math.max(0, rate)));
+                log.progress(new Progress(status.wire(), transferred, remaining, info.ram().total(), Math.max(0, rate),
+                        info.ram().dirtySyncCount()));
                 lastAt = now;
                 lastTransferred = transferred;
             }
@@ -102,12 +109,18 @@ final class Phase2Monitor {
         return downtimeMs;
     }
 
-    private static void sleep(Duration d) {
+    /** Waits one poll interval, or less when QEMU reports a status change (e.g. completed). */
+    private void waitForChange(Duration d) {
         try {
-            Thread.sleep(d.toMillis());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new MigrationFailed("interrupted");
+            events.poll(d);
+        } catch (QmpException e) {
+            // the connection dropped: the next query fails and is counted
+            try {
+                Thread.sleep(d.toMillis());
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+                throw new MigrationFailed("interrupted");
+            }
         }
     }
 

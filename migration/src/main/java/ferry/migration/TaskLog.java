@@ -12,6 +12,7 @@ public final class TaskLog {
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss");
     private final List<String> lines = new CopyOnWriteArrayList<>();
     private final List<Consumer<String>> followers = new CopyOnWriteArrayList<>();
+    private volatile Progress progress;
 
     public void info(String format, Object... args) {
         String line = LocalDateTime.now().format(TIME) + " " + (args.length == 0 ? format : String.format(format, args));
@@ -33,6 +34,15 @@ public final class TaskLog {
     public List<String> since(int from) {
         List<String> all = new ArrayList<>(lines);
         return from >= all.size() ? List.of() : all.subList(Math.max(0, from), all.size());
+    }
+
+    /** The task's latest progress, or null before there is any. */
+    public Progress progress() {
+        return progress;
+    }
+
+    void progress(Progress p) {
+        progress = p;
     }
 
     /** Calls {@code follower} with every line logged from now on. */

@@ -74,6 +74,23 @@ public record LinuxStressGuest(int memoryMiB, int dirtyMiB, int rateMiBps) {
         return "console=ttyS0 quiet panic=-1 ferry.mib=" + dirtyMiB + " ferry.rate=" + rateMiBps;
     }
 
+    /** This guest as a Ferry VM definition (kernel boot, no disks), for clusters and the demo. */
+    public ferry.node.VmDefinition definition(int vmid) {
+        String reason = unavailableReason();
+        if (reason != null) {
+            throw new NodeException("the linux-stress guest is unavailable: " + reason);
+        }
+        Path kernel = LinuxStress.kernel();
+        try {
+            Path initrd = LinuxStress.initramfs(cacheDir(), kernel);
+            return new ferry.node.VmDefinition(vmid, "linux-stress-" + vmid, memoryMiB, 1, null, null,
+                    new ferry.node.VmDefinition.Boot(kernel.toString(), initrd.toString(), kernelCommandLine()),
+                    List.of(), ferry.node.VmDefinition.Accel.TCG, null);
+        } catch (IOException e) {
+            throw new NodeException("cannot build the linux-stress initramfs in " + cacheDir() + ": " + e.getMessage(), e);
+        }
+    }
+
     /** A builder for the source QEMU; it boots the guest. */
     public QemuProcess.Builder source(QemuBinary qemu, Path runDir) {
         return builder(qemu, runDir, "source");

@@ -1,0 +1,35 @@
+package ferry.cli;
+
+import ferry.agent.Agent;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code ferry agent}: runs one node's agent in the foreground until stopped. */
+@Command(name = "agent", mixinStandardHelpOptions = true,
+        description = {"Runs the agent of one node in the foreground: the HTTP/JSON API on the node's agent",
+                "address. SIGTERM or Ctrl-C stops it once running migrations have finished or cleaned up;",
+                "the VMs keep running."})
+final class AgentCommand implements Callable<Integer> {
+    @Option(names = "--node", required = true, description = "This node's name in the cluster.")
+    String node;
+
+    @Option(names = "--cluster", required = true, paramLabel = "DIR", description = "The cluster folder.")
+    Path cluster;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        Agent agent = Agent.start(cluster, node);
+        CountDownLatch stopped = new CountDownLatch(1);
+        // a stop signal waits for the safe point: the hook returns only after the tasks ended
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            agent.close();
+            stopped.countDown();
+        }, "agent-shutdown"));
+        System.err.println("ferry agent: node '" + node + "' listening on port " + agent.port());
+        stopped.await();
+        return Main.OK;
+    }
+}

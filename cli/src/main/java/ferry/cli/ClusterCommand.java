@@ -1,0 +1,167 @@
+package ferry.cli;
+
+import ferry.agent.AgentClient;
+import ferry.agent.ClusterLayout;
+import ferry.cluster.ClusterStore;
+import ferry.cluster.NodeInfo;
+import java.io.File;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code ferry cluster create|up|down|status}: a cluster of nodes on this host, with local agents. */
+@Command(name = "cluster", mixinStandardHelpOptions = true,
+        description = "Creates a cluster folder and starts, stops or shows its local agents.",
+        subcommands = {ClusterCommand.Create.class, ClusterCommand.Up.class, ClusterCommand.Down.class,
+                ClusterCommand.Status.class})
+final class ClusterCommand {
+    @Command(name = "create", mixinStandardHelpOptions = true,
+            description = {"Creates a cluster folder: nodes with agents on 127.0.0.1 from --port on, a token,",
+                    "and two storages ('local' per node, 'shared' for all)."})
+    static final class Create implements Callable<Integer> {
+        @Parameters(paramLabel = "DIR", description = "The new cluster folder.")
+        Path dir;
+
+        @Option(names = "--nodes", required = true, split = ",", description = "Node names, e.g. a,b.")
+        List<String> nodes;
+
+        @Option(names = "--port", defaultValue = "8640", description = "Agent port of the first node (default ${DEFAULT-VALUE}).")
+        int port;
+
+        @Option(names = "--name", defaultValue = "ferry", description = "Cluster name (default ${DEFAULT-VALUE}).")
+        String name;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            ClusterLayout.create(dir, name, nodes, port);
+            spec.commandLine().getOut().printf("created cluster '%s' in %s with nodes %s; start the agents with "
+                    + "'ferry cluster up --cluster %s'%n", name, dir.toAbsolutePath(), String.join(", ", nodes), dir);
+            return Main.OK;
+        }
+    }
+
+    @Command(name = "up", mixinStandardHelpOptions = true,
+            description = "Starts every node's agent of the cluster in the background (log: DIR/logs/agent-NODE.log).")
+    static final class Up implements Callable<Integer> {
+        @Mixin
+        ClusterOption cluster;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            ClusterLayout layout = cluster.layout();
+            PrintWriter out = spec.commandLine().getOut();
+            List<NodeInfo> nodes;
+            try (ClusterStore s = layout.open()) {
+                nodes = s.config().nodes();
+            }
+            for (NodeInfo n : nodes) {
+                if (answers(cluster.agent(n.name()))) {
+                    out.printf("node %s: agent already running at %s%n", n.name(), n.agentAddress());
+                    continue;
+                }
+                Files.createDirectories(layout.agentLog(n.name()).getParent());
+                Files.createDirectories(layout.agentPidFile(n.name()).getParent());
+                String java = ProcessHandle.current().info().command().orElse("java");
+                String jar = new File(Main.class.getProtectionDomain().getCodeSource().getLocation().toURI()).getPath();
+                Process p = new ProcessBuilder(java, "-jar", jar, "agent", "--node", n.name(), "--cluster",
+                        layout.dir().toString()).redirectErrorStream(true)
+                        .redirectOutput(ProcessBuilder.Redirect.appendTo(layout.agentLog(n.name()).toFile())).start();
+                Files.writeString(layout.agentPidFile(n.name()), Long.toString(p.pid()));
+                long deadline = System.nanoTime() + 30_000_000_000L;
+                while (!answers(cluster.agent(n.name()))) {
+                    if (!p.isAlive() || System.nanoTime() > deadline) {
+                        throw new IllegalStateException("agent of node '" + n.name() + "' did not come up; see "
+                                + layout.agentLog(n.name()));
+                    }
+                    Thread.sleep(100);
+                }
+                out.printf("node %s: agent started at %s (pid %d)%n", n.name(), n.agentAddress(), p.pid());
+            }
+            return Main.OK;
+        }
+    }
+
+    @Command(name = "down", mixinStandardHelpOptions = true,
+            description = {"Stops the local agents; each waits for its running migrations to finish or clean up.",
+                    "VMs keep running."})
+    static final class Down implements Callable<Integer> {
+        @Mixin
+        ClusterOption cluster;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            ClusterLayout layout = cluster.layout();
+            PrintWriter out = spec.commandLine().getOut();
+            try (ClusterStore s = layout.open()) {
+                for (NodeInfo n : s.config().nodes()) {
+                    Path pidFile = layout.agentPidFile(n.name());
+                    Optional<ProcessHandle> h = Files.exists(pidFile)
+                            ? ProcessHandle.of(Long.parseLong(Files.readString(pidFile).strip())) : Optional.empty();
+                    if (h.isEmpty() || !h.get().isAlive()) {
+                        out.printf("node %s: no agent running%n", n.name());
+                        Files.deleteIfExists(pidFile);
+                        continue;
+                    }
+                    h.get().destroy();
+                    h.get().onExit().get(15, java.util.concurrent.TimeUnit.MINUTES);
+                    Files.deleteIfExists(pidFile);
+                    out.printf("node %s: agent stopped%n", n.name());
+                }
+            }
+            return Main.OK;
+        }
+    }
+
+    @Command(name = "status", mixinStandardHelpOptions = true, description = "Shows each node's agent and VMs.")
+    static final class Status implements Callable<Integer> {
+        @Mixin
+        ClusterOption cluster;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            PrintWriter out = spec.commandLine().getOut();
+            int down = 0;
+            try (ClusterStore s = cluster.store()) {
+                out.printf("cluster '%s' (%s)%n", s.config().name(), cluster.dir.toAbsolutePath());
+                for (NodeInfo n : s.config().nodes()) {
+                    boolean up = answers(cluster.agent(n.name()));
+                    down += up ? 0 : 1;
+                    out.printf("  node %-10s agent %-21s %-5s VMs: %d%n", n.name(), n.agentAddress(), up ? "up" : "DOWN",
+                            s.vmsOf(n.name()).size());
+                }
+            }
+            return down == 0 ? Main.OK : Main.FAILED;
+        }
+    }
+
+    static boolean answers(AgentClient c) {
+        try {
+            c.probe();
+            return true;
+        } catch (AgentClient.AgentException e) {
+            return false;
+        }
+    }
+
+}

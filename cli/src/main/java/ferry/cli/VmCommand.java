@@ -1,0 +1,141 @@
+package ferry.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import ferry.agent.AgentClient;
+import ferry.cluster.ClusterStore;
+import ferry.cluster.NodeInfo;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code ferry vm create|start|stop|list|status}: VMs of the cluster, through their owner's agent. */
+@Command(name = "vm", mixinStandardHelpOptions = true, description = "Creates, starts, stops and lists VMs.",
+        subcommands = {VmCommand.Create.class, VmCommand.Start.class, VmCommand.Stop.class, VmCommand.ListVms.class,
+                VmCommand.Status.class})
+final class VmCommand {
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    abstract static class Base {
+        @Mixin
+        ClusterOption cluster;
+
+        @Option(names = "--json", description = "Print JSON.")
+        boolean json;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        void print(JsonNode vm) throws IOException {
+            PrintWriter out = spec.commandLine().getOut();
+            if (json) {
+                out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(vm));
+            } else {
+                out.printf("VM %-6d %-20s node %-8s %-9s%s%n", vm.path("vmid").asInt(), vm.path("name").asText(),
+                        vm.path("owner").asText(), vm.path("status").asText("?"),
+                        vm.has("lock") ? " lock: " + vm.path("lock").asText() : "");
+            }
+        }
+    }
+
+    @Command(name = "create", mixinStandardHelpOptions = true,
+            description = {"Defines a VM on a node from a JSON definition (FILE, or - for standard input):",
+                    "{\"vmid\":100,\"name\":\"web\",\"memory\":512,\"vcpus\":1,\"machine\":\"pc\",\"cpu\":\"qemu64\",",
+                    " \"boot\":{\"kernel\":...,\"initrd\":...,\"append\":...},",
+                    " \"disks\":[{\"storage\":\"shared\",\"volume\":\"vm-100-disk-0.qcow2\",\"format\":\"qcow2\",\"bus\":\"virtio\"}],",
+                    " \"accel\":\"tcg\",\"migration\":{\"downtime-ms\":100,\"speed-mib\":1000}}"})
+    static final class Create extends Base implements Callable<Integer> {
+        @Option(names = "--node", required = true, description = "The node that will own the VM.")
+        String node;
+
+        @Parameters(paramLabel = "FILE", description = "The definition (JSON), or - for standard input.")
+        String file;
+
+        @Override
+        public Integer call() throws IOException {
+            String text = file.equals("-") ? new String(System.in.readAllBytes()) : Files.readString(Path.of(file));
+            JsonNode def;
+            try {
+                def = JSON.readTree(text);
+            } catch (IOException e) {
+                throw new UsageError("the VM definition in " + file + " is not valid JSON: " + e.getMessage());
+            }
+            print(cluster.agent(node).post("/api/v1/vms", def));
+            return Main.OK;
+        }
+    }
+
+    @Command(name = "start", mixinStandardHelpOptions = true, description = "Starts a VM on the node that owns it.")
+    static final class Start extends Base implements Callable<Integer> {
+        @Parameters(paramLabel = "VMID")
+        int vmid;
+
+        @Override
+        public Integer call() throws IOException {
+            print(cluster.ownerOf(vmid).post("/api/v1/vms/" + vmid + "/start", null));
+            return Main.OK;
+        }
+    }
+
+    @Command(name = "stop", mixinStandardHelpOptions = true, description = "Stops a VM (QEMU quits; then signals).")
+    static final class Stop extends Base implements Callable<Integer> {
+        @Parameters(paramLabel = "VMID")
+        int vmid;
+
+        @Override
+        public Integer call() throws IOException {
+            print(cluster.ownerOf(vmid).post("/api/v1/vms/" + vmid + "/stop", null));
+            return Main.OK;
+        }
+    }
+
+    @Command(name = "status", mixinStandardHelpOptions = true, description = "Shows a VM: owner, state, lock.")
+    static final class Status extends Base implements Callable<Integer> {
+        @Parameters(paramLabel = "VMID")
+        int vmid;
+
+        @Override
+        public Integer call() throws IOException {
+            print(cluster.ownerOf(vmid).get("/api/v1/vms/" + vmid));
+            return Main.OK;
+        }
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "Lists the cluster's VMs with their state.")
+    static final class ListVms extends Base implements Callable<Integer> {
+        @Override
+        public Integer call() throws IOException {
+            try (ClusterStore s = cluster.store()) {
+                var all = JSON.createArrayNode();
+                for (NodeInfo n : s.config().nodes()) {
+                    AgentClient c = cluster.agent(n.name());
+                    for (var r : s.vmsOf(n.name())) {
+                        JsonNode vm;
+                        try {
+                            vm = c.get("/api/v1/vms/" + r.vmid());
+                        } catch (AgentClient.AgentException e) {
+                            vm = JSON.createObjectNode().put("vmid", r.vmid()).put("owner", n.name())
+                                    .put("name", r.config().path("name").asText()).put("status", "agent down");
+                        }
+                        if (json) {
+                            all.add(vm);
+                        } else {
+                            print(vm);
+                        }
+                    }
+                }
+                if (json) {
+                    spec.commandLine().getOut().println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(all));
+                }
+            }
+            return Main.OK;
+        }
+    }
+}
