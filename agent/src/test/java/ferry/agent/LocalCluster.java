@@ -75,18 +75,18 @@ final class LocalCluster implements AutoCloseable {
         throw new AssertionError("task " + taskId + " did not end within " + timeout);
     }
 
+    /** Stops the agents first: they hold the VMs' QMP connections, which QEMU serves to one client only. */
     @Override
     public void close() {
-        for (var e : agents.entrySet()) {
-            try (ClusterStore s = layout.open()) {
+        agents.values().forEach(Agent::close);
+        try (ClusterStore s = layout.open()) {
+            for (String node : agents.keySet()) {
+                var local = new ferry.node.LocalNode(node, ferry.node.QemuBinary.find(), layout.storages(node),
+                        layout.runRoot(node));
                 for (var vm : s.vms()) {
-                    new ferry.node.LocalNode(e.getKey(), ferry.node.QemuBinary.find(), layout.storages(e.getKey()),
-                            layout.runRoot(e.getKey())).stop(vm.vmid(), Duration.ofSeconds(3));
+                    local.stop(vm.vmid(), Duration.ofSeconds(3));
                 }
-            } catch (RuntimeException ignored) {
-                // best effort: nothing may run
             }
-            e.getValue().close();
         }
     }
 }
