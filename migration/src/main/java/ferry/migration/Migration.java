@@ -18,7 +18,9 @@ import ferry.protocol.MigrateSetParameters;
 import ferry.protocol.MigrationCapability;
 import ferry.protocol.MigrationCapabilityStatus;
 import ferry.protocol.MigrateSetCapabilitiesArgs;
+import ferry.protocol.MachineInfo;
 import ferry.protocol.MigrationInfo;
+import ferry.protocol.QueryMachinesArgs;
 import ferry.protocol.RunState;
 import ferry.qmp.EventSubscription;
 import ferry.qmp.QmpException;
@@ -272,12 +274,13 @@ public final class Migration {
 
     private void phase2(Run r, CancelSignal cancel) {
         int vmid = r.req.vmid();
-        journal(r, "phase2", "start incoming on " + r.req.target());
-        r.targetStarted = true;
-        TargetNode.Endpoint ep = r.target.startIncoming(r.vm);
-        r.log.info("starting VM %d on remote node '%s', listening at %s", vmid, r.req.target(), ep.uri());
         QemuProcess src = local.running(vmid).orElseThrow(() ->
                 new NodeException("VM " + vmid + " stopped running on node '" + local.name() + "'"));
+        VmDefinition pinned = pinMachine(r, src);
+        journal(r, "phase2", "start incoming on " + r.req.target());
+        r.targetStarted = true;
+        TargetNode.Endpoint ep = r.target.startIncoming(pinned);
+        r.log.info("starting VM %d on remote node '%s', listening at %s", vmid, r.req.target(), ep.uri());
         var qmp = src.qmp();
         long downtime = firstNonNull(r.req.downtimeMs(), r.vm.migration() == null ? null : r.vm.migration().downtimeMs(),
                 DEFAULT_DOWNTIME_MS);
@@ -312,6 +315,22 @@ public final class Migration {
             r.log.info("migration transferred %s in %d ms", Sizes.bytes(r.stats.ram().transferred()),
                     r.stats.totalTime());
         }
+    }
+
+    /**
+     * The target must start the same virtual hardware: a machine alias such as "pc" is resolved to
+     * the versioned type the source QEMU runs (e.g. "pc-i440fx-10.0").
+     */
+    private static VmDefinition pinMachine(Run r, QemuProcess src) {
+        VmDefinition vm = r.vm;
+        for (MachineInfo m : src.qmp().call(Commands.QUERY_MACHINES, QueryMachinesArgs.builder().build())) {
+            if (vm.machine().equals(m.alias())) {
+                r.log.info("pinned machine type '%s' (%s), CPU model '%s'", m.name(), vm.machine(), vm.cpu());
+                return new VmDefinition(vm.vmid(), vm.name(), vm.memoryMiB(), vm.vcpus(), m.name(), vm.cpu(), vm.boot(),
+                        vm.disks(), vm.accel(), vm.migration());
+            }
+        }
+        return vm;
     }
 
     /** The seed's 10% of RAM, rounded down to the power of two QEMU requires (at least one page). */
