@@ -80,7 +80,7 @@ final class LocalCluster implements AutoCloseable {
     public void close() {
         agents.values().forEach(Agent::close);
         try (ClusterStore s = layout.open()) {
-            for (String node : agents.keySet()) {
+            for (String node : s.config().nodeNames()) {
                 var local = new ferry.node.LocalNode(node, ferry.node.QemuBinary.find(), layout.storages(node),
                         layout.runRoot(node));
                 for (var vm : s.vms()) {
