@@ -152,13 +152,14 @@ public final class LinuxStress {
             Path src = work.resolve(STRESS_RESOURCE);
             Path out = work.resolve("stress");
             Files.write(src, resource(STRESS_RESOURCE));
-            run(work, List.of("gcc", "-static", "-O2", "-Wall", "-o", out.toString(), src.toString()));
+            BuildTool.run(work, List.of("gcc", "-static", "-O2", "-Wall", "-o", out.toString(), src.toString()),
+                    "linux-stress", "a static build needs gcc and libc6-dev: " + INSTALL_HINT, TOOL_TIMEOUT_SECONDS);
             if (!isStaticElf(Files.readAllBytes(out))) {
                 throw new IOException("gcc did not produce a static executable from " + STRESS_RESOURCE);
             }
             AtomicFiles.move(out, bin);
         } finally {
-            deleteTree(work);
+            BuildTool.deleteTree(work);
         }
         return bin;
     }
@@ -269,37 +270,5 @@ public final class LinuxStress {
         return null;
     }
 
-    private static void run(Path dir, List<String> command) throws IOException {
-        Process p;
-        try {
-            p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
-        } catch (IOException e) {
-            throw new IOException("cannot run '" + command.getFirst() + "' to build the linux-stress guest; install gcc "
-                    + "and libc6-dev (" + INSTALL_HINT + ")", e);
-        }
-        try {
-            p.getOutputStream().close();
-            String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(TOOL_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-                throw new IOException(String.join(" ", command) + " timed out");
-            }
-            if (p.exitValue() != 0) {
-                throw new IOException(String.join(" ", command) + " failed with exit code " + p.exitValue()
-                        + " (a static build needs libc6-dev: " + INSTALL_HINT + "):\n" + output);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while building the linux-stress guest", e);
-        } finally {
-            p.destroyForcibly();
-        }
-    }
 
-    private static void deleteTree(Path dir) throws IOException {
-        try (Stream<Path> paths = Files.walk(dir)) {
-            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
-    }
 }

@@ -101,7 +101,8 @@ class BootblockTest {
 
     @Test
     void missingToolSaysWhatToInstall() {
-        assertThatThrownBy(() -> Assembler.run(cache, List.of("ferry-no-such-assembler", "--version")))
+        assertThatThrownBy(() -> BuildTool.run(cache, List.of("ferry-no-such-assembler", "--version"), "bootblock",
+                "install binutils (scripts/install-deps)", 10))
                 .hasMessageContaining("cannot run 'ferry-no-such-assembler'")
                 .hasMessageContaining("install binutils (scripts/install-deps)");
     }
