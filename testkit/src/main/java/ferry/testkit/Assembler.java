@@ -12,7 +12,7 @@ import java.util.stream.Stream;
 /** Turns bootblock.S into a flat 512-byte image with GNU as/ld. */
 final class Assembler {
     private static final long TOOL_TIMEOUT_SECONDS = 60;
-    private static final String HINT = "install binutils (scripts/install-deps)";
+    static final String HINT = "install binutils (scripts/install-deps)";
 
     private Assembler() {}
 

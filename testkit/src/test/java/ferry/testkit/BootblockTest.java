@@ -102,7 +102,7 @@ class BootblockTest {
     @Test
     void missingToolSaysWhatToInstall() {
         assertThatThrownBy(() -> BuildTool.run(cache, List.of("ferry-no-such-assembler", "--version"), "bootblock",
-                "install binutils (scripts/install-deps)", 10))
+                Assembler.HINT, 10))
                 .hasMessageContaining("cannot run 'ferry-no-such-assembler'")
                 .hasMessageContaining("install binutils (scripts/install-deps)");
     }
