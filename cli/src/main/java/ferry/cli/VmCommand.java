@@ -60,7 +60,12 @@ final class VmCommand {
 
         @Override
         public Integer call() throws IOException {
-            String text = file.equals("-") ? new String(System.in.readAllBytes()) : Files.readString(Path.of(file));
+            String text;
+            try {
+                text = file.equals("-") ? new String(System.in.readAllBytes()) : Files.readString(Path.of(file));
+            } catch (java.nio.file.NoSuchFileException e) {
+                throw new UsageError("cannot read the VM definition: " + file + " does not exist");
+            }
             JsonNode def;
             try {
                 def = JSON.readTree(text);

@@ -65,6 +65,10 @@ final class Phase2Monitor {
             if (status == MigrationStatus.COMPLETED) {
                 return info;
             }
+            if (status == null || status == MigrationStatus.NONE) {
+                throw new MigrationFailed("QEMU reports no migration (status " + (status == null ? "absent" : "none")
+                        + ") although one was started");
+            }
             if (status == MigrationStatus.FAILED || status == MigrationStatus.CANCELLED) {
                 throw new MigrationFailed("migration status: " + status.wire()
                         + (info.errorDesc() != null ? " - " + info.errorDesc() : ""));

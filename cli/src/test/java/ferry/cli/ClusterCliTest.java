@@ -1,0 +1,283 @@
+package ferry.cli;
+
+import static ferry.cli.FerryCli.ferry;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import ferry.agent.Agent;
+import ferry.agent.AgentClient;
+import ferry.agent.ClusterLayout;
+import ferry.cluster.ClusterStore;
+import ferry.node.LocalNode;
+import ferry.node.QemuBinary;
+import ferry.testkit.Bootblock;
+import ferry.testkit.BootblockGuest;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The operator's commands against a real two-node cluster on loopback: the agents run in this
+ * process ({@code cluster up} spawns the shaded jar, which test classes cannot), everything else
+ * goes through the CLI.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Timeout(120)
+class ClusterCliTest {
+    @TempDir
+    static Path tmp;
+
+    private Path dir;
+    private ClusterLayout layout;
+    private Agent a;
+    private Agent b;
+
+    @BeforeAll
+    void createClusterAndStartAgents() throws IOException {
+        dir = tmp.resolve("c");
+        int port = FerryCli.twoFreePorts();
+        FerryCli.Run r = ferry("cluster", "create", dir.toString(), "--nodes", "a,b", "--port", Integer.toString(port));
+        assertThat(r.code()).as(r.both()).isZero();
+        assertThat(r.out()).contains("created cluster 'ferry'").contains("nodes a, b");
+        layout = new ClusterLayout(dir);
+        a = Agent.start(dir, "a");
+        b = Agent.start(dir, "b");
+    }
+
+    @AfterAll
+    void stopEverything() throws InterruptedException {
+        if (layout == null) {
+            return;
+        }
+        // the agents hold each VM's only QMP connection: close them before stopping QEMUs
+        for (Agent ag : new Agent[] {a, b}) {
+            if (ag != null) {
+                ag.close();
+            }
+        }
+        QemuBinary qemu = QemuBinary.find();
+        for (String node : List.of("a", "b")) {
+            LocalNode n = new LocalNode(node, qemu, layout.storages(node), layout.runRoot(node));
+            for (int vmid : new int[] {100, 101}) {
+                try {
+                    n.stop(vmid, Duration.ofSeconds(5));
+                } catch (RuntimeException ignored) {
+                    // reported below if it is still running
+                }
+            }
+        }
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (!FerryCli.qemusUnder(dir).isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+        }
+        assertThat(FerryCli.qemusUnder(dir)).as("QEMUs left running").isEmpty();
+    }
+
+    /** A bootblock VM on the shared storage; returns its definition file. */
+    private Path bootblockVm(int vmid, long regionMiB, int delay) throws IOException {
+        String volume = "vm-" + vmid + "-disk-0.raw";
+        Path shared = dir.resolve("storage").resolve("shared");
+        Files.createDirectories(shared);
+        Files.copy(Bootblock.image(BootblockGuest.cacheDir(), Bootblock.REGION_START + (regionMiB << 20), delay),
+                shared.resolve(volume));
+        Path def = tmp.resolve("vm-" + vmid + ".json");
+        Files.writeString(def, "{\"vmid\":" + vmid + ",\"name\":\"bb\",\"memory\":128,\"disks\":[{\"storage\":\"shared\","
+                + "\"volume\":\"" + volume + "\",\"format\":\"raw\",\"bus\":\"ide\"}]}");
+        return def;
+    }
+
+    private JsonNode vmStatus(int vmid) {
+        FerryCli.Run r = ferry(dir, "vm", "status", Integer.toString(vmid), "--json");
+        assertThat(r.code()).as(r.both()).isZero();
+        return r.json();
+    }
+
+    private Optional<?> stored(int vmid) {
+        try (ClusterStore s = layout.open()) {
+            return s.vm(vmid);
+        }
+    }
+
+    @Test
+    void createStartAndMigrateAVmThroughTheCli() throws IOException {
+        Path def = bootblockVm(100, 16, 100_000);
+        FerryCli.Run r = ferry(dir, "vm", "create", "--node", "a", def.toString(), "--json");
+        assertThat(r.code()).as(r.both()).isZero();
+        assertThat(r.json().path("owner").asText()).isEqualTo("a");
+        assertThat(r.json().path("status").asText()).isEqualTo("stopped");
+
+        r = ferry(dir, "vm", "start", "100", "--json");
+        assertThat(r.code()).as(r.both()).isZero();
+        assertThat(r.json().path("status").asText()).isEqualTo("running");
+
+        // a running VM needs --online; nothing changes
+        r = ferry(dir, "migrate", "100", "b");
+        assertThat(r.code()).as(r.both()).isEqualTo(Main.USAGE);
+        assertThat(r.err()).contains("--online").contains("VM 100 is running on node 'a'");
+        JsonNode st = vmStatus(100);
+        assertThat(st.path("owner").asText()).isEqualTo("a");
+        assertThat(st.has("lock")).isFalse();
+
+        r = ferry(dir, "migrate", "100", "b", "--online", "--json");
+        assertThat(r.code()).as(r.both()).isZero();
+        JsonNode m = r.json();
+        assertThat(m.path("status").asText()).isEqualTo("completed");
+        assertThat(m.path("source").asText()).isEqualTo("a");
+        assertThat(m.path("target").asText()).isEqualTo("b");
+        assertThat(m.path("online").asBoolean()).isTrue();
+        assertThat(m.path("transferred_bytes").asLong()).isPositive();
+        String task = m.path("task").asText();
+        assertThat(task).startsWith("migrate-a-100-");
+
+        st = vmStatus(100);
+        assertThat(st.path("owner").asText()).isEqualTo("b");
+        assertThat(st.path("status").asText()).isEqualTo("running");
+        assertThat(st.has("lock")).isFalse();
+
+        r = ferry(dir, "migrate", "100", "b", "--online");
+        assertThat(r.code()).as(r.both()).isEqualTo(Main.USAGE);
+        assertThat(r.err()).contains("already on node 'b'");
+
+        r = ferry(dir, "migrate", "100", "zz", "--online");
+        assertThat(r.code()).as(r.both()).isEqualTo(Main.USAGE);
+        assertThat(r.err()).contains("unknown target node 'zz'").contains("a, b");
+
+        // the finished task's log, from the node that ran it
+        r = ferry(dir, "task", "log", task);
+        assertThat(r.code()).as(r.both()).isZero();
+        assertThat(r.out()).contains("starting migration of VM 100 to node 'b' (127.0.0.1)")
+                .contains("migration finished successfully");
+        assertThat(layout.taskLog("a", task)).exists();
+        assertThat(Files.readString(layout.taskLog("a", task))).contains("migration finished successfully");
+    }
+
+    @Test
+    void migratingAnUnknownVmIsRefused() {
+        FerryCli.Run r = ferry(dir, "migrate", "999", "a");
+        assertThat(r.code()).as(r.both()).isEqualTo(Main.USAGE);
+        assertThat(r.err()).contains("VM 999 does not exist");
+    }
+
+    @Test
+    void malformedDefinitionsCreateNothing() throws IOException {
+        Path bad = tmp.resolve("bad.json");
+        Files.writeString(bad, "{\"vmid\":300,\"name\":\"x\",");
+        FerryCli.Run r = ferry(dir, "vm", "create", "--node", "a", bad.toString());
+        assertThat(r.code()).as(r.both()).isEqualTo(Main.USAGE);
+        assertThat(r.err()).contains("is not valid JSON");
+        assertThat(stored(300)).isEmpty();
+
+        // valid JSON, but a storage the node does not have
+        Files.writeString(bad, "{\"vmid\":301,\"name\":\"x\",\"memory\":128,\"disks\":[{\"storage\":\"nope\","
+                + "\"volume\":\"vm-301-disk-0.raw\",\"format\":\"raw\",\"bus\":\"ide\"}]}");
+        r = ferry(dir, "vm", "create", "--node", "a", bad.toString());
+        assertThat(r.code()).as(r.both()).isEqualTo(Main.USAGE);
+        assertThat(r.err()).contains("storage 'nope' does not exist");
+        assertThat(stored(301)).isEmpty();
+
+        r = ferry(dir, "vm", "create", "--node", "a", tmp.resolve("missing.json").toString());
+        assertThat(r.code()).as(r.both()).isNotZero();
+        assertThat(r.err()).contains("missing.json");
+    }
+
+    @Test
+    void clusterStatusShowsBothAgentsUp() {
+        FerryCli.Run r = ferry(dir, "cluster", "status");
+        assertThat(r.code()).as(r.both()).isZero();
+        assertThat(r.out().lines().filter(l -> l.contains("node a") || l.contains("node b")))
+                .hasSize(2).allMatch(l -> l.matches(".*\\bup\\b.*"));
+    }
+
+    @Test
+    void cancellingAnUnknownTaskIsAUsageError() {
+        FerryCli.Run r = ferry(dir, "task", "cancel", "bogus");
+        assertThat(r.code()).as(r.both()).isEqualTo(Main.USAGE);
+        assertThat(r.err()).contains("'bogus' is not a task id");
+
+        r = ferry(dir, "task", "cancel", "migrate-a-100-1700000000000-99");
+        assertThat(r.code()).as(r.both()).isEqualTo(Main.USAGE);
+        assertThat(r.err()).contains("no task 'migrate-a-100-1700000000000-99' on node 'a'");
+    }
+
+    @Test
+    void creatingAClusterWhereOneIsFails() {
+        FerryCli.Run r = ferry("cluster", "create", dir.toString(), "--nodes", "a,b");
+        assertThat(r.code()).as(r.both()).isNotZero();
+        assertThat(r.err()).contains("already holds a cluster");
+    }
+
+    @Test
+    void cancelStopsASlowMigrationAndTheVmStaysOnA() throws Exception {
+        Path def = bootblockVm(101, 64, 100_000);
+        assertThat(ferry(dir, "vm", "create", "--node", "a", def.toString()).code()).isZero();
+        assertThat(ferry(dir, "vm", "start", "101").code()).isZero();
+
+        CompletableFuture<FerryCli.Run> migrate = CompletableFuture.supplyAsync(() ->
+                ferry(dir, "migrate", "101", "b", "--online", "--bwlimit", "1"));
+        String task = awaitTaskFile("migrate-a-101-", migrate);
+        AgentClient agentA = agent("a");
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        JsonNode t = agentA.get("/api/v1/tasks/" + task);
+        while (!t.has("progress") && System.nanoTime() < deadline) {
+            assertThat(t.path("status").asText()).isEqualTo("running");
+            Thread.sleep(100);
+            t = agentA.get("/api/v1/tasks/" + task);
+        }
+        assertThat(t.path("progress").path("status").asText()).as(t.toString()).isEqualTo("active");
+
+        FerryCli.Run c = ferry(dir, "task", "cancel", task);
+        assertThat(c.code()).as(c.both()).isZero();
+        assertThat(c.out()).contains("cancel requested for " + task);
+
+        FerryCli.Run r = migrate.get(60, TimeUnit.SECONDS);
+        assertThat(r.code()).as(r.both()).isEqualTo(Main.FAILED);
+        assertThat(r.out()).contains("cancelled by the user").contains("migrate_cancel");
+        assertThat(agentA.get("/api/v1/tasks/" + task).path("status").asText()).isEqualTo("cancelled");
+
+        JsonNode st = vmStatus(101);
+        assertThat(st.path("owner").asText()).isEqualTo("a");
+        assertThat(st.path("status").asText()).isEqualTo("running");
+        assertThat(st.has("lock")).as(st.toString()).isFalse();
+        assertThat(FerryCli.qemusUnder(layout.runRoot("b").resolve("101"))).isEmpty();
+    }
+
+    private AgentClient agent(String node) {
+        try (ClusterStore s = layout.open()) {
+            return new AgentClient(s.config().node(node).orElseThrow().agentAddress(), s.config().token());
+        }
+    }
+
+    /** The id of the task whose log file appears in the node's task folder. */
+    private String awaitTaskFile(String prefix, CompletableFuture<FerryCli.Run> run) throws Exception {
+        Path tasks = layout.taskLog("a", "x").getParent();
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            if (run.isDone()) {
+                throw new AssertionError("migrate ended early: " + run.get().both());
+            }
+            if (Files.isDirectory(tasks)) {
+                try (Stream<Path> s = Files.list(tasks)) {
+                    Optional<String> id = s.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(prefix))
+                            .map(n -> n.substring(0, n.length() - ".log".length())).findFirst();
+                    if (id.isPresent()) {
+                        return id.get();
+                    }
+                }
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("no task log appeared in " + tasks);
+    }
+}

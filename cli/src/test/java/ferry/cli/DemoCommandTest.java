@@ -1,0 +1,102 @@
+package ferry.cli;
+
+import static ferry.cli.FerryCli.ferry;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** {@code ferry demo} end to end: a real two-node cluster on loopback, torn down afterwards. */
+class DemoCommandTest {
+    private static final Pattern START_LINE = Pattern.compile(
+            "\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d starting migration of VM 100 to node 'b' \\(127\\.0\\.0\\.1\\)");
+    private static final Path TMP = Path.of(System.getProperty("java.io.tmpdir"));
+
+    @Test
+    @Timeout(120)
+    void jsonSummaryOfTheDefaultGuest() throws Exception {
+        JsonNode j = demo("demo", "--json");
+        assertThat(j.path("guest").asText()).isIn("linux-stress", "bootblock");
+    }
+
+    @Test
+    @Timeout(120)
+    void jsonSummaryOfTheBootblockGuest() throws Exception {
+        JsonNode j = demo("demo", "--guest", "bootblock", "--json");
+        assertThat(j.path("guest").asText()).isEqualTo("bootblock");
+    }
+
+    @Test
+    void unknownGuestIsAUsageError() {
+        FerryCli.Run r = ferry("demo", "--guest", "nonsense");
+        assertThat(r.code()).as(r.both()).isEqualTo(Main.USAGE);
+        assertThat(r.err()).contains("--guest must be linux-stress or bootblock, got 'nonsense'");
+        assertThat(r.out()).isEmpty();
+    }
+
+    /** Runs the demo, checks the documented summary, and that its folder and QEMUs are gone afterwards. */
+    private static JsonNode demo(String... args) throws Exception {
+        Set<Path> before = demoDirs();
+        CompletableFuture<FerryCli.Run> run = CompletableFuture.supplyAsync(() -> ferry(args));
+        // learn the demo's temp folder while it runs (--json prints nothing else)
+        Path dir = null;
+        while (!run.isDone()) {
+            List<Path> fresh = new ArrayList<>(demoDirs());
+            fresh.removeAll(before);
+            if (!fresh.isEmpty()) {
+                dir = fresh.get(0);
+                break;
+            }
+            Thread.sleep(20);
+        }
+        FerryCli.Run r = run.get(110, TimeUnit.SECONDS);
+        assertThat(r.code()).as(r.both()).isZero();
+        JsonNode j = r.json();
+        assertThat(j.path("status").asText()).as(r.out()).isEqualTo("completed");
+        assertThat(j.path("integrity").asText()).isEqualTo("ok");
+        assertThat(j.path("vmid").asInt()).isEqualTo(100);
+        assertThat(j.path("source").asText()).isEqualTo("a");
+        assertThat(j.path("target").asText()).isEqualTo("b");
+        assertThat(j.path("online").asBoolean()).isTrue();
+        assertThat(j.path("duration_ms").asLong()).isPositive();
+        assertThat(j.path("downtime_ms").isIntegralNumber()).as(r.out()).isTrue();
+        assertThat(j.path("downtime_ms").asLong()).isNotNegative();
+        assertThat(j.path("transferred_bytes").asLong()).isPositive();
+        assertThat(j.path("policy").asText()).isEqualTo("classic");
+        assertThat(j.path("task").asText()).startsWith("migrate-a-100-");
+        assertThat(j.path("problems")).isEmpty();
+        List<String> log = new ArrayList<>();
+        j.path("log").forEach(l -> log.add(l.asText()));
+        assertThat(log).isNotEmpty().anyMatch(l -> START_LINE.matcher(l).matches())
+                .anyMatch(l -> l.contains("migration finished successfully"));
+
+        assertThat(dir).as("the demo's temp folder under " + TMP).isNotNull();
+        assertThat(dir).doesNotExist();
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        List<ProcessHandle> left = FerryCli.qemusUnder(dir);
+        while (!left.isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+            left = FerryCli.qemusUnder(dir);
+        }
+        assertThat(left).as("QEMUs left running by the demo").isEmpty();
+        return j;
+    }
+
+    private static Set<Path> demoDirs() throws IOException {
+        try (Stream<Path> s = Files.list(TMP)) {
+            return s.filter(p -> p.getFileName().toString().startsWith("ferry-demo")).collect(Collectors.toSet());
+        }
+    }
+}
