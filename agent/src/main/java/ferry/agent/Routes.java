@@ -57,6 +57,14 @@ final class Routes {
         app.get("/api/v1/vms/{vmid}", ctx -> ctx.json(vmJson(record(ctx))));
         app.post("/api/v1/vms/{vmid}/start", this::startVm);
         app.post("/api/v1/vms/{vmid}/stop", this::stopVm);
+        app.post("/api/v1/vms/{vmid}/pause", ctx -> {
+            local.pause(owned(ctx).vmid());
+            ctx.json(vmJson(record(ctx)));
+        });
+        app.post("/api/v1/vms/{vmid}/resume", ctx -> {
+            local.resume(owned(ctx).vmid());
+            ctx.json(vmJson(record(ctx)));
+        });
         app.post("/api/v1/vms/{vmid}/unlock", ctx -> ctx.json(vmJson(store.unlock(vmid(ctx), node, null))));
         // the target side of a migration: the VM is still owned by the source here
         app.post("/api/v1/incoming", ctx -> {

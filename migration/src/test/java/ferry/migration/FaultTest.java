@@ -21,9 +21,16 @@ class FaultTest {
 
     /** Starts a slow migration (2 MiB/s) of a running bootblock VM and applies {@code fault} once it is active. */
     private MigrationResult migrateWithFault(TwoNodes nodes, CancelSignal cancel, Consumer<TwoNodes> fault) throws Exception {
+        return migrateWithFault(nodes, cancel, false, fault);
+    }
+
+    private MigrationResult migrateWithFault(TwoNodes nodes, CancelSignal cancel, boolean userPaused,
+                                             Consumer<TwoNodes> fault) throws Exception {
         VmDefinition vm = nodes.bootblockVm(400, new BootblockGuest(128, 1024 * 1024 + (32L << 20), 100_000));
         QemuProcess q = nodes.a.start(vm);
-        q.detach();
+        if (userPaused) {
+            nodes.a.pause(400);
+        }
         TaskLog log = new TaskLog();
         CompletableFuture<String> active = new CompletableFuture<>();
         log.follow(l -> {
@@ -54,6 +61,19 @@ class FaultTest {
             assertThat(r.status()).isEqualTo(MigrationResult.Status.CANCELLED);
             assertThat(String.join("\n", r.log())).contains("migrate_cancel");
             assertSourceKeptIt(nodes, r);
+        }
+    }
+
+    @Test
+    void aVmTheUserPausedStaysPausedAfterACancel() throws Exception {
+        try (TwoNodes nodes = new TwoNodes(dir)) {
+            CancelSignal cancel = new CancelSignal();
+            MigrationResult r = migrateWithFault(nodes, cancel, true, n -> cancel.cancel("cancelled by the user"));
+            assertThat(r.status()).isEqualTo(MigrationResult.Status.CANCELLED);
+            assertThat(nodes.a.status(400).state()).as(nodes.a.status(400).qemuStatus() + "\n" + String.join("\n", r.log())).isEqualTo(LocalNode.State.PAUSED);
+            assertThat(String.join("\n", r.log())).doesNotContain("resumed VM 400");
+            assertThat(nodes.store.vm(400).orElseThrow().lock()).isNull();
+            assertThat(nodes.b.status(400).state()).isEqualTo(LocalNode.State.STOPPED);
         }
     }
 

@@ -98,7 +98,8 @@ public final class LocalNode {
             String st = s.status().wire() == null ? "unknown" : s.status().wire();
             State state = switch (st) {
                 case "running" -> State.RUNNING;
-                case "paused" -> State.PAUSED;
+                // postmigrate: stopped by a migration that ended or was cancelled; the guest does not run
+                case "paused", "postmigrate" -> State.PAUSED;
                 case "inmigrate" -> State.INCOMING;
                 default -> State.OTHER;
             };
@@ -106,6 +107,21 @@ public final class LocalNode {
         } catch (QmpException e) {
             return new Status(vmid, State.OTHER, "unreachable: " + e.getMessage(), q.get().pid());
         }
+    }
+
+    /** Pauses the guest (QMP stop); QEMU keeps its state. */
+    public void pause(int vmid) {
+        qmpOf(vmid).call(Commands.STOP);
+    }
+
+    /** Lets a paused guest run again (QMP cont). */
+    public void resume(int vmid) {
+        qmpOf(vmid).call(Commands.CONT);
+    }
+
+    private ferry.qmp.QmpClient qmpOf(int vmid) {
+        return running(vmid).orElseThrow(() -> new NodeException("VM " + vmid + " does not run on node '" + name + "'"))
+                .qmp();
     }
 
     /** Stops the VM's QEMU (quit, then signals); a VM that does not run is left alone. */
