@@ -1,0 +1,81 @@
+package ferry.migration;
+
+import java.util.Locale;
+
+/**
+ * The budget policy's escalation order as a pure decision over what phase 2 observed: raise the
+ * downtime within the budget → throttle the guest → switch to postcopy → pause and finish →
+ * abort. Each decision carries the numbers that caused it, for the task log.
+ */
+public final class Escalation {
+    /** What the user allows. */
+    public record Budget(long maxDowntimeMs, long maxDurationMs, boolean allowThrottle, boolean allowPostcopy,
+                         boolean allowPause) {}
+
+    /** One observation of a running pre-copy migration and of what has been applied so far. */
+    public record Observation(long elapsedMs, long remainingBytes, double dirtyBytesPerS, double linkBytesPerS,
+                              long downtimeLimitMs, int throttlePercent, int maxThrottlePercent,
+                              boolean postcopyActive) {
+        /** The downtime if QEMU stopped the guest now. */
+        public double expectedDowntimeMs() {
+            return remainingBytes / Math.max(1.0, linkBytesPerS) * 1000;
+        }
+    }
+
+    /** What to do next. */
+    public sealed interface Decision {
+        String reason();
+    }
+
+    public record Wait(String reason) implements Decision {}
+
+    public record SetDowntime(long downtimeMs, String reason) implements Decision {}
+
+    public record Throttle(String reason) implements Decision {}
+
+    public record StartPostcopy(String reason) implements Decision {}
+
+    public record PauseAndFinish(String reason) implements Decision {}
+
+    public record Abort(String reason) implements Decision {}
+
+    private Escalation() {}
+
+    public static Decision decide(Budget budget, Observation o) {
+        if (o.postcopyActive()) {
+            return new Wait("postcopy is active: the target runs the guest and pulls the rest");
+        }
+        double expected = o.expectedDowntimeMs();
+        double ratio = o.dirtyBytesPerS() / Math.max(1.0, o.linkBytesPerS());
+        boolean overTime = o.elapsedMs() > budget.maxDurationMs();
+        String numbers = String.format(Locale.ROOT, "expected downtime %.0f ms, dirty rate %.1f MiB/s = %.0f%% of the "
+                + "link's %.1f MiB/s, %d s of %d s used", expected, o.dirtyBytesPerS() / 1048576, ratio * 100,
+                o.linkBytesPerS() / 1048576, o.elapsedMs() / 1000, budget.maxDurationMs() / 1000);
+        if (!overTime && expected <= o.downtimeLimitMs()) {
+            return new Wait("switch-over fits the downtime limit of " + o.downtimeLimitMs() + " ms: " + numbers);
+        }
+        if (!overTime && expected <= budget.maxDowntimeMs()) {
+            long raise = Math.min(budget.maxDowntimeMs(), (long) Math.ceil(expected * 1.1));
+            return new SetDowntime(raise, "raising the downtime limit to " + raise + " ms, within the budget of "
+                    + budget.maxDowntimeMs() + " ms: " + numbers);
+        }
+        // the remaining bytes only shrink if the guest dirties slower than the link sends
+        boolean converging = ratio < 0.8;
+        if (!overTime && converging) {
+            return new Wait("converging (dirty rate below the link's): " + numbers);
+        }
+        if (!overTime && budget.allowThrottle() && o.throttlePercent() < o.maxThrottlePercent()) {
+            return new Throttle("throttling the guest (now " + o.throttlePercent() + "%, up to "
+                    + o.maxThrottlePercent() + "%): " + numbers);
+        }
+        String why = overTime ? "the time budget is spent" : "pre-copy cannot meet the downtime budget of "
+                + budget.maxDowntimeMs() + " ms";
+        if (budget.allowPostcopy()) {
+            return new StartPostcopy("switching to postcopy, " + why + ": " + numbers);
+        }
+        if (budget.allowPause()) {
+            return new PauseAndFinish("pausing the guest to finish, " + why + ": " + numbers);
+        }
+        return new Abort(why + " and neither postcopy nor pausing is allowed: " + numbers);
+    }
+}

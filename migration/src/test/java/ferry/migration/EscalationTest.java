@@ -1,0 +1,71 @@
+package ferry.migration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ferry.migration.Escalation.Budget;
+import ferry.migration.Escalation.Observation;
+import org.junit.jupiter.api.Test;
+
+/** The escalation order over recorded numbers. */
+class EscalationTest {
+    private static final double MIB = 1 << 20;
+    private static final Budget ALL = new Budget(300, 60_000, true, true, true);
+    private static final Budget NOTHING = new Budget(300, 60_000, false, false, false);
+
+    private static Observation obs(long elapsedMs, long remainingMiB, double dirtyMiB, double linkMiB, long downtime,
+                                   int throttle) {
+        return new Observation(elapsedMs, (long) (remainingMiB * MIB), dirtyMiB * MIB, linkMiB * MIB, downtime, throttle,
+                99, false);
+    }
+
+    @Test
+    void waitsWhileTheSwitchOverFits() {
+        // 20 MiB at 100 MiB/s = 200 ms <= 300 ms limit
+        assertThat(Escalation.decide(ALL, obs(1000, 20, 150, 100, 300, 0))).isInstanceOf(Escalation.Wait.class);
+    }
+
+    @Test
+    void raisesTheDowntimeOnlyWithinTheBudget() {
+        // 25 MiB at 100 MiB/s = 250 ms > 100 ms limit, <= 300 ms budget: raise to ceil(275) = 275
+        var d = Escalation.decide(ALL, obs(1000, 25, 150, 100, 100, 0));
+        assertThat(d).isEqualTo(new Escalation.SetDowntime(275, d.reason()));
+        assertThat(d.reason()).contains("expected downtime 250 ms").contains("150% of the link");
+        // 29 MiB = 290 ms: 1.1x would be 319, capped at the budget
+        assertThat(((Escalation.SetDowntime) Escalation.decide(ALL, obs(1000, 29, 150, 100, 100, 0))).downtimeMs())
+                .isEqualTo(300);
+    }
+
+    @Test
+    void escalatesInOrderWhenPrecopyCannotMeetTheBudget() {
+        Observation stuck = obs(5000, 200, 120, 100, 300, 0);
+        assertThat(Escalation.decide(ALL, stuck)).isInstanceOf(Escalation.Throttle.class);
+        Observation throttledOut = obs(5000, 200, 120, 100, 300, 99);
+        assertThat(Escalation.decide(ALL, throttledOut)).isInstanceOf(Escalation.StartPostcopy.class);
+        assertThat(Escalation.decide(new Budget(300, 60_000, true, false, true), throttledOut))
+                .isInstanceOf(Escalation.PauseAndFinish.class);
+        Escalation.Decision abort = Escalation.decide(NOTHING, stuck);
+        assertThat(abort).isInstanceOf(Escalation.Abort.class);
+        assertThat(abort.reason()).contains("cannot meet the downtime budget of 300 ms")
+                .contains("expected downtime 2000 ms");
+    }
+
+    @Test
+    void aConvergingMigrationIsLeftAlone() {
+        // 200 MiB left but the guest dirties at 40% of the link: the passes shrink by themselves
+        assertThat(Escalation.decide(ALL, obs(5000, 200, 40, 100, 300, 0))).isInstanceOf(Escalation.Wait.class);
+    }
+
+    @Test
+    void aSpentTimeBudgetSkipsTheGentleSteps() {
+        Observation late = obs(61_000, 25, 40, 100, 100, 0);
+        assertThat(Escalation.decide(ALL, late)).isInstanceOf(Escalation.StartPostcopy.class);
+        assertThat(Escalation.decide(ALL, late).reason()).contains("the time budget is spent");
+        assertThat(Escalation.decide(NOTHING, late)).isInstanceOf(Escalation.Abort.class);
+    }
+
+    @Test
+    void postcopyInProgressIsNeverInterrupted() {
+        Observation o = new Observation(90_000, (long) (500 * MIB), 200 * MIB, 100 * MIB, 100, 99, 99, true);
+        assertThat(Escalation.decide(NOTHING, o)).isInstanceOf(Escalation.Wait.class);
+    }
+}
