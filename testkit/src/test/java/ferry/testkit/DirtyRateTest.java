@@ -75,7 +75,8 @@ class DirtyRateTest {
             DirtyRateInfo r = awaitMeasured(p.source, TimeUnit.MILLISECOND);
             System.out.println("dirty-bitmap: " + r);
             assertThat(r.mode()).isEqualTo(DirtyRateMeasureMode.DIRTY_BITMAP);
-            assertThat(r.calcTime()).isEqualTo(500);
+            // QEMU reports the time it really measured, which can overrun the 500 ms asked for by a little
+            assertThat(r.calcTime()).isBetween(500L, 600L);
             assertThat(r.calcTimeUnit()).isEqualTo(TimeUnit.MILLISECOND);
             assertThat(r.dirtyRate()).as("dirty-bitmap rate under TCG (see DIRTY_BITMAP_RATE_UNDER_TCG)")
                     .isEqualTo(DIRTY_BITMAP_RATE_UNDER_TCG);
