@@ -52,6 +52,12 @@ class DirtyRateTest {
 
             p.source.qmp().call(Commands.CALC_DIRTY_RATE, CalcDirtyRateArgs.builder().calcTime(1)
                     .samplePages(4096L).mode(DirtyRateMeasureMode.PAGE_SAMPLING).build());
+            // QEMU refuses a second measurement only once the first one's thread is measuring
+            long started = System.nanoTime();
+            while (p.source.qmp().call(Commands.QUERY_DIRTY_RATE, null).status() != DirtyRateStatus.MEASURING) {
+                assertThat(System.nanoTime() - started).as("measuring within 1 s").isLessThan(1_000_000_000L);
+                MigrationPair.sleep(5);
+            }
             assertThatThrownBy(() -> p.source.qmp().call(Commands.CALC_DIRTY_RATE,
                     CalcDirtyRateArgs.builder().calcTime(1).build())).as("a second one while measuring")
                     .isInstanceOfSatisfying(QmpCommandException.class,
