@@ -77,27 +77,33 @@ final class VmCommand {
         }
     }
 
-    @Command(name = "start", mixinStandardHelpOptions = true, description = "Starts a VM on the node that owns it.")
-    static final class Start extends Base implements Callable<Integer> {
+    /** A VM action carried out by the owner's agent: POST /api/v1/vms/VMID/ACTION. */
+    abstract static class OwnerAction extends Base implements Callable<Integer> {
         @Parameters(paramLabel = "VMID")
         int vmid;
 
+        abstract String action();
+
         @Override
         public Integer call() throws IOException {
-            print(cluster.ownerOf(vmid).post("/api/v1/vms/" + vmid + "/start", null));
+            print(cluster.ownerOf(vmid).post("/api/v1/vms/" + vmid + "/" + action(), null));
             return Main.OK;
         }
     }
 
-    @Command(name = "stop", mixinStandardHelpOptions = true, description = "Stops a VM (QEMU quits; then signals).")
-    static final class Stop extends Base implements Callable<Integer> {
-        @Parameters(paramLabel = "VMID")
-        int vmid;
-
+    @Command(name = "start", mixinStandardHelpOptions = true, description = "Starts a VM on the node that owns it.")
+    static final class Start extends OwnerAction {
         @Override
-        public Integer call() throws IOException {
-            print(cluster.ownerOf(vmid).post("/api/v1/vms/" + vmid + "/stop", null));
-            return Main.OK;
+        String action() {
+            return "start";
+        }
+    }
+
+    @Command(name = "stop", mixinStandardHelpOptions = true, description = "Stops a VM (QEMU quits; then signals).")
+    static final class Stop extends OwnerAction {
+        @Override
+        String action() {
+            return "stop";
         }
     }
 

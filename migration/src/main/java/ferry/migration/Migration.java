@@ -100,11 +100,6 @@ public final class Migration {
         public MigrationRequest request() {
             return run.req;
         }
-
-        /** Whether the VM runs, so the migration is live. */
-        public boolean online() {
-            return run.running;
-        }
     }
 
     /**

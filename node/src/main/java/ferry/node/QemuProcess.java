@@ -49,8 +49,8 @@ public final class QemuProcess implements AutoCloseable {
             if (h == null || h.info().arguments().map(a -> !String.join(" ", a).contains(sock.toString())).orElse(true)) {
                 return java.util.Optional.empty();
             }
-            QmpOptions opts = options.eventTypes().isEmpty() ? options.withEventTypes(Events.TYPES) : options;
-            return java.util.Optional.of(new QemuProcess(h, runDir, QmpClient.connect(sock, opts), runDir.getFileName().toString()));
+            return java.util.Optional.of(new QemuProcess(h, runDir, QmpClient.connect(sock, withBindingEvents(options)),
+                    runDir.getFileName().toString()));
         } catch (IOException | NumberFormatException e) {
             return java.util.Optional.empty();
         } catch (QmpException e) {
@@ -227,7 +227,7 @@ public final class QemuProcess implements AutoCloseable {
                 throw new NodeException("cannot start " + binary.path() + " in " + runDir + ": " + e.getMessage(), e);
             }
             long deadline = System.nanoTime() + startTimeout.toNanos();
-            QmpOptions opts = qmpOptions.eventTypes().isEmpty() ? qmpOptions.withEventTypes(Events.TYPES) : qmpOptions;
+            QmpOptions opts = withBindingEvents(qmpOptions);
             while (true) {
                 if (!p.isAlive()) {
                     throw new NodeException("QEMU '" + name + "' exited at start (code " + p.exitValue() + "): "
@@ -252,6 +252,11 @@ public final class QemuProcess implements AutoCloseable {
                 sleep(20);
             }
         }
+    }
+
+    /** Events decode to the binding's records unless the caller chose other types. */
+    private static QmpOptions withBindingEvents(QmpOptions options) {
+        return options.eventTypes().isEmpty() ? options.withEventTypes(Events.TYPES) : options;
     }
 
     static String tail(Path log) {
