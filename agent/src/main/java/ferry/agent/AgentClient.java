@@ -21,6 +21,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -114,9 +115,19 @@ public final class AgentClient implements TargetNode {
     }
 
     @Override
-    public Endpoint startIncoming(VmDefinition vm) {
-        JsonNode ep = post("/api/v1/incoming", vm);
-        return new Endpoint(ep.path("host").asText(), ep.path("port").asInt());
+    public Endpoint startIncoming(VmDefinition vm, Set<String> capabilities) {
+        return endpoint(post("/api/v1/incoming", Map.of("vm", vm, "capabilities", capabilities)));
+    }
+
+    @Override
+    public Endpoint recover(int vmid) {
+        return endpoint(post("/api/v1/incoming/" + vmid + "/recover", null));
+    }
+
+    private static Endpoint endpoint(JsonNode ep) {
+        Set<String> caps = new HashSet<>();
+        ep.path("capabilities").forEach(c -> caps.add(c.asText()));
+        return new Endpoint(ep.path("host").asText(), ep.path("port").asInt(), caps);
     }
 
     @Override

@@ -14,6 +14,7 @@ import ferry.migration.Migration;
 import ferry.migration.MigrationRefused;
 import ferry.migration.MigrationRequest;
 import ferry.migration.MigrationResult;
+import ferry.migration.Policies;
 import ferry.migration.TargetNode;
 import ferry.migration.TaskLog;
 import ferry.node.LocalNode;
@@ -26,6 +27,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
 
 /** The agent's HTTP API, version 1. Errors are {"error": "..."} with a status that says whose fault. */
 final class Routes {
@@ -68,9 +70,13 @@ final class Routes {
         app.post("/api/v1/vms/{vmid}/unlock", ctx -> ctx.json(vmJson(store.unlock(vmid(ctx), node, null))));
         // the target side of a migration: the VM is still owned by the source here
         app.post("/api/v1/incoming", ctx -> {
-            TargetNode.Endpoint ep = target.startIncoming(body(ctx, VmDefinition.class));
-            ctx.json(JSON.createObjectNode().put("host", ep.host()).put("port", ep.port()));
+            IncomingRequest in = body(ctx, IncomingRequest.class);
+            if (in.vm() == null) {
+                throw new BadRequest("an incoming migration needs 'vm' (the VM definition) and 'capabilities'");
+            }
+            ctx.json(endpointJson(target.startIncoming(in.vm(), in.capabilities() == null ? Set.of() : in.capabilities())));
         });
+        app.post("/api/v1/incoming/{vmid}/recover", ctx -> ctx.json(endpointJson(target.recover(vmid(ctx)))));
         app.post("/api/v1/incoming/{vmid}/resume", ctx -> {
             target.resume(vmid(ctx));
             ctx.json(JSON.createObjectNode().put("resumed", true));
@@ -95,6 +101,15 @@ final class Routes {
             ctx.json(taskJson(t));
         });
         errors(app);
+    }
+
+    /** What the source sends to start the target: the VM, and the capabilities both ends need. */
+    record IncomingRequest(VmDefinition vm, Set<String> capabilities) {}
+
+    private static ObjectNode endpointJson(TargetNode.Endpoint ep) {
+        ObjectNode o = JSON.createObjectNode().put("host", ep.host()).put("port", ep.port());
+        o.set("capabilities", JSON.valueToTree(ep.capabilities()));
+        return o;
     }
 
     private void authenticate(Context ctx) {
@@ -253,18 +268,31 @@ final class Routes {
             throw new BadRequest("a migration needs 'vmid' (number) and 'target' (node name)");
         }
         MigrationRequest req = new MigrationRequest(b.path("vmid").asInt(), b.path("target").asText(),
-                b.path("online").asBoolean(false), b.path("force").asBoolean(false),
-                b.hasNonNull("bwlimit") ? b.path("bwlimit").asInt() : null,
-                b.hasNonNull("downtime") ? b.path("downtime").asInt() : null,
-                b.hasNonNull("policy") ? b.path("policy").asText() : null);
-        if (!req.policy().equals("classic")) {
-            throw new BadRequest("unknown policy '" + req.policy() + "'; this version has: classic");
+                b.path("online").asBoolean(false), b.path("force").asBoolean(false), positive(b, "bwlimit"),
+                positive(b, "downtime"), b.hasNonNull("policy") ? b.path("policy").asText() : null,
+                new MigrationRequest.Limits(positive(b, "max_duration"), b.path("allow_throttle").asBoolean(false),
+                        b.path("allow_postcopy").asBoolean(false), b.path("allow_pause").asBoolean(false),
+                        positive(b, "recover_wait")));
+        if (req.policy() != null && !Policies.NAMES.contains(req.policy())) {
+            throw new BadRequest(Policies.unknown(req.policy()));
         }
         String id = tasks.newId(req.vmid());
         TaskLog taskLog = tasks.newLog(id);
         Migration.Prepared prepared = migration.prepare(req, id, taskLog);
         Task t = tasks.start(id, migration, prepared, taskLog);
         ctx.status(202).json(taskJson(t));
+    }
+
+    /** An optional whole number above zero; anything else is refused before anything starts. */
+    private static Integer positive(JsonNode b, String field) {
+        if (!b.hasNonNull(field)) {
+            return null;
+        }
+        JsonNode v = b.path(field);
+        if (!v.canConvertToInt() || v.asInt() <= 0) {
+            throw new BadRequest("'" + field + "' must be a whole number above zero, got " + v);
+        }
+        return v.asInt();
     }
 
     private Task task(Context ctx) {

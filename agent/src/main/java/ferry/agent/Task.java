@@ -13,6 +13,7 @@ record Task(String id, int vmid, String target, TaskLog log, CancelSignal cancel
             return "running";
         }
         MigrationResult r = result.getNow(null);
-        return r == null ? "failed" : r.status().name().toLowerCase();
+        // outcome names as the CLI and bench print them: completed, not-converged, aborted, ...
+        return r == null ? "failed" : r.status().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
     }
 }

@@ -14,8 +14,9 @@ import picocli.CommandLine.Parameters;
 /** {@code ferry migrate VMID TARGET}: moves a VM to another node, live with --online. */
 @Command(name = "migrate", mixinStandardHelpOptions = true,
         description = {"Migrates a VM to another node. A running VM needs --online (live migration); a stopped",
-                "VM moves with its local volumes copied. Exit codes: 0 completed, 1 failed (cleaned up: the VM is",
-                "where it was), 2 refused or bad usage (nothing changed), 3 finished with problems (the VM moved;",
+                "VM moves with its local volumes copied. Before the stream starts, the guest's dirty rate and",
+                "zero pages are measured and the outcome predicted (see 'ferry plan'). Exit codes: 0 completed,",
+                "1 failed, not converged or aborted by the policy (cleaned up: the VM is where it was), 2 refused or bad usage (nothing changed), 3 finished with problems (the VM moved;",
                 "the log says what is left to repair)."})
 final class MigrateCommand implements Callable<Integer> {
     @Mixin
@@ -36,10 +37,40 @@ final class MigrateCommand implements Callable<Integer> {
     @Option(names = "--bwlimit", paramLabel = "MiB/s", description = "Bandwidth limit (default: unlimited, 8192 MiB/s).")
     Integer bwlimit;
 
-    @Option(names = "--downtime", paramLabel = "MS", description = "Allowed downtime at switch-over (default: the VM's, else 100 ms).")
+    @Option(names = "--policy", paramLabel = "NAME", description = {
+            "How to make the migration converge (default: the VM's, else budget):",
+            "  budget        keep --max-downtime: raise QEMU's limit within it, then escalate to what",
+            "                --allow-* permits (throttle, postcopy, pause), else abort with the reason;",
+            "  classic       Proxmox's: double the downtime when stalled (from --downtime, 100 ms),",
+            "                xbzrle and auto-converge on;",
+            "  qemu-default  QEMU's defaults, only --bwlimit applied (what virsh migrate --live does)."})
+    String policy;
+
+    @Option(names = {"--max-downtime", "--downtime"}, paramLabel = "MS", description = {
+            "budget: the most downtime the guest may see (default 300 ms);",
+            "classic: the first downtime limit (default 100 ms); qemu-default: QEMU's downtime limit."})
     Integer downtime;
 
-    @Option(names = "--json", description = "Print one JSON object when done, instead of progress and log lines.")
+    @Option(names = "--max-duration", paramLabel = "S", description = "Seconds pre-copy may take before the policy "
+            + "escalates or gives up (default: 5 passes of all RAM at the bandwidth limit, at least 60 s).")
+    Integer maxDuration;
+
+    @Option(names = "--allow-throttle", description = "budget: the guest's vCPUs may be slowed (auto-converge).")
+    boolean allowThrottle;
+
+    @Option(names = "--allow-postcopy", description = "budget: may switch to postcopy (the guest runs on the target "
+            + "while the rest of its memory follows; a broken link pauses it until the link is back).")
+    boolean allowPostcopy;
+
+    @Option(names = "--allow-pause", description = "budget: may pause the guest to send the last pass.")
+    boolean allowPause;
+
+    @Option(names = "--recover-wait", paramLabel = "S", description = "How long to wait for a broken link during "
+            + "postcopy before giving up (default 300 s; both QEMUs stay paused, never killed).")
+    Integer recoverWait;
+
+    @Option(names = "--json", description = {"Print one JSON object when done, instead of progress and log lines;",
+            "progress goes to stderr as one JSON object per line."})
     boolean json;
 
     @CommandLine.Spec
@@ -54,15 +85,29 @@ final class MigrateCommand implements Callable<Integer> {
         if (bwlimit != null) {
             req.put("bwlimit", bwlimit);
         }
-        if (downtime != null) {
-            req.put("downtime", downtime);
+        putIfSet(req, "downtime", downtime);
+        putIfSet(req, "max_duration", maxDuration);
+        putIfSet(req, "recover_wait", recoverWait);
+        if (policy != null) {
+            req.put("policy", policy);
         }
+        req.put("allow_throttle", allowThrottle).put("allow_postcopy", allowPostcopy).put("allow_pause", allowPause);
         JsonNode task = source.migrate(req);
         boolean bar = !json && System.console() != null;
-        JsonNode done = new TaskFollower(source, task.path("id").asText(), out, bar, json).follow();
+        TaskFollower follower = new TaskFollower(source, task.path("id").asText(), out, bar, json);
+        if (json) {
+            follower.progressLines(spec.commandLine().getErr());
+        }
+        JsonNode done = follower.follow();
         if (json) {
             out.println(VmCommand.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(TaskFollower.summary(done)));
         }
         return TaskFollower.exitCode(done);
+    }
+
+    private static void putIfSet(ObjectNode o, String field, Integer v) {
+        if (v != null) {
+            o.put(field, v);
+        }
     }
 }

@@ -18,6 +18,8 @@ final class TaskFollower {
     private final boolean bar;
     private final boolean quiet;
     private double shownPercent;
+    private PrintWriter progressLines;
+    private long lastProgressAt = -1;
 
     TaskFollower(AgentClient agent, String taskId, PrintWriter out, boolean bar, boolean quiet) {
         this.agent = agent;
@@ -27,6 +29,11 @@ final class TaskFollower {
         this.quiet = quiet;
     }
 
+    /** With --json: each new progress as one compact JSON line on {@code err}. */
+    void progressLines(PrintWriter err) {
+        this.progressLines = err;
+    }
+
     /** Returns the final task JSON. */
     JsonNode follow() {
         int from = 0;
@@ -34,6 +41,14 @@ final class TaskFollower {
         while (true) {
             JsonNode page = agent.get("/api/v1/tasks/" + taskId + "/log?from=" + from + "&wait=1000");
             from = page.path("next").asInt();
+            if (progressLines != null) {
+                JsonNode p = agent.get("/api/v1/tasks/" + taskId).path("progress");
+                if (p.has("elapsedMs") && p.path("elapsedMs").asLong() != lastProgressAt) {
+                    lastProgressAt = p.path("elapsedMs").asLong();
+                    progressLines.println(VmCommand.JSON.createObjectNode().put("task", taskId).set("progress", p));
+                    progressLines.flush();
+                }
+            }
             if (!quiet) {
                 for (JsonNode line : page.path("lines")) {
                     if (bar && line.asText().contains("migration active, transferred")) {
@@ -64,24 +79,24 @@ final class TaskFollower {
     }
 
     private String render(JsonNode p) {
-        long sent = p.path("transferred").asLong();
-        long left = p.path("remaining").asLong();
         long rate = p.path("bytesPerSecond").asLong();
-        // remaining can grow while the guest dirties memory: never show less than before
-        double pct = sent + left == 0 ? 0 : 100.0 * sent / (sent + left);
-        shownPercent = Math.max(shownPercent, Math.min(pct, 99.9));
-        int width = 30;
+        // the agent's percent never goes back; keep it so across polls too
+        shownPercent = Math.max(shownPercent, Math.min(p.path("percent").asDouble(), 99.9));
+        int width = 24;
         int filled = (int) (shownPercent / 100 * width);
-        String eta = rate > 0 ? (left / rate) + "s" : "?";
-        return String.format(Locale.ROOT, "[%s%s] %5.1f%%  %7.1f MiB/s  pass %d  ETA %s", "#".repeat(filled),
-                " ".repeat(width - filled), shownPercent, rate / 1048576.0, p.path("pass").asLong(), eta);
+        String eta = p.hasNonNull("etaSeconds") ? Math.round(p.path("etaSeconds").asDouble()) + "s" : "?";
+        int throttle = p.path("throttlePercent").asInt();
+        return String.format(Locale.ROOT, "[%s%s] %5.1f%%  %-10s %6.1f MiB/s  dirty %5.1f MiB/s  pass %d%s  ETA %s",
+                "#".repeat(filled), " ".repeat(width - filled), shownPercent, p.path("phase").asText(),
+                rate / 1048576.0, p.path("dirtyBytesPerSecond").asLong() / 1048576.0, p.path("pass").asLong(),
+                throttle > 0 ? "  throttle " + throttle + "%" : "", eta);
     }
 
     /** The documented --json object of a finished migration. */
     static ObjectNode summary(JsonNode task) {
         JsonNode r = task.path("result");
         ObjectNode o = VmCommand.JSON.createObjectNode();
-        o.put("status", r.path("status").asText(task.path("status").asText()).toLowerCase());
+        o.put("status", task.path("status").asText());
         o.put("task", task.path("id").asText());
         o.put("vmid", r.path("vmid").asInt(task.path("vmid").asInt()));
         o.put("source", r.path("source").asText(task.path("node").asText()));
@@ -92,6 +107,11 @@ final class TaskFollower {
         o.set("downtime_ms", r.path("downtimeMs"));
         o.set("transferred_bytes", r.path("transferredBytes"));
         o.put("policy", r.path("policy").asText());
+        o.set("passes", r.path("passes"));
+        o.set("max_throttle_percent", r.path("maxThrottlePercent"));
+        o.put("paused_by_ferry_ms", r.path("pausedByFerryMs").asLong());
+        o.put("postcopy", r.path("postcopy").asBoolean());
+        o.set("prediction", r.path("prediction").isMissingNode() ? null : r.path("prediction"));
         if (r.hasNonNull("error")) {
             o.put("error", r.path("error").asText());
         }

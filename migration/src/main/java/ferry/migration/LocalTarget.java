@@ -9,6 +9,10 @@ import ferry.node.Volumes;
 import ferry.protocol.Commands;
 import ferry.protocol.InetSocketAddress;
 import ferry.protocol.MigrateIncomingArgs;
+import ferry.protocol.MigrateRecoverArgs;
+import ferry.qmp.QmpCommandException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import ferry.protocol.MigrationInfo;
 import ferry.protocol.SocketAddress;
 import java.io.IOException;
@@ -19,13 +23,17 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * The target side carried out on this node: what a target agent does when the source asks,
  * and what tests use to migrate between two nodes in one process.
  */
 public final class LocalTarget implements TargetNode {
+    private static final ObjectMapper JSON = new ObjectMapper();
     private final LocalNode node;
     private final Volumes volumes;
     private final String migrationHost;
@@ -47,33 +55,77 @@ public final class LocalTarget implements TargetNode {
     }
 
     @Override
-    public Endpoint startIncoming(VmDefinition vm) {
+    public Endpoint startIncoming(VmDefinition vm, Set<String> capabilities) {
         QemuProcess q = node.startIncoming(vm);
         try {
+            // raw JSON: capabilities newer than the binding have no enum constant
+            Set<String> has = new HashSet<>();
+            q.qmp().execute("query-migrate-capabilities", null).forEach(c -> has.add(c.path("capability").asText()));
+            Set<String> enabled = new TreeSet<>(capabilities);
+            enabled.retainAll(has);
+            if (!enabled.isEmpty()) {
+                ArrayNode list = JSON.createArrayNode();
+                enabled.forEach(c -> list.addObject().put("capability", c).put("state", true));
+                q.qmp().execute("migrate-set-capabilities", JSON.createObjectNode().set("capabilities", list));
+            }
             // port 0: QEMU picks a free port, so two migrations never race for one
             q.qmp().call(Commands.MIGRATE_INCOMING, MigrateIncomingArgs.builder()
                     .uri("tcp:" + migrationHost + ":0").build());
-            for (int i = 0; i < 100; i++) {
-                MigrationInfo info = q.qmp().call(Commands.QUERY_MIGRATE);
-                if (info.socketAddress() != null) {
-                    for (SocketAddress a : info.socketAddress()) {
-                        if (a instanceof SocketAddress.Inet inet) {
-                            InetSocketAddress in = inet.value();
-                            return new Endpoint(migrationHost, Integer.parseInt(in.port()));
-                        }
+            return new Endpoint(migrationHost, listeningPort(q, vm.vmid()), enabled);
+        } catch (RuntimeException e) {
+            q.kill();
+            throw e;
+        }
+    }
+
+    @Override
+    public Endpoint recover(int vmid) {
+        QemuProcess q = node.running(vmid).orElseThrow(() ->
+                new NodeException("VM " + vmid + " does not run on node '" + node.name() + "'; nothing to recover"));
+        String status = q.qmp().execute("query-migrate", null).path("status").asText();
+        if (status.equals("postcopy-paused")) {
+            try {
+                // out of band: the main loop of a paused postcopy target may be stuck on a page fault
+                q.qmp().callOob(Commands.MIGRATE_RECOVER, MigrateRecoverArgs.builder()
+                        .uri("tcp:" + migrationHost + ":0").build(), Duration.ofSeconds(10));
+            } catch (QmpCommandException e) {
+                // it listens already (an earlier attempt of ours): that listener is the endpoint
+                if (!e.description().contains("already")) {
+                    throw e;
+                }
+            }
+        } else if (!status.startsWith("postcopy-recover")) {
+            throw new NodeException("VM " + vmid + " on node '" + node.name() + "' does not wait for a postcopy "
+                    + "recovery (migration status '" + status + "')");
+        }
+        return new Endpoint(migrationHost, listeningPort(q, vmid), Set.of());
+    }
+
+    /** The port of QEMU's newest TCP listener: the last one {@code query-migrate} lists. */
+    private int listeningPort(QemuProcess q, int vmid) {
+        for (int i = 0; i < 100; i++) {
+            MigrationInfo info = q.qmp().call(Commands.QUERY_MIGRATE);
+            if (info.socketAddress() != null) {
+                Integer port = null;
+                for (SocketAddress a : info.socketAddress()) {
+                    if (a instanceof SocketAddress.Inet inet) {
+                        InetSocketAddress in = inet.value();
+                        port = Integer.parseInt(in.port());
                     }
                 }
+                if (port != null) {
+                    return port;
+                }
+            }
+            try {
                 Thread.sleep(50);
-            }
-            throw new NodeException("VM " + vm.vmid() + " on node '" + node.name()
-                    + "' listens for the migration but QEMU did not say on which port");
-        } catch (RuntimeException | InterruptedException e) {
-            q.kill();
-            if (e instanceof InterruptedException) {
+            } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+                throw new NodeException("interrupted");
             }
-            throw e instanceof RuntimeException re ? re : new NodeException("interrupted");
         }
+        throw new NodeException("VM " + vmid + " on node '" + node.name()
+                + "' listens for the migration but QEMU did not say on which port");
     }
 
     @Override

@@ -27,7 +27,13 @@ import ferry.qmp.QmpException;
 import java.math.BigInteger;
 import java.nio.file.Path;
 import java.time.Duration;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import ferry.protocol.MigrationStatus;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Function;
@@ -41,6 +47,8 @@ public final class Migration {
     /** The seed's "unlimited" bandwidth, in MiB/s. */
     public static final int DEFAULT_BWLIMIT_MIB = 8192;
     public static final int DEFAULT_DOWNTIME_MS = 100;
+    public static final int DEFAULT_RECOVER_WAIT_S = 300;
+    static final long RECOVER_RETRY_MS = 1000;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final ClusterStore store;
@@ -64,7 +72,7 @@ public final class Migration {
 
     /** What a running migration knows; filled as phases proceed. */
     private static final class Run {
-        final MigrationRequest req;
+        MigrationRequest req;
         final String taskId;
         final TaskLog log;
         final long started = System.nanoTime();
@@ -77,6 +85,13 @@ public final class Migration {
         final List<VmDefinition.Disk> copied = new ArrayList<>();
         final List<String> problems = new ArrayList<>();
         MigrationInfo stats;
+        Phase2Monitor monitor;
+        EventSubscription events;
+        Plan plan;
+        boolean postcopy;
+        long recoverDeadline;
+        int recoverAttempts;
+        long pausedEndNanos;
 
         Run(MigrationRequest req, String taskId, TaskLog log) {
             this.req = req;
@@ -133,15 +148,23 @@ public final class Migration {
             }
             cancel.check();
         } catch (RuntimeException e) {
-            boolean cancelled = e instanceof CancelSignal.MigrationCancelled;
-            log.error("migration aborted (duration %s): %s", Sizes.duration(r.elapsedMs()),
-                    cancelled ? "cancelled: " + e.getMessage() : e.getMessage());
+            MigrationResult.Status status = e instanceof CancelSignal.MigrationCancelled ? MigrationResult.Status.CANCELLED
+                    : e instanceof Phase2Monitor.PolicyStop ps ? ps.outcome : MigrationResult.Status.FAILED;
+            String what = switch (status) {
+                case CANCELLED -> "cancelled: ";
+                case NOT_CONVERGED -> "not converged: ";
+                case ABORTED -> "aborted by the policy: ";
+                default -> "";
+            };
+            log.error("migration aborted (duration %s): %s%s", Sizes.duration(r.elapsedMs()), what, e.getMessage());
             cleanupBeforeHandOver(r);
-            journal(r, "ended", cancelled ? "cancelled" : "failed");
+            closeEvents(r);
+            journal(r, "ended", status.name().toLowerCase(java.util.Locale.ROOT));
             store.closeJournal(taskId);
-            return result(r, cancelled ? MigrationResult.Status.CANCELLED : MigrationResult.Status.FAILED, e.getMessage());
+            return result(r, status, e.getMessage());
         }
         phase3(r);
+        closeEvents(r);
         journal(r, "ended", r.problems.isEmpty() ? "completed" : "problems");
         store.closeJournal(taskId);
         if (r.problems.isEmpty()) {
@@ -179,6 +202,13 @@ public final class Migration {
         } catch (Exception e) {
             throw new MigrationRefused("VM " + req.vmid() + " has an unreadable definition: " + e.getMessage());
         }
+        String policy = req.policy() != null ? req.policy()
+                : r.vm.migration() != null && r.vm.migration().policy() != null ? r.vm.migration().policy()
+                : MigrationRequest.DEFAULT_POLICY;
+        if (!Policies.NAMES.contains(policy)) {
+            throw new MigrationRefused(Policies.unknown(policy));
+        }
+        r.req = r.req.withPolicy(policy);
         LocalNode.Status st = local.status(req.vmid());
         r.running = st.state() != LocalNode.State.STOPPED;
         if (r.running && !req.online()) {
@@ -271,44 +301,123 @@ public final class Migration {
         int vmid = r.req.vmid();
         QemuProcess src = local.running(vmid).orElseThrow(() ->
                 new NodeException("VM " + vmid + " stopped running on node '" + local.name() + "'"));
+        var qmp = src.qmp();
+        VmDefinition.Migration vmMig = r.vm.migration();
+        long bw = firstNonNull(r.req.bwlimitMiBps(), vmMig == null ? null : vmMig.speedMiBps(), DEFAULT_BWLIMIT_MIB) << 20;
+        Integer downtime = r.req.downtimeMs() != null ? r.req.downtimeMs() : vmMig == null ? null : vmMig.downtimeMs();
+        MigrationRequest.Limits limits = r.req.limits();
+        long maxDurationMs = limits.maxDurationS() != null ? limits.maxDurationS() * 1000L
+                : Policies.defaultMaxDurationMs(r.vm.memoryMiB(), bw);
+        Set<String> srcCaps = capabilities(src);
+        ConvergencePolicy policy = Policies.create(r.req.policy(), new Policies.Context(r.vm.memoryMiB(), bw, downtime,
+                maxDurationMs, limits, srcCaps, srcCaps));
+        ConvergencePolicy.Setup setup = policy.setup();
+        for (var c : setup.capabilities().entrySet()) {
+            if (c.getValue() && !srcCaps.contains(c.getKey())) {
+                throw new MigrationRefused("policy " + policy.name() + " needs migration capability '" + c.getKey()
+                        + "', which QEMU " + local.qemu().version() + " on node '" + local.name() + "' lacks");
+            }
+        }
+        r.pausedByUs = qmp.call(Commands.QUERY_STATUS).status() == RunState.RUNNING;
+        r.plan = predict(r, src, bw, downtime, maxDurationMs, limits);
         VmDefinition pinned = pinMachine(r, src);
+        Set<String> bothEnds = new TreeSet<>();
+        setup.capabilities().forEach((c, on) -> {
+            if (on && Policies.BOTH_ENDS.contains(c)) {
+                bothEnds.add(c);
+            }
+        });
         journal(r, "phase2", "start incoming on " + r.req.target());
         r.targetStarted = true;
-        TargetNode.Endpoint ep = r.target.startIncoming(pinned);
+        TargetNode.Endpoint ep = r.target.startIncoming(pinned, bothEnds);
         r.log.info("starting VM %d on remote node '%s', listening at %s", vmid, r.req.target(), ep.uri());
-        var qmp = src.qmp();
-        long downtime = firstNonNull(r.req.downtimeMs(), r.vm.migration() == null ? null : r.vm.migration().downtimeMs(),
-                DEFAULT_DOWNTIME_MS);
-        long bw = firstNonNull(r.req.bwlimitMiBps(), r.vm.migration() == null ? null : r.vm.migration().speedMiBps(),
-                DEFAULT_BWLIMIT_MIB);
-        boolean classic = r.req.policy().equals("classic");
-        List<MigrationCapabilityStatus> caps = new ArrayList<>();
-        caps.add(new MigrationCapabilityStatus(MigrationCapability.EVENTS, true));
-        caps.add(new MigrationCapabilityStatus(MigrationCapability.XBZRLE, classic));
-        qmp.call(Commands.MIGRATE_SET_CAPABILITIES, new MigrateSetCapabilitiesArgs(caps));
-        MigrateSetParameters.Builder params = MigrateSetParameters.builder()
-                .downtimeLimit(BigInteger.valueOf(downtime))
-                .maxBandwidth(BigInteger.valueOf(bw << 20));
-        long cache = xbzrleCache(r.vm.memoryMiB());
-        if (classic) {
-            params.xbzrleCacheSize(BigInteger.valueOf(cache));
+        Map<String, Boolean> caps = new LinkedHashMap<>(setup.capabilities());
+        for (String c : bothEnds) {
+            if (ep.capabilities().contains(c)) {
+                continue;
+            }
+            if (c.equals("postcopy-preempt")) {
+                caps.remove(c);
+                r.log.info("target node '%s' lacks postcopy-preempt: postcopy runs without it", r.req.target());
+            } else {
+                throw new NodeException("migration capability '" + c + "' (policy " + policy.name()
+                        + ") is missing on target node '" + r.req.target() + "'; its QEMU is too old for it");
+            }
         }
-        qmp.call(Commands.MIGRATE_SET_PARAMETERS, params.build());
-        r.log.info("migration parameters: downtime-limit %d ms, max-bandwidth %d MiB/s%s", downtime, bw,
-                classic ? ", xbzrle cache " + Sizes.bytes(cache) : "");
-        r.pausedByUs = qmp.call(Commands.QUERY_STATUS).status() == RunState.RUNNING;
+        ArrayNode list = JSON.createArrayNode();
+        caps.forEach((c, on) -> list.addObject().put("capability", c).put("state", on));
+        qmp.execute("migrate-set-capabilities", JSON.createObjectNode().set("capabilities", list));
+        qmp.execute("migrate-set-parameters", setup.parameters());
+        r.log.info("%s", setup.summary());
         journal(r, "phase2", "migrate to " + ep.uri());
-        try (EventSubscription events = qmp.subscribe("MIGRATION")) {
-            qmp.call(Commands.MIGRATE, MigrateArgs.builder().uri(ep.uri()).build());
-            r.stats = new Phase2Monitor(qmp, events, r.log, cancel, pollInterval, classic, downtime).follow();
+        r.events = qmp.subscribe("MIGRATION");
+        long firstLimit = setup.parameters().has("downtime-limit") ? setup.parameters().path("downtime-limit").asLong()
+                : qmp.call(Commands.QUERY_MIGRATE_PARAMETERS).downtimeLimit().longValue();
+        r.monitor = new Phase2Monitor(qmp, r.events, r.log, cancel, pollInterval, policy, firstLimit);
+        qmp.call(Commands.MIGRATE, MigrateArgs.builder().uri(ep.uri()).build());
+        r.stats = r.monitor.follow();
+        if (r.stats.status() == MigrationStatus.POSTCOPY_ACTIVE) {
+            r.postcopy = true;
+            r.log.info("migration status: postcopy-active; the target takes over and pulls the rest");
+            return;
         }
         r.log.info("migration status: completed");
+        logFinal(r);
+    }
+
+    private void logFinal(Run r) {
         if (r.stats.downtime() != null) {
             r.log.info("migration downtime %d ms", r.stats.downtime());
         }
         if (r.stats.ram() != null) {
             r.log.info("migration transferred %s in %d ms", Sizes.bytes(r.stats.ram().transferred()),
                     r.stats.totalTime());
+        }
+        if (r.plan != null && r.stats.totalTime() != null) {
+            Plan.Prediction p = r.plan.forPolicy(r.req.policy());
+            if (p != null) {
+                r.log.info("planner: predicted %.1f s / %.0f ms downtime, measured %.1f s / %s ms downtime", p.seconds(),
+                        p.downtimeMs(), r.stats.totalTime() / 1000.0, r.stats.downtime());
+            }
+        }
+    }
+
+    /** Measures the guest and predicts every strategy; a failed measurement only costs the prediction. */
+    private Plan predict(Run r, QemuProcess src, long bw, Integer downtime, long maxDurationMs,
+                         MigrationRequest.Limits limits) {
+        if (!r.pausedByUs) {
+            return null; // a paused guest dirties nothing: nothing to predict
+        }
+        try {
+            GuestProbe.Measured m = GuestProbe.measure(src, r.vm.memoryMiB(), Duration.ofSeconds(1));
+            long ram = (long) r.vm.memoryMiB() << 20;
+            long budget = downtime != null ? downtime : BudgetPolicy.DEFAULT_BUDGET_MS;
+            Plan plan = Plan.of(new Plan.Inputs(ram, m.zeroShare(), m.dirtyBytesPerS(), (long) (ram * (1 - m.zeroShare())),
+                    bw, "bandwidth limit", budget, maxDurationMs, limits.allowThrottle(), limits.allowPostcopy(),
+                    limits.allowPause()));
+            Plan.Prediction p = plan.forPolicy(r.req.policy());
+            r.log.info("planner: dirty rate %s/s, %.0f%% zero pages, link %s/s -> %s: %s, %d passes, %.1f s, "
+                    + "downtime %.0f ms (measured in %d ms)", Sizes.bytes((long) m.dirtyBytesPerS()), m.zeroShare() * 100,
+                    Sizes.bytes(bw), p.strategy(), p.converges() ? "converges" : "does not converge", p.passes(),
+                    p.seconds(), p.downtimeMs(), m.took().toMillis());
+            return plan;
+        } catch (RuntimeException e) {
+            r.log.info("planner: could not measure the guest (%s); migrating without a prediction", e.getMessage());
+            return null;
+        }
+    }
+
+    static Set<String> capabilities(QemuProcess q) {
+        Set<String> has = new TreeSet<>();
+        // raw JSON: capabilities newer than the binding have no enum constant
+        q.qmp().execute("query-migrate-capabilities", null).forEach(c -> has.add(c.path("capability").asText()));
+        return has;
+    }
+
+    private static void closeEvents(Run r) {
+        if (r.events != null) {
+            r.events.close();
+            r.events = null;
         }
     }
 
@@ -419,11 +528,18 @@ public final class Migration {
         }
         if (r.running) {
             journal(r, "phase3", "resume on " + target);
+            boolean resumed = true;
             try {
                 r.target.resume(vmid);
+                r.pausedEndNanos = System.nanoTime();
             } catch (RuntimeException e) {
+                resumed = false;
                 r.problems.add("VM " + vmid + " could not be resumed on node '" + target + "': " + e.getMessage()
-                        + "; it is paused there with its whole state — resume it on that node");
+                        + (r.postcopy ? "; postcopy is half done: resume it on that node, the source keeps serving its pages"
+                        : "; it is paused there with its whole state — resume it on that node"));
+            }
+            if (r.postcopy && !finishPostcopy(r, resumed)) {
+                return; // both QEMUs hold part of the guest: neither is stopped, the lock stays
             }
             journal(r, "phase3", "stop source");
             try {
@@ -453,6 +569,79 @@ public final class Migration {
         }
     }
 
+    /**
+     * After the hand-over in postcopy: the source keeps serving pages until the target has them
+     * all. A broken link pauses both sides; we wait for it, make the target listen again and resume
+     * the source. Returns false when postcopy could not finish (both QEMUs are left as they are).
+     */
+    private boolean finishPostcopy(Run r, boolean resumed) {
+        if (!resumed) {
+            return false;
+        }
+        journal(r, "phase3", "follow postcopy");
+        try {
+            r.stats = r.monitor.followPostcopy(paused -> recover(r, paused));
+        } catch (RuntimeException e) {
+            r.problems.add("postcopy of VM " + r.req.vmid() + " did not finish: " + e.getMessage() + "; the guest runs on"
+                    + " node '" + r.req.target() + "' and some of its memory is still on node '" + local.name()
+                    + "': neither QEMU was stopped. Once the link works, retry the recovery or inspect both QEMUs");
+            return false;
+        }
+        r.log.info("migration status: completed (postcopy)");
+        logFinal(r);
+        return true;
+    }
+
+    private void recover(Run r, MigrationInfo paused) {
+        long now = System.nanoTime();
+        int waitS = r.req.limits().recoverWaitS() != null ? r.req.limits().recoverWaitS() : DEFAULT_RECOVER_WAIT_S;
+        if (r.recoverDeadline == 0) {
+            r.recoverDeadline = now + waitS * 1_000_000_000L;
+            r.log.error("postcopy paused: the link to node '%s' broke (%s); waiting up to %d s for it to come back",
+                    r.req.target(), paused.errorDesc() == null ? "no reason given" : paused.errorDesc(), waitS);
+            journal(r, "phase3", "postcopy paused");
+        } else if (now > r.recoverDeadline) {
+            throw new Phase2Monitor.MigrationFailed("the link to node '" + r.req.target() + "' did not come back within "
+                    + waitS + " s; both QEMUs wait paused");
+        } else {
+            sleepQuietly(RECOVER_RETRY_MS);
+        }
+        r.recoverAttempts++;
+        try {
+            TargetNode.Endpoint ep = r.target.recover(r.req.vmid());
+            QemuProcess src = local.running(r.req.vmid()).orElseThrow(() -> new Phase2Monitor.MigrationFailed(
+                    "the source QEMU of VM " + r.req.vmid() + " is gone; the rest of its memory is lost"));
+            src.qmp().call(Commands.MIGRATE, MigrateArgs.builder().uri(ep.uri()).resume(true).build());
+            r.log.info("postcopy recovery attempt %d: target listens at %s, source resumes", r.recoverAttempts, ep.uri());
+            awaitLeavingPause(src);
+        } catch (Phase2Monitor.MigrationFailed e) {
+            throw e;
+        } catch (RuntimeException e) {
+            if (r.recoverAttempts == 1 || r.recoverAttempts % 10 == 0) {
+                r.log.info("postcopy recovery attempt %d failed: %s", r.recoverAttempts, e.getMessage());
+            }
+        }
+    }
+
+    /** A resume either connects (status moves on) or falls back to postcopy-paused; wait for either. */
+    private static void awaitLeavingPause(QemuProcess src) {
+        for (int i = 0; i < 50; i++) {
+            String st = src.qmp().execute("query-migrate", null).path("status").asText();
+            if (!st.equals("postcopy-paused") && !st.equals("postcopy-recover-setup")) {
+                return;
+            }
+            sleepQuietly(100);
+        }
+    }
+
+    private static void sleepQuietly(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     // ---- journal and result ------------------------------------------------------------------
 
     private void journal(Run r, String phase, String step) {
@@ -470,7 +659,11 @@ public final class Migration {
         Long total = r.stats == null ? null : r.stats.totalTime();
         Long downtime = r.stats == null ? null : r.stats.downtime();
         Long bytes = r.stats == null || r.stats.ram() == null ? null : r.stats.ram().transferred();
+        Plan.Prediction predicted = r.plan == null ? null : r.plan.forPolicy(r.req.policy());
+        Phase2Monitor m = r.monitor;
+        long paused = m == null || m.pausedAtNanos() == 0 ? 0 : (r.pausedEndNanos - m.pausedAtNanos()) / 1_000_000;
         return new MigrationResult(status, r.req.vmid(), local.name(), r.req.target(), r.running, r.elapsedMs(), total,
-                downtime, bytes, r.req.policy(), error, List.copyOf(r.problems), r.log.lines());
+                downtime, bytes, r.req.policy(), error, List.copyOf(r.problems), r.log.lines(), predicted,
+                m == null ? null : m.passes(), m == null ? null : m.maxThrottlePercent(), Math.max(0, paused), r.postcopy);
     }
 }

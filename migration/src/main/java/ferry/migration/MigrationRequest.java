@@ -1,12 +1,40 @@
 package ferry.migration;
 
 /**
- * What the user asked for. Null limits mean the VM's own setting, else the default: effectively
- * unlimited bandwidth (the seed's 8192 MiB/s) and a 100 ms downtime.
+ * What the user asked for. Null limits mean the VM's own setting, else the policy's default.
+ *
+ * @param downtimeMs for {@code classic} the first downtime limit (then doubled), for
+ *                   {@code qemu-default} QEMU's downtime limit, for {@code budget} the most
+ *                   downtime the guest may see
+ * @param limits     the budget and what disruption is acceptable; null means the defaults
  */
 public record MigrationRequest(int vmid, String target, boolean online, boolean force, Integer bwlimitMiBps,
-                               Integer downtimeMs, String policy) {
+                               Integer downtimeMs, String policy, Limits limits) {
+    /** The policy used when none is named. */
+    public static final String DEFAULT_POLICY = "budget";
+
+    /**
+     * How long a migration may take and what it may do to the guest to finish in time.
+     *
+     * @param maxDurationS  seconds until pre-copy must have converged; null scales with RAM
+     * @param recoverWaitS  seconds a broken postcopy link is awaited before giving up; null = 300
+     */
+    public record Limits(Integer maxDurationS, boolean allowThrottle, boolean allowPostcopy, boolean allowPause,
+                         Integer recoverWaitS) {
+        public static final Limits DEFAULTS = new Limits(null, false, false, false, null);
+    }
+
     public MigrationRequest {
-        policy = policy == null ? "classic" : policy;
+        limits = limits == null ? Limits.DEFAULTS : limits;
+    }
+
+    /** The same request with the policy settled. */
+    MigrationRequest withPolicy(String p) {
+        return new MigrationRequest(vmid, target, online, force, bwlimitMiBps, downtimeMs, p, limits);
+    }
+
+    public MigrationRequest(int vmid, String target, boolean online, boolean force, Integer bwlimitMiBps,
+                            Integer downtimeMs, String policy) {
+        this(vmid, target, online, force, bwlimitMiBps, downtimeMs, policy, null);
     }
 }

@@ -5,9 +5,20 @@ import java.util.List;
 /**
  * How a migration ended. {@code problems} lists what is left to repair when it finished with
  * problems (after ownership moved, nothing is rolled back).
+ *
+ * @param prediction     what the planner expected before the stream started (null for offline migrations)
+ * @param passes         QEMU's dirty-sync count at the end
+ * @param maxThrottlePercent the highest auto-converge throttle seen
+ * @param pausedByFerryMs how long the guest was paused by the pause-and-finish step, 0 if never
  */
 public record MigrationResult(Status status, int vmid, String source, String target, boolean online, long durationMs,
                               Long qemuTotalMs, Long downtimeMs, Long transferredBytes, String policy, String error,
-                              List<String> problems, List<String> log) {
-    public enum Status { COMPLETED, FAILED, CANCELLED, PROBLEMS }
+                              List<String> problems, List<String> log, Plan.Prediction prediction, Long passes,
+                              Integer maxThrottlePercent, long pausedByFerryMs, boolean postcopy) {
+    /**
+     * COMPLETED: moved. NOT_CONVERGED: the time limit passed before pre-copy converged, the VM still
+     * runs on the source. ABORTED: the budget policy found no allowed way to finish in budget.
+     * FAILED / CANCELLED: stopped by an error or the user. PROBLEMS: moved, with repairs left.
+     */
+    public enum Status { COMPLETED, NOT_CONVERGED, ABORTED, FAILED, CANCELLED, PROBLEMS }
 }

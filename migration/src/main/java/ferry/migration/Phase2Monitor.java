@@ -1,22 +1,22 @@
 package ferry.migration;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.protocol.Commands;
-import ferry.protocol.MigrateSetParameters;
 import ferry.protocol.MigrationInfo;
 import ferry.protocol.MigrationStatus;
 import ferry.qmp.EventSubscription;
 import ferry.qmp.QmpClient;
 import ferry.qmp.QmpException;
-import java.math.BigInteger;
 import java.time.Duration;
 
 /**
- * Follows a running migration on the source: polls {@code query-migrate} (every 2 s, faster
- * near the end), logs progress, applies the classic policy (double the downtime after more than
- * five polls in which the remaining bytes grew or were zero), and gives up after five
- * consecutive failed polls.
+ * Follows a running migration on the source: polls {@code query-migrate} (every interval,
+ * a quarter of it near the end or when QEMU reports a status change), logs and publishes
+ * progress, lets the policy act on every sample, and gives up after five consecutive failed
+ * polls. Pre-copy ends when QEMU completes it or, when the policy switched to postcopy, once the
+ * source reports postcopy-active: the hand-over happens then.
  */
-final class Phase2Monitor {
+final class Phase2Monitor implements ConvergencePolicy.Control {
     static final int MAX_QUERY_FAILURES = 5;
 
     private final QmpClient qmp;
@@ -24,28 +24,40 @@ final class Phase2Monitor {
     private final TaskLog log;
     private final CancelSignal cancel;
     private final Duration interval;
-    private final boolean classic;
+    private final ConvergencePolicy policy;
+    private final long startedNanos;
     private long downtimeMs;
+    private double percent;
+    private long lastTransferred = -1;
+    private long lastAt;
+    private long pass;
+    private int maxThrottle;
+    private boolean postcopyStarted;
+    private long pausedAtNanos;
+    private long workingSetGuess;
+    private double smoothedLink;
 
     /** {@code events} should carry the source's MIGRATION events: a status change ends the wait at once. */
     Phase2Monitor(QmpClient qmp, EventSubscription events, TaskLog log, CancelSignal cancel, Duration interval,
-                  boolean classic, long downtimeMs) {
+                  ConvergencePolicy policy, long downtimeMs) {
         this.qmp = qmp;
         this.events = events;
         this.log = log;
         this.cancel = cancel;
         this.interval = interval;
-        this.classic = classic;
+        this.policy = policy;
         this.downtimeMs = downtimeMs;
+        this.startedNanos = System.nanoTime();
+        this.lastAt = startedNanos;
     }
 
-    /** Returns the final stats of a completed migration; throws when it failed or was cancelled. */
+    /**
+     * Returns QEMU's stats once pre-copy ended: status completed, or postcopy-active after the
+     * policy started postcopy. Throws {@link MigrationFailed} or {@link PolicyStop} otherwise.
+     */
     MigrationInfo follow() {
         int failures = 0;
-        int stalled = 0;
         long lastRemaining = -1;
-        long lastTransferred = -1;
-        long lastAt = System.nanoTime();
         while (true) {
             waitForChange(lastRemaining >= 0 && lastRemaining < 64L << 20 ? interval.dividedBy(4) : interval);
             cancel.check();
@@ -62,7 +74,8 @@ final class Phase2Monitor {
                 continue;
             }
             MigrationStatus status = info.status();
-            if (status == MigrationStatus.COMPLETED) {
+            if (status == MigrationStatus.COMPLETED || status == MigrationStatus.POSTCOPY_ACTIVE && postcopyStarted) {
+                note(info);
                 return info;
             }
             if (status == null || status == MigrationStatus.NONE) {
@@ -76,41 +89,193 @@ final class Phase2Monitor {
             if (status == MigrationStatus.SETUP || info.ram() == null) {
                 continue;
             }
-            long transferred = info.ram().transferred();
-            long remaining = info.ram().remaining();
-            long now = System.nanoTime();
-            if (transferred != lastTransferred) {
-                double secs = Math.max(1e-3, (now - lastAt) / 1e9);
-                long rate = lastTransferred < 0 ? (long) (info.ram().mbps() * 1e6 / 8) : (long) ((transferred - lastTransferred) / secs);
-                log.info("migration %s, transferred %s of %s VM-state, %s/s", status.wire(), Sizes.bytes(transferred),
-                        Sizes.bytes(info.ram().total()), Sizes.bytes(Math.max(0, rate)));
-                log.progress(new Progress(status.wire(), transferred, remaining, info.ram().total(), Math.max(0, rate),
-                        info.ram().dirtySyncCount()));
-                lastAt = now;
-                lastTransferred = transferred;
+            ConvergencePolicy.Sample s = sample(info);
+            publish(s);
+            if (status == MigrationStatus.ACTIVE) {
+                policy.step(s, this);
             }
-            if (classic) {
-                if (lastRemaining >= 0 && remaining > lastRemaining || remaining == 0) {
-                    stalled++;
-                }
-                if (stalled > 5) {
-                    stalled = 0;
-                    downtimeMs *= 2;
-                    log.info("auto-increased downtime to continue migration: %d ms", downtimeMs);
-                    try {
-                        qmp.call(Commands.MIGRATE_SET_PARAMETERS, MigrateSetParameters.builder()
-                                .downtimeLimit(BigInteger.valueOf(downtimeMs)).build());
-                    } catch (QmpException e) {
-                        log.info("migrate_set_downtime error: %s", e.getMessage());
-                    }
-                }
-            }
-            lastRemaining = remaining;
+            lastRemaining = s.remaining();
         }
+    }
+
+    /** Follows postcopy on the source until it completes; a broken link is handed to {@code recovery}. */
+    MigrationInfo followPostcopy(Recovery recovery) {
+        int failures = 0;
+        while (true) {
+            waitForChange(interval.dividedBy(2));
+            MigrationInfo info;
+            try {
+                info = qmp.call(Commands.QUERY_MIGRATE, null, Duration.ofSeconds(10));
+                failures = 0;
+            } catch (QmpException e) {
+                if (++failures >= MAX_QUERY_FAILURES) {
+                    throw new MigrationFailed("too many query migrate failures during postcopy (" + failures + ")");
+                }
+                continue;
+            }
+            MigrationStatus status = info.status();
+            if (status == MigrationStatus.COMPLETED) {
+                note(info);
+                return info;
+            }
+            if (status == MigrationStatus.POSTCOPY_PAUSED) {
+                recovery.recover(info);
+                continue;
+            }
+            if (status == MigrationStatus.FAILED || status == MigrationStatus.CANCELLED || status == null
+                    || status == MigrationStatus.NONE) {
+                throw new MigrationFailed("postcopy ended with status " + (status == null ? "absent" : status.wire())
+                        + (info.errorDesc() != null ? " - " + info.errorDesc() : ""));
+            }
+            if (info.ram() != null) {
+                publish(sample(info));
+            }
+        }
+    }
+
+    /** Brings a paused postcopy back; returns when the source was asked to resume (or throws). */
+    interface Recovery {
+        void recover(MigrationInfo paused);
+    }
+
+    private ConvergencePolicy.Sample sample(MigrationInfo info) {
+        var ram = info.ram();
+        long now = System.nanoTime();
+        double link = ram.mbps() * 1e6 / 8;
+        if (lastTransferred >= 0 && ram.transferred() > lastTransferred && now > lastAt) {
+            link = (ram.transferred() - lastTransferred) / ((now - lastAt) / 1e9);
+        }
+        // polls land unevenly on QEMU's rate-limit windows: smooth, or single polls swing by a third
+        smoothedLink = smoothedLink <= 0 ? link : 0.6 * smoothedLink + 0.4 * link;
+        link = smoothedLink;
+        if (ram.transferred() != lastTransferred) {
+            lastTransferred = ram.transferred();
+            lastAt = now;
+        }
+        long page = ram.pageSize() > 0 ? ram.pageSize() : 4096;
+        double dirty = (double) ram.dirtyPagesRate() * page;
+        pass = ram.dirtySyncCount();
+        int throttle = info.cpuThrottlePercentage() == null ? 0 : info.cpuThrottlePercentage().intValue();
+        maxThrottle = Math.max(maxThrottle, throttle);
+        if (pass >= 2) {
+            workingSetGuess = Math.max(workingSetGuess, ram.remaining());
+        }
+        long expected = info.expectedDowntime() != null ? info.expectedDowntime()
+                : (long) (ram.remaining() / Math.max(1.0, link) * 1000);
+        return new ConvergencePolicy.Sample(elapsedMs(), info.status().wire(), ram.transferred(), ram.remaining(),
+                ram.total(), link, dirty, pass, throttle, expected, downtimeMs);
+    }
+
+    private void publish(ConvergencePolicy.Sample s) {
+        boolean post = s.status().startsWith("postcopy");
+        // remaining can grow while the guest dirties memory: the share done never goes back
+        double raw = s.transferred() + s.remaining() == 0 ? 0 : 100.0 * s.transferred() / (s.transferred() + s.remaining());
+        percent = Math.max(percent, Math.min(99.9, raw));
+        Double eta = eta(s, post);
+        String phase = post ? "postcopy" : s.status().equals("device") || s.status().equals("pre-switchover")
+                ? "switchover" : "precopy";
+        log.info("migration %s, transferred %s of %s VM-state, %s/s, pass %d, dirty %s/s%s", s.status(),
+                Sizes.bytes(s.transferred()), Sizes.bytes(s.total()), Sizes.bytes((long) s.linkBytesPerS()), s.pass(),
+                Sizes.bytes((long) s.dirtyBytesPerS()), s.throttlePercent() > 0 ? ", throttle " + s.throttlePercent() + "%" : "");
+        log.progress(new Progress(phase, s.status(), Math.round(percent * 10) / 10.0, s.transferred(), s.remaining(),
+                s.total(), (long) s.linkBytesPerS(), (long) s.dirtyBytesPerS(), s.pass(), s.throttlePercent(),
+                downtimeMs, s.expectedDowntimeMs(), eta, s.elapsedMs()));
+    }
+
+    /** The model's time left from here: the remaining bytes as RAM, the passes they still need. */
+    private Double eta(ConvergencePolicy.Sample s, boolean post) {
+        if (s.linkBytesPerS() <= 0) {
+            return null;
+        }
+        if (post || s.remaining() == 0) {
+            return s.remaining() / s.linkBytesPerS();
+        }
+        long ws = Math.max(s.remaining(), workingSetGuess);
+        PrecopyModel m = new PrecopyModel(ws, 0, ws, s.dirtyBytesPerS(), s.linkBytesPerS());
+        PrecopyModel.Prediction p = m.predict(downtimeMs, Plan.MAX_PASSES);
+        if (!p.converges()) {
+            return null;
+        }
+        // the model starts from a whole pass of `ws`; only `remaining` of the current one is left
+        return Math.max(0, p.seconds() - (ws - s.remaining()) / s.linkBytesPerS());
+    }
+
+    private void note(MigrationInfo info) {
+        if (info.ram() != null) {
+            pass = Math.max(pass, info.ram().dirtySyncCount());
+        }
+        if (info.cpuThrottlePercentage() != null) {
+            maxThrottle = Math.max(maxThrottle, info.cpuThrottlePercentage().intValue());
+        }
+    }
+
+    long elapsedMs() {
+        return (System.nanoTime() - startedNanos) / 1_000_000;
     }
 
     long downtimeMs() {
         return downtimeMs;
+    }
+
+    long passes() {
+        return pass;
+    }
+
+    int maxThrottlePercent() {
+        return maxThrottle;
+    }
+
+    boolean postcopyStarted() {
+        return postcopyStarted;
+    }
+
+    /** Nanos when the policy paused the guest, 0 if it did not. */
+    long pausedAtNanos() {
+        return pausedAtNanos;
+    }
+
+    // ---- what the policy may do -----------------------------------------------------------------
+
+    @Override
+    public void setDowntime(long ms, String reason) {
+        log.info("%s", reason);
+        try {
+            ObjectNode args = Policies.parameters().put("downtime-limit", ms);
+            qmp.execute("migrate-set-parameters", args);
+            downtimeMs = ms;
+        } catch (QmpException e) {
+            log.info("migrate_set_downtime error: %s", e.getMessage());
+        }
+    }
+
+    @Override
+    public void startPostcopy(String reason) {
+        if (postcopyStarted) {
+            return;
+        }
+        log.info("%s", reason);
+        qmp.call(Commands.MIGRATE_START_POSTCOPY);
+        postcopyStarted = true;
+    }
+
+    @Override
+    public void pauseGuest(String reason) {
+        if (pausedAtNanos != 0) {
+            return;
+        }
+        log.info("%s", reason);
+        qmp.call(Commands.STOP);
+        pausedAtNanos = System.nanoTime();
+    }
+
+    @Override
+    public void stop(MigrationResult.Status outcome, String reason) {
+        throw new PolicyStop(outcome, reason);
+    }
+
+    @Override
+    public void log(String format, Object... args) {
+        log.info(format, args);
     }
 
     /** Waits one poll interval, or less when QEMU reports a status change (e.g. completed). */
@@ -132,6 +297,16 @@ final class Phase2Monitor {
     static final class MigrationFailed extends RuntimeException {
         MigrationFailed(String message) {
             super(message);
+        }
+    }
+
+    /** The policy ended the migration: it did not converge in time, or no allowed step keeps the budget. */
+    static final class PolicyStop extends RuntimeException {
+        final MigrationResult.Status outcome;
+
+        PolicyStop(MigrationResult.Status outcome, String message) {
+            super(message);
+            this.outcome = outcome;
         }
     }
 }

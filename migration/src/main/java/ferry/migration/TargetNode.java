@@ -10,8 +10,15 @@ public interface TargetNode {
     /** What a target offers: its QEMU version and the storages it has. */
     record Info(String node, String qemuVersion, Set<String> storages) {}
 
-    /** Where the target QEMU listens for the migration stream. */
-    record Endpoint(String host, int port) {
+    /**
+     * Where the target QEMU listens for the migration stream, and which of the requested
+     * capabilities it enabled (those it has).
+     */
+    record Endpoint(String host, int port, Set<String> capabilities) {
+        public Endpoint {
+            capabilities = capabilities == null ? Set.of() : Set.copyOf(capabilities);
+        }
+
         public String uri() {
             return "tcp:" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
         }
@@ -22,8 +29,17 @@ public interface TargetNode {
     /** Answers only when the target is reachable and accepts this cluster's token. */
     Info probe();
 
-    /** Starts the VM's QEMU paused and waiting for the stream; returns the port QEMU picked. */
-    Endpoint startIncoming(VmDefinition vm);
+    /**
+     * Starts the VM's QEMU paused and waiting for the stream, with those of {@code capabilities}
+     * (wire names) on that its QEMU has; returns the port QEMU picked.
+     */
+    Endpoint startIncoming(VmDefinition vm, Set<String> capabilities);
+
+    /**
+     * After a broken postcopy link: makes the paused target listen again ({@code migrate-recover})
+     * and returns where; when it already listens, returns that endpoint again.
+     */
+    Endpoint recover(int vmid);
 
     /** Lets the migrated VM run (after ownership moved here). */
     void resume(int vmid);

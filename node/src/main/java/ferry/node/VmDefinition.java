@@ -36,7 +36,13 @@ public record VmDefinition(int vmid, String name, @JsonProperty("memory") int me
 
     /** Per-VM migration defaults; a migrate call may override them. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record Migration(@JsonProperty("downtime-ms") Integer downtimeMs, @JsonProperty("speed-mib") Integer speedMiBps) {}
+    /**
+     * Migration defaults of this VM; each is overridden by the request.
+     *
+     * @param policy the convergence policy to use when the request names none
+     */
+    public record Migration(@JsonProperty("downtime-ms") Integer downtimeMs, @JsonProperty("speed-mib") Integer speedMiBps,
+                            @JsonProperty("policy") String policy) {}
 
     public VmDefinition {
         disks = disks == null ? List.of() : List.copyOf(disks);

@@ -1,0 +1,54 @@
+package ferry.cli;
+
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * One benchmark run: one migration of one scenario under one convergence policy.
+ *
+ * @param scenario           the workload, e.g. "idle" or "memory-stress"
+ * @param policy             the convergence policy, e.g. "qemu-default", "classic", "budget"
+ * @param repetition         1-based repetition number within (scenario, policy)
+ * @param outcome            one of {@link #COMPLETED}, {@link #NOT_CONVERGED}, {@link #ABORTED}, {@link #FAILED}
+ * @param downtimeMs         the downtime QEMU reported; null if the migration did not complete
+ * @param maxDowntimeMs      the downtime budget that was asked for
+ * @param totalMs            wall-clock time from start to end (or to giving up)
+ * @param guestPauseMs       the longest pause the guest itself observed; null if unknown
+ * @param transferredBytes   bytes sent over the wire; null if unknown
+ * @param passes             RAM passes (dirty-sync count); null if unknown
+ * @param maxThrottlePercent highest CPU throttle applied; null if unknown
+ * @param floorMs            the physical floor: guest RAM / bandwidth, the best any policy could do; 0 if unknown
+ * @param note               free text, e.g. why a run failed; may be null
+ * @param samples            remaining-bytes progress over time, in the order taken; never null
+ */
+record BenchRun(String scenario, String policy, int repetition, String outcome,
+                Long downtimeMs, long maxDowntimeMs,
+                long totalMs, Long guestPauseMs, Long transferredBytes,
+                Long passes, Integer maxThrottlePercent, long floorMs, String note,
+                List<Sample> samples) {
+
+    static final String COMPLETED = "completed";
+    static final String NOT_CONVERGED = "not-converged";
+    static final String ABORTED = "aborted";
+    static final String FAILED = "failed";
+
+    /** One progress point: {@code atMs} since the migration started, {@code remainingBytes} still to send. */
+    record Sample(long atMs, long remainingBytes) {}
+
+    BenchRun {
+        Objects.requireNonNull(scenario, "scenario");
+        Objects.requireNonNull(policy, "policy");
+        Objects.requireNonNull(outcome, "outcome");
+        // Copy so a caller that keeps filling its list cannot change a run after the fact; null means "none taken".
+        samples = samples == null ? List.of() : List.copyOf(samples);
+    }
+
+    boolean completed() {
+        return COMPLETED.equals(outcome);
+    }
+
+    /** True if the run completed and QEMU's downtime stayed within the budget asked for. */
+    boolean metBudget() {
+        return completed() && downtimeMs != null && downtimeMs <= maxDowntimeMs;
+    }
+}

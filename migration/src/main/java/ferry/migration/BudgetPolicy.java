@@ -1,0 +1,112 @@
+package ferry.migration;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Ferry's default: keep the user's downtime budget. Measures the link and the dirty rate at every
+ * poll and escalates in order (see {@link Escalation}): downtime within the budget, throttling
+ * (auto-converge), postcopy, pause-and-finish, abort; each step only when allowed.
+ */
+final class BudgetPolicy implements ConvergencePolicy {
+    static final long DEFAULT_BUDGET_MS = 300;
+    /**
+     * QEMU's downtime limit stays below the budget: the downtime it reports also covers the device
+     * state and the error of its bandwidth estimate (measured: up to ~20% over the limit).
+     */
+    static final double QEMU_SHARE = 0.75;
+    static final long FIRST_LIMIT_MS = 100;
+    static final int MAX_THROTTLE = 99;
+    private final Policies.Context c;
+    private final long budgetMs;
+    private final Escalation.Budget budget;
+    private long limitMs;
+    private boolean paused;
+    private long judgedPass = -1;
+
+    BudgetPolicy(Policies.Context c) {
+        this.c = c;
+        this.budgetMs = c.downtimeMs() != null ? c.downtimeMs() : DEFAULT_BUDGET_MS;
+        long ceiling = Math.max(1, (long) (budgetMs * QEMU_SHARE));
+        this.limitMs = Math.min(FIRST_LIMIT_MS, ceiling);
+        MigrationRequest.Limits l = c.limits();
+        this.budget = new Escalation.Budget(ceiling, c.maxDurationMs(), l.allowThrottle(), l.allowPostcopy(),
+                l.allowPause());
+    }
+
+    @Override
+    public String name() {
+        return "budget";
+    }
+
+    long budgetMs() {
+        return budgetMs;
+    }
+
+    @Override
+    public Setup setup() {
+        MigrationRequest.Limits l = c.limits();
+        var caps = Policies.capabilities("events", true);
+        ObjectNode p = Policies.parameters().put("downtime-limit", limitMs).put("max-bandwidth", c.bandwidthBytesPerS());
+        List<String> allowed = new ArrayList<>();
+        if (l.allowThrottle()) {
+            caps.put("auto-converge", true);
+            // start firmly and climb fast: a throttle that creeps up wastes the time budget
+            p.put("cpu-throttle-initial", 30).put("cpu-throttle-increment", 20).put("cpu-throttle-tailslow", true)
+                    .put("max-cpu-throttle", MAX_THROTTLE);
+            allowed.add("throttle (auto-converge 30% +20% up to " + MAX_THROTTLE + "%)");
+        }
+        if (l.allowPostcopy()) {
+            caps.put("postcopy-ram", true);
+            String preempt = "";
+            if (c.bothHave("postcopy-preempt")) {
+                caps.put("postcopy-preempt", true);
+                preempt = " with preempt";
+            }
+            allowed.add("postcopy" + preempt);
+        }
+        if (l.allowPause()) {
+            allowed.add("pause-and-finish");
+        }
+        return new Setup(caps, p, "policy budget: downtime budget " + budgetMs + " ms (QEMU limit from " + limitMs
+                + " up to " + budget.maxDowntimeMs() + " ms), time limit " + c.maxDurationMs() / 1000
+                + " s, max-bandwidth " + Sizes.bytes(c.bandwidthBytesPerS()) + "/s, allowed: "
+                + (allowed.isEmpty() ? "nothing beyond the downtime" : String.join(", ", allowed)));
+    }
+
+    @Override
+    public void step(Sample s, Control control) {
+        boolean overTime = s.elapsedMs() > c.maxDurationMs();
+        // before the second pass there is no dirty rate to judge by
+        if ((s.pass() < 2 && !overTime) || paused) {
+            return;
+        }
+        // judge once per pass, on its first sample: mid-pass the remaining bytes say nothing about
+        // what the switch-over would cost; past the time limit, judge at once
+        if (s.pass() == judgedPass && !overTime) {
+            return;
+        }
+        judgedPass = s.pass();
+        int maxThrottle = c.limits().allowThrottle() ? MAX_THROTTLE : 0;
+        Escalation.Observation o = new Escalation.Observation(s.elapsedMs(), s.remaining(), s.dirtyBytesPerS(),
+                s.linkBytesPerS(), limitMs, s.throttlePercent(), maxThrottle, false);
+        Escalation.Decision d = Escalation.decide(budget, o);
+        switch (d) {
+            case Escalation.Wait w -> control.log("budget: pass %d: %s", s.pass(), w.reason());
+            case Escalation.SetDowntime sd -> {
+                if (sd.downtimeMs() > limitMs) {
+                    limitMs = sd.downtimeMs();
+                    control.setDowntime(limitMs, "budget: " + sd.reason());
+                }
+            }
+            case Escalation.Throttle t -> control.log("budget: pass %d: %s", s.pass(), t.reason());
+            case Escalation.StartPostcopy pc -> control.startPostcopy("budget: " + pc.reason());
+            case Escalation.PauseAndFinish pf -> {
+                paused = true;
+                control.pauseGuest("budget: " + pf.reason());
+            }
+            case Escalation.Abort a -> control.stop(MigrationResult.Status.ABORTED, "budget: " + a.reason());
+        }
+    }
+}

@@ -1,0 +1,198 @@
+package ferry.migration;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The pre-flight plan: for each strategy, what the pre-copy model predicts from the measured
+ * guest and link, and which strategy to use. Computed before a migration ({@code ferry plan})
+ * and at the start of every live migration, so each result can be held against its prediction.
+ */
+public record Plan(Inputs inputs, List<Prediction> strategies, String recommended, String reason) {
+    /** Passes the model follows before it calls a migration endless. */
+    static final int MAX_PASSES = 60;
+    /** What QEMU does when nobody changes its downtime limit. */
+    static final long QEMU_DEFAULT_DOWNTIME_MS = 300;
+    /** Switch-over cost of postcopy: only the device state and the first faults (measured: 10–60 ms under TCG). */
+    static final double POSTCOPY_SWITCH_MS = 60;
+    /** The classic policy doubles the downtime after six stalled polls of 2 s. */
+    static final double CLASSIC_STEP_S = 12;
+    static final long CLASSIC_CAP_MS = 30_000;
+
+    /**
+     * What the plan is computed from.
+     *
+     * @param workingSetBytes most the guest re-dirties between passes; the non-zero RAM when not known
+     * @param linkSource      where {@code linkBytesPerS} came from (the configured limit, a probe)
+     */
+    public record Inputs(long ramBytes, double zeroShare, double dirtyBytesPerS, long workingSetBytes,
+                         double linkBytesPerS, String linkSource, long maxDowntimeMs, long maxDurationMs,
+                         boolean allowThrottle, boolean allowPostcopy, boolean allowPause) {
+        PrecopyModel model(double dirty) {
+            long ws = Math.min(ramBytes, Math.max(0, workingSetBytes));
+            return new PrecopyModel(ramBytes, zeroShare, ws, Math.max(0, dirty), linkBytesPerS);
+        }
+    }
+
+    /**
+     * One strategy's predicted outcome.
+     *
+     * @param converges finishes within the time limit
+     * @param fitsBudget converges with a downtime within the budget
+     */
+    public record Prediction(String strategy, boolean converges, boolean fitsBudget, int passes, long bytes,
+                             double seconds, double downtimeMs, String note) {}
+
+    /** Predicts every strategy and recommends the first of the budget policy's steps that keeps the budget. */
+    public static Plan of(Inputs in) {
+        List<Prediction> out = new ArrayList<>();
+        out.add(precopy("qemu-default", in, in.dirtyBytesPerS(), QEMU_DEFAULT_DOWNTIME_MS,
+                "QEMU's 300 ms downtime limit, nothing else changed"));
+        out.add(classic(in));
+        Prediction pre = precopy("budget:precopy", in, in.dirtyBytesPerS(), in.maxDowntimeMs(),
+                "downtime limit raised up to the budget");
+        out.add(pre);
+        out.add(throttled(in));
+        out.add(postcopy(in));
+        out.add(pauseAndFinish(in));
+        return recommend(in, out);
+    }
+
+    /** The prediction of the step the budget policy would end on with the allowed escalations. */
+    public Prediction budgetOutcome() {
+        for (Prediction p : strategies) {
+            if (p.strategy().startsWith("budget:") && allowed(inputs, p.strategy()) && p.fitsBudget()) {
+                return p;
+            }
+        }
+        return strategies.stream().filter(p -> p.strategy().equals("budget:precopy")).findFirst().orElseThrow();
+    }
+
+    /** The prediction for a policy by name (budget: the step it would end on). */
+    public Prediction forPolicy(String policy) {
+        if (policy.equals("budget")) {
+            return budgetOutcome();
+        }
+        return strategies.stream().filter(p -> p.strategy().equals(policy)).findFirst().orElse(null);
+    }
+
+    private static Plan recommend(Inputs in, List<Prediction> all) {
+        for (Prediction p : all) {
+            if (p.strategy().startsWith("budget:") && p.fitsBudget()) {
+                if (allowed(in, p.strategy())) {
+                    return new Plan(in, all, "budget", "predicted to finish within the budget by " + step(p));
+                }
+                return new Plan(in, all, "budget", "finishing within the budget needs " + step(p) + ": add "
+                        + flag(p.strategy()));
+            }
+        }
+        return new Plan(in, all, "budget", "no strategy keeps a downtime of " + in.maxDowntimeMs()
+                + " ms; raise --max-downtime or --max-duration, or migrate when the guest is quieter");
+    }
+
+    static boolean allowed(Inputs in, String strategy) {
+        return switch (strategy) {
+            case "budget:throttle" -> in.allowThrottle();
+            case "budget:postcopy" -> in.allowPostcopy();
+            case "budget:pause" -> in.allowPause();
+            default -> true;
+        };
+    }
+
+    private static String step(Prediction p) {
+        return switch (p.strategy()) {
+            case "budget:precopy" -> "pre-copy alone";
+            case "budget:throttle" -> "throttling the guest";
+            case "budget:postcopy" -> "switching to postcopy";
+            default -> "pausing the guest to finish";
+        };
+    }
+
+    private static String flag(String strategy) {
+        return switch (strategy) {
+            case "budget:throttle" -> "--allow-throttle";
+            case "budget:postcopy" -> "--allow-postcopy";
+            default -> "--allow-pause";
+        };
+    }
+
+    private static Prediction precopy(String name, Inputs in, double dirty, double downtimeMs, String note) {
+        PrecopyModel.Prediction p = in.model(dirty).predict(downtimeMs, MAX_PASSES);
+        boolean inTime = p.converges() && p.seconds() * 1000 <= in.maxDurationMs();
+        double seconds = inTime ? p.seconds() : Math.min(p.seconds(), in.maxDurationMs() / 1000.0);
+        long bytes = inTime ? p.bytes() : (long) (seconds * in.linkBytesPerS());
+        return new Prediction(name, inTime, inTime && p.downtimeMs() <= in.maxDowntimeMs(), p.passes(), bytes, seconds,
+                p.downtimeMs(), note);
+    }
+
+    private static Prediction classic(Inputs in) {
+        PrecopyModel m = in.model(in.dirtyBytesPerS());
+        double start = Migration.DEFAULT_DOWNTIME_MS;
+        PrecopyModel.Prediction first = m.predict(start, MAX_PASSES);
+        if (first.converges()) {
+            return fromModel("classic", in, first, "converges at the first downtime limit of " + (long) start + " ms");
+        }
+        double needed = m.downtimeNeededMs(MAX_PASSES);
+        double downtime = start;
+        int doublings = 0;
+        while (downtime < needed && downtime < CLASSIC_CAP_MS) {
+            downtime *= 2;
+            doublings++;
+        }
+        double firstPass = in.ramBytes() * (1 - in.zeroShare()) / in.linkBytesPerS();
+        double seconds = firstPass + doublings * CLASSIC_STEP_S;
+        boolean converges = downtime >= needed && seconds * 1000 <= in.maxDurationMs();
+        return new Prediction("classic", converges, converges && downtime <= in.maxDowntimeMs(),
+                (int) Math.ceil(seconds / Math.max(0.1, needed / 1000)), (long) (seconds * in.linkBytesPerS()), seconds,
+                Math.min(downtime, needed), String.format(Locale.ROOT, "%d doublings of the downtime limit to %.0f ms",
+                doublings, downtime));
+    }
+
+    /** Auto-converge cuts the dirty rate by the throttle share; the smallest 10% step that converges wins. */
+    private static Prediction throttled(Inputs in) {
+        Prediction last = null;
+        for (int t = 0; t <= 90; t += 10) {
+            double dirty = in.dirtyBytesPerS() * (1 - t / 100.0);
+            last = precopy("budget:throttle", in, dirty, in.maxDowntimeMs(), "guest throttled to " + (100 - t)
+                    + "% of its CPU time");
+            if (last.fitsBudget()) {
+                return last;
+            }
+        }
+        return new Prediction(last.strategy(), last.converges(), false, last.passes(), last.bytes(), last.seconds(),
+                last.downtimeMs(), "even a 90% throttle does not keep the budget");
+    }
+
+    /** One pre-copy pass, then the guest runs on the target and pulls the rest: a short stop, a slower guest. */
+    private static Prediction postcopy(Inputs in) {
+        double firstPass = in.ramBytes() * (1 - in.zeroShare());
+        double dirtied = Math.min(in.model(in.dirtyBytesPerS()).workingSetBytes(),
+                in.dirtyBytesPerS() * firstPass / in.linkBytesPerS());
+        double bytes = firstPass + dirtied;
+        double seconds = bytes / in.linkBytesPerS();
+        boolean inTime = seconds * 1000 <= in.maxDurationMs();
+        return new Prediction("budget:postcopy", inTime, inTime && POSTCOPY_SWITCH_MS <= in.maxDowntimeMs(), 2,
+                (long) bytes, seconds, POSTCOPY_SWITCH_MS, String.format(Locale.ROOT,
+                "%.0f MiB pulled after the switch; the guest runs slower for %.1f s", dirtied / 1048576,
+                dirtied / in.linkBytesPerS()));
+    }
+
+    /** One pre-copy pass, then the guest is paused: the downtime is whatever it dirtied meanwhile. */
+    private static Prediction pauseAndFinish(Inputs in) {
+        double firstPass = in.ramBytes() * (1 - in.zeroShare());
+        double dirtied = Math.min(in.model(in.dirtyBytesPerS()).workingSetBytes(),
+                in.dirtyBytesPerS() * firstPass / in.linkBytesPerS());
+        double seconds = (firstPass + dirtied) / in.linkBytesPerS();
+        double downtime = dirtied / in.linkBytesPerS() * 1000;
+        boolean inTime = seconds * 1000 <= in.maxDurationMs();
+        return new Prediction("budget:pause", inTime, inTime && downtime <= in.maxDowntimeMs(), 2,
+                (long) (firstPass + dirtied), seconds, downtime, "the guest is paused for the last pass");
+    }
+
+    private static Prediction fromModel(String name, Inputs in, PrecopyModel.Prediction p, String note) {
+        boolean inTime = p.converges() && p.seconds() * 1000 <= in.maxDurationMs();
+        return new Prediction(name, inTime, inTime && p.downtimeMs() <= in.maxDowntimeMs(), p.passes(), p.bytes(),
+                p.seconds(), p.downtimeMs(), note);
+    }
+}

@@ -1,0 +1,132 @@
+package ferry.migration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ferry.node.LocalNode;
+import ferry.node.QemuProcess;
+import ferry.node.VmDefinition;
+import ferry.protocol.Commands;
+import ferry.testkit.BootblockGuest;
+import ferry.testkit.PageOracle;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The convergence policies against real QEMU, on a guest that rewrites 32 MiB at ~50 MB/s behind
+ * a 16 MiB/s link: pre-copy alone can never fit that in 300 ms (it needs ~2 s).
+ */
+@Timeout(180)
+class PolicyTest {
+    static final int BW_MIB = 16;
+    static final BootblockGuest HOT = new BootblockGuest(128, 1024 * 1024 + (32L << 20), 20_000);
+
+    @TempDir
+    Path dir;
+
+    private MigrationResult migrate(TwoNodes nodes, int vmid, String policy, Integer downtime,
+                                    MigrationRequest.Limits limits) throws Exception {
+        VmDefinition vm = nodes.bootblockVm(vmid, HOT);
+        QemuProcess src = nodes.a.start(vm);
+        BootblockGuest.awaitPasses(src, 1, Duration.ofSeconds(30));
+        MigrationResult r = nodes.migrationFromA().run(new MigrationRequest(vmid, "b", true, false, BW_MIB, downtime,
+                policy, limits), "task-" + vmid, new TaskLog(), new CancelSignal());
+        System.out.println(policy + " " + limits + ":\n" + String.join("\n", r.log()));
+        return r;
+    }
+
+    private static MigrationRequest.Limits limits(int maxDurationS, boolean throttle, boolean postcopy, boolean pause) {
+        return new MigrationRequest.Limits(maxDurationS, throttle, postcopy, pause, null);
+    }
+
+    @Test
+    void qemuDefaultNeverConvergesAndLeavesTheVmWhereItWas() throws Exception {
+        try (TwoNodes nodes = new TwoNodes(dir)) {
+            MigrationResult r = migrate(nodes, 500, "qemu-default", null, limits(8, false, false, false));
+            assertThat(r.status()).isEqualTo(MigrationResult.Status.NOT_CONVERGED);
+            assertThat(r.error()).contains("did not converge within 8 s");
+            assertThat(r.durationMs()).as("stopped at its time limit").isLessThan(20_000);
+            assertThat(nodes.a.status(500).state()).isEqualTo(LocalNode.State.RUNNING);
+            assertThat(nodes.b.status(500).state()).isEqualTo(LocalNode.State.STOPPED);
+            assertThat(nodes.store.vm(500).orElseThrow().owner()).isEqualTo("a");
+            assertThat(nodes.store.vm(500).orElseThrow().lock()).isNull();
+            assertThat(r.prediction()).as("the planner's view was recorded").isNotNull();
+            assertThat(r.prediction().converges()).as("the planner saw it coming").isFalse();
+            // the guest still runs on the source: it makes new passes
+            int before = BootblockGuest.passes(nodes.a.running(500).orElseThrow());
+            BootblockGuest.awaitPasses(nodes.a.running(500).orElseThrow(), before + 1, Duration.ofSeconds(10));
+        }
+    }
+
+    @Test
+    void budgetWithThrottlingKeepsTheDowntime() throws Exception {
+        try (TwoNodes nodes = new TwoNodes(dir)) {
+            MigrationResult r = migrate(nodes, 501, "budget", 300, limits(60, true, false, false));
+            assertThat(r.status()).as(r.error()).isEqualTo(MigrationResult.Status.COMPLETED);
+            assertThat(r.downtimeMs()).as("QEMU-reported downtime").isLessThanOrEqualTo(300);
+            assertThat(r.maxThrottlePercent()).as("auto-converge acted").isPositive();
+            assertThat(r.postcopy()).isFalse();
+            assertThat(String.join("\n", r.log())).containsPattern("budget: pass \\d+: throttling the guest");
+            intactOnB(nodes, 501);
+        }
+    }
+
+    @Test
+    void budgetWithPostcopyKeepsTheDowntime() throws Exception {
+        try (TwoNodes nodes = new TwoNodes(dir)) {
+            MigrationResult r = migrate(nodes, 502, "budget", 300, limits(60, false, true, false));
+            assertThat(r.status()).as(r.error()).isEqualTo(MigrationResult.Status.COMPLETED);
+            assertThat(r.postcopy()).isTrue();
+            assertThat(r.downtimeMs()).as("QEMU-reported downtime").isLessThanOrEqualTo(300);
+            assertThat(String.join("\n", r.log())).contains("budget: switching to postcopy");
+            intactOnB(nodes, 502);
+        }
+    }
+
+    @Test
+    void classicDoublesUntilItFits() throws Exception {
+        try (TwoNodes nodes = new TwoNodes(dir)) {
+            MigrationResult r = migrate(nodes, 503, "classic", null, limits(90, false, false, false));
+            assertThat(r.status()).as(r.error()).isEqualTo(MigrationResult.Status.COMPLETED);
+            assertThat(r.log()).filteredOn(l -> l.contains("auto-increased downtime to continue migration"))
+                    .as("the seed's doublings").hasSizeGreaterThanOrEqualTo(2);
+            assertThat(String.join("\n", r.log())).contains("auto-increased downtime to continue migration: 200 ms")
+                    .contains("auto-increased downtime to continue migration: 400 ms");
+            intactOnB(nodes, 503);
+        }
+    }
+
+    @Test
+    void budgetWithNothingAllowedAbortsWithTheNumbers() throws Exception {
+        try (TwoNodes nodes = new TwoNodes(dir)) {
+            MigrationResult r = migrate(nodes, 504, "budget", 300, limits(60, false, false, false));
+            assertThat(r.status()).isEqualTo(MigrationResult.Status.ABORTED);
+            assertThat(r.error()).contains("neither postcopy nor pausing is allowed").contains("dirty rate")
+                    .contains("MiB/s");
+            assertThat(nodes.a.status(504).state()).isEqualTo(LocalNode.State.RUNNING);
+            assertThat(nodes.store.vm(504).orElseThrow().lock()).isNull();
+        }
+    }
+
+    @Test
+    void budgetMayPauseToFinish() throws Exception {
+        try (TwoNodes nodes = new TwoNodes(dir)) {
+            MigrationResult r = migrate(nodes, 505, "budget", 300, limits(60, false, false, true));
+            assertThat(r.status()).as(r.error()).isEqualTo(MigrationResult.Status.COMPLETED);
+            assertThat(r.pausedByFerryMs()).as("the guest was paused for the last pass").isPositive();
+            assertThat(String.join("\n", r.log())).contains("budget: pausing the guest to finish");
+            intactOnB(nodes, 505);
+        }
+    }
+
+    private static void intactOnB(TwoNodes nodes, int vmid) {
+        assertThat(nodes.a.status(vmid).state()).isEqualTo(LocalNode.State.STOPPED);
+        QemuProcess target = nodes.b.running(vmid).orElseThrow();
+        assertThat(nodes.b.status(vmid).state()).isEqualTo(LocalNode.State.RUNNING);
+        target.qmp().call(Commands.STOP);
+        PageOracle.Result oracle = HOT.checkMemory(target);
+        assertThat(oracle.ok()).as(oracle.message()).isTrue();
+    }
+}
