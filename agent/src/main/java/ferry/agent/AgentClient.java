@@ -120,6 +120,11 @@ public final class AgentClient implements TargetNode {
     }
 
     @Override
+    public Endpoint probeSink() {
+        return endpoint(post("/api/v1/probe-sink", null));
+    }
+
+    @Override
     public Endpoint recover(int vmid) {
         return endpoint(post("/api/v1/incoming/" + vmid + "/recover", null));
     }

@@ -76,6 +76,8 @@ final class Routes {
             }
             ctx.json(endpointJson(target.startIncoming(in.vm(), in.capabilities() == null ? Set.of() : in.capabilities())));
         });
+        app.post("/api/v1/probe-sink", ctx -> ctx.json(endpointJson(target.probeSink())));
+        app.post("/api/v1/vms/{vmid}/plan", this::plan);
         app.post("/api/v1/incoming/{vmid}/recover", ctx -> ctx.json(endpointJson(target.recover(vmid(ctx)))));
         app.post("/api/v1/incoming/{vmid}/resume", ctx -> {
             target.resume(vmid(ctx));
@@ -258,29 +260,46 @@ final class Routes {
     }
 
     private void startMigration(Context ctx) {
-        JsonNode b;
+        MigrationRequest req = migrationRequest(json(ctx), null);
+        String id = tasks.newId(req.vmid());
+        TaskLog taskLog = tasks.newLog(id);
+        Migration.Prepared prepared = migration.prepare(req, id, taskLog);
+        Task t = tasks.start(id, migration, prepared, taskLog);
+        ctx.status(202).json(taskJson(t));
+    }
+
+    /** {@code POST /vms/{vmid}/plan}: the pre-flight prediction; takes a few seconds, changes nothing. */
+    private void plan(Context ctx) {
+        JsonNode b = json(ctx);
+        MigrationRequest req = migrationRequest(b, vmid(ctx));
+        Integer sample = positive(b, "sample_seconds");
+        ctx.json(JSON.valueToTree(migration.plan(req, Duration.ofSeconds(sample == null ? 3 : Math.min(sample, 60)))));
+    }
+
+    private static JsonNode json(Context ctx) {
         try {
-            b = JSON.readTree(ctx.body());
+            JsonNode b = JSON.readTree(ctx.body());
+            return b == null ? JSON.createObjectNode() : b;
         } catch (JsonProcessingException e) {
             throw new BadRequest("malformed JSON: " + e.getOriginalMessage());
         }
-        if (b == null || !b.path("vmid").canConvertToInt() || !b.path("target").isTextual()) {
+    }
+
+    /** A migration request from its JSON; {@code vmid} from the path when given. */
+    private static MigrationRequest migrationRequest(JsonNode b, Integer vmid) {
+        if (vmid == null && !b.path("vmid").canConvertToInt() || !b.path("target").isTextual()) {
             throw new BadRequest("a migration needs 'vmid' (number) and 'target' (node name)");
         }
-        MigrationRequest req = new MigrationRequest(b.path("vmid").asInt(), b.path("target").asText(),
-                b.path("online").asBoolean(false), b.path("force").asBoolean(false), positive(b, "bwlimit"),
-                positive(b, "downtime"), b.hasNonNull("policy") ? b.path("policy").asText() : null,
+        MigrationRequest req = new MigrationRequest(vmid != null ? vmid : b.path("vmid").asInt(),
+                b.path("target").asText(), b.path("online").asBoolean(vmid != null), b.path("force").asBoolean(false),
+                positive(b, "bwlimit"), positive(b, "downtime"), b.hasNonNull("policy") ? b.path("policy").asText() : null,
                 new MigrationRequest.Limits(positive(b, "max_duration"), b.path("allow_throttle").asBoolean(false),
                         b.path("allow_postcopy").asBoolean(false), b.path("allow_pause").asBoolean(false),
                         positive(b, "recover_wait")));
         if (req.policy() != null && !Policies.NAMES.contains(req.policy())) {
             throw new BadRequest(Policies.unknown(req.policy()));
         }
-        String id = tasks.newId(req.vmid());
-        TaskLog taskLog = tasks.newLog(id);
-        Migration.Prepared prepared = migration.prepare(req, id, taskLog);
-        Task t = tasks.start(id, migration, prepared, taskLog);
-        ctx.status(202).json(taskJson(t));
+        return req;
     }
 
     /** An optional whole number above zero; anything else is refused before anything starts. */

@@ -137,7 +137,7 @@ final class DemoCommand implements Callable<Integer> {
                 List.of(new VmDefinition.Disk("shared", "vm-100-disk-0.raw", "raw", "ide")), VmDefinition.Accel.TCG, null);
     }
 
-    private static String read(Path p) {
+    static String read(Path p) {
         try {
             return Files.exists(p) ? Files.readString(p, StandardCharsets.ISO_8859_1) : "";
         } catch (IOException e) {
@@ -145,7 +145,7 @@ final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    private static void awaitGuest(Path serial, boolean linux) throws InterruptedException {
+    static void awaitGuest(Path serial, boolean linux) throws InterruptedException {
         long deadline = System.nanoTime() + 90_000_000_000L;
         while (System.nanoTime() < deadline) {
             String s = read(serial);
@@ -211,7 +211,7 @@ final class DemoCommand implements Callable<Integer> {
         return new Integrity("the guest made no pass on node b", null);
     }
 
-    private static int freePorts() throws IOException {
+    static int freePorts() throws IOException {
         try (ServerSocket s1 = new ServerSocket(0)) {
             int p = s1.getLocalPort();
             try (ServerSocket s2 = new ServerSocket(p + 1)) {
@@ -222,7 +222,7 @@ final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    private static void stopLeftovers(Path cluster) {
+    static void stopLeftovers(Path cluster) {
         try (var pids = Files.find(cluster.resolve("run"), 3, (p, attr) -> p.getFileName().toString().equals("qemu.pid"))) {
             pids.forEach(p -> {
                 try {
@@ -236,7 +236,7 @@ final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    private static void deleteTree(Path dir) {
+    static void deleteTree(Path dir) {
         try (var files = Files.walk(dir)) {
             files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         } catch (IOException ignored) {

@@ -74,7 +74,7 @@ class DemoCommandTest {
         assertThat(j.path("downtime_ms").isIntegralNumber()).as(r.out()).isTrue();
         assertThat(j.path("downtime_ms").asLong()).isNotNegative();
         assertThat(j.path("transferred_bytes").asLong()).isPositive();
-        assertThat(j.path("policy").asText()).isEqualTo("classic");
+        assertThat(j.path("policy").asText()).isEqualTo("budget");
         assertThat(j.path("task").asText()).startsWith("migrate-a-100-");
         assertThat(j.path("problems")).isEmpty();
         List<String> log = new ArrayList<>();

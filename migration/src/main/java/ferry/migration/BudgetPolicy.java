@@ -59,6 +59,8 @@ final class BudgetPolicy implements ConvergencePolicy {
         }
         if (l.allowPostcopy()) {
             caps.put("postcopy-ram", true);
+            // the bandwidth limit holds in postcopy too (QEMU's default there is unlimited)
+            p.put("max-postcopy-bandwidth", c.bandwidthBytesPerS());
             String preempt = "";
             if (c.bothHave("postcopy-preempt")) {
                 caps.put("postcopy-preempt", true);

@@ -18,6 +18,8 @@ import ferry.protocol.SocketAddress;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -126,6 +128,35 @@ public final class LocalTarget implements TargetNode {
         }
         throw new NodeException("VM " + vmid + " on node '" + node.name()
                 + "' listens for the migration but QEMU did not say on which port");
+    }
+
+    @Override
+    public Endpoint probeSink() {
+        try {
+            ServerSocket server = new ServerSocket();
+            server.bind(new java.net.InetSocketAddress(migrationHost, 0));
+            server.setSoTimeout(10_000);
+            Thread.ofVirtual().name("ferry-probe-sink").start(() -> drain(server));
+            return new Endpoint(migrationHost, server.getLocalPort(), Set.of());
+        } catch (IOException e) {
+            throw new NodeException("cannot open a link probe on " + migrationHost + " (node '" + node.name() + "'): "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /** Takes one connection and discards what it sends, for at most {@link LinkProbe#MAX_SECONDS}. */
+    private static void drain(ServerSocket server) {
+        try (server; Socket s = server.accept()) {
+            s.setSoTimeout(1000);
+            InputStream in = s.getInputStream();
+            byte[] buf = new byte[1 << 20];
+            long end = System.nanoTime() + LinkProbe.MAX_SECONDS * 1_000_000_000L;
+            while (System.nanoTime() < end && in.read(buf) >= 0) {
+                // discard
+            }
+        } catch (IOException ignored) {
+            // the prober went away or never came: nothing to clean up beyond the socket
+        }
     }
 
     @Override

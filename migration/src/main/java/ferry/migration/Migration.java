@@ -175,6 +175,44 @@ public final class Migration {
         return result(r, MigrationResult.Status.PROBLEMS, String.join("; ", r.problems));
     }
 
+    // ---- plan: predict without migrating ------------------------------------------------------
+
+    /**
+     * Pre-flight: measures the running guest (dirty rate over {@code sample}, zero pages) and the
+     * link (the bandwidth limit when one is set, else a short probe to the target), and predicts
+     * every strategy. Changes nothing; refusals throw {@link MigrationRefused}.
+     */
+    public Plan plan(MigrationRequest req, Duration sample) {
+        Run r = new Run(req, "plan", new TaskLog());
+        prepare(r);
+        if (!r.running) {
+            throw new MigrationRefused("VM " + req.vmid() + " is stopped on node '" + local.name()
+                    + "': an offline migration only copies its volumes, there is nothing to converge");
+        }
+        QemuProcess src = local.running(req.vmid()).orElseThrow(() ->
+                new MigrationRefused("VM " + req.vmid() + " stopped running on node '" + local.name() + "'"));
+        VmDefinition.Migration vmMig = r.vm.migration();
+        Integer limit = req.bwlimitMiBps() != null ? req.bwlimitMiBps() : vmMig == null ? null : vmMig.speedMiBps();
+        double link;
+        String linkSource;
+        if (limit != null) {
+            link = (double) limit * 1048576;
+            linkSource = "bandwidth limit " + limit + " MiB/s";
+        } else {
+            link = LinkProbe.measure(r.target.probeSink(), Duration.ofSeconds(1));
+            linkSource = "measured by a 1 s probe to node '" + req.target() + "'";
+        }
+        Integer downtime = req.downtimeMs() != null ? req.downtimeMs() : vmMig == null ? null : vmMig.downtimeMs();
+        long ram = (long) r.vm.memoryMiB() << 20;
+        long maxDurationMs = req.limits().maxDurationS() != null ? req.limits().maxDurationS() * 1000L
+                : Policies.defaultMaxDurationMs(r.vm.memoryMiB(), (long) link);
+        GuestProbe.Measured m = GuestProbe.measure(src, r.vm.memoryMiB(), sample);
+        MigrationRequest.Limits l = req.limits();
+        return Plan.of(new Plan.Inputs(ram, m.zeroShare(), m.dirtyBytesPerS(), (long) (ram * (1 - m.zeroShare())), link,
+                linkSource, downtime != null ? downtime : BudgetPolicy.DEFAULT_BUDGET_MS, maxDurationMs,
+                l.allowThrottle(), l.allowPostcopy(), l.allowPause()));
+    }
+
     // ---- prepare: refuse with a reason, change nothing ------------------------------------------
 
     private void prepare(Run r) {

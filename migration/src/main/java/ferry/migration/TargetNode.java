@@ -41,6 +41,12 @@ public interface TargetNode {
      */
     Endpoint recover(int vmid);
 
+    /**
+     * Opens a one-shot sink on the target's migration address that discards what it receives:
+     * the planner measures the link by sending to it for a moment.
+     */
+    Endpoint probeSink();
+
     /** Lets the migrated VM run (after ownership moved here). */
     void resume(int vmid);
 

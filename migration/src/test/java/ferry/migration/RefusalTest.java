@@ -93,6 +93,7 @@ class RefusalTest {
                 public Info probe() { throw new IllegalStateException("connection refused (127.0.0.1:2)"); }
                 public Endpoint startIncoming(VmDefinition v, java.util.Set<String> c) { throw new AssertionError(); }
                 public Endpoint recover(int id) { throw new AssertionError(); }
+                public Endpoint probeSink() { throw new AssertionError(); }
                 public void resume(int id) { throw new AssertionError(); }
                 public void stop(int id) { throw new AssertionError(); }
                 public void receiveVolume(VmDefinition.Disk d, Path f, Integer b) { throw new AssertionError(); }

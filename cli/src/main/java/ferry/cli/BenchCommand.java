@@ -1,0 +1,257 @@
+package ferry.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import ferry.agent.Agent;
+import ferry.agent.AgentClient;
+import ferry.agent.ClusterLayout;
+import ferry.cluster.ClusterStore;
+import ferry.node.QemuBinary;
+import ferry.node.VmDefinition;
+import ferry.testkit.LinuxStressGuest;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code ferry bench}: every policy on the same scenarios, side by side, on the linux-stress guest
+ * behind a fixed bandwidth limit on loopback. Each scenario first measures its floor: the same
+ * guest paused and sent once.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = {"Benchmarks the convergence policies (qemu-default, classic, budget) on three scenarios with",
+                "the linux-stress guest behind a fixed max-bandwidth on loopback: S1 idle, S2 dirtying about half",
+                "the bandwidth, S3 dirtying more than the bandwidth. Per run: outcome, QEMU downtime, the pause the",
+                "guest saw (its own clock), total time and its ratio to the floor (the paused guest sent once),",
+                "bytes, passes, max throttle. Writes a Markdown table, JSON and an SVG plot of remaining bytes over",
+                "time to --out (default bench-results/). Takes ~5 minutes with --quick, ~15 without.",
+                "Exit codes: 0 done (whatever the outcomes), 1 the bench itself failed, 2 bad usage."})
+final class BenchCommand implements Callable<Integer> {
+    static final int BASE_VMID = 700;
+    static final int MEMORY_MIB = 256;
+    static final int DIRTY_MIB = 64;
+    static final int BANDWIDTH_MIB = 32;
+    static final int BUDGET_MS = 300;
+    static final List<String> POLICIES = List.of("qemu-default", "classic", "budget");
+
+    record Scenario(String name, int rateMiBps, String what) {}
+
+    static final List<Scenario> SCENARIOS = List.of(
+            new Scenario("S1", 0, "idle"),
+            new Scenario("S2", BANDWIDTH_MIB / 2, "dirty about half the bandwidth"),
+            new Scenario("S3", BANDWIDTH_MIB * 3 / 2, "dirty more than the bandwidth"));
+
+    @Option(names = "--quick", description = "One repetition per scenario and policy (S3 with every policy included).")
+    boolean quick;
+
+    @Option(names = "--reps", paramLabel = "N", description = "Repetitions per scenario and policy (default 3, --quick 1).")
+    Integer reps;
+
+    @Option(names = "--scenario", paramLabel = "S", split = ",", description = "Only these scenarios (S1,S2,S3).")
+    List<String> only;
+
+    @Option(names = "--out", paramLabel = "DIR", defaultValue = "bench-results", description = "Where reports go (default bench-results/).")
+    Path outDir;
+
+    @Option(names = "--json", description = "Print one JSON object ({runs: [...]}) instead of progress lines.")
+    boolean json;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    private PrintWriter out;
+    private int nextVmid = BASE_VMID;
+
+    @Override
+    public Integer call() throws Exception {
+        out = spec.commandLine().getOut();
+        int n = reps != null ? reps : quick ? 1 : 3;
+        if (n < 1 || n > 20) {
+            throw new UsageError("--reps must be between 1 and 20");
+        }
+        List<Scenario> scenarios = SCENARIOS.stream().filter(s -> only == null || only.contains(s.name())).toList();
+        if (scenarios.isEmpty()) {
+            throw new UsageError("--scenario names none of S1, S2, S3");
+        }
+        if (!LinuxStressGuest.available()) {
+            throw new UsageError("the bench needs the linux-stress guest: " + LinuxStressGuest.unavailableReason());
+        }
+        Path dir = Files.createTempDirectory("ferry-bench");
+        Agent a = null;
+        Agent b = null;
+        try {
+            ClusterLayout layout = ClusterLayout.create(dir.resolve("cluster"), "bench", List.of("a", "b"),
+                    DemoCommand.freePorts());
+            a = Agent.start(layout.dir(), "a");
+            b = Agent.start(layout.dir(), "b");
+            Map<String, AgentClient> agents = new LinkedHashMap<>();
+            try (ClusterStore s = layout.open()) {
+                for (String node : List.of("a", "b")) {
+                    agents.put(node, new AgentClient(s.config().node(node).orElseThrow().agentAddress(), s.config().token()));
+                }
+            }
+            List<BenchRun> runs = new ArrayList<>();
+            for (Scenario sc : scenarios) {
+                say("%s (%s, %d MiB/s over %d MiB): measuring the floor", sc.name(), sc.what(), sc.rateMiBps(), DIRTY_MIB);
+                long floor = floor(layout, agents, sc);
+                say("%s floor: %d ms", sc.name(), floor);
+                for (int rep = 1; rep <= n; rep++) {
+                    for (String policy : POLICIES) {
+                        BenchRun r = run(layout, agents, sc, policy, rep, floor);
+                        runs.add(r);
+                        say("%s %-12s #%d: %s, downtime %s ms, guest pause %s ms, total %d ms (%.1fx floor), %s sent, "
+                                        + "%s passes, max throttle %s%%", sc.name(), policy, rep, r.outcome(),
+                                r.downtimeMs(), r.guestPauseMs() == null ? "<50" : r.guestPauseMs(), r.totalMs(),
+                                r.totalMs() / (double) Math.max(1, floor), mib(r.transferredBytes()), r.passes(),
+                                r.maxThrottlePercent());
+                    }
+                }
+            }
+            Map<String, String> setup = new LinkedHashMap<>();
+            setup.put("QEMU", QemuBinary.find().version() + ", TCG, loopback");
+            setup.put("guest", "linux-stress, " + MEMORY_MIB + " MiB RAM, stressor region " + DIRTY_MIB + " MiB");
+            setup.put("max-bandwidth", BANDWIDTH_MIB + " MiB/s");
+            setup.put("scenarios", String.join("; ", scenarios.stream().map(s -> s.name() + " " + s.what() + " ("
+                    + s.rateMiBps() + " MiB/s)").toList()));
+            setup.put("policies", "qemu-default (QEMU's 300 ms); classic (from 100 ms, doubled when stalled, xbzrle, "
+                    + "auto-converge); budget (max-downtime " + BUDGET_MS + " ms, --allow-throttle --allow-postcopy)");
+            setup.put("time limit", "each policy's default (at least 60 s)");
+            setup.put("repetitions", Integer.toString(n));
+            setup.put("floor", "the same guest paused, then migrated once");
+            BenchReport report = new BenchReport(runs, setup);
+            List<Path> written = report.write(outDir);
+            if (json) {
+                ObjectNode o = report.json();
+                o.set("files", VmCommand.JSON.valueToTree(written.stream().map(Path::toString).toList()));
+                out.println(VmCommand.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(o));
+            } else {
+                out.println();
+                out.println(report.markdown());
+                written.forEach(p -> out.println("wrote " + p));
+            }
+            return Main.OK;
+        } finally {
+            for (Agent ag : new Agent[] {a, b}) {
+                if (ag != null) {
+                    ag.close();
+                }
+            }
+            DemoCommand.stopLeftovers(dir.resolve("cluster"));
+            DemoCommand.deleteTree(dir);
+        }
+    }
+
+    /** The floor: the guest paused, then sent once; what any policy's total is compared with. */
+    private long floor(ClusterLayout layout, Map<String, AgentClient> agents, Scenario sc) throws Exception {
+        int vmid = boot(layout, agents, sc);
+        agents.get("a").post("/api/v1/vms/" + vmid + "/pause", null);
+        JsonNode done = migrate(agents.get("a"), vmid, "qemu-default", new ArrayList<>());
+        JsonNode r = done.path("result");
+        stopWherever(agents, vmid);
+        if (!done.path("status").asText().equals("completed")) {
+            throw new IllegalStateException("the floor migration of " + sc.name() + " failed: " + r.path("error").asText());
+        }
+        return r.path("qemuTotalMs").asLong(r.path("durationMs").asLong());
+    }
+
+    private BenchRun run(ClusterLayout layout, Map<String, AgentClient> agents, Scenario sc, String policy, int rep,
+                         long floor) throws Exception {
+        int vmid = boot(layout, agents, sc);
+        List<BenchRun.Sample> samples = new ArrayList<>();
+        JsonNode done = migrate(agents.get("a"), vmid, policy, samples);
+        JsonNode r = done.path("result");
+        String outcome = done.path("status").asText();
+        Long pause = null;
+        if (outcome.equals("completed")) {
+            pause = guestPause(layout.runRoot("b").resolve(Integer.toString(vmid)).resolve("serial.log"));
+        }
+        stopWherever(agents, vmid);
+        long total = r.hasNonNull("qemuTotalMs") ? r.path("qemuTotalMs").asLong() : r.path("durationMs").asLong();
+        String note = r.hasNonNull("error") ? r.path("error").asText() : r.path("postcopy").asBoolean() ? "postcopy" : null;
+        return new BenchRun(sc.name(), policy, rep, outcome.equals("problems") ? BenchRun.FAILED : outcome,
+                longOrNull(r, "downtimeMs"), policy.equals("budget") ? BUDGET_MS : 300, total, pause,
+                longOrNull(r, "transferredBytes"), longOrNull(r, "passes"),
+                r.hasNonNull("maxThrottlePercent") ? r.path("maxThrottlePercent").asInt() : null, floor, note, samples);
+    }
+
+    private int boot(ClusterLayout layout, Map<String, AgentClient> agents, Scenario sc) throws Exception {
+        int vmid = nextVmid++;
+        VmDefinition vm = new LinuxStressGuest(MEMORY_MIB, DIRTY_MIB, sc.rateMiBps()).definition(vmid);
+        agents.get("a").post("/api/v1/vms", vm);
+        agents.get("a").post("/api/v1/vms/" + vmid + "/start", null);
+        DemoCommand.awaitGuest(layout.runRoot("a").resolve(Integer.toString(vmid)).resolve("serial.log"), true);
+        return vmid;
+    }
+
+    /** Runs one migration to its end, sampling the remaining bytes about every 250 ms. */
+    private static JsonNode migrate(AgentClient source, int vmid, String policy, List<BenchRun.Sample> samples)
+            throws InterruptedException {
+        ObjectNode req = VmCommand.JSON.createObjectNode().put("vmid", vmid).put("target", "b").put("online", true)
+                .put("bwlimit", BANDWIDTH_MIB).put("policy", policy);
+        if (policy.equals("budget")) {
+            req.put("downtime", BUDGET_MS).put("allow_throttle", true).put("allow_postcopy", true);
+        }
+        String id = source.migrate(req).path("id").asText();
+        long lastAt = -1;
+        while (true) {
+            JsonNode t = source.get("/api/v1/tasks/" + id);
+            JsonNode p = t.path("progress");
+            if (p.has("elapsedMs") && p.path("elapsedMs").asLong() != lastAt) {
+                lastAt = p.path("elapsedMs").asLong();
+                samples.add(new BenchRun.Sample(lastAt, p.path("remaining").asLong()));
+            }
+            if (!t.path("status").asText().equals("running")) {
+                return t;
+            }
+            Thread.sleep(250);
+        }
+    }
+
+    /** The longest pause the guest's own clock saw on the target; null when none passed its 50 ms threshold. */
+    private static Long guestPause(Path serialB) throws InterruptedException {
+        // the stressor reports a pause with its next tick: give it a moment on the target
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        List<LinuxStressGuest.Tick> ticks = List.of();
+        while (System.nanoTime() < deadline && ticks.size() < 3) {
+            ticks = LinuxStressGuest.ticks(DemoCommand.read(serialB));
+            Thread.sleep(200);
+        }
+        return LinuxStressGuest.gaps(DemoCommand.read(serialB)).stream()
+                .filter(g -> g.kind() == LinuxStressGuest.Gap.Kind.PAUSE).map(LinuxStressGuest.Gap::ms)
+                .max(Long::compare).orElse(null);
+    }
+
+    private static void stopWherever(Map<String, AgentClient> agents, int vmid) {
+        for (AgentClient c : agents.values()) {
+            try {
+                c.post("/api/v1/vms/" + vmid + "/stop", null);
+            } catch (RuntimeException notThere) {
+                // owned by the other node, or already stopped
+            }
+        }
+    }
+
+    private static Long longOrNull(JsonNode r, String field) {
+        return r.hasNonNull(field) ? r.path(field).asLong() : null;
+    }
+
+    private static String mib(Long bytes) {
+        return bytes == null ? "?" : String.format(Locale.ROOT, "%.0f MiB", bytes / 1048576.0);
+    }
+
+    private void say(String format, Object... args) {
+        if (!json) {
+            out.println("bench: " + String.format(Locale.ROOT, format, args));
+            out.flush();
+        }
+    }
+}

@@ -1,0 +1,112 @@
+package ferry.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import ferry.agent.AgentClient;
+import java.io.PrintWriter;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code ferry plan VMID TARGET}: predicts a live migration without starting it. */
+@Command(name = "plan", mixinStandardHelpOptions = true,
+        description = {"Predicts a live migration of a running VM without migrating it: measures the guest's",
+                "dirty rate (QEMU's calc-dirty-rate, --sample seconds) and zero pages, takes the link bandwidth",
+                "from --bwlimit (or the VM's limit) or measures it with a 1 s probe to the target, and prints for",
+                "each strategy the predicted passes, time, downtime and bytes, and which to use. Nothing changes.",
+                "Exit codes: 0 done, 1 the measurement failed, 2 refused or bad usage."})
+final class PlanCommand implements Callable<Integer> {
+    @Mixin
+    ClusterOption cluster;
+
+    @Parameters(index = "0", paramLabel = "VMID")
+    int vmid;
+
+    @Parameters(index = "1", paramLabel = "TARGET", description = "The target node.")
+    String target;
+
+    @Option(names = "--bwlimit", paramLabel = "MiB/s", description = "Plan for this bandwidth limit instead of probing.")
+    Integer bwlimit;
+
+    @Option(names = {"--max-downtime", "--downtime"}, paramLabel = "MS", description = "Downtime budget (default: the VM's, else 300 ms).")
+    Integer downtime;
+
+    @Option(names = "--max-duration", paramLabel = "S", description = "Time limit of pre-copy (default: scaled with RAM).")
+    Integer maxDuration;
+
+    @Option(names = "--allow-throttle", description = "The budget policy may throttle the guest.")
+    boolean allowThrottle;
+
+    @Option(names = "--allow-postcopy", description = "The budget policy may switch to postcopy.")
+    boolean allowPostcopy;
+
+    @Option(names = "--allow-pause", description = "The budget policy may pause the guest to finish.")
+    boolean allowPause;
+
+    @Option(names = "--sample", paramLabel = "S", defaultValue = "3", description = "Seconds of dirty-rate sampling (default 3).")
+    int sample;
+
+    @Option(names = "--json", description = "Print the plan as one JSON object.")
+    boolean json;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        if (sample < 1 || sample > 60) {
+            throw new UsageError("--sample must be between 1 and 60 seconds");
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        AgentClient source = cluster.ownerOf(vmid);
+        ObjectNode req = VmCommand.JSON.createObjectNode().put("target", target).put("sample_seconds", sample)
+                .put("allow_throttle", allowThrottle).put("allow_postcopy", allowPostcopy).put("allow_pause", allowPause);
+        if (bwlimit != null) {
+            req.put("bwlimit", bwlimit);
+        }
+        if (downtime != null) {
+            req.put("downtime", downtime);
+        }
+        if (maxDuration != null) {
+            req.put("max_duration", maxDuration);
+        }
+        if (!json) {
+            out.printf("measuring VM %d for %d s...%n", vmid, sample);
+            out.flush();
+        }
+        JsonNode plan = source.post("/api/v1/vms/" + vmid + "/plan", req);
+        if (json) {
+            out.println(VmCommand.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(plan));
+        } else {
+            print(out, plan);
+        }
+        return Main.OK;
+    }
+
+    static void print(PrintWriter out, JsonNode plan) {
+        JsonNode in = plan.path("inputs");
+        out.printf(Locale.ROOT, "guest: %s RAM, %.0f%% zero pages, dirtying %.1f MiB/s%n",
+                mib(in.path("ramBytes").asLong()), in.path("zeroShare").asDouble() * 100,
+                in.path("dirtyBytesPerS").asDouble() / 1048576);
+        out.printf(Locale.ROOT, "link:  %.1f MiB/s (%s)%n", in.path("linkBytesPerS").asDouble() / 1048576,
+                in.path("linkSource").asText());
+        out.printf(Locale.ROOT, "budget: downtime %d ms, time limit %d s%n%n", in.path("maxDowntimeMs").asLong(),
+                in.path("maxDurationMs").asLong() / 1000);
+        out.printf("%-16s %-10s %6s %9s %12s %10s  %s%n", "STRATEGY", "CONVERGES", "PASSES", "TIME", "DOWNTIME", "SENT", "NOTE");
+        for (JsonNode p : plan.path("strategies")) {
+            String verdict = !p.path("converges").asBoolean() ? "no" : p.path("fitsBudget").asBoolean() ? "yes" : "over budget";
+            out.printf(Locale.ROOT, "%-16s %-10s %6d %8.1fs %10.0fms %10s  %s%n", p.path("strategy").asText(), verdict,
+                    p.path("passes").asInt(), p.path("seconds").asDouble(), p.path("downtimeMs").asDouble(),
+                    mib(p.path("bytes").asLong()), p.path("note").asText());
+        }
+        out.printf("%nrecommended: %s - %s%n", plan.path("recommended").asText(), plan.path("reason").asText());
+    }
+
+    private static String mib(long bytes) {
+        return String.format(Locale.ROOT, "%.0f MiB", bytes / 1048576.0);
+    }
+}
