@@ -50,6 +50,44 @@ class AgentMigrationTest {
     }
 
     @Test
+    void planPredictsWithoutMigrating() throws Exception {
+        try (LocalCluster c = new LocalCluster(dir.resolve("c"), "a", "b")) {
+            BootblockGuest guest = new BootblockGuest(128, 1024 * 1024 + (16L << 20), 100_000);
+            Path shared = c.layout.storages("a").get("shared").path();
+            Files.copy(Bootblock.image(BootblockGuest.cacheDir(), guest.regionEnd(), guest.delay()),
+                    shared.resolve("vm-101-disk-0.raw"));
+            VmDefinition vm = new VmDefinition(101, "bb", 128, 1, null, null, null,
+                    List.of(new VmDefinition.Disk("shared", "vm-101-disk-0.raw", "raw", "ide")), null, null);
+            AgentClient a = c.client("a");
+            a.post("/api/v1/vms", vm);
+            a.post("/api/v1/vms/101/start", null);
+            ObjectMapper json = new ObjectMapper();
+            var plan = a.post("/api/v1/vms/101/plan", json.createObjectNode().put("target", "b").put("sample_seconds", 1)
+                    .put("bwlimit", 16));
+            System.out.println("plan with a limit: " + plan);
+            assertThat(plan.path("inputs").path("linkSource").asText()).isEqualTo("bandwidth limit 16 MiB/s");
+            assertThat(plan.path("inputs").path("dirtyBytesPerS").asDouble()).as("the guest dirties ~10 MB/s").isPositive();
+            assertThat(plan.path("inputs").path("zeroShare").asDouble()).as("a bootblock guest is mostly zero").isGreaterThan(0.5);
+            assertThat(plan.path("strategies")).extracting(n -> n.path("strategy").asText()).containsExactly(
+                    "qemu-default", "classic", "budget:precopy", "budget:throttle", "budget:postcopy", "budget:pause");
+            assertThat(plan.path("recommended").asText()).isEqualTo("budget");
+            var probed = a.post("/api/v1/vms/101/plan", json.createObjectNode().put("target", "b").put("sample_seconds", 1));
+            assertThat(probed.path("inputs").path("linkSource").asText()).startsWith("measured by a 1 s probe to node 'b'");
+            assertThat(probed.path("inputs").path("linkBytesPerS").asDouble()).as("loopback").isGreaterThan(50e6);
+            // nothing changed: the VM runs on a, unlocked, and nothing runs on b
+            assertThat(a.get("/api/v1/vms/101").path("status").asText()).isEqualTo("running");
+            assertThat(c.layout.open().vm(101).orElseThrow().lock()).isNull();
+            Throwable wrong = catchThrowable(() -> a.post("/api/v1/vms/101/plan",
+                    json.createObjectNode().put("target", "nowhere")));
+            assertThat(wrong).hasMessageContaining("unknown target node 'nowhere'");
+            Throwable bad = catchThrowable(() -> a.post("/api/v1/vms/101/plan",
+                    json.createObjectNode().put("target", "b").put("bwlimit", -3)));
+            assertThat(((AgentClient.AgentException) bad).status()).isEqualTo(400);
+            a.post("/api/v1/vms/101/stop", null);
+        }
+    }
+
+    @Test
     void wrongTokenIs401AndBadInputIsAClearError() throws Exception {
         try (LocalCluster c = new LocalCluster(dir.resolve("c"), "a", "b")) {
             String addr = c.layout.open().config().node("a").orElseThrow().agentAddress();
