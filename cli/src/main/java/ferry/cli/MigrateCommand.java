@@ -34,8 +34,8 @@ final class MigrateCommand implements Callable<Integer> {
     @Option(names = "--force", description = "Allow local devices (stopped VMs only).")
     boolean force;
 
-    @Option(names = "--bwlimit", paramLabel = "MiB/s", description = "Bandwidth limit (default: unlimited, 8192 MiB/s).")
-    Integer bwlimit;
+    @Mixin
+    BudgetOptions limits;
 
     @Option(names = "--policy", paramLabel = "NAME", description = {
             "How to make the migration converge (default: the VM's, else budget):",
@@ -45,25 +45,6 @@ final class MigrateCommand implements Callable<Integer> {
             "                xbzrle and auto-converge on;",
             "  qemu-default  QEMU's defaults, only --bwlimit applied (what virsh migrate --live does)."})
     String policy;
-
-    @Option(names = {"--max-downtime", "--downtime"}, paramLabel = "MS", description = {
-            "budget: the most downtime the guest may see (default 300 ms);",
-            "classic: the first downtime limit (default 100 ms); qemu-default: QEMU's downtime limit."})
-    Integer downtime;
-
-    @Option(names = "--max-duration", paramLabel = "S", description = "Seconds pre-copy may take before the policy "
-            + "escalates or gives up (default: 5 passes of all RAM at the bandwidth limit, at least 60 s).")
-    Integer maxDuration;
-
-    @Option(names = "--allow-throttle", description = "budget: the guest's vCPUs may be slowed (auto-converge).")
-    boolean allowThrottle;
-
-    @Option(names = "--allow-postcopy", description = "budget: may switch to postcopy (the guest runs on the target "
-            + "while the rest of its memory follows; a broken link pauses it until the link is back).")
-    boolean allowPostcopy;
-
-    @Option(names = "--allow-pause", description = "budget: may pause the guest to send the last pass.")
-    boolean allowPause;
 
     @Option(names = "--recover-wait", paramLabel = "S", description = "How long to wait for a broken link during "
             + "postcopy before giving up (default 300 s; both QEMUs stay paused, never killed).")
@@ -82,16 +63,11 @@ final class MigrateCommand implements Callable<Integer> {
         AgentClient source = cluster.ownerOf(vmid);
         ObjectNode req = VmCommand.JSON.createObjectNode().put("vmid", vmid).put("target", target).put("online", online)
                 .put("force", force);
-        if (bwlimit != null) {
-            req.put("bwlimit", bwlimit);
-        }
-        putIfSet(req, "downtime", downtime);
-        putIfSet(req, "max_duration", maxDuration);
-        putIfSet(req, "recover_wait", recoverWait);
+        limits.putInto(req);
+        BudgetOptions.putIfSet(req, "recover_wait", recoverWait);
         if (policy != null) {
             req.put("policy", policy);
         }
-        req.put("allow_throttle", allowThrottle).put("allow_postcopy", allowPostcopy).put("allow_pause", allowPause);
         JsonNode task = source.migrate(req);
         boolean bar = !json && System.console() != null;
         TaskFollower follower = new TaskFollower(source, task.path("id").asText(), out, bar, json);
@@ -103,11 +79,5 @@ final class MigrateCommand implements Callable<Integer> {
             out.println(VmCommand.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(TaskFollower.summary(done)));
         }
         return TaskFollower.exitCode(done);
-    }
-
-    private static void putIfSet(ObjectNode o, String field, Integer v) {
-        if (v != null) {
-            o.put(field, v);
-        }
     }
 }

@@ -29,23 +29,8 @@ final class PlanCommand implements Callable<Integer> {
     @Parameters(index = "1", paramLabel = "TARGET", description = "The target node.")
     String target;
 
-    @Option(names = "--bwlimit", paramLabel = "MiB/s", description = "Plan for this bandwidth limit instead of probing.")
-    Integer bwlimit;
-
-    @Option(names = {"--max-downtime", "--downtime"}, paramLabel = "MS", description = "Downtime budget (default: the VM's, else 300 ms).")
-    Integer downtime;
-
-    @Option(names = "--max-duration", paramLabel = "S", description = "Time limit of pre-copy (default: scaled with RAM).")
-    Integer maxDuration;
-
-    @Option(names = "--allow-throttle", description = "The budget policy may throttle the guest.")
-    boolean allowThrottle;
-
-    @Option(names = "--allow-postcopy", description = "The budget policy may switch to postcopy.")
-    boolean allowPostcopy;
-
-    @Option(names = "--allow-pause", description = "The budget policy may pause the guest to finish.")
-    boolean allowPause;
+    @Mixin
+    BudgetOptions limits;
 
     @Option(names = "--sample", paramLabel = "S", defaultValue = "3", description = "Seconds of dirty-rate sampling (default 3).")
     int sample;
@@ -63,17 +48,8 @@ final class PlanCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         AgentClient source = cluster.ownerOf(vmid);
-        ObjectNode req = VmCommand.JSON.createObjectNode().put("target", target).put("sample_seconds", sample)
-                .put("allow_throttle", allowThrottle).put("allow_postcopy", allowPostcopy).put("allow_pause", allowPause);
-        if (bwlimit != null) {
-            req.put("bwlimit", bwlimit);
-        }
-        if (downtime != null) {
-            req.put("downtime", downtime);
-        }
-        if (maxDuration != null) {
-            req.put("max_duration", maxDuration);
-        }
+        ObjectNode req = limits.putInto(VmCommand.JSON.createObjectNode().put("target", target)
+                .put("sample_seconds", sample));
         if (!json) {
             out.printf("measuring VM %d for %d s...%n", vmid, sample);
             out.flush();

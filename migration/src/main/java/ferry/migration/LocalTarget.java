@@ -25,7 +25,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
@@ -60,11 +59,8 @@ public final class LocalTarget implements TargetNode {
     public Endpoint startIncoming(VmDefinition vm, Set<String> capabilities) {
         QemuProcess q = node.startIncoming(vm);
         try {
-            // raw JSON: capabilities newer than the binding have no enum constant
-            Set<String> has = new HashSet<>();
-            q.qmp().execute("query-migrate-capabilities", null).forEach(c -> has.add(c.path("capability").asText()));
             Set<String> enabled = new TreeSet<>(capabilities);
-            enabled.retainAll(has);
+            enabled.retainAll(Migration.capabilities(q));
             if (!enabled.isEmpty()) {
                 ArrayNode list = JSON.createArrayNode();
                 enabled.forEach(c -> list.addObject().put("capability", c).put("state", true));

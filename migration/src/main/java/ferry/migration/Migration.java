@@ -102,6 +102,33 @@ public final class Migration {
         long elapsedMs() {
             return (System.nanoTime() - started) / 1_000_000;
         }
+
+        /** The bandwidth limit asked for (request, else the VM's), MiB/s; null when none is set. */
+        Integer bwlimitMiBps() {
+            return req.bwlimitMiBps() != null ? req.bwlimitMiBps() : vm.migration() == null ? null
+                    : vm.migration().speedMiBps();
+        }
+
+        /** The downtime asked for (request, else the VM's); null leaves it to the policy. */
+        Integer downtimeMs() {
+            return req.downtimeMs() != null ? req.downtimeMs() : vm.migration() == null ? null
+                    : vm.migration().downtimeMs();
+        }
+
+        long maxDurationMs(long linkBytesPerS) {
+            return req.limits().maxDurationS() != null ? req.limits().maxDurationS() * 1000L
+                    : Policies.defaultMaxDurationMs(vm.memoryMiB(), linkBytesPerS);
+        }
+
+        /** The model's inputs from what was measured; the working set is taken as all non-zero RAM. */
+        Plan plan(GuestProbe.Measured m, double link, String linkSource) {
+            long ram = (long) vm.memoryMiB() << 20;
+            Integer downtime = downtimeMs();
+            MigrationRequest.Limits l = req.limits();
+            return Plan.of(new Plan.Inputs(ram, m.zeroShare(), m.dirtyBytesPerS(), (long) (ram * (1 - m.zeroShare())),
+                    link, linkSource, downtime != null ? downtime : BudgetPolicy.DEFAULT_BUDGET_MS,
+                    maxDurationMs((long) link), l.allowThrottle(), l.allowPostcopy(), l.allowPause()));
+        }
     }
 
     /** A migration that passed prepare: nothing has changed yet. */
@@ -191,8 +218,7 @@ public final class Migration {
         }
         QemuProcess src = local.running(req.vmid()).orElseThrow(() ->
                 new MigrationRefused("VM " + req.vmid() + " stopped running on node '" + local.name() + "'"));
-        VmDefinition.Migration vmMig = r.vm.migration();
-        Integer limit = req.bwlimitMiBps() != null ? req.bwlimitMiBps() : vmMig == null ? null : vmMig.speedMiBps();
+        Integer limit = r.bwlimitMiBps();
         double link;
         String linkSource;
         if (limit != null) {
@@ -202,15 +228,7 @@ public final class Migration {
             link = LinkProbe.measure(r.target.probeSink(), Duration.ofSeconds(1));
             linkSource = "measured by a 1 s probe to node '" + req.target() + "'";
         }
-        Integer downtime = req.downtimeMs() != null ? req.downtimeMs() : vmMig == null ? null : vmMig.downtimeMs();
-        long ram = (long) r.vm.memoryMiB() << 20;
-        long maxDurationMs = req.limits().maxDurationS() != null ? req.limits().maxDurationS() * 1000L
-                : Policies.defaultMaxDurationMs(r.vm.memoryMiB(), (long) link);
-        GuestProbe.Measured m = GuestProbe.measure(src, r.vm.memoryMiB(), sample);
-        MigrationRequest.Limits l = req.limits();
-        return Plan.of(new Plan.Inputs(ram, m.zeroShare(), m.dirtyBytesPerS(), (long) (ram * (1 - m.zeroShare())), link,
-                linkSource, downtime != null ? downtime : BudgetPolicy.DEFAULT_BUDGET_MS, maxDurationMs,
-                l.allowThrottle(), l.allowPostcopy(), l.allowPause()));
+        return r.plan(GuestProbe.measure(src, r.vm.memoryMiB(), sample), link, linkSource);
     }
 
     // ---- prepare: refuse with a reason, change nothing ------------------------------------------
@@ -340,14 +358,11 @@ public final class Migration {
         QemuProcess src = local.running(vmid).orElseThrow(() ->
                 new NodeException("VM " + vmid + " stopped running on node '" + local.name() + "'"));
         var qmp = src.qmp();
-        VmDefinition.Migration vmMig = r.vm.migration();
-        long bw = firstNonNull(r.req.bwlimitMiBps(), vmMig == null ? null : vmMig.speedMiBps(), DEFAULT_BWLIMIT_MIB) << 20;
-        Integer downtime = r.req.downtimeMs() != null ? r.req.downtimeMs() : vmMig == null ? null : vmMig.downtimeMs();
+        long bw = (long) (r.bwlimitMiBps() != null ? r.bwlimitMiBps() : DEFAULT_BWLIMIT_MIB) << 20;
         MigrationRequest.Limits limits = r.req.limits();
-        long maxDurationMs = limits.maxDurationS() != null ? limits.maxDurationS() * 1000L
-                : Policies.defaultMaxDurationMs(r.vm.memoryMiB(), bw);
+        long maxDurationMs = r.maxDurationMs(bw);
         Set<String> srcCaps = capabilities(src);
-        ConvergencePolicy policy = Policies.create(r.req.policy(), new Policies.Context(r.vm.memoryMiB(), bw, downtime,
+        ConvergencePolicy policy = Policies.create(r.req.policy(), new Policies.Context(r.vm.memoryMiB(), bw, r.downtimeMs(),
                 maxDurationMs, limits, srcCaps, srcCaps));
         ConvergencePolicy.Setup setup = policy.setup();
         for (var c : setup.capabilities().entrySet()) {
@@ -357,7 +372,7 @@ public final class Migration {
             }
         }
         r.pausedByUs = qmp.call(Commands.QUERY_STATUS).status() == RunState.RUNNING;
-        r.plan = predict(r, src, bw, downtime, maxDurationMs, limits);
+        r.plan = predict(r, src, bw);
         VmDefinition pinned = pinMachine(r, src);
         Set<String> bothEnds = new TreeSet<>();
         setup.capabilities().forEach((c, on) -> {
@@ -421,18 +436,13 @@ public final class Migration {
     }
 
     /** Measures the guest and predicts every strategy; a failed measurement only costs the prediction. */
-    private Plan predict(Run r, QemuProcess src, long bw, Integer downtime, long maxDurationMs,
-                         MigrationRequest.Limits limits) {
+    private Plan predict(Run r, QemuProcess src, long bw) {
         if (!r.pausedByUs) {
             return null; // a paused guest dirties nothing: nothing to predict
         }
         try {
             GuestProbe.Measured m = GuestProbe.measure(src, r.vm.memoryMiB(), Duration.ofSeconds(1));
-            long ram = (long) r.vm.memoryMiB() << 20;
-            long budget = downtime != null ? downtime : BudgetPolicy.DEFAULT_BUDGET_MS;
-            Plan plan = Plan.of(new Plan.Inputs(ram, m.zeroShare(), m.dirtyBytesPerS(), (long) (ram * (1 - m.zeroShare())),
-                    bw, "bandwidth limit", budget, maxDurationMs, limits.allowThrottle(), limits.allowPostcopy(),
-                    limits.allowPause()));
+            Plan plan = r.plan(m, bw, "bandwidth limit");
             Plan.Prediction p = plan.forPolicy(r.req.policy());
             r.log.info("planner: dirty rate %s/s, %.0f%% zero pages, link %s/s -> %s: %s, %d passes, %.1f s, "
                     + "downtime %.0f ms (measured in %d ms)", Sizes.bytes((long) m.dirtyBytesPerS()), m.zeroShare() * 100,
@@ -479,10 +489,6 @@ public final class Migration {
     static long xbzrleCache(int memoryMiB) {
         long tenth = (long) memoryMiB * 1024 * 1024 / 10;
         return Math.max(4096, Long.highestOneBit(tenth));
-    }
-
-    private static long firstNonNull(Integer a, Integer b, int dflt) {
-        return a != null ? a : b != null ? b : dflt;
     }
 
     // ---- cleanup of phases 1 and 2: the VM stays where it was ------------------------------------

@@ -167,8 +167,7 @@ public record Plan(Inputs inputs, List<Prediction> strategies, String recommende
     /** One pre-copy pass, then the guest runs on the target and pulls the rest: a short stop, a slower guest. */
     private static Prediction postcopy(Inputs in) {
         double firstPass = in.ramBytes() * (1 - in.zeroShare());
-        double dirtied = Math.min(in.model(in.dirtyBytesPerS()).workingSetBytes(),
-                in.dirtyBytesPerS() * firstPass / in.linkBytesPerS());
+        double dirtied = dirtiedDuring(in, firstPass);
         double bytes = firstPass + dirtied;
         double seconds = bytes / in.linkBytesPerS();
         boolean inTime = seconds * 1000 <= in.maxDurationMs();
@@ -181,13 +180,17 @@ public record Plan(Inputs inputs, List<Prediction> strategies, String recommende
     /** One pre-copy pass, then the guest is paused: the downtime is whatever it dirtied meanwhile. */
     private static Prediction pauseAndFinish(Inputs in) {
         double firstPass = in.ramBytes() * (1 - in.zeroShare());
-        double dirtied = Math.min(in.model(in.dirtyBytesPerS()).workingSetBytes(),
-                in.dirtyBytesPerS() * firstPass / in.linkBytesPerS());
+        double dirtied = dirtiedDuring(in, firstPass);
         double seconds = (firstPass + dirtied) / in.linkBytesPerS();
         double downtime = dirtied / in.linkBytesPerS() * 1000;
         boolean inTime = seconds * 1000 <= in.maxDurationMs();
         return new Prediction("budget:pause", inTime, inTime && downtime <= in.maxDowntimeMs(), 2,
                 (long) (firstPass + dirtied), seconds, downtime, "the guest is paused for the last pass");
+    }
+
+    /** What the guest dirties while {@code pass} bytes are on the wire, at most its working set. */
+    private static double dirtiedDuring(Inputs in, double pass) {
+        return Math.min(in.model(in.dirtyBytesPerS()).workingSetBytes(), in.dirtyBytesPerS() * pass / in.linkBytesPerS());
     }
 
     private static Prediction fromModel(String name, Inputs in, PrecopyModel.Prediction p, String note) {
