@@ -115,8 +115,9 @@ public final class AgentClient implements TargetNode {
     }
 
     @Override
-    public Endpoint startIncoming(VmDefinition vm, Set<String> capabilities) {
-        return endpoint(post("/api/v1/incoming", Map.of("vm", vm, "capabilities", capabilities)));
+    public Endpoint startIncoming(VmDefinition vm, Set<String> capabilities, ObjectNode parameters) {
+        return endpoint(post("/api/v1/incoming", Map.of("vm", vm, "capabilities", capabilities, "parameters",
+                parameters == null ? JSON.createObjectNode() : parameters)));
     }
 
     @Override

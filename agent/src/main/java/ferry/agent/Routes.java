@@ -17,6 +17,7 @@ import ferry.migration.MigrationResult;
 import ferry.migration.Policies;
 import ferry.migration.TargetNode;
 import ferry.migration.TaskLog;
+import ferry.migration.Tuning;
 import ferry.node.LocalNode;
 import ferry.node.NodeException;
 import ferry.node.VmDefinition;
@@ -74,7 +75,16 @@ final class Routes {
             if (in.vm() == null) {
                 throw new BadRequest("an incoming migration needs 'vm' (the VM definition) and 'capabilities'");
             }
-            ctx.json(endpointJson(target.startIncoming(in.vm(), in.capabilities() == null ? Set.of() : in.capabilities())));
+            if (in.parameters() != null) {
+                in.parameters().fieldNames().forEachRemaining(n -> {
+                    if (!TargetNode.INCOMING_PARAMETERS.contains(n)) {
+                        throw new BadRequest("an incoming migration takes only the parameters "
+                                + TargetNode.INCOMING_PARAMETERS + ", not '" + n + "'");
+                    }
+                });
+            }
+            ctx.json(endpointJson(target.startIncoming(in.vm(), in.capabilities() == null ? Set.of() : in.capabilities(),
+                    in.parameters())));
         });
         app.post("/api/v1/probe-sink", ctx -> ctx.json(endpointJson(target.probeSink())));
         app.post("/api/v1/vms/{vmid}/plan", this::plan);
@@ -105,8 +115,11 @@ final class Routes {
         errors(app);
     }
 
-    /** What the source sends to start the target: the VM, and the capabilities both ends need. */
-    record IncomingRequest(VmDefinition vm, Set<String> capabilities) {}
+    /**
+     * What the source sends to start the target: the VM, the capabilities both ends need, and the
+     * parameters the target needs to decode the stream.
+     */
+    record IncomingRequest(VmDefinition vm, Set<String> capabilities, ObjectNode parameters) {}
 
     private static ObjectNode endpointJson(TargetNode.Endpoint ep) {
         ObjectNode o = JSON.createObjectNode().put("host", ep.host()).put("port", ep.port());
@@ -295,11 +308,29 @@ final class Routes {
                 positive(b, "bwlimit"), positive(b, "downtime"), b.hasNonNull("policy") ? b.path("policy").asText() : null,
                 new MigrationRequest.Limits(positive(b, "max_duration"), b.path("allow_throttle").asBoolean(false),
                         b.path("allow_postcopy").asBoolean(false), b.path("allow_pause").asBoolean(false),
-                        positive(b, "recover_wait")));
+                        positive(b, "recover_wait")), tuning(b.path("tuning")));
         if (req.policy() != null && !Policies.NAMES.contains(req.policy())) {
             throw new BadRequest(Policies.unknown(req.policy()));
         }
         return req;
+    }
+
+    /** The optional {@code tuning} object; unknown fields and impossible values are refused. */
+    private static Tuning tuning(JsonNode t) {
+        if (t.isMissingNode() || t.isNull()) {
+            return null;
+        }
+        Tuning tuning;
+        try {
+            tuning = JSON.treeToValue(t, Tuning.class);
+        } catch (JsonProcessingException e) {
+            throw new BadRequest("malformed 'tuning': " + e.getOriginalMessage());
+        }
+        List<String> problems = tuning.problems();
+        if (!problems.isEmpty()) {
+            throw new BadRequest("invalid 'tuning': " + String.join("; ", problems));
+        }
+        return tuning;
     }
 
     /** An optional whole number above zero; anything else is refused before anything starts. */

@@ -37,6 +37,9 @@ final class MigrateCommand implements Callable<Integer> {
     @Mixin
     BudgetOptions limits;
 
+    @Mixin
+    TuningOptions tuning;
+
     @Option(names = "--policy", paramLabel = "NAME", description = {
             "How to make the migration converge (default: the VM's, else budget):",
             "  budget        keep --max-downtime: raise QEMU's limit within it, then escalate to what",
@@ -64,6 +67,7 @@ final class MigrateCommand implements Callable<Integer> {
         ObjectNode req = VmCommand.JSON.createObjectNode().put("vmid", vmid).put("target", target).put("online", online)
                 .put("force", force);
         limits.putInto(req);
+        tuning.putInto(req);
         BudgetOptions.putIfSet(req, "recover_wait", recoverWait);
         if (policy != null) {
             req.put("policy", policy);

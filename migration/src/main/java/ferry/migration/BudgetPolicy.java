@@ -55,7 +55,13 @@ final class BudgetPolicy implements ConvergencePolicy {
         var caps = Policies.capabilities("events", true);
         ObjectNode p = Policies.parameters().put("downtime-limit", limitMs).put("max-bandwidth", c.bandwidthBytesPerS());
         List<String> allowed = new ArrayList<>();
-        if (l.allowThrottle()) {
+        if (l.allowThrottle() && c.dirtyLimit()) {
+            // each vCPU may dirty its share of half the link: the rest of the link drains the backlog
+            long perVcpu = Math.max(1, c.bandwidthBytesPerS() / 2 / 1_000_000 / Math.max(1, c.vcpus()));
+            caps.put("dirty-limit", true);
+            p.put("vcpu-dirty-limit", perVcpu);
+            allowed.add("throttle (dirty-limit " + perVcpu + " MB/s per vCPU)");
+        } else if (l.allowThrottle()) {
             caps.put("auto-converge", true);
             // start firmly and climb fast: a throttle that creeps up wastes the time budget
             p.put("cpu-throttle-initial", 30).put("cpu-throttle-increment", 20).put("cpu-throttle-tailslow", true)

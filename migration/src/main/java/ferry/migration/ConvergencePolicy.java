@@ -32,6 +32,9 @@ interface ConvergencePolicy {
     interface Control {
         void setDowntime(long ms, String reason);
 
+        /** Changes one {@code migrate-set-parameters} value while the migration runs. */
+        void setParameter(String name, long value, String reason);
+
         void startPostcopy(String reason);
 
         void pauseGuest(String reason);

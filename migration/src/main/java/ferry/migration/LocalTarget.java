@@ -11,8 +11,7 @@ import ferry.protocol.InetSocketAddress;
 import ferry.protocol.MigrateIncomingArgs;
 import ferry.protocol.MigrateRecoverArgs;
 import ferry.qmp.QmpCommandException;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.protocol.MigrationInfo;
 import ferry.protocol.SocketAddress;
 import java.io.IOException;
@@ -25,7 +24,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -34,7 +35,6 @@ import java.util.TreeSet;
  * and what tests use to migrate between two nodes in one process.
  */
 public final class LocalTarget implements TargetNode {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private final LocalNode node;
     private final Volumes volumes;
     private final String migrationHost;
@@ -56,15 +56,30 @@ public final class LocalTarget implements TargetNode {
     }
 
     @Override
-    public Endpoint startIncoming(VmDefinition vm, Set<String> capabilities) {
+    public Endpoint startIncoming(VmDefinition vm, Set<String> capabilities, ObjectNode parameters) {
+        List<String> unknown = new ArrayList<>();
+        if (parameters != null) {
+            parameters.fieldNames().forEachRemaining(n -> {
+                if (!INCOMING_PARAMETERS.contains(n)) {
+                    unknown.add(n);
+                }
+            });
+        }
+        if (!unknown.isEmpty()) {
+            throw new NodeException("node '" + node.name() + "' sets only " + INCOMING_PARAMETERS
+                    + " on an incoming migration, not " + unknown);
+        }
         QemuProcess q = node.startIncoming(vm);
         try {
             Set<String> enabled = new TreeSet<>(capabilities);
             enabled.retainAll(Migration.capabilities(q));
             if (!enabled.isEmpty()) {
-                ArrayNode list = JSON.createArrayNode();
-                enabled.forEach(c -> list.addObject().put("capability", c).put("state", true));
-                q.qmp().execute("migrate-set-capabilities", JSON.createObjectNode().set("capabilities", list));
+                Map<String, Boolean> on = new LinkedHashMap<>();
+                enabled.forEach(c -> on.put(c, true));
+                q.qmp().execute("migrate-set-capabilities", StreamSetup.capabilityArgs(on));
+            }
+            if (parameters != null && !parameters.isEmpty()) {
+                q.qmp().execute("migrate-set-parameters", parameters);
             }
             // port 0: QEMU picks a free port, so two migrations never race for one
             q.qmp().call(Commands.MIGRATE_INCOMING, MigrateIncomingArgs.builder()

@@ -23,6 +23,7 @@ import ferry.protocol.MigrationInfo;
 import ferry.protocol.QueryMachinesArgs;
 import ferry.protocol.RunState;
 import ferry.qmp.EventSubscription;
+import ferry.qmp.QmpCommandException;
 import ferry.qmp.QmpException;
 import java.math.BigInteger;
 import java.nio.file.Path;
@@ -88,6 +89,7 @@ public final class Migration {
         Phase2Monitor monitor;
         EventSubscription events;
         Plan plan;
+        QemuFeatures features;
         boolean postcopy;
         long recoverDeadline;
         int recoverAttempts;
@@ -265,6 +267,14 @@ public final class Migration {
             throw new MigrationRefused(Policies.unknown(policy));
         }
         r.req = r.req.withPolicy(policy);
+        Tuning tuning = req.tuning();
+        List<String> wrong = new ArrayList<>(tuning.problems());
+        if (wrong.isEmpty()) {
+            wrong.addAll(tuning.conflicts(policy, req.limits(), Policies.turnsOn(policy, req.limits())));
+        }
+        if (!wrong.isEmpty()) {
+            throw new MigrationRefused("VM " + req.vmid() + ": " + String.join("; ", wrong));
+        }
         LocalNode.Status st = local.status(req.vmid());
         r.running = st.state() != LocalNode.State.STOPPED;
         if (r.running && !req.online()) {
@@ -274,6 +284,9 @@ public final class Migration {
         if (r.running && st.state() != LocalNode.State.RUNNING && st.state() != LocalNode.State.PAUSED) {
             throw new MigrationRefused("VM " + req.vmid() + " is in state '" + st.qemuStatus() + "' on node '" + here
                     + "'; only a running or paused VM migrates live");
+        }
+        if (r.running) {
+            checkSourceQemu(r, tuning);
         }
         r.target = targets.apply(req.target());
         TargetNode.Info info;
@@ -308,6 +321,24 @@ public final class Migration {
         if (compareVersions(info.qemuVersion(), mine) < 0) {
             throw new MigrationRefused("target node '" + req.target() + "' runs QEMU " + info.qemuVersion()
                     + ", older than QEMU " + mine + " here; a migration may only go to the same or a newer QEMU");
+        }
+    }
+
+    /** Refuses tuning the source QEMU cannot do, asking that QEMU (not its version number). */
+    private void checkSourceQemu(Run r, Tuning tuning) {
+        QemuProcess src = local.running(r.req.vmid()).orElseThrow(() ->
+                new MigrationRefused("VM " + r.req.vmid() + " stopped running on node '" + local.name() + "'"));
+        r.features = QemuFeatures.of(src, local.name(), local.qemu().version());
+        List<String> lacks = r.features.lacks(tuning);
+        if (!lacks.isEmpty()) {
+            throw new MigrationRefused(String.join("; ", lacks) + "; drop those options or upgrade QEMU there");
+        }
+        if ("dirty-limit".equals(tuning.throttle())) {
+            String why = QemuFeatures.dirtyLimitProblem(src);
+            if (why != null) {
+                throw new MigrationRefused("VM " + r.req.vmid() + " on node '" + local.name()
+                        + "' cannot be throttled with dirty-limit: " + why + "; use --throttle auto-converge");
+            }
         }
     }
 
@@ -360,10 +391,11 @@ public final class Migration {
         var qmp = src.qmp();
         long bw = (long) (r.bwlimitMiBps() != null ? r.bwlimitMiBps() : DEFAULT_BWLIMIT_MIB) << 20;
         MigrationRequest.Limits limits = r.req.limits();
+        Tuning tuning = r.req.tuning();
         long maxDurationMs = r.maxDurationMs(bw);
-        Set<String> srcCaps = capabilities(src);
-        ConvergencePolicy policy = Policies.create(r.req.policy(), new Policies.Context(r.vm.memoryMiB(), bw, r.downtimeMs(),
-                maxDurationMs, limits, srcCaps, srcCaps));
+        Set<String> srcCaps = r.features.capabilities();
+        ConvergencePolicy policy = Policies.create(r.req.policy(), new Policies.Context(r.vm.memoryMiB(), r.vm.vcpus(), bw,
+                r.downtimeMs(), maxDurationMs, limits, srcCaps, srcCaps, useDirtyLimit(r, src)));
         ConvergencePolicy.Setup setup = policy.setup();
         for (var c : setup.capabilities().entrySet()) {
             if (c.getValue() && !srcCaps.contains(c.getKey())) {
@@ -373,40 +405,51 @@ public final class Migration {
         }
         r.pausedByUs = qmp.call(Commands.QUERY_STATUS).status() == RunState.RUNNING;
         r.plan = predict(r, src, bw);
+        long cache = StreamSetup.xbzrleCacheFor(r.plan, r.vm.memoryMiB());
+        StreamSetup stream = StreamSetup.of(setup, tuning, r.features, cache);
+        if (stream.sourceCaps().getOrDefault("xbzrle", false) && tuning.xbzrleCacheMiB() == null
+                && !setup.parameters().has("xbzrle-cache-size")) {
+            policy = new XbzrleSizing(policy, cache, (long) r.vm.memoryMiB() << 20);
+        }
+        Map<String, Boolean> caps = new LinkedHashMap<>(stream.sourceCaps());
+        // before the target starts: a combination QEMU refuses stops here, with nothing to undo
+        try {
+            qmp.execute("migrate-set-capabilities", StreamSetup.capabilityArgs(caps));
+            qmp.execute("migrate-set-parameters", stream.sourceParams());
+        } catch (QmpCommandException e) {
+            throw new MigrationRefused("QEMU on node '" + local.name() + "' refused the migration settings: "
+                    + e.description());
+        }
         VmDefinition pinned = pinMachine(r, src);
-        Set<String> bothEnds = new TreeSet<>();
-        setup.capabilities().forEach((c, on) -> {
-            if (on && Policies.BOTH_ENDS.contains(c)) {
-                bothEnds.add(c);
-            }
-        });
         journal(r, "phase2", "start incoming on " + r.req.target());
         r.targetStarted = true;
-        TargetNode.Endpoint ep = r.target.startIncoming(pinned, bothEnds);
+        TargetNode.Endpoint ep = r.target.startIncoming(pinned, stream.targetCaps(), stream.targetParams());
         r.log.info("starting VM %d on remote node '%s', listening at %s", vmid, r.req.target(), ep.uri());
-        Map<String, Boolean> caps = new LinkedHashMap<>(setup.capabilities());
-        for (String c : bothEnds) {
+        for (String c : stream.targetCaps()) {
             if (ep.capabilities().contains(c)) {
                 continue;
             }
             if (c.equals("postcopy-preempt")) {
-                caps.remove(c);
+                caps.put(c, false);
+                qmp.execute("migrate-set-capabilities", StreamSetup.capabilityArgs(Map.of(c, false)));
                 r.log.info("target node '%s' lacks postcopy-preempt: postcopy runs without it", r.req.target());
             } else {
-                throw new NodeException("migration capability '" + c + "' (policy " + policy.name()
-                        + ") is missing on target node '" + r.req.target() + "'; its QEMU is too old for it");
+                throw new NodeException("migration capability '" + c + "' is missing on target node '"
+                        + r.req.target() + "'; its QEMU is too old for it");
             }
         }
-        ArrayNode list = JSON.createArrayNode();
-        caps.forEach((c, on) -> list.addObject().put("capability", c).put("state", on));
-        qmp.execute("migrate-set-capabilities", JSON.createObjectNode().set("capabilities", list));
-        qmp.execute("migrate-set-parameters", setup.parameters());
         r.log.info("%s", setup.summary());
+        if (!stream.summary().isEmpty()) {
+            r.log.info("%s", stream.summary());
+        }
         journal(r, "phase2", "migrate to " + ep.uri());
         r.events = qmp.subscribe("MIGRATION");
         long firstLimit = setup.parameters().has("downtime-limit") ? setup.parameters().path("downtime-limit").asLong()
                 : qmp.call(Commands.QUERY_MIGRATE_PARAMETERS).downtimeLimit().longValue();
         r.monitor = new Phase2Monitor(qmp, r.events, r.log, cancel, pollInterval, policy, firstLimit);
+        if (tuning.pauseBeforeSwitchover()) {
+            r.monitor.beforeSwitchover(() -> checkBeforeSwitchover(r, cancel));
+        }
         qmp.call(Commands.MIGRATE, MigrateArgs.builder().uri(ep.uri()).build());
         r.stats = r.monitor.follow();
         if (r.stats.status() == MigrationStatus.POSTCOPY_ACTIVE) {
@@ -416,6 +459,33 @@ public final class Migration {
         }
         r.log.info("migration status: completed");
         logFinal(r);
+    }
+
+    /**
+     * Throttling with dirty-limit needs the budget policy with --allow-throttle, and a host that
+     * can (KVM dirty rings); "auto" falls back to auto-converge and says why.
+     */
+    private boolean useDirtyLimit(Run r, QemuProcess src) {
+        String how = r.req.tuning().throttle();
+        if (!r.req.policy().equals("budget") || !r.req.limits().allowThrottle() || "auto-converge".equals(how)) {
+            return false;
+        }
+        String why = QemuFeatures.dirtyLimitProblem(src);
+        if (why != null) {
+            r.log.info("throttle: auto-converge, because dirty-limit is unavailable on node '%s': %s", local.name(), why);
+        }
+        return why == null;
+    }
+
+    /** The last moment to turn back: the source is stopped at pre-switchover, the target not yet running. */
+    private void checkBeforeSwitchover(Run r, CancelSignal cancel) {
+        cancel.check();
+        try {
+            r.target.probe();
+        } catch (RuntimeException e) {
+            throw new Phase2Monitor.MigrationFailed("target node '" + r.req.target() + "' stopped answering at the "
+                    + "switch-over (" + e.getMessage() + "); the VM stays on node '" + local.name() + "'");
+        }
     }
 
     private void logFinal(Run r) {

@@ -7,9 +7,10 @@ package ferry.migration;
  *                   {@code qemu-default} QEMU's downtime limit, for {@code budget} the most
  *                   downtime the guest may see
  * @param limits     the budget and what disruption is acceptable; null means the defaults
+ * @param tuning     how the stream is carried (multifd, compression, xbzrle, ...); null means none
  */
 public record MigrationRequest(int vmid, String target, boolean online, boolean force, Integer bwlimitMiBps,
-                               Integer downtimeMs, String policy, Limits limits) {
+                               Integer downtimeMs, String policy, Limits limits, Tuning tuning) {
     /** The policy used when none is named. */
     public static final String DEFAULT_POLICY = "budget";
 
@@ -26,15 +27,21 @@ public record MigrationRequest(int vmid, String target, boolean online, boolean 
 
     public MigrationRequest {
         limits = limits == null ? Limits.DEFAULTS : limits;
+        tuning = tuning == null ? Tuning.NONE : tuning;
     }
 
     /** The same request with the policy settled. */
     MigrationRequest withPolicy(String p) {
-        return new MigrationRequest(vmid, target, online, force, bwlimitMiBps, downtimeMs, p, limits);
+        return new MigrationRequest(vmid, target, online, force, bwlimitMiBps, downtimeMs, p, limits, tuning);
     }
 
     public MigrationRequest(int vmid, String target, boolean online, boolean force, Integer bwlimitMiBps,
                             Integer downtimeMs, String policy) {
-        this(vmid, target, online, force, bwlimitMiBps, downtimeMs, policy, null);
+        this(vmid, target, online, force, bwlimitMiBps, downtimeMs, policy, null, null);
+    }
+
+    public MigrationRequest(int vmid, String target, boolean online, boolean force, Integer bwlimitMiBps,
+                            Integer downtimeMs, String policy, Limits limits) {
+        this(vmid, target, online, force, bwlimitMiBps, downtimeMs, policy, limits, null);
     }
 }

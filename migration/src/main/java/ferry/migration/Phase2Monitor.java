@@ -36,6 +36,8 @@ final class Phase2Monitor implements ConvergencePolicy.Control {
     private long pausedAtNanos;
     private long workingSetGuess;
     private double smoothedLink;
+    private Runnable beforeSwitchover;
+    private boolean switchoverContinued;
 
     /** {@code events} should carry the source's MIGRATION events: a status change ends the wait at once. */
     Phase2Monitor(QmpClient qmp, EventSubscription events, TaskLog log, CancelSignal cancel, Duration interval,
@@ -49,6 +51,15 @@ final class Phase2Monitor implements ConvergencePolicy.Control {
         this.downtimeMs = downtimeMs;
         this.startedNanos = System.nanoTime();
         this.lastAt = startedNanos;
+    }
+
+    /**
+     * With pause-before-switchover on, QEMU stops the source at pre-switchover and waits: {@code check}
+     * runs then (it may throw to cancel), and the migration continues after it.
+     */
+    Phase2Monitor beforeSwitchover(Runnable check) {
+        this.beforeSwitchover = check;
+        return this;
     }
 
     /**
@@ -86,6 +97,10 @@ final class Phase2Monitor implements ConvergencePolicy.Control {
                 throw new MigrationFailed("migration status: " + status.wire()
                         + (info.errorDesc() != null ? " - " + info.errorDesc() : ""));
             }
+            if (status == MigrationStatus.PRE_SWITCHOVER && !switchoverContinued) {
+                continueSwitchover();
+                continue;
+            }
             if (status == MigrationStatus.SETUP || info.ram() == null) {
                 continue;
             }
@@ -96,6 +111,17 @@ final class Phase2Monitor implements ConvergencePolicy.Control {
             }
             lastRemaining = s.remaining();
         }
+    }
+
+    private void continueSwitchover() {
+        long at = System.nanoTime();
+        log.info("switch-over: the source stopped at pre-switchover; checking before it continues");
+        if (beforeSwitchover != null) {
+            beforeSwitchover.run();
+        }
+        qmp.execute("migrate-continue", Policies.parameters().put("state", "pre-switchover"));
+        switchoverContinued = true;
+        log.info("switch-over: continued after %d ms of checks", (System.nanoTime() - at) / 1_000_000);
     }
 
     /** Follows postcopy on the source until it completes; a broken link is handed to {@code recovery}. */
@@ -245,6 +271,16 @@ final class Phase2Monitor implements ConvergencePolicy.Control {
             downtimeMs = ms;
         } catch (QmpException e) {
             log.info("migrate_set_downtime error: %s", e.getMessage());
+        }
+    }
+
+    @Override
+    public void setParameter(String name, long value, String reason) {
+        log.info("%s", reason);
+        try {
+            qmp.execute("migrate-set-parameters", Policies.parameters().put(name, value));
+        } catch (QmpException e) {
+            log.info("could not set %s: %s", name, e.getMessage());
         }
     }
 

@@ -24,9 +24,10 @@ public final class Policies {
      * @param maxDurationMs   time limit of pre-copy
      * @param sourceCaps      capabilities the source QEMU has (wire names)
      * @param targetCaps      capabilities the target QEMU has
+     * @param dirtyLimit      throttle with dirty-limit instead of auto-converge (the host has KVM dirty rings)
      */
-    record Context(int memoryMiB, long bandwidthBytesPerS, Integer downtimeMs, long maxDurationMs,
-                   MigrationRequest.Limits limits, Set<String> sourceCaps, Set<String> targetCaps) {
+    record Context(int memoryMiB, int vcpus, long bandwidthBytesPerS, Integer downtimeMs, long maxDurationMs,
+                   MigrationRequest.Limits limits, Set<String> sourceCaps, Set<String> targetCaps, boolean dirtyLimit) {
         boolean bothHave(String cap) {
             return sourceCaps.contains(cap) && targetCaps.contains(cap);
         }
@@ -40,6 +41,22 @@ public final class Policies {
             case "qemu-default" -> new QemuDefaultPolicy(c);
             default -> throw new MigrationRefused(unknown(name));
         };
+    }
+
+    /**
+     * The capabilities policy {@code name} turns on under {@code limits}, whatever the VM and the
+     * link: what the tuning's conflicts are checked against before anything starts.
+     */
+    static Set<String> turnsOn(String name, MigrationRequest.Limits limits) {
+        Set<String> all = Set.copyOf(StreamSetup.MANAGED);
+        Set<String> on = new java.util.TreeSet<>();
+        create(name, new Context(1024, 1, 1L << 30, null, 60_000, limits, all, all, false)).setup().capabilities()
+                .forEach((c, v) -> {
+                    if (v) {
+                        on.add(c);
+                    }
+                });
+        return on;
     }
 
     public static String unknown(String name) {

@@ -1,5 +1,6 @@
 package ferry.migration;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.node.VmDefinition;
 import java.nio.file.Path;
 import java.util.List;
@@ -7,6 +8,9 @@ import java.util.Set;
 
 /** The target side of a migration, as the source's orchestrator sees it: a remote agent, or this process. */
 public interface TargetNode {
+    /** The parameters a target sets on its incoming QEMU: all it needs to decode a multifd stream. */
+    Set<String> INCOMING_PARAMETERS = Set.of("multifd-channels", "multifd-compression");
+
     /** What a target offers: its QEMU version and the storages it has. */
     record Info(String node, String qemuVersion, Set<String> storages) {}
 
@@ -31,9 +35,10 @@ public interface TargetNode {
 
     /**
      * Starts the VM's QEMU paused and waiting for the stream, with those of {@code capabilities}
-     * (wire names) on that its QEMU has; returns the port QEMU picked.
+     * (wire names) on that its QEMU has and with {@code parameters} (only what decoding the stream
+     * needs: multifd's channels and compression); returns the port QEMU picked.
      */
-    Endpoint startIncoming(VmDefinition vm, Set<String> capabilities);
+    Endpoint startIncoming(VmDefinition vm, Set<String> capabilities, ObjectNode parameters);
 
     /**
      * After a broken postcopy link: makes the paused target listen again ({@code migrate-recover})

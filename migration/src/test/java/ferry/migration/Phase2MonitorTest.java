@@ -53,8 +53,8 @@ class Phase2MonitorTest {
     private Phase2Monitor monitor(Duration interval, boolean classic, long downtimeMs) {
         qmp = QmpClient.connect(fake.socket(), QmpOptions.defaults());
         events = qmp.subscribe("MIGRATION");
-        Policies.Context c = new Policies.Context(128, 100L << 20, (int) downtimeMs, 600_000,
-                MigrationRequest.Limits.DEFAULTS, java.util.Set.of(), java.util.Set.of());
+        Policies.Context c = new Policies.Context(128, 1, 100L << 20, (int) downtimeMs, 600_000,
+                MigrationRequest.Limits.DEFAULTS, java.util.Set.of(), java.util.Set.of(), false);
         return new Phase2Monitor(qmp, events, log, cancel, interval,
                 classic ? new ClassicPolicy(c) : new QemuDefaultPolicy(c), downtimeMs);
     }

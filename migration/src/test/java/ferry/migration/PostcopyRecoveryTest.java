@@ -2,6 +2,7 @@ package ferry.migration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.node.LocalNode;
 import ferry.node.QemuProcess;
 import ferry.node.VmDefinition;
@@ -33,8 +34,7 @@ class PostcopyRecoveryTest {
     Path dir;
 
     /** The target reached through relays; cuts the link a moment after the guest resumed there. */
-    static final class CutLink implements TargetNode, AutoCloseable {
-        final TargetNode real;
+    static final class CutLink extends ForwardingTarget implements AutoCloseable {
         final LocalNode node;
         volatile long targetPid;
         final List<LinkRelay> relays = new CopyOnWriteArrayList<>();
@@ -43,7 +43,7 @@ class PostcopyRecoveryTest {
         volatile long restoredAt;
 
         CutLink(TargetNode real, LocalNode node) {
-            this.real = real;
+            super(real);
             this.node = node;
         }
 
@@ -65,14 +65,10 @@ class PostcopyRecoveryTest {
             }
         }
 
-        @Override public String name() { return real.name(); }
-        @Override public Info probe() { return real.probe(); }
-        @Override public Endpoint startIncoming(VmDefinition vm, Set<String> caps) { return through(real.startIncoming(vm, caps)); }
+        @Override public Endpoint startIncoming(VmDefinition vm, Set<String> caps, ObjectNode params) {
+            return through(real.startIncoming(vm, caps, params));
+        }
         @Override public Endpoint recover(int vmid) { return through(real.recover(vmid)); }
-        @Override public Endpoint probeSink() { return real.probeSink(); }
-        @Override public void stop(int vmid) { real.stop(vmid); }
-        @Override public void receiveVolume(VmDefinition.Disk d, Path f, Integer b) { real.receiveVolume(d, f, b); }
-        @Override public List<String> freeVolumes(List<VmDefinition.Disk> d) { return real.freeVolumes(d); }
 
         @Override
         public void resume(int vmid) {
