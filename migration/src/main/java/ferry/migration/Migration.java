@@ -275,6 +275,10 @@ public final class Migration {
         if (!wrong.isEmpty()) {
             throw new MigrationRefused("VM " + req.vmid() + ": " + String.join("; ", wrong));
         }
+        String overshoot = tuning.multifdOvershoot(r.bwlimitMiBps());
+        if (overshoot != null) {
+            throw new MigrationRefused("VM " + req.vmid() + ": " + overshoot);
+        }
         LocalNode.Status st = local.status(req.vmid());
         r.running = st.state() != LocalNode.State.STOPPED;
         if (r.running && !req.online()) {
@@ -410,6 +414,9 @@ public final class Migration {
         if (stream.sourceCaps().getOrDefault("xbzrle", false) && tuning.xbzrleCacheMiB() == null
                 && !setup.parameters().has("xbzrle-cache-size")) {
             policy = new XbzrleSizing(policy, cache, (long) r.vm.memoryMiB() << 20);
+        }
+        if (tuning.multifd()) {
+            policy = new BandwidthGuard(policy, bw);
         }
         Map<String, Boolean> caps = new LinkedHashMap<>(stream.sourceCaps());
         // before the target starts: a combination QEMU refuses stops here, with nothing to undo

@@ -83,7 +83,7 @@ record QemuFeatures(String node, String version, Set<String> capabilities, Set<S
             needParam(out, "multifd-compression", "--compress");
             if (parameters.contains("multifd-compression") && !compressions.contains(t.compression())) {
                 out.add(where() + " was built without " + t.compression() + " compression (--compress); it offers "
-                        + String.join(", ", compressions));
+                        + String.join(", ", new java.util.TreeSet<>(compressions)));
             }
         }
         if (t.compressionLevel() != null && t.compressed()) {

@@ -82,6 +82,30 @@ public record Tuning(@JsonProperty("multifd_channels") Integer multifdChannels,
         return p;
     }
 
+    /**
+     * QEMU 10 lets every multifd channel run one 512 KiB packet past its bandwidth limit in each
+     * 100 ms window, up to 5 MiB/s per channel (measured: 4 channels sent 17.5 MiB/s under
+     * 8 MiB/s). Ferry steers QEMU's limit by what it measures ({@link BandwidthGuard}), which
+     * holds while that overshoot stays within a quarter of the limit.
+     */
+    static final int MULTIFD_OVERSHOOT_MIB_PER_CHANNEL = 5;
+
+    /** Why multifd cannot keep {@code bwlimitMiBps}; null when it can (or there is no limit). */
+    String multifdOvershoot(Integer bwlimitMiBps) {
+        if (!multifd() || bwlimitMiBps == null) {
+            return null;
+        }
+        int overshoot = multifdChannels * MULTIFD_OVERSHOOT_MIB_PER_CHANNEL;
+        if (overshoot * 4 <= bwlimitMiBps) {
+            return null;
+        }
+        int channels = Math.max(1, bwlimitMiBps / (4 * MULTIFD_OVERSHOOT_MIB_PER_CHANNEL));
+        return "--multifd " + multifdChannels + " cannot keep a limit of " + bwlimitMiBps + " MiB/s: QEMU lets each "
+                + "channel run up to " + MULTIFD_OVERSHOOT_MIB_PER_CHANNEL + " MiB/s past it (" + overshoot
+                + " MiB/s in all); use at most " + channels + (channels == 1 ? " channel" : " channels")
+                + " at this limit, a limit of at least " + overshoot * 4 + " MiB/s, or no multifd";
+    }
+
     private static void oneOf(List<String> p, String what, String value, List<String> allowed) {
         if (value != null && !allowed.contains(value)) {
             p.add("unknown " + what + " '" + value + "'; choose one of " + String.join(", ", allowed));

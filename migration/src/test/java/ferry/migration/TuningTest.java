@@ -46,6 +46,15 @@ class TuningTest {
     }
 
     @Test
+    void multifdIsRefusedWhereItsOvershootWouldBreakTheLimit() {
+        assertThat(multifd(4, null).multifdOvershoot(null)).as("no limit").isNull();
+        assertThat(multifd(4, null).multifdOvershoot(80)).isNull();
+        assertThat(multifd(4, null).multifdOvershoot(79)).contains("--multifd 4 cannot keep a limit of 79 MiB/s")
+                .contains("20 MiB/s in all").contains("at most 3 channels").contains("at least 80 MiB/s");
+        assertThat(Tuning.NONE.multifdOvershoot(1)).isNull();
+    }
+
+    @Test
     void combinationsQemuRefusesAreNamedWithTheOptionsThatCollide() {
         Set<String> classic = Policies.turnsOn("classic", NOTHING);
         assertThat(classic).contains("xbzrle", "auto-converge");
