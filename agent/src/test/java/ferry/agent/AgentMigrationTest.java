@@ -33,8 +33,11 @@ class AgentMigrationTest {
             a.post("/api/v1/vms", vm);
             assertThat(a.post("/api/v1/vms/100/start", null).path("status").asText()).isEqualTo("running");
 
-            JsonNode task = a.migrate(new ObjectMapper().createObjectNode().put("vmid", 100).put("target", "b")
-                    .put("online", true));
+            var req = new ObjectMapper().createObjectNode().put("vmid", 100).put("target", "b").put("online", true);
+            // the target agent must set multifd's channels and compression on its QEMU too
+            req.putObject("tuning").put("multifd_channels", 2).put("compression", "zstd")
+                    .put("pause_before_switchover", true);
+            JsonNode task = a.migrate(req);
             JsonNode done = c.await("a", task.path("id").asText(), Duration.ofMinutes(2));
 
             assertThat(done.path("status").asText()).as(done.toPrettyString()).isEqualTo("completed");
@@ -45,6 +48,8 @@ class AgentMigrationTest {
             assertThat(onB.has("lock")).isFalse();
             assertThat(a.get("/api/v1/vms/100").has("status")).as("a no longer reports it").isFalse();
             assertThat(c.layout.taskLog("a", task.path("id").asText())).content()
+                    .contains("stream: multifd 2 channels, zstd compression")
+                    .containsPattern("switch-over: continued after \\d+ ms of checks")
                     .contains("migration finished successfully");
         }
     }
@@ -107,6 +112,25 @@ class AgentMigrationTest {
             assertThat(((AgentClient.AgentException) invalid).status()).isEqualTo(400);
             assertThat(invalid).hasMessageContaining("vmid must be between 100");
             assertThat(c.layout.open().vms()).isEmpty();
+
+            var unknownField = new ObjectMapper().createObjectNode().put("vmid", 100).put("target", "b");
+            unknownField.putObject("tuning").put("multifd", 2);
+            Throwable field = catchThrowable(() -> a.migrate(unknownField));
+            assertThat(((AgentClient.AgentException) field).status()).isEqualTo(400);
+            assertThat(field).hasMessageContaining("malformed 'tuning'").hasMessageContaining("multifd");
+            var lz4 = new ObjectMapper().createObjectNode().put("vmid", 100).put("target", "b");
+            lz4.putObject("tuning").put("multifd_channels", 2).put("compression", "lz4");
+            Throwable value = catchThrowable(() -> a.migrate(lz4));
+            assertThat(((AgentClient.AgentException) value).status()).isEqualTo(400);
+            assertThat(value).hasMessageContaining("unknown compression 'lz4'");
+            var incoming = new ObjectMapper().createObjectNode();
+            incoming.set("vm", new ObjectMapper().valueToTree(new VmDefinition(100, "x", 64, 1, null, null, null,
+                    List.of(), null, null)));
+            incoming.putArray("capabilities");
+            incoming.putObject("parameters").put("max-bandwidth", 1);
+            Throwable param = catchThrowable(() -> a.post("/api/v1/incoming", incoming));
+            assertThat(((AgentClient.AgentException) param).status()).isEqualTo(400);
+            assertThat(param).hasMessageContaining("not 'max-bandwidth'");
         }
     }
 }

@@ -128,6 +128,9 @@ final class BenchCommand implements Callable<Integer> {
             setup.put("time limit", "each policy's default (at least 60 s)");
             setup.put("repetitions", Integer.toString(n));
             setup.put("floor", "the same guest paused, then migrated once");
+            setup.put("guest pause", "the longest pause the guest's own clock saw; it notices pauses above "
+                    + BenchReport.GUEST_PAUSE_RESOLUTION_MS + " ms (shorter: <" + BenchReport.GUEST_PAUSE_RESOLUTION_MS
+                    + " here, null in JSON)");
             BenchReport report = new BenchReport(runs, setup);
             List<Path> written = report.write(outDir);
             if (json) {

@@ -128,6 +128,9 @@ final class BenchReport {
 
     // ---------------------------------------------------------------- Markdown
 
+    /** The shortest pause the linux-stress guest reports (its stressor's threshold). */
+    static final int GUEST_PAUSE_RESOLUTION_MS = 50;
+
     String markdown() {
         StringBuilder b = new StringBuilder();
         b.append("# Ferry migration benchmark\n\n");
@@ -143,7 +146,8 @@ final class BenchReport {
         for (BenchRun r : runs) {
             Double vsFloor = totalVsFloor(r);
             row(b, mdCell(r.scenario()), mdCell(r.policy()), Integer.toString(r.repetition()), mdCell(r.outcome()),
-                    num(r.downtimeMs()), Long.toString(r.maxDowntimeMs()), num(r.guestPauseMs()),
+                    num(r.downtimeMs()), Long.toString(r.maxDowntimeMs()),
+                    guestPause(r.guestPauseMs(), r.completed()),
                     fixed(r.totalMs() / 1000.0, 1), vsFloor == null ? NONE : fixed(vsFloor, 2),
                     r.transferredBytes() == null ? NONE : fixed(r.transferredBytes() / MIB, 1),
                     num(r.passes()), r.maxThrottlePercent() == null ? NONE : r.maxThrottlePercent().toString());
@@ -166,9 +170,17 @@ final class BenchReport {
             row(b, mdCell(g.scenario), mdCell(g.policy), Integer.toString(g.runs.size()),
                     Integer.toString(g.completed()), Integer.toString(g.metBudget()),
                     median == null ? NONE : fixed(median / 1000.0, 1), num(g.maxDowntimeSeen()),
-                    num(g.medianGuestPauseMs()));
+                    guestPause(g.medianGuestPauseMs(), g.completed() > 0));
         }
         return b.toString();
+    }
+
+    /**
+     * The guest notices pauses above {@link #GUEST_PAUSE_RESOLUTION_MS} only: a completed run
+     * without one paused it for less than that, which is not the same as unknown.
+     */
+    private static String guestPause(Long ms, boolean completed) {
+        return ms != null ? ms.toString() : completed ? "<" + GUEST_PAUSE_RESOLUTION_MS : NONE;
     }
 
     private static void row(StringBuilder b, String... cells) {

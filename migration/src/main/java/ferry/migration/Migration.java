@@ -28,7 +28,6 @@ import ferry.qmp.QmpException;
 import java.math.BigInteger;
 import java.nio.file.Path;
 import java.time.Duration;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import ferry.protocol.MigrationStatus;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
