@@ -90,6 +90,7 @@ public final class Migration {
         Plan plan;
         QemuFeatures features;
         boolean postcopy;
+        long postcopyActiveNanos;
         long recoverDeadline;
         int recoverAttempts;
         long pausedEndNanos;
@@ -460,6 +461,7 @@ public final class Migration {
         r.stats = r.monitor.follow();
         if (r.stats.status() == MigrationStatus.POSTCOPY_ACTIVE) {
             r.postcopy = true;
+            r.postcopyActiveNanos = System.nanoTime();
             r.log.info("migration status: postcopy-active; the target takes over and pulls the rest");
             return;
         }
@@ -652,6 +654,11 @@ public final class Migration {
             try {
                 r.target.resume(vmid);
                 r.pausedEndNanos = System.nanoTime();
+                if (r.postcopy) {
+                    // QEMU's downtime ends before this: the guest runs again only now, on the target
+                    r.log.info("postcopy hand-over: the guest resumed on node '%s' %d ms after postcopy-active",
+                            target, (r.pausedEndNanos - r.postcopyActiveNanos) / 1_000_000);
+                }
             } catch (RuntimeException e) {
                 resumed = false;
                 r.problems.add("VM " + vmid + " could not be resumed on node '" + target + "': " + e.getMessage()
