@@ -23,14 +23,7 @@ class AgentMigrationTest {
     @Test
     void liveMigrationThroughTheAgents() throws Exception {
         try (LocalCluster c = new LocalCluster(dir.resolve("c"), "a", "b")) {
-            BootblockGuest guest = new BootblockGuest(128, 1024 * 1024 + (16L << 20), 100_000);
-            Path shared = c.layout.storages("a").get("shared").path();
-            Files.copy(Bootblock.image(BootblockGuest.cacheDir(), guest.regionEnd(), guest.delay()),
-                    shared.resolve("vm-100-disk-0.raw"));
-            VmDefinition vm = new VmDefinition(100, "bb", 128, 1, null, null, null,
-                    List.of(new VmDefinition.Disk("shared", "vm-100-disk-0.raw", "raw", "ide")), null, null);
-            AgentClient a = c.client("a");
-            a.post("/api/v1/vms", vm);
+            AgentClient a = defineOnA(c, 100, "bb", new BootblockGuest(128, 1024 * 1024 + (16L << 20), 100_000));
             assertThat(a.post("/api/v1/vms/100/start", null).path("status").asText()).isEqualTo("running");
 
             var req = new ObjectMapper().createObjectNode().put("vmid", 100).put("target", "b").put("online", true);
@@ -54,6 +47,17 @@ class AgentMigrationTest {
         }
     }
 
+    /** A bootblock VM on node a's shared storage, defined there (not started); returns a's client. */
+    private static AgentClient defineOnA(LocalCluster c, int vmid, String name, BootblockGuest guest) throws Exception {
+        Path shared = c.layout.storages("a").get("shared").path();
+        String volume = "vm-" + vmid + "-disk-0.raw";
+        Files.copy(Bootblock.image(BootblockGuest.cacheDir(), guest.regionEnd(), guest.delay()), shared.resolve(volume));
+        AgentClient a = c.client("a");
+        a.post("/api/v1/vms", new VmDefinition(vmid, name, guest.memoryMiB(), 1, null, null, null,
+                List.of(new VmDefinition.Disk("shared", volume, "raw", "ide")), null, null));
+        return a;
+    }
+
     /**
      * Postcopy through the agents: the hand-over (ownership moved, then {@code cont} on the target
      * over HTTP) happens while the guest is stopped, so it counts in QEMU's downtime; it must stay
@@ -62,14 +66,7 @@ class AgentMigrationTest {
     @Test
     void postcopyThroughTheAgentsKeepsTheBudget() throws Exception {
         try (LocalCluster c = new LocalCluster(dir.resolve("c"), "a", "b")) {
-            BootblockGuest hot = new BootblockGuest(128, 1024 * 1024 + (32L << 20), 20_000);
-            Path shared = c.layout.storages("a").get("shared").path();
-            Files.copy(Bootblock.image(BootblockGuest.cacheDir(), hot.regionEnd(), hot.delay()),
-                    shared.resolve("vm-102-disk-0.raw"));
-            VmDefinition vm = new VmDefinition(102, "hot", 128, 1, null, null, null,
-                    List.of(new VmDefinition.Disk("shared", "vm-102-disk-0.raw", "raw", "ide")), null, null);
-            AgentClient a = c.client("a");
-            a.post("/api/v1/vms", vm);
+            AgentClient a = defineOnA(c, 102, "hot", new BootblockGuest(128, 1024 * 1024 + (32L << 20), 20_000));
             a.post("/api/v1/vms/102/start", null);
             Thread.sleep(3000); // the guest's first pass over its 32 MiB
             JsonNode task = a.migrate(new ObjectMapper().createObjectNode().put("vmid", 102).put("target", "b")
@@ -95,14 +92,7 @@ class AgentMigrationTest {
     @Test
     void planPredictsWithoutMigrating() throws Exception {
         try (LocalCluster c = new LocalCluster(dir.resolve("c"), "a", "b")) {
-            BootblockGuest guest = new BootblockGuest(128, 1024 * 1024 + (16L << 20), 100_000);
-            Path shared = c.layout.storages("a").get("shared").path();
-            Files.copy(Bootblock.image(BootblockGuest.cacheDir(), guest.regionEnd(), guest.delay()),
-                    shared.resolve("vm-101-disk-0.raw"));
-            VmDefinition vm = new VmDefinition(101, "bb", 128, 1, null, null, null,
-                    List.of(new VmDefinition.Disk("shared", "vm-101-disk-0.raw", "raw", "ide")), null, null);
-            AgentClient a = c.client("a");
-            a.post("/api/v1/vms", vm);
+            AgentClient a = defineOnA(c, 101, "bb", new BootblockGuest(128, 1024 * 1024 + (16L << 20), 100_000));
             a.post("/api/v1/vms/101/start", null);
             ObjectMapper json = new ObjectMapper();
             var plan = a.post("/api/v1/vms/101/plan", json.createObjectNode().put("target", "b").put("sample_seconds", 1)

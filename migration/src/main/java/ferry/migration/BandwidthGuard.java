@@ -6,27 +6,16 @@ package ferry.migration;
  * run a packet ahead of the limit (measured on QEMU 10.0: four channels sent 17.5 MiB/s under an
  * 8 MiB/s limit). This steers QEMU's own limit by what actually went over the wire.
  */
-final class BandwidthGuard implements ConvergencePolicy {
+final class BandwidthGuard extends ForwardingPolicy {
     static final double OVER = 1.10;
     static final double UNDER = 0.85;
-    private final ConvergencePolicy policy;
     private final long limit;
     private long qemuLimit;
 
     BandwidthGuard(ConvergencePolicy policy, long limitBytesPerS) {
-        this.policy = policy;
+        super(policy);
         this.limit = limitBytesPerS;
         this.qemuLimit = limitBytesPerS;
-    }
-
-    @Override
-    public String name() {
-        return policy.name();
-    }
-
-    @Override
-    public Setup setup() {
-        return policy.setup();
     }
 
     @Override
@@ -45,6 +34,6 @@ final class BandwidthGuard implements ConvergencePolicy {
                     Sizes.bytes(next)));
             qemuLimit = next;
         }
-        policy.step(s, control);
+        super.step(s, control);
     }
 }

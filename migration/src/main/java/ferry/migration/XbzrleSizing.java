@@ -5,26 +5,15 @@ package ferry.migration;
  * dirty is the working set the cache must hold. It only grows it, because QEMU empties the cache
  * on every resize; a cache that is too big costs memory on the source, not pages.
  */
-final class XbzrleSizing implements ConvergencePolicy {
-    private final ConvergencePolicy policy;
+final class XbzrleSizing extends ForwardingPolicy {
     private final long ramBytes;
     private final long cacheBytes;
     private boolean judged;
 
     XbzrleSizing(ConvergencePolicy policy, long cacheBytes, long ramBytes) {
-        this.policy = policy;
+        super(policy);
         this.cacheBytes = cacheBytes;
         this.ramBytes = ramBytes;
-    }
-
-    @Override
-    public String name() {
-        return policy.name();
-    }
-
-    @Override
-    public Setup setup() {
-        return policy.setup();
     }
 
     @Override
@@ -42,6 +31,6 @@ final class XbzrleSizing implements ConvergencePolicy {
                         Sizes.bytes(cacheBytes));
             }
         }
-        policy.step(s, control);
+        super.step(s, control);
     }
 }
