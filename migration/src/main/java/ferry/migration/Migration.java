@@ -332,7 +332,7 @@ public final class Migration {
     private void checkSourceQemu(Run r, Tuning tuning) {
         QemuProcess src = local.running(r.req.vmid()).orElseThrow(() ->
                 new MigrationRefused("VM " + r.req.vmid() + " stopped running on node '" + local.name() + "'"));
-        r.features = QemuFeatures.of(src, local.name(), local.qemu().version());
+        r.features = QemuFeatures.of(src, local.name(), local.qemu().version(), tuning.compressed());
         List<String> lacks = r.features.lacks(tuning);
         if (!lacks.isEmpty()) {
             throw new MigrationRefused(String.join("; ", lacks) + "; drop those options or upgrade QEMU there");

@@ -20,11 +20,13 @@ record QemuFeatures(String node, String version, Set<String> capabilities, Set<S
             "switchover-ack", "8.1", "avail-switchover-bandwidth", "8.2", "dirty-limit", "8.1",
             "postcopy-preempt", "8.0", "multifd-compression", "5.0");
 
-    static QemuFeatures of(QemuProcess q, String node, String version) {
+    /** @param compressions whether to read the compression methods too (from the whole schema: only when asked) */
+    static QemuFeatures of(QemuProcess q, String node, String version, boolean compressions) {
         Set<String> params = new LinkedHashSet<>();
         q.qmp().execute("query-migrate-parameters", null).fieldNames().forEachRemaining(params::add);
         return new QemuFeatures(node, version, Migration.capabilities(q), params,
-                params.contains("multifd-compression") ? compressions(q.qmp().execute("query-qmp-schema", null)) : Set.of());
+                compressions && params.contains("multifd-compression")
+                        ? compressions(q.qmp().execute("query-qmp-schema", null)) : Set.of());
     }
 
     /**

@@ -32,7 +32,7 @@ class StreamSetupQemuTest {
     void start() {
         QemuBinary qemu = QemuBinary.find();
         q = QemuProcess.builder(qemu, dir).name("ferry-stream-setup").machine("none").memoryMiB(16).start();
-        features = QemuFeatures.of(q, "a", qemu.version());
+        features = QemuFeatures.of(q, "a", qemu.version(), true);
     }
 
     @AfterEach
