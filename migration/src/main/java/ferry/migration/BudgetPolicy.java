@@ -29,6 +29,8 @@ final class BudgetPolicy implements ConvergencePolicy {
     private long limitMs;
     private boolean paused;
     private long judgedPass = -1;
+    /** Elapsed ms when the judgements began to find pre-copy stuck with nothing left to try; -1 when not. */
+    private long stalledSinceMs = -1;
 
     BudgetPolicy(Policies.Context c) {
         this.c = c;
@@ -103,10 +105,20 @@ final class BudgetPolicy implements ConvergencePolicy {
         judgedPass = s.pass();
         int maxThrottle = c.limits().allowThrottle() ? MAX_THROTTLE : 0;
         Escalation.Observation o = new Escalation.Observation(s.elapsedMs(), s.remaining(), s.dirtyBytesPerS(),
-                s.linkBytesPerS(), limitMs, s.throttlePercent(), maxThrottle, false);
+                s.linkBytesPerS(), limitMs, s.throttlePercent(), maxThrottle, false,
+                stalledSinceMs < 0 ? 0 : s.elapsedMs() - stalledSinceMs);
         Escalation.Decision d = Escalation.decide(budget, o);
+        if (!(d instanceof Escalation.Stalled) && !(d instanceof Escalation.Abort)) {
+            stalledSinceMs = -1;
+        }
         switch (d) {
             case Escalation.Wait w -> control.log("budget: pass %d: %s", s.pass(), w.reason());
+            case Escalation.Stalled st -> {
+                if (stalledSinceMs < 0) {
+                    stalledSinceMs = s.elapsedMs();
+                }
+                control.log("budget: pass %d: %s", s.pass(), st.reason());
+            }
             case Escalation.SetDowntime sd -> {
                 if (sd.downtimeMs() > limitMs) {
                     limitMs = sd.downtimeMs();

@@ -12,10 +12,22 @@ public final class Escalation {
     public record Budget(long maxDowntimeMs, long maxDurationMs, boolean allowThrottle, boolean allowPostcopy,
                          boolean allowPause) {}
 
-    /** One observation of a running pre-copy migration and of what has been applied so far. */
+    /**
+     * Nothing left to try is not yet a reason to give up: one noisy pass must not end a migration
+     * with most of its time left. Pre-copy is given up early only once it has been stuck this
+     * long (or a quarter of the time limit, if longer); else at the time limit.
+     */
+    public static final long MIN_STALL_MS = 15_000;
+
+    /**
+     * One observation of a running pre-copy migration and of what has been applied so far.
+     *
+     * @param stalledMs how long every judgement has found pre-copy stuck with nothing left to try
+     *                  (0 when the previous one did not)
+     */
     public record Observation(long elapsedMs, long remainingBytes, double dirtyBytesPerS, double linkBytesPerS,
                               long downtimeLimitMs, int throttlePercent, int maxThrottlePercent,
-                              boolean postcopyActive) {
+                              boolean postcopyActive, long stalledMs) {
         /** The downtime if QEMU stopped the guest now. */
         public double expectedDowntimeMs() {
             return remainingBytes / Math.max(1.0, linkBytesPerS) * 1000;
@@ -28,6 +40,9 @@ public final class Escalation {
     }
 
     public record Wait(String reason) implements Decision {}
+
+    /** Pre-copy is stuck and nothing is left to try, but not for long enough to give up. */
+    public record Stalled(String reason) implements Decision {}
 
     public record SetDowntime(long downtimeMs, String reason) implements Decision {}
 
@@ -75,6 +90,11 @@ public final class Escalation {
         }
         if (budget.allowPause()) {
             return new PauseAndFinish("pausing the guest to finish, " + why + ": " + numbers);
+        }
+        long grace = Math.min(budget.maxDurationMs(), Math.max(MIN_STALL_MS, budget.maxDurationMs() / 4));
+        if (!overTime && o.stalledMs() < grace) {
+            return new Stalled("not converging, and nothing more is allowed; judging again each pass, giving up if "
+                    + "it stays so for " + grace / 1000 + " s (" + o.stalledMs() / 1000 + " s so far): " + numbers);
         }
         return new Abort(why + " and neither postcopy nor pausing is allowed: " + numbers);
     }

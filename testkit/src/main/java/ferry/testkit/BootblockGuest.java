@@ -67,6 +67,22 @@ public record BootblockGuest(int memoryMiB, long regionEnd, int delay) {
         return count(boot < 0 ? s : s.substring(boot + 1));
     }
 
+    /**
+     * How fast the running guest rewrites its region here and now, in bytes per second, from the
+     * pass markers it prints over {@code window}: under TCG this depends on the host's speed.
+     */
+    public double dirtyBytesPerS(QemuProcess q, Duration window) {
+        int before = passMarkers(q);
+        long start = System.nanoTime();
+        try {
+            Thread.sleep(window.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        double secs = (System.nanoTime() - start) / 1e9;
+        return (passMarkers(q) - before) * Bootblock.pages(regionEnd) * 4096.0 / secs;
+    }
+
     /** Waits until the guest has made at least {@code n} passes since boot. */
     public static void awaitPasses(QemuProcess q, int n, Duration timeout) {
         await(q, n, timeout, BootblockGuest::passes, "passes");
