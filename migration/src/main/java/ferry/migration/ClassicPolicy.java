@@ -24,7 +24,7 @@ final class ClassicPolicy implements ConvergencePolicy {
 
     @Override
     public Setup setup() {
-        long cache = Migration.xbzrleCache(c.memoryMiB());
+        long cache = StreamSetup.xbzrleCache(c.memoryMiB());
         return new Setup(Policies.capabilities("events", true, "xbzrle", true, "auto-converge", true),
                 Policies.parameters().put("downtime-limit", downtimeMs).put("max-bandwidth", c.bandwidthBytesPerS())
                         .put("xbzrle-cache-size", cache),

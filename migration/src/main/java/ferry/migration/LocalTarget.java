@@ -72,14 +72,14 @@ public final class LocalTarget implements TargetNode {
         QemuProcess q = node.startIncoming(vm);
         try {
             Set<String> enabled = new TreeSet<>(capabilities);
-            enabled.retainAll(Migration.capabilities(q));
+            enabled.retainAll(QemuFeatures.capabilitiesOf(q));
             if (!enabled.isEmpty()) {
                 Map<String, Boolean> on = new LinkedHashMap<>();
                 enabled.forEach(c -> on.put(c, true));
-                q.qmp().execute("migrate-set-capabilities", StreamSetup.capabilityArgs(on));
+                q.qmp().execute(Commands.MIGRATE_SET_CAPABILITIES, StreamSetup.capabilityArgs(on));
             }
             if (parameters != null && !parameters.isEmpty()) {
-                q.qmp().execute("migrate-set-parameters", parameters);
+                q.qmp().execute(Commands.MIGRATE_SET_PARAMETERS, parameters);
             }
             // port 0: QEMU picks a free port, so two migrations never race for one
             q.qmp().call(Commands.MIGRATE_INCOMING, MigrateIncomingArgs.builder()
@@ -95,7 +95,7 @@ public final class LocalTarget implements TargetNode {
     public Endpoint recover(int vmid) {
         QemuProcess q = node.running(vmid).orElseThrow(() ->
                 new NodeException("VM " + vmid + " does not run on node '" + node.name() + "'; nothing to recover"));
-        String status = q.qmp().execute("query-migrate", null).path("status").asText();
+        String status = q.qmp().execute(Commands.QUERY_MIGRATE, null).path("status").asText();
         if (status.equals("postcopy-paused")) {
             try {
                 // out of band: the main loop of a paused postcopy target may be stuck on a page fault

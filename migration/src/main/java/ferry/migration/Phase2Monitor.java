@@ -38,6 +38,7 @@ final class Phase2Monitor implements ConvergencePolicy.Control {
     private double smoothedLink;
     private Runnable beforeSwitchover;
     private boolean switchoverContinued;
+    private Journal journal;
 
     /** {@code events} should carry the source's MIGRATION events: a status change ends the wait at once. */
     Phase2Monitor(QmpClient qmp, EventSubscription events, TaskLog log, CancelSignal cancel, Duration interval,
@@ -59,6 +60,12 @@ final class Phase2Monitor implements ConvergencePolicy.Control {
      */
     Phase2Monitor beforeSwitchover(Runnable check) {
         this.beforeSwitchover = check;
+        return this;
+    }
+
+    /** The policy's irreversible steps (postcopy, pausing the guest) are journaled before they act. */
+    Phase2Monitor journaled(Journal j) {
+        this.journal = j;
         return this;
     }
 
@@ -119,7 +126,7 @@ final class Phase2Monitor implements ConvergencePolicy.Control {
         if (beforeSwitchover != null) {
             beforeSwitchover.run();
         }
-        qmp.execute("migrate-continue", Policies.parameters().put("state", "pre-switchover"));
+        qmp.execute(Commands.MIGRATE_CONTINUE, Policies.parameters().put("state", "pre-switchover"));
         switchoverContinued = true;
         log.info("switch-over: continued after %d ms of checks", (System.nanoTime() - at) / 1_000_000);
     }
@@ -267,7 +274,7 @@ final class Phase2Monitor implements ConvergencePolicy.Control {
         log.info("%s", reason);
         try {
             ObjectNode args = Policies.parameters().put("downtime-limit", ms);
-            qmp.execute("migrate-set-parameters", args);
+            qmp.execute(Commands.MIGRATE_SET_PARAMETERS, args);
             downtimeMs = ms;
         } catch (QmpException e) {
             log.info("migrate_set_downtime error: %s", e.getMessage());
@@ -278,7 +285,7 @@ final class Phase2Monitor implements ConvergencePolicy.Control {
     public void setParameter(String name, long value, String reason) {
         log.info("%s", reason);
         try {
-            qmp.execute("migrate-set-parameters", Policies.parameters().put(name, value));
+            qmp.execute(Commands.MIGRATE_SET_PARAMETERS, Policies.parameters().put(name, value));
         } catch (QmpException e) {
             log.info("could not set %s: %s", name, e.getMessage());
         }
@@ -290,6 +297,9 @@ final class Phase2Monitor implements ConvergencePolicy.Control {
             return;
         }
         log.info("%s", reason);
+        if (journal != null) {
+            journal.step(MigrationStep.START_POSTCOPY, "start postcopy");
+        }
         qmp.call(Commands.MIGRATE_START_POSTCOPY);
         postcopyStarted = true;
     }
@@ -300,6 +310,9 @@ final class Phase2Monitor implements ConvergencePolicy.Control {
             return;
         }
         log.info("%s", reason);
+        if (journal != null) {
+            journal.step(MigrationStep.PAUSE_GUEST, "pause the guest to finish");
+        }
         qmp.call(Commands.STOP);
         pausedAtNanos = System.nanoTime();
     }

@@ -2,6 +2,7 @@ package ferry.migration;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import ferry.node.QemuProcess;
+import ferry.protocol.Commands;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -23,10 +24,10 @@ record QemuFeatures(String node, String version, Set<String> capabilities, Set<S
     /** @param compressions whether to read the compression methods too (from the whole schema: only when asked) */
     static QemuFeatures of(QemuProcess q, String node, String version, boolean compressions) {
         Set<String> params = new LinkedHashSet<>();
-        q.qmp().execute("query-migrate-parameters", null).fieldNames().forEachRemaining(params::add);
-        return new QemuFeatures(node, version, Migration.capabilities(q), params,
+        q.qmp().execute(Commands.QUERY_MIGRATE_PARAMETERS, null).fieldNames().forEachRemaining(params::add);
+        return new QemuFeatures(node, version, capabilitiesOf(q), params,
                 compressions && params.contains("multifd-compression")
-                        ? compressions(q.qmp().execute("query-qmp-schema", null)) : Set.of());
+                        ? compressions(q.qmp().execute(Commands.QUERY_QMP_SCHEMA, null)) : Set.of());
     }
 
     /**
@@ -62,16 +63,16 @@ record QemuFeatures(String node, String version, Set<String> capabilities, Set<S
      * no migration runs.
      */
     static String dirtyLimitProblem(QemuProcess q) {
-        if (!Migration.capabilities(q).contains("dirty-limit")) {
+        if (!capabilitiesOf(q).contains("dirty-limit")) {
             return "this QEMU has no dirty-limit capability (QEMU 8.1 and newer have it)";
         }
         try {
-            q.qmp().execute("migrate-set-capabilities", StreamSetup.capabilityArgs(
+            q.qmp().execute(Commands.MIGRATE_SET_CAPABILITIES, StreamSetup.capabilityArgs(
                     Map.of("auto-converge", false, "dirty-limit", true)));
         } catch (ferry.qmp.QmpCommandException e) {
             return e.description();
         }
-        q.qmp().execute("migrate-set-capabilities", StreamSetup.capabilityArgs(Map.of("dirty-limit", false)));
+        q.qmp().execute(Commands.MIGRATE_SET_CAPABILITIES, StreamSetup.capabilityArgs(Map.of("dirty-limit", false)));
         return null;
     }
 
@@ -134,5 +135,12 @@ record QemuFeatures(String node, String version, Set<String> capabilities, Set<S
     private static String since(String item) {
         String v = SINCE.get(item);
         return v == null ? "" : "; QEMU " + v + " and newer have it";
+    }
+
+    /** The migration capabilities this QEMU has, by wire name (raw: a newer QEMU has names the binding lacks). */
+    static Set<String> capabilitiesOf(QemuProcess q) {
+        Set<String> has = new java.util.TreeSet<>();
+        q.qmp().execute(Commands.QUERY_MIGRATE_CAPABILITIES, null).forEach(c -> has.add(c.path("capability").asText()));
+        return has;
     }
 }

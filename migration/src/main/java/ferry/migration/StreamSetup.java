@@ -114,7 +114,7 @@ record StreamSetup(Map<String, Boolean> sourceCaps, ObjectNode sourceParams, Set
      */
     static long xbzrleCacheFor(Plan plan, int memoryMiB) {
         if (plan == null) {
-            return Migration.xbzrleCache(memoryMiB);
+            return StreamSetup.xbzrleCache(memoryMiB);
         }
         Plan.Inputs in = plan.inputs();
         double nonZero = in.ramBytes() * (1 - in.zeroShare());
@@ -140,5 +140,11 @@ record StreamSetup(Map<String, Boolean> sourceCaps, ObjectNode sourceParams, Set
         ObjectNode args = Policies.JSON.createObjectNode();
         args.set("capabilities", list);
         return args;
+    }
+
+    /** The seed's 10% of RAM, rounded down to the power of two QEMU requires (at least one page). */
+    static long xbzrleCache(int memoryMiB) {
+        long tenth = (long) memoryMiB * 1024 * 1024 / 10;
+        return Math.max(4096, Long.highestOneBit(tenth));
     }
 }

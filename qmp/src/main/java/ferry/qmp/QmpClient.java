@@ -180,6 +180,14 @@ public final class QmpClient implements AutoCloseable {
 
     // ---- untyped calls -----------------------------------------------------------------------
 
+    /**
+     * Runs a bound command with JSON arguments and returns the raw reply: for arguments or replies
+     * whose members may be newer than the binding (capability and parameter names of a later QEMU).
+     */
+    public JsonNode execute(Command<?, ?> command, JsonNode arguments) {
+        return execute(command.name(), arguments);
+    }
+
     /** Runs a command by name with JSON arguments (null for none) and returns the raw reply. */
     public JsonNode execute(String command, JsonNode arguments) {
         return join(executeAsync(command, arguments, false, options.callTimeout()));

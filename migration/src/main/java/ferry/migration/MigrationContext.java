@@ -1,0 +1,62 @@
+package ferry.migration;
+
+import ferry.cluster.ClusterStore;
+import ferry.node.LocalNode;
+import ferry.node.VmDefinition;
+import ferry.node.Volumes;
+
+/**
+ * What every phase of one migration shares, settled by {@link Prepare} and never changed after:
+ * the request (its policy resolved), the VM, both nodes, the journal and the task's log.
+ *
+ * @param online   the VM runs (or is paused) on the source: phase 2 moves it live
+ * @param features what the source QEMU offers; null for an offline migration
+ */
+record MigrationContext(ClusterStore store, LocalNode local, Volumes volumes, MigrationRequest req, String taskId,
+                        TaskLog log, VmDefinition vm, TargetNode target, boolean online, QemuFeatures features,
+                        Journal journal, long startedNanos) {
+
+    int vmid() {
+        return req.vmid();
+    }
+
+    /** The source: this node. */
+    String here() {
+        return local.name();
+    }
+
+    String targetName() {
+        return req.target();
+    }
+
+    long elapsedMs() {
+        return (System.nanoTime() - startedNanos) / 1_000_000;
+    }
+
+    /** The bandwidth limit asked for (request, else the VM's), MiB/s; null when none is set. */
+    Integer bwlimitMiBps() {
+        return req.bwlimitMiBps() != null ? req.bwlimitMiBps() : vm.migration() == null ? null
+                : vm.migration().speedMiBps();
+    }
+
+    /** The downtime asked for (request, else the VM's); null leaves it to the policy. */
+    Integer downtimeMs() {
+        return req.downtimeMs() != null ? req.downtimeMs() : vm.migration() == null ? null
+                : vm.migration().downtimeMs();
+    }
+
+    long maxDurationMs(long linkBytesPerS) {
+        return req.limits().maxDurationS() != null ? req.limits().maxDurationS() * 1000L
+                : Policies.defaultMaxDurationMs(vm.memoryMiB(), linkBytesPerS);
+    }
+
+    /** The model's inputs from what was measured; the working set is taken as all non-zero RAM. */
+    Plan plan(GuestProbe.Measured m, double link, String linkSource) {
+        long ram = (long) vm.memoryMiB() << 20;
+        Integer downtime = downtimeMs();
+        MigrationRequest.Limits l = req.limits();
+        return Plan.of(new Plan.Inputs(ram, m.zeroShare(), m.dirtyBytesPerS(), (long) (ram * (1 - m.zeroShare())),
+                link, linkSource, downtime != null ? downtime : BudgetPolicy.DEFAULT_BUDGET_MS,
+                maxDurationMs((long) link), l.allowThrottle(), l.allowPostcopy(), l.allowPause()));
+    }
+}

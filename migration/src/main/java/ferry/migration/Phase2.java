@@ -1,0 +1,304 @@
+package ferry.migration;
+
+import ferry.node.NodeException;
+import ferry.node.QemuProcess;
+import ferry.node.VmDefinition;
+import ferry.protocol.Commands;
+import ferry.protocol.MachineInfo;
+import ferry.protocol.MigrateArgs;
+import ferry.protocol.MigrationInfo;
+import ferry.protocol.MigrationStatus;
+import ferry.protocol.QueryMachinesArgs;
+import ferry.protocol.RunState;
+import ferry.qmp.EventSubscription;
+import ferry.qmp.QmpClient;
+import ferry.qmp.QmpCommandException;
+import ferry.qmp.QmpException;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Phase 2, the live migration of a running VM: predicts the outcome, sets capabilities and
+ * parameters on both ends, starts the target paused and waiting, sends, and lets the policy steer
+ * until pre-copy completes or postcopy takes over. Its cleanup cancels the stream, resumes the
+ * source if the migration paused it, and stops the target QEMU.
+ */
+final class Phase2 {
+    /** The seed's "unlimited" bandwidth, in MiB/s. */
+    static final int DEFAULT_BWLIMIT_MIB = 8192;
+
+    private final MigrationContext ctx;
+    private final CancelSignal cancel;
+    private final Duration pollInterval;
+    private boolean targetStarted;
+    private boolean pausedByUs;
+    private Plan plan;
+    private Phase2Monitor monitor;
+    private EventSubscription events;
+    private MigrationInfo stats;
+    private boolean postcopy;
+    private long postcopyActiveNanos;
+
+    Phase2(MigrationContext ctx, CancelSignal cancel, Duration pollInterval) {
+        this.ctx = ctx;
+        this.cancel = cancel;
+        this.pollInterval = pollInterval;
+    }
+
+    void run() {
+        int vmid = ctx.vmid();
+        QemuProcess src = ctx.local().running(vmid).orElseThrow(() ->
+                new NodeException("VM " + vmid + " stopped running on node '" + ctx.here() + "'"));
+        QmpClient qmp = src.qmp();
+        long bw = (long) (ctx.bwlimitMiBps() != null ? ctx.bwlimitMiBps() : DEFAULT_BWLIMIT_MIB) << 20;
+        MigrationRequest.Limits limits = ctx.req().limits();
+        Tuning tuning = ctx.req().tuning();
+        Set<String> srcCaps = ctx.features().capabilities();
+        ConvergencePolicy policy = Policies.create(ctx.req().policy(), new Policies.Context(ctx.vm().memoryMiB(),
+                ctx.vm().vcpus(), bw, ctx.downtimeMs(), ctx.maxDurationMs(bw), limits, srcCaps, srcCaps,
+                useDirtyLimit(src)));
+        ConvergencePolicy.Setup setup = policy.setup();
+        for (var c : setup.capabilities().entrySet()) {
+            if (c.getValue() && !srcCaps.contains(c.getKey())) {
+                throw new MigrationRefused("policy " + policy.name() + " needs migration capability '" + c.getKey()
+                        + "', which QEMU " + ctx.local().qemu().version() + " on node '" + ctx.here() + "' lacks");
+            }
+        }
+        pausedByUs = qmp.call(Commands.QUERY_STATUS).status() == RunState.RUNNING;
+        plan = predict(src, bw);
+        long cache = StreamSetup.xbzrleCacheFor(plan, ctx.vm().memoryMiB());
+        StreamSetup stream = StreamSetup.of(setup, tuning, ctx.features(), cache);
+        if (stream.sourceCaps().getOrDefault("xbzrle", false) && tuning.xbzrleCacheMiB() == null
+                && !setup.parameters().has("xbzrle-cache-size")) {
+            policy = new XbzrleSizing(policy, cache, (long) ctx.vm().memoryMiB() << 20);
+        }
+        if (tuning.multifd()) {
+            policy = new BandwidthGuard(policy, bw);
+        }
+        Map<String, Boolean> caps = new LinkedHashMap<>(stream.sourceCaps());
+        // before the target starts: a combination QEMU refuses stops here, with nothing to undo
+        try {
+            qmp.execute(Commands.MIGRATE_SET_CAPABILITIES, StreamSetup.capabilityArgs(caps));
+            qmp.execute(Commands.MIGRATE_SET_PARAMETERS, stream.sourceParams());
+        } catch (QmpCommandException e) {
+            throw new MigrationRefused("QEMU on node '" + ctx.here() + "' refused the migration settings: "
+                    + e.description());
+        }
+        VmDefinition pinned = pinMachine(src);
+        ctx.journal().step(MigrationStep.START_INCOMING, "start incoming on " + ctx.targetName());
+        targetStarted = true;
+        TargetNode.Endpoint ep = ctx.target().startIncoming(pinned, stream.targetCaps(), stream.targetParams());
+        ctx.log().info("starting VM %d on remote node '%s', listening at %s", vmid, ctx.targetName(), ep.uri());
+        dropWhatTheTargetLacks(qmp, caps, stream.targetCaps(), ep);
+        ctx.log().info("%s", setup.summary());
+        if (!stream.summary().isEmpty()) {
+            ctx.log().info("%s", stream.summary());
+        }
+        ctx.journal().step(MigrationStep.MIGRATE, "migrate to " + ep.uri(), e -> e.put("uri", ep.uri()));
+        events = qmp.subscribe("MIGRATION");
+        long firstLimit = setup.parameters().has("downtime-limit") ? setup.parameters().path("downtime-limit").asLong()
+                : qmp.call(Commands.QUERY_MIGRATE_PARAMETERS).downtimeLimit().longValue();
+        monitor = new Phase2Monitor(qmp, events, ctx.log(), cancel, pollInterval, policy, firstLimit)
+                .journaled(ctx.journal());
+        if (tuning.pauseBeforeSwitchover()) {
+            monitor.beforeSwitchover(this::checkBeforeSwitchover);
+        }
+        qmp.call(Commands.MIGRATE, MigrateArgs.builder().uri(ep.uri()).build());
+        stats = monitor.follow();
+        if (stats.status() == MigrationStatus.POSTCOPY_ACTIVE) {
+            postcopy = true;
+            postcopyActiveNanos = System.nanoTime();
+            ctx.log().info("migration status: postcopy-active; the target takes over and pulls the rest");
+            return;
+        }
+        ctx.log().info("migration status: completed");
+        logFinal(stats);
+    }
+
+    /** Capabilities needed on both ends that the target lacks: preempt is dropped, anything else fails. */
+    private void dropWhatTheTargetLacks(QmpClient qmp, Map<String, Boolean> caps, Set<String> wanted,
+                                        TargetNode.Endpoint ep) {
+        for (String c : wanted) {
+            if (ep.capabilities().contains(c)) {
+                continue;
+            }
+            if (c.equals("postcopy-preempt")) {
+                caps.put(c, false);
+                qmp.execute(Commands.MIGRATE_SET_CAPABILITIES, StreamSetup.capabilityArgs(Map.of(c, false)));
+                ctx.log().info("target node '%s' lacks postcopy-preempt: postcopy runs without it", ctx.targetName());
+            } else {
+                throw new NodeException("migration capability '" + c + "' is missing on target node '"
+                        + ctx.targetName() + "'; its QEMU is too old for it");
+            }
+        }
+    }
+
+    /**
+     * Throttling with dirty-limit needs the budget policy with --allow-throttle, and a host that
+     * can (KVM dirty rings); "auto" falls back to auto-converge and says why.
+     */
+    private boolean useDirtyLimit(QemuProcess src) {
+        String how = ctx.req().tuning().throttle();
+        if (!ctx.req().policy().equals("budget") || !ctx.req().limits().allowThrottle() || "auto-converge".equals(how)) {
+            return false;
+        }
+        String why = QemuFeatures.dirtyLimitProblem(src);
+        if (why != null) {
+            ctx.log().info("throttle: auto-converge, because dirty-limit is unavailable on node '%s': %s", ctx.here(), why);
+        }
+        return why == null;
+    }
+
+    /** The last moment to turn back: the source is stopped at pre-switchover, the target not yet running. */
+    private void checkBeforeSwitchover() {
+        cancel.check();
+        try {
+            ctx.target().probe();
+        } catch (RuntimeException e) {
+            throw new Phase2Monitor.MigrationFailed("target node '" + ctx.targetName() + "' stopped answering at the "
+                    + "switch-over (" + e.getMessage() + "); the VM stays on node '" + ctx.here() + "'");
+        }
+    }
+
+    /** Logs QEMU's final figures and the planner's prediction beside them. */
+    void logFinal(MigrationInfo s) {
+        TaskLog log = ctx.log();
+        if (s.downtime() != null) {
+            log.info("migration downtime %d ms", s.downtime());
+        }
+        if (s.ram() != null) {
+            log.info("migration transferred %s in %d ms", Sizes.bytes(s.ram().transferred()), s.totalTime());
+        }
+        if (plan != null && s.totalTime() != null) {
+            Plan.Prediction p = plan.forPolicy(ctx.req().policy());
+            if (p != null) {
+                log.info("planner: predicted %.1f s / %.0f ms downtime, measured %.1f s / %s ms downtime", p.seconds(),
+                        p.downtimeMs(), s.totalTime() / 1000.0, s.downtime());
+            }
+        }
+    }
+
+    /** Measures the guest and predicts every strategy; a failed measurement only costs the prediction. */
+    private Plan predict(QemuProcess src, long bw) {
+        if (!pausedByUs) {
+            return null; // a paused guest dirties nothing: nothing to predict
+        }
+        try {
+            GuestProbe.Measured m = GuestProbe.measure(src, ctx.vm().memoryMiB(), Duration.ofSeconds(1));
+            Plan p0 = ctx.plan(m, bw, "bandwidth limit");
+            Plan.Prediction p = p0.forPolicy(ctx.req().policy());
+            ctx.log().info("planner: dirty rate %s/s, %.0f%% zero pages, link %s/s -> %s: %s, %d passes, %.1f s, "
+                    + "downtime %.0f ms (measured in %d ms)", Sizes.bytes((long) m.dirtyBytesPerS()), m.zeroShare() * 100,
+                    Sizes.bytes(bw), p.strategy(), p.converges() ? "converges" : "does not converge", p.passes(),
+                    p.seconds(), p.downtimeMs(), m.took().toMillis());
+            return p0;
+        } catch (RuntimeException e) {
+            ctx.log().info("planner: could not measure the guest (%s); migrating without a prediction", e.getMessage());
+            return null;
+        }
+    }
+
+    /**
+     * The target must start the same virtual hardware: a machine alias such as "pc" is resolved to
+     * the versioned type the source QEMU runs (e.g. "pc-i440fx-10.0").
+     */
+    private VmDefinition pinMachine(QemuProcess src) {
+        VmDefinition vm = ctx.vm();
+        for (MachineInfo m : src.qmp().call(Commands.QUERY_MACHINES, QueryMachinesArgs.builder().build())) {
+            if (vm.machine().equals(m.alias())) {
+                ctx.log().info("pinned machine type '%s' (%s), CPU model '%s'", m.name(), vm.machine(), vm.cpu());
+                return new VmDefinition(vm.vmid(), vm.name(), vm.memoryMiB(), vm.vcpus(), m.name(), vm.cpu(), vm.boot(),
+                        vm.disks(), vm.accel(), vm.migration());
+            }
+        }
+        return vm;
+    }
+
+    // ---- cleanup: the VM stays where it was ----------------------------------------------------
+
+    void cleanup() {
+        int vmid = ctx.vmid();
+        closeEvents();
+        if (!targetStarted) {
+            return;
+        }
+        ctx.log().info("aborting phase 2 - cleanup resources");
+        Optional<QemuProcess> src = ctx.local().running(vmid);
+        if (src.isEmpty()) {
+            ctx.log().error("VM %d is no longer running on node '%s' (its QEMU is gone); it was not migrated",
+                    vmid, ctx.here());
+        }
+        src.ifPresent(q -> cancelOn(q, ctx.log(), pausedByUs, vmid, ctx.here()));
+        try {
+            ctx.target().stop(vmid);
+        } catch (RuntimeException e) {
+            ctx.log().error("could not stop VM %d on target node '%s': %s", vmid, ctx.targetName(), e.getMessage());
+        }
+    }
+
+    /** Cancels the source's stream; resumes the guest only if the migration paused it (never what the user paused). */
+    static void cancelOn(QemuProcess q, TaskLog log, boolean resume, int vmid, String node) {
+        try {
+            log.info("migrate_cancel");
+            q.qmp().call(Commands.MIGRATE_CANCEL);
+            waitUntilMigrationEnds(q);
+            if (resume && q.qmp().call(Commands.QUERY_STATUS).status() != RunState.RUNNING) {
+                q.qmp().call(Commands.CONT);
+                log.info("resumed VM %d on node '%s'", vmid, node);
+            }
+        } catch (QmpException e) {
+            log.error("migrate_cancel error: %s", e.getMessage());
+        }
+    }
+
+    private static void waitUntilMigrationEnds(QemuProcess q) {
+        for (int i = 0; i < 100; i++) {
+            MigrationInfo info = q.qmp().call(Commands.QUERY_MIGRATE);
+            if (info.status() == null || switch (info.status()) {
+                case ACTIVE, SETUP, CANCELLING, DEVICE, PRE_SWITCHOVER, POSTCOPY_ACTIVE, WAIT_UNPLUG -> false;
+                default -> true;
+            }) {
+                return;
+            }
+            Sleep.quietly(100);
+        }
+    }
+
+    void closeEvents() {
+        if (events != null) {
+            events.close();
+            events = null;
+        }
+    }
+
+    // ---- what the hand-over and the result need ----------------------------------------------
+
+    boolean postcopy() {
+        return postcopy;
+    }
+
+    long postcopyActiveNanos() {
+        return postcopyActiveNanos;
+    }
+
+    Phase2Monitor monitor() {
+        return monitor;
+    }
+
+    Plan plan() {
+        return plan;
+    }
+
+    MigrationInfo stats() {
+        return stats;
+    }
+
+    /** Postcopy ended: QEMU's final figures replace those at the switch. */
+    void finalStats(MigrationInfo s) {
+        stats = s;
+    }
+}

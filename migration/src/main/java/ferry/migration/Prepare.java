@@ -1,0 +1,175 @@
+package ferry.migration;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import ferry.cluster.ClusterStore;
+import ferry.cluster.VmRecord;
+import ferry.node.LocalNode;
+import ferry.node.QemuProcess;
+import ferry.node.Storage;
+import ferry.node.VmDefinition;
+import ferry.node.Volumes;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Function;
+
+/**
+ * The seed's prepare: everything that can be checked before acting. A refusal throws
+ * {@link MigrationRefused} and changes nothing; success settles the {@link MigrationContext}.
+ */
+final class Prepare {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final ClusterStore store;
+    private final LocalNode local;
+    private final Volumes volumes;
+    private final Function<String, TargetNode> targets;
+
+    Prepare(ClusterStore store, LocalNode local, Volumes volumes, Function<String, TargetNode> targets) {
+        this.store = store;
+        this.local = local;
+        this.volumes = volumes;
+        this.targets = targets;
+    }
+
+    MigrationContext check(MigrationRequest req, String taskId, TaskLog log, StepHook hook) {
+        String here = local.name();
+        VmRecord rec = store.vm(req.vmid()).orElseThrow(() ->
+                new MigrationRefused("VM " + req.vmid() + " does not exist in this cluster"));
+        if (!rec.owner().equals(here)) {
+            throw new MigrationRefused("VM " + req.vmid() + " is owned by node '" + rec.owner() + "', not by '" + here
+                    + "'; run the migration on node '" + rec.owner() + "'");
+        }
+        if (rec.locked()) {
+            throw new MigrationRefused("VM " + req.vmid() + " is locked (" + rec.lock() + ") on node '" + here
+                    + "'; wait for that operation to end");
+        }
+        if (req.target().equals(here)) {
+            throw new MigrationRefused("VM " + req.vmid() + " is already on node '" + here + "'; name another target");
+        }
+        if (store.config().node(req.target()).isEmpty()) {
+            throw new MigrationRefused("unknown target node '" + req.target() + "'; the cluster's nodes are "
+                    + String.join(", ", store.config().nodeNames()));
+        }
+        VmDefinition vm;
+        try {
+            vm = JSON.treeToValue(rec.config(), VmDefinition.class);
+        } catch (Exception e) {
+            throw new MigrationRefused("VM " + req.vmid() + " has an unreadable definition: " + e.getMessage());
+        }
+        MigrationRequest settled = req.withPolicy(policyOf(req, vm));
+        checkTuning(settled, vm);
+        LocalNode.Status st = local.status(req.vmid());
+        boolean running = st.state() != LocalNode.State.STOPPED;
+        if (running && !req.online()) {
+            throw new MigrationRefused("VM " + req.vmid() + " is running on node '" + here
+                    + "'; use --online to migrate it live, or stop it first");
+        }
+        if (running && st.state() != LocalNode.State.RUNNING && st.state() != LocalNode.State.PAUSED) {
+            throw new MigrationRefused("VM " + req.vmid() + " is in state '" + st.qemuStatus() + "' on node '" + here
+                    + "'; only a running or paused VM migrates live");
+        }
+        QemuFeatures features = running ? checkSourceQemu(req.vmid(), settled.tuning()) : null;
+        TargetNode target = targets.apply(req.target());
+        TargetNode.Info info;
+        try {
+            info = target.probe();
+        } catch (RuntimeException e) {
+            throw new MigrationRefused("target node '" + req.target() + "' does not answer: " + e.getMessage());
+        }
+        checkStorages(req, vm, running, info);
+        String mine = local.qemu().version();
+        if (compareVersions(info.qemuVersion(), mine) < 0) {
+            throw new MigrationRefused("target node '" + req.target() + "' runs QEMU " + info.qemuVersion()
+                    + ", older than QEMU " + mine + " here; a migration may only go to the same or a newer QEMU");
+        }
+        Journal journal = new Journal(store, taskId, req.vmid(), here, req.target(), hook);
+        return new MigrationContext(store, local, volumes, settled, taskId, log, vm, target, running, features, journal,
+                System.nanoTime());
+    }
+
+    private static String policyOf(MigrationRequest req, VmDefinition vm) {
+        String policy = req.policy() != null ? req.policy()
+                : vm.migration() != null && vm.migration().policy() != null ? vm.migration().policy()
+                : MigrationRequest.DEFAULT_POLICY;
+        if (!Policies.NAMES.contains(policy)) {
+            throw new MigrationRefused(Policies.unknown(policy));
+        }
+        return policy;
+    }
+
+    /** Tuning that contradicts itself, the policy, or the bandwidth limit is refused first. */
+    private static void checkTuning(MigrationRequest req, VmDefinition vm) {
+        Tuning tuning = req.tuning();
+        List<String> wrong = new ArrayList<>(tuning.problems());
+        if (wrong.isEmpty()) {
+            wrong.addAll(tuning.conflicts(req.policy(), req.limits(), Policies.turnsOn(req.policy(), req.limits())));
+        }
+        if (!wrong.isEmpty()) {
+            throw new MigrationRefused("VM " + req.vmid() + ": " + String.join("; ", wrong));
+        }
+        Integer bwlimit = req.bwlimitMiBps() != null ? req.bwlimitMiBps()
+                : vm.migration() == null ? null : vm.migration().speedMiBps();
+        String overshoot = tuning.multifdOvershoot(bwlimit);
+        if (overshoot != null) {
+            throw new MigrationRefused("VM " + req.vmid() + ": " + overshoot);
+        }
+    }
+
+    /** Refuses tuning the source QEMU cannot do, asking that QEMU (not its version number). */
+    private QemuFeatures checkSourceQemu(int vmid, Tuning tuning) {
+        QemuProcess src = local.running(vmid).orElseThrow(() ->
+                new MigrationRefused("VM " + vmid + " stopped running on node '" + local.name() + "'"));
+        QemuFeatures features = QemuFeatures.of(src, local.name(), local.qemu().version(), tuning.compressed());
+        List<String> lacks = features.lacks(tuning);
+        if (!lacks.isEmpty()) {
+            throw new MigrationRefused(String.join("; ", lacks) + "; drop those options or upgrade QEMU there");
+        }
+        if ("dirty-limit".equals(tuning.throttle())) {
+            String why = QemuFeatures.dirtyLimitProblem(src);
+            if (why != null) {
+                throw new MigrationRefused("VM " + vmid + " on node '" + local.name()
+                        + "' cannot be throttled with dirty-limit: " + why + "; use --throttle auto-converge");
+            }
+        }
+        return features;
+    }
+
+    /** Every volume's storage exists on both nodes; a running VM keeps only shared volumes. */
+    private void checkStorages(MigrationRequest req, VmDefinition vm, boolean running, TargetNode.Info info) {
+        for (VmDefinition.Disk d : vm.disks()) {
+            Storage s = local.storages().get(d.storage());
+            if (s == null) {
+                throw new MigrationRefused("storage '" + d.storage() + "' of volume '" + d.volume()
+                        + "' does not exist on node '" + local.name() + "'");
+            }
+            if (!info.storages().contains(d.storage())) {
+                throw new MigrationRefused("storage '" + d.storage() + "' of volume '" + d.volume()
+                        + "' does not exist on target node '" + req.target() + "'");
+            }
+            if (s.shared()) {
+                continue;
+            }
+            if (running) {
+                throw new MigrationRefused("VM " + req.vmid() + " runs with local volume '" + d.volume() + "' on storage '"
+                        + d.storage() + "'; live migration with local disks is not supported yet: stop the VM for an "
+                        + "offline migration, or move the volume to shared storage");
+            }
+            if (volumes.info(s.volumePath(d.volume())).isLinkedClone()) {
+                throw new MigrationRefused("can't migrate volume '" + d.volume() + "': it is a linked clone");
+            }
+        }
+    }
+
+    static int compareVersions(String a, String b) {
+        String[] x = a.split("\\.");
+        String[] y = b.split("\\.");
+        for (int i = 0; i < Math.max(x.length, y.length); i++) {
+            int p = i < x.length ? Integer.parseInt(x[i]) : 0;
+            int q = i < y.length ? Integer.parseInt(y[i]) : 0;
+            if (p != q) {
+                return Integer.compare(p, q);
+            }
+        }
+        return 0;
+    }
+}

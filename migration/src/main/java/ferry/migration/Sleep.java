@@ -1,0 +1,14 @@
+package ferry.migration;
+
+/** Pauses that give up quietly when the thread is interrupted (it keeps its interrupt flag). */
+final class Sleep {
+    private Sleep() {}
+
+    static void quietly(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
