@@ -28,6 +28,7 @@ public final class Agent implements AutoCloseable {
     private final LocalNode local;
     private final Tasks tasks;
     private final Javalin http;
+    private final Recoverer recoverer;
 
     private Agent(ClusterLayout layout, String node, ClusterStore store, LocalNode local, Migration migration,
                   LocalTarget target, Tasks tasks) {
@@ -35,6 +36,7 @@ public final class Agent implements AutoCloseable {
         this.store = store;
         this.local = local;
         this.tasks = tasks;
+        this.recoverer = new Recoverer(node, store, migration, tasks);
         this.http = Javalin.create(cfg -> {
             cfg.showJavalinBanner = false;
             cfg.jsonMapper(new JavalinJackson(JSON, false));
@@ -59,6 +61,8 @@ public final class Agent implements AutoCloseable {
         Agent agent = new Agent(layout, node, store, local, migration, targetSide, tasks);
         agent.http.start(me.agentHost(), me.agentPort());
         log.info("agent of node '{}' listens on {}", node, me.agentAddress());
+        // after the API is up: a recovery may need this node's own target side (a migration to itself never runs)
+        agent.recoverer.start();
         return agent;
     }
 
@@ -70,6 +74,7 @@ public final class Agent implements AutoCloseable {
     /** Stops serving once running migrations have ended (a stop waits for their safe point); VMs keep running. */
     @Override
     public void close() {
+        recoverer.close();
         tasks.awaitQuiet(Duration.ofMinutes(10));
         http.stop();
         local.disconnectAll();

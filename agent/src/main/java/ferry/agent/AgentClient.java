@@ -115,6 +115,13 @@ public final class AgentClient implements TargetNode {
     }
 
     @Override
+    public QemuState state(int vmid) {
+        JsonNode s = get("/api/v1/incoming/" + vmid);
+        return new QemuState(s.path("exists").asBoolean(), s.path("run_state").asText("none"),
+                s.path("migration").asText("none"));
+    }
+
+    @Override
     public Endpoint startIncoming(VmDefinition vm, Set<String> capabilities, ObjectNode parameters) {
         return endpoint(post("/api/v1/incoming", Map.of("vm", vm, "capabilities", capabilities, "parameters",
                 parameters == null ? JSON.createObjectNode() : parameters)));
@@ -138,7 +145,14 @@ public final class AgentClient implements TargetNode {
 
     @Override
     public void resume(int vmid) {
-        post("/api/v1/incoming/" + vmid + "/resume", null);
+        try {
+            post("/api/v1/incoming/" + vmid + "/resume", null);
+        } catch (AgentException e) {
+            if (e.status() == 404) {
+                throw new NoQemuException(e.getMessage());
+            }
+            throw e;
+        }
     }
 
     @Override

@@ -88,6 +88,11 @@ final class Routes {
         });
         app.post("/api/v1/probe-sink", ctx -> ctx.json(endpointJson(target.probeSink())));
         app.post("/api/v1/vms/{vmid}/plan", this::plan);
+        app.get("/api/v1/incoming/{vmid}", ctx -> {
+            TargetNode.QemuState s = target.state(vmid(ctx));
+            ctx.json(JSON.createObjectNode().put("exists", s.exists()).put("run_state", s.runState())
+                    .put("migration", s.migration()));
+        });
         app.post("/api/v1/incoming/{vmid}/recover", ctx -> ctx.json(endpointJson(target.recover(vmid(ctx)))));
         app.post("/api/v1/incoming/{vmid}/resume", ctx -> {
             target.resume(vmid(ctx));
@@ -148,6 +153,7 @@ final class Routes {
         }).json(error(e.getMessage())));
         app.exception(BadRequest.class, (e, ctx) -> ctx.status(400).json(error(e.getMessage())));
         app.exception(NotFound.class, (e, ctx) -> ctx.status(404).json(error(e.getMessage())));
+        app.exception(TargetNode.NoQemuException.class, (e, ctx) -> ctx.status(404).json(error(e.getMessage())));
         app.exception(NodeException.class, (e, ctx) -> ctx.status(500).json(error(e.getMessage())));
         app.exception(QmpException.class, (e, ctx) -> ctx.status(500).json(error(e.getMessage())));
         app.exception(NumberFormatException.class, (e, ctx) -> ctx.status(400).json(error("not a number: " + e.getMessage())));

@@ -36,10 +36,17 @@ final class Tasks {
         return "migrate-" + node + "-" + vmid + "-" + System.currentTimeMillis() + "-" + seq.incrementAndGet();
     }
 
-    /** A log that is also appended to the task's file, line by line. */
+    /** A log that is also appended to the task's file, line by line; it continues what the file holds. */
     TaskLog newLog(String id) {
-        TaskLog taskLog = new TaskLog();
         Path file = layout.taskLog(node, id);
+        TaskLog taskLog = new TaskLog();
+        try {
+            if (Files.exists(file)) {
+                taskLog.restore(Files.readAllLines(file, StandardCharsets.UTF_8));
+            }
+        } catch (IOException e) {
+            log.warn("cannot read task log {}: {}", file, e.getMessage());
+        }
         taskLog.follow(line -> {
             try {
                 Files.createDirectories(file.getParent());
@@ -53,13 +60,35 @@ final class Tasks {
     }
 
     Task start(String id, Migration migration, Migration.Prepared prepared, TaskLog taskLog) {
+        return run(id, prepared.request().vmid(), prepared.request().target(), taskLog,
+                cancel -> migration.execute(prepared, cancel));
+    }
+
+    /**
+     * Resolves an open journal of this node that no task of this agent runs (the agent crashed or
+     * stopped during it), as a task of the same id: followers of the old task find it again.
+     */
+    synchronized Optional<Task> recover(String id, int vmid, String target, Migration migration) {
+        Task running = tasks.get(id);
+        if (running != null && !running.result().isDone()) {
+            return Optional.empty();
+        }
+        return Optional.of(run(id, vmid, target, newLog(id), cancel -> migration.recover(id, runningLog(id), cancel)));
+    }
+
+    private TaskLog runningLog(String id) {
+        return tasks.get(id).log();
+    }
+
+    private synchronized Task run(String id, int vmid, String target, TaskLog taskLog,
+                                  java.util.function.Function<CancelSignal, MigrationResult> body) {
         CancelSignal cancel = new CancelSignal();
         CompletableFuture<MigrationResult> result = new CompletableFuture<>();
-        Task t = new Task(id, prepared.request().vmid(), prepared.request().target(), taskLog, cancel, result);
+        Task t = new Task(id, vmid, target, taskLog, cancel, result);
         tasks.put(id, t);
         Thread.ofPlatform().name("task " + id).start(() -> {
             try {
-                result.complete(migration.execute(prepared, cancel));
+                result.complete(body.apply(cancel));
             } catch (Throwable e) {
                 taskLog.error("task failed: %s", e.toString());
                 result.completeExceptionally(e);
@@ -76,10 +105,14 @@ final class Tasks {
         return tasks.values().stream().filter(t -> !t.result().isDone()).toList();
     }
 
-    /** Waits for running tasks to reach their end: a stop signal takes effect at that safe point. */
+    /**
+     * Waits for running tasks to reach their end: a migration finishes or cleans up first; a
+     * hand-over waiting for its target gives up waiting and is finished at the agent's next start.
+     */
     void awaitQuiet(Duration max) {
         long deadline = System.nanoTime() + max.toNanos();
         for (Task t : running()) {
+            t.cancel().agentStopping();
             t.log().info("agent is stopping; the migration will finish or clean up first");
             try {
                 t.result().get(Math.max(1, (deadline - System.nanoTime()) / 1_000_000),

@@ -9,27 +9,35 @@ import java.util.List;
 
 /**
  * Phase 3, the hand-over: the target holds the whole state (pre-copy completed, or postcopy
- * active), so ownership moves, the target runs the guest, the source is stopped and freed, and
- * the lock is dropped. Nothing after the ownership move is rolled back: what fails is reported
- * as a problem to repair.
+ * active), so ownership moves, the target runs the guest, and only once it is seen running is
+ * the source stopped; then the source's copies are freed and the lock dropped. A target that
+ * cannot be resumed or reached is left to {@link Recovery}: the source waits paused (never
+ * stopped) until the target answers, or takes the guest back if the target died before it ran.
  */
 final class Handover {
     private final MigrationContext ctx;
     private final Phase1 phase1;
     private final Phase2 phase2;
+    private final Recovery recovery;
+    private final CancelSignal signal;
     private final List<String> problems = new ArrayList<>();
     private long resumedNanos;
+    private MigrationResult.Status status = MigrationResult.Status.COMPLETED;
+    private String message;
 
-    Handover(MigrationContext ctx, Phase1 phase1, Phase2 phase2) {
+    Handover(MigrationContext ctx, Phase1 phase1, Phase2 phase2, Recovery recovery, CancelSignal signal) {
         this.ctx = ctx;
         this.phase1 = phase1;
         this.phase2 = phase2;
+        this.recovery = recovery;
+        this.signal = signal;
     }
 
-    /** Returns what is left to repair; empty when the VM moved cleanly. */
-    List<String> run() {
+    /** How it ended: COMPLETED, PROBLEMS (moved, with repairs left), FAILED (the guest went back), HANDOVER_PENDING. */
+    MigrationResult.Status run() {
         int vmid = ctx.vmid();
         String target = ctx.targetName();
+        signal.noReturn("the hand-over to node '" + target + "' has begun");
         ctx.journal().step(MigrationStep.MOVE_OWNER, "move ownership to " + target);
         try {
             ctx.store().move(vmid, ctx.here(), target);
@@ -39,13 +47,12 @@ final class Handover {
             phase2.cleanup();
             phase1.cleanup();
             problems.add("ownership could not move: " + e.getMessage());
-            return problems;
+            return status = MigrationResult.Status.FAILED;
         }
-        if (ctx.online()) {
-            if (!handOverLive()) {
-                return problems;
-            }
-        } else {
+        if (ctx.online() && !handOverLive()) {
+            return status;
+        }
+        if (!ctx.online()) {
             freeSourceVolumes(phase1.copied());
         }
         ctx.journal().step(MigrationStep.UNLOCK, "unlock");
@@ -55,31 +62,39 @@ final class Handover {
             problems.add("the migrate lock of VM " + vmid + " could not be dropped on node '" + target + "': "
                     + e.getMessage());
         }
-        return problems;
+        return status = problems.isEmpty() ? MigrationResult.Status.COMPLETED : MigrationResult.Status.PROBLEMS;
     }
 
-    /** Resumes the target, follows postcopy to its end, stops the source; false when the lock must stay. */
+    /**
+     * Resumes the target, confirms it runs, follows postcopy to its end, then stops the source.
+     * False when the hand-over ended otherwise (see {@link #status}).
+     */
     private boolean handOverLive() {
         int vmid = ctx.vmid();
         String target = ctx.targetName();
         ctx.journal().step(MigrationStep.RESUME_TARGET, "resume on " + target);
-        boolean resumed = true;
         try {
             ctx.target().resume(vmid);
             resumedNanos = System.nanoTime();
-            if (phase2.postcopy()) {
-                // QEMU's downtime ends before this: the guest runs again only now, on the target
-                ctx.log().info("postcopy hand-over: the guest resumed on node '%s' %d ms after postcopy-active",
-                        target, (resumedNanos - phase2.postcopyActiveNanos()) / 1_000_000);
-            }
+            Recovery.awaitRunning(ctx.target(), vmid, target);
+        } catch (TargetNode.NoQemuException e) {
+            // it answered: no QEMU ran the guest there, so the source may take it back
+            ctx.journal().step(MigrationStep.TARGET_GONE, "no QEMU on " + target, x -> x.put("why", e.getMessage()));
+            ctx.log().error("the target QEMU of VM %d is gone: %s", vmid, e.getMessage());
+            return resolveByRecovery();
         } catch (RuntimeException e) {
-            resumed = false;
-            problems.add("VM " + vmid + " could not be resumed on node '" + target + "': " + e.getMessage()
-                    + (phase2.postcopy() ? "; postcopy is half done: resume it on that node, the source keeps serving its pages"
-                    : "; it is paused there with its whole state — resume it on that node"));
+            ctx.log().error("VM %d could not be confirmed running on node '%s': %s; the source stays paused",
+                    vmid, target, e.getMessage());
+            return resolveByRecovery();
         }
-        if (phase2.postcopy() && !finishPostcopy(resumed)) {
-            return false; // both QEMUs hold part of the guest: neither is stopped, the lock stays
+        ctx.journal().step(MigrationStep.TARGET_RUNNING, "runs on " + target);
+        if (phase2.postcopy()) {
+            // QEMU's downtime ends before this: the guest runs again only now, on the target
+            ctx.log().info("postcopy hand-over: the guest resumed on node '%s' %d ms after postcopy-active",
+                    target, (resumedNanos - phase2.postcopyActiveNanos()) / 1_000_000);
+            if (!finishPostcopy()) {
+                return false; // both QEMUs hold part of the guest: neither is stopped, the lock stays
+            }
         }
         ctx.journal().step(MigrationStep.STOP_SOURCE, "stop source");
         try {
@@ -91,28 +106,41 @@ final class Handover {
         return true;
     }
 
+    /** The target did not confirm: the journal and the facts decide, as after a crash. */
+    private boolean resolveByRecovery() {
+        phase2.closeEvents();
+        JournalState j = JournalState.of(ctx.taskId(), ctx.store().journal(ctx.taskId()));
+        Recovery.Outcome o = recovery.resolve(j, ctx.journal(), ctx.log(), signal, recoverWaitS());
+        status = o.status();
+        message = o.message();
+        problems.addAll(o.problems());
+        return false;
+    }
+
     /**
      * After the hand-over in postcopy: the source keeps serving pages until the target has them
      * all. Returns false when postcopy could not finish (both QEMUs are left as they are).
      */
-    private boolean finishPostcopy(boolean resumed) {
-        if (!resumed) {
-            return false;
-        }
+    private boolean finishPostcopy() {
         ctx.journal().step(MigrationStep.FOLLOW_POSTCOPY, "follow postcopy");
-        int waitS = ctx.req().limits().recoverWaitS() != null ? ctx.req().limits().recoverWaitS()
-                : Migration.DEFAULT_RECOVER_WAIT_S;
         try {
-            phase2.finalStats(phase2.monitor().followPostcopy(new PostcopyRecovery(ctx, waitS)));
+            phase2.finalStats(phase2.monitor().followPostcopy(new PostcopyRecovery(ctx.target(), ctx.local(),
+                    ctx.vmid(), ctx.log(), ctx.journal(), recoverWaitS())));
         } catch (RuntimeException e) {
             problems.add("postcopy of VM " + ctx.vmid() + " did not finish: " + e.getMessage() + "; the guest runs on"
                     + " node '" + ctx.targetName() + "' and some of its memory is still on node '" + ctx.here()
-                    + "': neither QEMU was stopped. Once the link works, retry the recovery or inspect both QEMUs");
+                    + "': neither QEMU was stopped; the agent of node '" + ctx.here() + "' keeps recovering it");
+            status = MigrationResult.Status.HANDOVER_PENDING;
             return false;
         }
         ctx.log().info("migration status: completed (postcopy)");
         phase2.logFinal(phase2.stats());
         return true;
+    }
+
+    private int recoverWaitS() {
+        return ctx.req().limits().recoverWaitS() != null ? ctx.req().limits().recoverWaitS()
+                : Migration.DEFAULT_RECOVER_WAIT_S;
     }
 
     private void freeSourceVolumes(List<VmDefinition.Disk> copied) {
@@ -126,6 +154,15 @@ final class Handover {
                 problems.add("removing local copy of '" + d.storage() + ":" + d.volume() + "' failed: " + e.getMessage());
             }
         }
+    }
+
+    List<String> problems() {
+        return List.copyOf(problems);
+    }
+
+    /** What the recovery said, when it decided the end; null otherwise. */
+    String message() {
+        return message;
     }
 
     /** When the guest ran again on the target (nanos), 0 before. */

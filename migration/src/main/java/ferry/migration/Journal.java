@@ -32,6 +32,11 @@ final class Journal {
         return taskId;
     }
 
+    /** The target node's name. */
+    String target() {
+        return target;
+    }
+
     void step(MigrationStep step, String detail) {
         step(step, detail, e -> { });
     }

@@ -27,6 +27,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -48,6 +49,28 @@ public final class LocalTarget implements TargetNode {
     @Override
     public String name() {
         return node.name();
+    }
+
+    @Override
+    public QemuState state(int vmid) {
+        return stateOf(node, vmid);
+    }
+
+    /** What runs of the VM on {@code node}: QEMU's run state and migration status, or nothing. */
+    public static QemuState stateOf(LocalNode node, int vmid) {
+        Optional<QemuProcess> q = node.running(vmid);
+        if (q.isEmpty()) {
+            return QemuState.NONE;
+        }
+        try {
+            String run = q.get().qmp().call(Commands.QUERY_STATUS).status().wire();
+            // raw: the statuses of a newer QEMU (postcopy-recover-setup, ...) are not all in the binding
+            String migration = q.get().qmp().execute(Commands.QUERY_MIGRATE, null).path("status").asText("none");
+            return new QemuState(true, run == null ? "unknown" : run, migration);
+        } catch (ferry.qmp.QmpException e) {
+            // it died while we asked
+            return node.running(vmid).isEmpty() ? QemuState.NONE : new QemuState(true, "unknown", "unknown");
+        }
     }
 
     @Override
@@ -173,7 +196,7 @@ public final class LocalTarget implements TargetNode {
     @Override
     public void resume(int vmid) {
         QemuProcess q = node.running(vmid).orElseThrow(() ->
-                new NodeException("VM " + vmid + " does not run on node '" + node.name() + "'"));
+                new NoQemuException("VM " + vmid + " does not run on node '" + node.name() + "'"));
         q.qmp().call(Commands.CONT);
     }
 

@@ -23,18 +23,25 @@ public final class Migration {
     private final Prepare prepare;
     private final LocalNode local;
     private final ClusterStore store;
+    private final Volumes volumes;
+    private final Function<String, TargetNode> targets;
     private Duration pollInterval = Duration.ofSeconds(2);
     private StepHook hook = StepHook.NONE;
+    private Recovery recovery;
 
     public Migration(ClusterStore store, LocalNode local, Volumes volumes, Function<String, TargetNode> targets) {
         this.prepare = new Prepare(store, local, volumes, targets);
         this.local = local;
         this.store = store;
+        this.volumes = volumes;
+        this.targets = targets;
+        this.recovery = new Recovery(store, local, volumes, targets, pollInterval);
     }
 
     /** How often phase 2 asks QEMU for progress (the seed's 2 s by default). */
     public Migration pollInterval(Duration d) {
         this.pollInterval = d;
+        this.recovery = new Recovery(store, local, volumes, targets, d);
         return this;
     }
 
@@ -100,17 +107,53 @@ public final class Migration {
             ctx.journal().end(status.name().toLowerCase(Locale.ROOT));
             return result(ctx, phase2, 0, status, e.getMessage(), List.of());
         }
-        Handover handover = new Handover(ctx, phase1, phase2);
-        List<String> problems = handover.run();
+        Handover handover = new Handover(ctx, phase1, phase2, recovery, cancel);
+        MigrationResult.Status status = handover.run();
         phase2.closeEvents();
-        ctx.journal().end(problems.isEmpty() ? "completed" : "problems");
-        if (problems.isEmpty()) {
-            log.info("migration finished successfully (duration %s)", Sizes.duration(ctx.elapsedMs()));
-            return result(ctx, phase2, handover.resumedNanos(), MigrationResult.Status.COMPLETED, null, problems);
+        List<String> problems = handover.problems();
+        String error = handover.message() != null ? handover.message()
+                : problems.isEmpty() ? null : String.join("; ", problems);
+        end(ctx.journal(), status, log, ctx.elapsedMs(), error);
+        return result(ctx, phase2, handover.resumedNanos(), status, error, problems);
+    }
+
+    /** Logs the end and closes the journal, unless something is left for the agent to finish. */
+    private static void end(Journal journal, MigrationResult.Status status, TaskLog log, long elapsedMs, String error) {
+        String took = Sizes.duration(elapsedMs);
+        switch (status) {
+            case COMPLETED -> log.info("migration finished successfully (duration %s)", took);
+            case HANDOVER_PENDING -> log.error("hand-over pending (duration %s): %s", took, error);
+            case FAILED -> log.error("migration failed, the VM is back on the source (duration %s): %s", took, error);
+            default -> log.error("migration finished with problems (duration %s): %s", took, error);
         }
-        log.error("migration finished with problems (duration %s)", Sizes.duration(ctx.elapsedMs()));
-        return result(ctx, phase2, handover.resumedNanos(), MigrationResult.Status.PROBLEMS, String.join("; ", problems),
-                problems);
+        if (status != MigrationResult.Status.HANDOVER_PENDING) {
+            journal.end(status.name().toLowerCase(Locale.ROOT).replace('_', '-'));
+        }
+    }
+
+    /**
+     * Resolves a migration of this node whose task was interrupted (the agent crashed or was
+     * stopped): from its journal and what runs now, it is rolled back, finished, or handed back,
+     * and its journal closed. While a node it needs does not answer, it waits; when {@code signal}
+     * says the agent stops, it returns HANDOVER_PENDING and leaves the journal open.
+     */
+    public MigrationResult recover(String taskId, TaskLog log, CancelSignal signal) {
+        long started = System.nanoTime();
+        JournalState j = JournalState.of(taskId, store.journal(taskId));
+        if (!j.source().equals(local.name())) {
+            throw new MigrationRefused("task " + taskId + " was orchestrated by node '" + j.source() + "', not by '"
+                    + local.name() + "'; its agent recovers it");
+        }
+        Journal journal = new Journal(store, taskId, j.vmid(), j.source(), j.target(), hook);
+        log.info("recovered after restart: task %s (VM %d, node '%s' -> '%s') had reached step '%s' (%s)", taskId,
+                j.vmid(), j.source(), j.target(), j.last() == null ? "none" : j.last().wire(),
+                j.last() == null ? "-" : j.last().phase());
+        journal.step(MigrationStep.RECOVER, "recovered after restart");
+        signal.noReturn("it is being recovered after a restart");
+        Recovery.Outcome o = recovery.resolve(j, journal, log, signal, DEFAULT_RECOVER_WAIT_S);
+        long ms = (System.nanoTime() - started) / 1_000_000;
+        end(journal, o.status(), log, ms, o.message());
+        return MigrationResult.recovered(o.status(), j, ms, o.message(), o.problems(), log.lines());
     }
 
     /**

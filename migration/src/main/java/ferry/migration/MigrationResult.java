@@ -18,7 +18,16 @@ public record MigrationResult(Status status, int vmid, String source, String tar
     /**
      * COMPLETED: moved. NOT_CONVERGED: the time limit passed before pre-copy converged, the VM still
      * runs on the source. ABORTED: the budget policy found no allowed way to finish in budget.
-     * FAILED / CANCELLED: stopped by an error or the user. PROBLEMS: moved, with repairs left.
+     * FAILED / CANCELLED: stopped by an error or the user; the VM is where it was. PROBLEMS: the
+     * migration ended, with repairs left (the log says which). HANDOVER_PENDING: the target did not
+     * answer at the hand-over; the source waits paused and the agent finishes it when it can.
      */
-    public enum Status { COMPLETED, NOT_CONVERGED, ABORTED, FAILED, CANCELLED, PROBLEMS }
+    public enum Status { COMPLETED, NOT_CONVERGED, ABORTED, FAILED, CANCELLED, PROBLEMS, HANDOVER_PENDING }
+
+    /** The end of a migration resolved from its journal (after a restart): QEMU's figures are gone with the old task. */
+    static MigrationResult recovered(Status status, JournalState j, long durationMs, String error, List<String> problems,
+                                     List<String> log) {
+        return new MigrationResult(status, j.vmid(), j.source(), j.target(), j.online(), durationMs, null, null, null,
+                null, error, List.copyOf(problems), log, null, null, null, 0, false);
+    }
 }

@@ -25,6 +25,11 @@ public enum MigrationStep {
     MOVE_OWNER("phase3"),
     /** phase 3: the target QEMU is told to run the guest. */
     RESUME_TARGET("phase3"),
+    /**
+     * phase 3: told to run the guest, the target answered that no QEMU of the VM runs there: it
+     * died before it ever ran the guest, so the source may take the guest back.
+     */
+    TARGET_GONE("phase3"),
     /** phase 3: the target was seen running guest code; the source may be stopped from now on. */
     TARGET_RUNNING("phase3"),
     /** phase 3: postcopy is followed until the target holds every page. */

@@ -54,6 +54,14 @@ final class Phase2Monitor implements ConvergencePolicy.Control {
         this.lastAt = startedNanos;
     }
 
+    /** Follows a postcopy already under way (after a restart): no policy steers it any more. */
+    static Phase2Monitor forPostcopy(QmpClient qmp, EventSubscription events, TaskLog log, CancelSignal cancel,
+                                     Duration interval) {
+        Phase2Monitor m = new Phase2Monitor(qmp, events, log, cancel, interval, null, 0);
+        m.postcopyStarted = true;
+        return m;
+    }
+
     /**
      * With pause-before-switchover on, QEMU stops the source at pre-switchover and waits: {@code check}
      * runs then (it may throw to cancel), and the migration continues after it.
@@ -297,6 +305,7 @@ final class Phase2Monitor implements ConvergencePolicy.Control {
             return;
         }
         log.info("%s", reason);
+        cancel.noReturn("postcopy has started: the target runs the guest and pulls the rest from the source");
         if (journal != null) {
             journal.step(MigrationStep.START_POSTCOPY, "start postcopy");
         }

@@ -1,5 +1,6 @@
 package ferry.migration;
 
+import ferry.node.LocalNode;
 import ferry.node.QemuProcess;
 import ferry.protocol.Commands;
 import ferry.protocol.MigrateArgs;
@@ -13,13 +14,21 @@ import ferry.protocol.MigrationInfo;
 final class PostcopyRecovery implements Phase2Monitor.Recovery {
     static final long RETRY_MS = 1000;
 
-    private final MigrationContext ctx;
+    private final TargetNode target;
+    private final LocalNode source;
+    private final int vmid;
+    private final TaskLog log;
+    private final Journal journal;
     private final int waitS;
     private long deadline;
     private int attempts;
 
-    PostcopyRecovery(MigrationContext ctx, int waitS) {
-        this.ctx = ctx;
+    PostcopyRecovery(TargetNode target, LocalNode source, int vmid, TaskLog log, Journal journal, int waitS) {
+        this.target = target;
+        this.source = source;
+        this.vmid = vmid;
+        this.log = log;
+        this.journal = journal;
         this.waitS = waitS;
     }
 
@@ -28,28 +37,28 @@ final class PostcopyRecovery implements Phase2Monitor.Recovery {
         long now = System.nanoTime();
         if (deadline == 0) {
             deadline = now + waitS * 1_000_000_000L;
-            ctx.log().error("postcopy paused: the link to node '%s' broke (%s); waiting up to %d s for it to come back",
-                    ctx.targetName(), paused.errorDesc() == null ? "no reason given" : paused.errorDesc(), waitS);
-            ctx.journal().step(MigrationStep.POSTCOPY_PAUSED, "postcopy paused");
+            log.error("postcopy paused: the link to node '%s' broke (%s); waiting up to %d s for it to come back",
+                    journal.target(), paused.errorDesc() == null ? "no reason given" : paused.errorDesc(), waitS);
+            journal.step(MigrationStep.POSTCOPY_PAUSED, "postcopy paused");
         } else if (now > deadline) {
-            throw new Phase2Monitor.MigrationFailed("the link to node '" + ctx.targetName() + "' did not come back within "
+            throw new Phase2Monitor.MigrationFailed("the link to node '" + journal.target() + "' did not come back within "
                     + waitS + " s; both QEMUs wait paused");
         } else {
             Sleep.quietly(RETRY_MS);
         }
         attempts++;
         try {
-            TargetNode.Endpoint ep = ctx.target().recover(ctx.vmid());
-            QemuProcess src = ctx.local().running(ctx.vmid()).orElseThrow(() -> new Phase2Monitor.MigrationFailed(
-                    "the source QEMU of VM " + ctx.vmid() + " is gone; the rest of its memory is lost"));
+            TargetNode.Endpoint ep = target.recover(vmid);
+            QemuProcess src = source.running(vmid).orElseThrow(() -> new Phase2Monitor.MigrationFailed(
+                    "the source QEMU of VM " + vmid + " is gone; the rest of its memory is lost"));
             src.qmp().call(Commands.MIGRATE, MigrateArgs.builder().uri(ep.uri()).resume(true).build());
-            ctx.log().info("postcopy recovery attempt %d: target listens at %s, source resumes", attempts, ep.uri());
+            log.info("postcopy recovery attempt %d: target listens at %s, source resumes", attempts, ep.uri());
             awaitLeavingPause(src);
         } catch (Phase2Monitor.MigrationFailed e) {
             throw e;
         } catch (RuntimeException e) {
             if (attempts == 1 || attempts % 10 == 0) {
-                ctx.log().info("postcopy recovery attempt %d failed: %s", attempts, e.getMessage());
+                log.info("postcopy recovery attempt %d failed: %s", attempts, e.getMessage());
             }
         }
     }

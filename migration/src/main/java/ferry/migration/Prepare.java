@@ -64,6 +64,10 @@ final class Prepare {
             throw new MigrationRefused("VM " + req.vmid() + " is running on node '" + here
                     + "'; use --online to migrate it live, or stop it first");
         }
+        if (!running && req.online()) {
+            throw new MigrationRefused("VM " + req.vmid() + " is not running on node '" + here + "'; start it first, "
+                    + "or migrate it without --online to move it stopped (its local volumes are copied)");
+        }
         if (running && st.state() != LocalNode.State.RUNNING && st.state() != LocalNode.State.PAUSED) {
             throw new MigrationRefused("VM " + req.vmid() + " is in state '" + st.qemuStatus() + "' on node '" + here
                     + "'; only a running or paused VM migrates live");

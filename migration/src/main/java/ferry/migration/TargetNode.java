@@ -28,7 +28,30 @@ public interface TargetNode {
         }
     }
 
+    /**
+     * What runs of a VM on a node, in QEMU's own words: whether a QEMU exists, its run state
+     * ({@code running}, {@code paused}, {@code postmigrate}, {@code inmigrate}, ...) and its
+     * migration status ({@code none}, {@code active}, {@code completed}, {@code postcopy-active}, ...).
+     */
+    record QemuState(boolean exists, String runState, String migration) {
+        public static final QemuState NONE = new QemuState(false, "none", "none");
+
+        public boolean running() {
+            return exists && "running".equals(runState);
+        }
+    }
+
+    /** The target answered that no QEMU of the VM runs there (so nothing it was asked to do happened). */
+    final class NoQemuException extends RuntimeException {
+        public NoQemuException(String message) {
+            super(message);
+        }
+    }
+
     String name();
+
+    /** The VM's QEMU on the target, as it is now; throws when the target does not answer. */
+    QemuState state(int vmid);
 
     /** Answers only when the target is reachable and accepts this cluster's token. */
     Info probe();
@@ -52,7 +75,7 @@ public interface TargetNode {
      */
     Endpoint probeSink();
 
-    /** Lets the migrated VM run (after ownership moved here). */
+    /** Lets the migrated VM run (after ownership moved here); {@link NoQemuException} when no QEMU of it runs. */
     void resume(int vmid);
 
     /** Stops the VM's QEMU on the target, if it runs. */

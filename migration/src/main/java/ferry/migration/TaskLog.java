@@ -22,6 +22,11 @@ public final class TaskLog {
         }
     }
 
+    /** Takes the lines a task logged before this agent started (its log file), so line numbers go on. */
+    public void restore(List<String> earlier) {
+        lines.addAll(earlier);
+    }
+
     public void error(String format, Object... args) {
         info("ERROR: " + format, args);
     }

@@ -16,6 +16,7 @@ abstract class ForwardingTarget implements TargetNode {
 
     @Override public String name() { return real.name(); }
     @Override public Info probe() { return real.probe(); }
+    @Override public QemuState state(int vmid) { return real.state(vmid); }
     @Override public Endpoint startIncoming(VmDefinition vm, Set<String> caps, ObjectNode params) {
         return real.startIncoming(vm, caps, params);
     }

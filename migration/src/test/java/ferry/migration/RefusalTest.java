@@ -91,6 +91,7 @@ class RefusalTest {
             Migration unreachable = new Migration(nodes.store, nodes.a, nodes.volumes, n -> new TargetNode() {
                 public String name() { return n; }
                 public Info probe() { throw new IllegalStateException("connection refused (127.0.0.1:2)"); }
+                public QemuState state(int id) { throw new AssertionError(); }
                 public Endpoint startIncoming(VmDefinition v, java.util.Set<String> c,
                         com.fasterxml.jackson.databind.node.ObjectNode p) { throw new AssertionError(); }
                 public Endpoint recover(int id) { throw new AssertionError(); }
