@@ -155,6 +155,37 @@ class CrashRecoveryTest {
         }
     }
 
+    /**
+     * Postcopy began, then the orchestrator died before the hand-over: both QEMUs hold part of the
+     * guest's state. The recovery either finishes forward (postcopy still running) or, if the
+     * stream completed meanwhile with the target never run, gives the guest back to the source.
+     */
+    @Test
+    void aCrashInPostcopyBeforeTheHandOverKeepsOneWholeGuest() throws Exception {
+        BootblockGuest hot = PolicyTest.HOT;
+        try (TwoNodes nodes = new TwoNodes(dir)) {
+            QemuProcess src = nodes.a.start(nodes.bootblockVm(VMID, hot));
+            BootblockGuest.awaitPasses(src, 1, Duration.ofSeconds(30));
+            MigrationRequest req = new MigrationRequest(VMID, "b", true, false, PolicyTest.BW_MIB, 300, "budget",
+                    new MigrationRequest.Limits(60, false, true, false, null));
+            runUntilCrash(nodes, nodes.migrationFromA().onStep(crashAt(MigrationStep.MOVE_OWNER)), req, new TaskLog());
+            assertThat(nodes.store.journal("task-crash")).extracting(e -> e.path("kind").asText())
+                    .contains("start-postcopy");
+            MigrationResult r = recover(nodes);
+            String node = nodes.store.vm(VMID).orElseThrow().owner();
+            LocalNode on = node.equals("a") ? nodes.a : nodes.b;
+            LocalNode off = node.equals("a") ? nodes.b : nodes.a;
+            assertThat(on.status(VMID).state()).as(String.join("\n", r.log())).isEqualTo(LocalNode.State.RUNNING);
+            assertThat(off.status(VMID).state()).isEqualTo(LocalNode.State.STOPPED);
+            assertThat(nodes.store.vm(VMID).orElseThrow().lock()).isNull();
+            assertThat(nodes.store.openJournals()).isEmpty();
+            QemuProcess q = on.running(VMID).orElseThrow();
+            q.qmp().call(Commands.STOP);
+            PageOracle.Result oracle = hot.checkMemory(q);
+            assertThat(oracle.ok()).as(oracle.message()).isTrue();
+        }
+    }
+
     @Test
     void aTargetQemuThatDiesBeforeItRunsTheGuestHandsItBack() throws Exception {
         try (TwoNodes nodes = new TwoNodes(dir)) {
