@@ -64,6 +64,10 @@ final class RecoveryDecision {
             return new Wait(dst + " does not answer; the guest waits paused on " + src
                     + (movedOwner ? " with its whole state on " + dst : "") + " until it does");
         }
+        if (!f.source().exists() && f.target().exists() && f.target().migration().startsWith("postcopy")) {
+            return new GuestLost("the source QEMU on " + src + " died during postcopy: the pages only it held are "
+                    + "lost, so the guest on " + dst + " cannot go on");
+        }
         boolean targetHasAll = f.target().exists() && (f.target().migration().equals("completed")
                 || f.target().migration().startsWith("postcopy") || f.target().running());
         if (!movedOwner) {

@@ -90,6 +90,14 @@ class RecoveryDecisionTest {
     }
 
     @Test
+    void aSourceThatDiesDuringPostcopyLeavesNoGuestToKeep() {
+        var j = journal(false, MigrationStep.START_POSTCOPY, MigrationStep.MOVE_OWNER, MigrationStep.RESUME_TARGET,
+                MigrationStep.FOLLOW_POSTCOPY);
+        assertThat(decide(j, "b", GONE, new QemuState(true, "running", "postcopy-paused")))
+                .isInstanceOf(RecoveryDecision.GuestLost.class);
+    }
+
+    @Test
     void aSourceThatDiedAfterTheStreamCompletedIsRescuedByTheTarget() {
         var j = journal(false, MigrationStep.MIGRATE);
         assertThat(decide(j, "a", GONE, RECEIVED)).isInstanceOfSatisfying(RecoveryDecision.Finish.class,
