@@ -73,11 +73,8 @@ final class Tasks {
         if (running != null && !running.result().isDone()) {
             return Optional.empty();
         }
-        return Optional.of(run(id, vmid, target, newLog(id), cancel -> migration.recover(id, runningLog(id), cancel)));
-    }
-
-    private TaskLog runningLog(String id) {
-        return tasks.get(id).log();
+        TaskLog taskLog = newLog(id);
+        return Optional.of(run(id, vmid, target, taskLog, cancel -> migration.recover(id, taskLog, cancel)));
     }
 
     private synchronized Task run(String id, int vmid, String target, TaskLog taskLog,
