@@ -83,6 +83,9 @@ final class LockHolders {
         if (orchestrator.equals(node)) {
             return tasks.get(taskId).filter(t -> !t.result().isDone()).isPresent() ? Liveness.RUNNING : Liveness.IDLE;
         }
+        if (store.config().node(orchestrator).isEmpty()) {
+            return Liveness.UNREACHABLE; // removed from the cluster: no agent of it will ever answer
+        }
         try {
             String status = agents.apply(orchestrator).get("/api/v1/tasks/" + taskId).path("status").asText();
             return status.equals("running") ? Liveness.RUNNING : Liveness.IDLE;
