@@ -100,9 +100,10 @@ final class ClusterCommand {
     }
 
     @Command(name = "down", mixinStandardHelpOptions = true,
-            description = {"Stops the local agents. First it asks every node's agent for its running migrations",
-                    "(outgoing and incoming alike: each runs as a task of its source) and waits until none runs;",
-                    "after --timeout it refuses (exit 1) and stops nothing. VMs keep running."})
+            description = {"Stops the local agents once no migration runs; VMs keep running.",
+                    "First it asks every node's agent for its running migrations (outgoing and",
+                    "incoming alike: each runs as a task of its source) and waits until none",
+                    "runs; after --timeout it refuses (exit 1) and stops nothing."})
     static final class Down implements Callable<Integer> {
         @Mixin
         ClusterOption cluster;
