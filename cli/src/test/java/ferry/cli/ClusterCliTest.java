@@ -212,15 +212,10 @@ class ClusterCliTest {
 
     @Test
     void cancelStopsASlowMigrationAndTheVmStaysOnA() throws Exception {
-        Path def = bootblockVm(101, 64, 100_000);
-        assertThat(ferry(dir, "vm", "create", "--node", "a", def.toString()).code()).isZero();
-        assertThat(ferry(dir, "vm", "start", "101").code()).isZero();
-
-        CompletableFuture<FerryCli.Run> migrate = CompletableFuture.supplyAsync(() ->
-                ferry(dir, "migrate", "101", "b", "--online", "--bwlimit", "1"));
-        String task = awaitTaskFile("migrate-a-101-", migrate);
+        SlowMigration slow = slowMigration(101);
+        String task = slow.task();
+        CompletableFuture<FerryCli.Run> migrate = slow.migrate();
         AgentClient agentA = agent("a");
-        awaitStreaming(task);
 
         FerryCli.Run c = ferry(dir, "task", "cancel", task);
         assertThat(c.code()).as(c.both()).isZero();
@@ -236,6 +231,22 @@ class ClusterCliTest {
         assertThat(st.path("status").asText()).isEqualTo("running");
         assertThat(st.has("lock")).as(st.toString()).isFalse();
         assertThat(FerryCli.qemusUnder(layout.runRoot("b").resolve("101"))).isEmpty();
+    }
+
+    /** A migration under way and the {@code migrate} command that follows it. */
+    private record SlowMigration(String task, CompletableFuture<FerryCli.Run> migrate) {}
+
+    /** A new running VM on node a, migrating to b at 1 MiB/s: returns once its stream runs. */
+    private SlowMigration slowMigration(int vmid) throws Exception {
+        Path def = bootblockVm(vmid, 64, 100_000);
+        String id = Integer.toString(vmid);
+        assertThat(ferry(dir, "vm", "create", "--node", "a", def.toString()).code()).isZero();
+        assertThat(ferry(dir, "vm", "start", id).code()).isZero();
+        CompletableFuture<FerryCli.Run> migrate = CompletableFuture.supplyAsync(() ->
+                ferry(dir, "migrate", id, "b", "--online", "--bwlimit", "1"));
+        String task = awaitTaskFile("migrate-a-" + id + "-", migrate);
+        awaitStreaming(task);
+        return new SlowMigration(task, migrate);
     }
 
     /** Waits until the task's stream runs (QEMU reports progress). */
@@ -310,13 +321,9 @@ class ClusterCliTest {
 
     @Test
     void aRunningMigrationHoldsItsVmAndClusterDownWaitsForIt() throws Exception {
-        Path def = bootblockVm(103, 64, 100_000);
-        assertThat(ferry(dir, "vm", "create", "--node", "a", def.toString()).code()).isZero();
-        assertThat(ferry(dir, "vm", "start", "103").code()).isZero();
-        CompletableFuture<FerryCli.Run> migrate = CompletableFuture.supplyAsync(() ->
-                ferry(dir, "migrate", "103", "b", "--online", "--bwlimit", "1"));
-        String task = awaitTaskFile("migrate-a-103-", migrate);
-        awaitStreaming(task);
+        SlowMigration slow = slowMigration(103);
+        String task = slow.task();
+        CompletableFuture<FerryCli.Run> migrate = slow.migrate();
 
         for (String[] refused : new String[][] {{"vm", "unlock", "103"}, {"vm", "unlock", "103", "--force"},
                 {"vm", "pause", "103"}}) {
