@@ -120,7 +120,8 @@ final class Routes {
         app.delete("/api/v1/storage/{storage}/volumes/{volume}", ctx ->
                 ctx.json(JSON.createObjectNode().set("left", JSON.valueToTree(target.freeVolumes(List.of(disk(ctx)))))));
         app.post("/api/v1/migrations", this::startMigration);
-        app.get("/api/v1/tasks", ctx -> ctx.json(history.list()));
+        app.get("/api/v1/tasks", ctx -> ctx.json("running".equals(ctx.queryParam("status")) ? history.running()
+                : history.list()));
         app.get("/api/v1/tasks/{id}", ctx -> ctx.json(taskJson(task(ctx))));
         app.get("/api/v1/tasks/{id}/log", this::taskLog);
         app.post("/api/v1/tasks/{id}/cancel", ctx -> {

@@ -34,7 +34,10 @@ final class TaskHistory {
         this.tasks = tasks;
     }
 
-    /** Each task as {id, node, vmid, source, target, status, started (epoch ms), last_step}, oldest first. */
+    /**
+     * Each task as {id, node, vmid, source, target, status, started (epoch ms), last_step}, oldest
+     * first. Reads every journal of the cluster: for people, not for polling.
+     */
     ArrayNode list() {
         Map<String, ObjectNode> byId = new LinkedHashMap<>();
         Set<String> open = Set.copyOf(store.openJournals());
@@ -53,14 +56,23 @@ final class TaskHistory {
             }
         }
         for (Task t : tasks.all()) {
-            ObjectNode o = byId.computeIfAbsent(t.id(), id -> JSON.createObjectNode().put("id", id).put("node", node)
-                    .put("vmid", t.vmid()).put("source", node).put("target", t.target())
-                    .put("started", t.startedMs()).putNull("last_step"));
-            o.put("status", t.status());
+            byId.computeIfAbsent(t.id(), id -> fromTask(t)).put("status", t.status());
         }
         ArrayNode out = JSON.createArrayNode();
         byId.values().stream().sorted(Comparator.comparingLong(o -> o.path("started").asLong())).forEach(out::add);
         return out;
+    }
+
+    /** Only the running tasks, from memory: cheap enough to poll ({@code cluster down} does). */
+    ArrayNode running() {
+        ArrayNode out = JSON.createArrayNode();
+        tasks.running().stream().sorted(Comparator.comparingLong(Task::startedMs)).map(this::fromTask).forEach(out::add);
+        return out;
+    }
+
+    private ObjectNode fromTask(Task t) {
+        return JSON.createObjectNode().put("id", t.id()).put("node", node).put("vmid", t.vmid()).put("source", node)
+                .put("target", t.target()).put("status", t.status()).put("started", t.startedMs()).putNull("last_step");
     }
 
     private ObjectNode fromJournal(String id, List<ObjectNode> entries, boolean open) {

@@ -127,7 +127,7 @@ final class ClusterCommand {
             PrintWriter out = spec.commandLine().getOut();
             try (ClusterStore s = layout.open()) {
                 List<String> nodes = s.config().nodeNames();
-                MigrationsWait wait = new MigrationsWait(() -> ClusterTasks.ask(cluster, nodes).running(), out,
+                MigrationsWait wait = new MigrationsWait(() -> ClusterTasks.askRunning(cluster, nodes).running(), out,
                         Duration.ofSeconds(1));
                 List<JsonNode> left = wait.await(noWait ? Duration.ZERO : Duration.ofSeconds(timeout));
                 if (!left.isEmpty()) {

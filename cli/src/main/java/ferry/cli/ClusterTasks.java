@@ -21,12 +21,22 @@ final class ClusterTasks {
         this.answers = answers;
     }
 
+    /** Every task of the nodes, running and ended. */
     static ClusterTasks ask(ClusterOption cluster, List<String> nodes) {
+        return ask(cluster, nodes, "/api/v1/tasks");
+    }
+
+    /** Only the running tasks of the nodes (the agents answer these from memory). */
+    static ClusterTasks askRunning(ClusterOption cluster, List<String> nodes) {
+        return ask(cluster, nodes, "/api/v1/tasks?status=running");
+    }
+
+    private static ClusterTasks ask(ClusterOption cluster, List<String> nodes, String path) {
         List<Answer> answers = new ArrayList<>();
         for (String node : nodes) {
             try {
                 List<JsonNode> tasks = new ArrayList<>();
-                cluster.agent(node).get("/api/v1/tasks").forEach(tasks::add);
+                cluster.agent(node).get(path).forEach(tasks::add);
                 answers.add(new Answer(node, tasks, null));
             } catch (AgentClient.AgentException e) {
                 answers.add(new Answer(node, List.of(), e.getMessage()));
