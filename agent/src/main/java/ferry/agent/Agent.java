@@ -12,6 +12,7 @@ import io.javalin.Javalin;
 import io.javalin.json.JavalinJackson;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,7 +32,7 @@ public final class Agent implements AutoCloseable {
     private final Recoverer recoverer;
 
     private Agent(ClusterLayout layout, String node, ClusterStore store, LocalNode local, Migration migration,
-                  LocalTarget target, Tasks tasks) {
+                  LocalTarget target, Tasks tasks, Function<String, AgentClient> agents) {
         this.node = node;
         this.store = store;
         this.local = local;
@@ -41,7 +42,8 @@ public final class Agent implements AutoCloseable {
             cfg.showJavalinBanner = false;
             cfg.jsonMapper(new JavalinJackson(JSON, false));
         });
-        new Routes(node, store, local, migration, target, tasks, store.config().token()).install(http);
+        new Routes(node, store, local, migration, target, tasks, new LockHolders(node, store, tasks, agents),
+                store.config().token()).install(http);
     }
 
     /** Starts the agent of {@code node} of the cluster in {@code clusterDir}, listening on its agent address. */
@@ -54,11 +56,12 @@ public final class Agent implements AutoCloseable {
         QemuBinary qemu = QemuBinary.find();
         Volumes volumes = new Volumes(qemu.qemuImg());
         LocalNode local = new LocalNode(node, qemu, layout.storages(node), layout.runRoot(node));
-        Migration migration = new Migration(store, local, volumes,
-                target -> new AgentClient(store.config().node(target).orElseThrow().agentAddress(), store.config().token()));
+        Function<String, AgentClient> agents = other ->
+                new AgentClient(store.config().node(other).orElseThrow().agentAddress(), store.config().token());
+        Migration migration = new Migration(store, local, volumes, agents::apply);
         LocalTarget targetSide = new LocalTarget(local, volumes, me.migrationAddress());
         Tasks tasks = new Tasks(layout, node);
-        Agent agent = new Agent(layout, node, store, local, migration, targetSide, tasks);
+        Agent agent = new Agent(layout, node, store, local, migration, targetSide, tasks, agents);
         agent.http.start(me.agentHost(), me.agentPort());
         log.info("agent of node '{}' listens on {}", node, me.agentAddress());
         // after the API is up: a recovery may need this node's own target side (a migration to itself never runs)

@@ -38,18 +38,25 @@ final class Routes {
     private final Migration migration;
     private final LocalTarget target;
     private final Tasks tasks;
+    private final LockHolders holders;
+    private final TaskHistory history;
     private final byte[] token;
 
     Routes(String node, ClusterStore store, LocalNode local, Migration migration, LocalTarget target, Tasks tasks,
-           String token) {
+           LockHolders holders, String token) {
         this.node = node;
         this.store = store;
         this.local = local;
         this.migration = migration;
         this.target = target;
         this.tasks = tasks;
+        this.holders = holders;
+        this.history = new TaskHistory(node, store, tasks);
         this.token = token.getBytes(StandardCharsets.UTF_8);
     }
+
+    /** The outcome a journal closed by a person's {@code unlock --force} records. */
+    static final String ABANDONED = "abandoned-by-unlock";
 
     void install(Javalin app) {
         app.before("/api/*", this::authenticate);
@@ -60,15 +67,18 @@ final class Routes {
         app.get("/api/v1/vms/{vmid}", ctx -> ctx.json(vmJson(record(ctx))));
         app.post("/api/v1/vms/{vmid}/start", this::startVm);
         app.post("/api/v1/vms/{vmid}/stop", this::stopVm);
+        // a live or unfinished migration owns the guest's run state: pausing or resuming could run it twice
         app.post("/api/v1/vms/{vmid}/pause", ctx -> {
-            local.pause(owned(ctx).vmid());
+            holders.refuseIfHeld(owned(ctx).vmid(), "pause");
+            local.pause(vmid(ctx));
             ctx.json(vmJson(record(ctx)));
         });
         app.post("/api/v1/vms/{vmid}/resume", ctx -> {
-            local.resume(owned(ctx).vmid());
+            holders.refuseIfHeld(owned(ctx).vmid(), "resume");
+            local.resume(vmid(ctx));
             ctx.json(vmJson(record(ctx)));
         });
-        app.post("/api/v1/vms/{vmid}/unlock", ctx -> ctx.json(vmJson(store.unlock(vmid(ctx), node, null))));
+        app.post("/api/v1/vms/{vmid}/unlock", this::unlockVm);
         // the target side of a migration: the VM is still owned by the source here
         app.post("/api/v1/incoming", ctx -> {
             IncomingRequest in = body(ctx, IncomingRequest.class);
@@ -110,6 +120,8 @@ final class Routes {
         app.delete("/api/v1/storage/{storage}/volumes/{volume}", ctx ->
                 ctx.json(JSON.createObjectNode().set("left", JSON.valueToTree(target.freeVolumes(List.of(disk(ctx)))))));
         app.post("/api/v1/migrations", this::startMigration);
+        app.get("/api/v1/tasks", ctx -> ctx.json("running".equals(ctx.queryParam("status")) ? history.running()
+                : history.list()));
         app.get("/api/v1/tasks/{id}", ctx -> ctx.json(taskJson(task(ctx))));
         app.get("/api/v1/tasks/{id}/log", this::taskLog);
         app.post("/api/v1/tasks/{id}/cancel", ctx -> {
@@ -276,6 +288,31 @@ final class Routes {
         }
         local.stop(r.vmid(), Duration.ofSeconds(30));
         ctx.json(vmJson(store.vm(r.vmid()).orElseThrow()));
+    }
+
+    /**
+     * A person's unlock: refused while a task runs the VM's migration; an unfinished migration
+     * whose task is gone is abandoned only with {@code force=true}. Answers the VM and a message.
+     */
+    private void unlockVm(Context ctx) {
+        VmRecord r = owned(ctx);
+        boolean force = Boolean.parseBoolean(ctx.queryParam("force"));
+        if (!r.locked()) {
+            ctx.json(vmJson(r).put("message", "VM " + r.vmid() + " is not locked; nothing changed"));
+            return;
+        }
+        var holder = holders.of(r.vmid());
+        String message = "VM " + r.vmid() + ": lock '" + r.lock() + "' cleared";
+        if (holder.isPresent()) {
+            LockHolders.Holder h = holder.get();
+            if (h.liveness() == LockHolders.Liveness.RUNNING || !force) {
+                throw new ClusterException(ClusterException.Reason.LOCKED, h.refusal("unlock"));
+            }
+            migration.abandon(h.taskId(), ABANDONED);
+            message += "; the journal of migration task " + h.taskId() + " (node '" + h.node() + "', last step "
+                    + h.lastStep() + ") is closed as " + ABANDONED;
+        }
+        ctx.json(vmJson(store.unlock(r.vmid(), node, null)).put("message", message));
     }
 
     private void startMigration(Context ctx) {

@@ -5,8 +5,8 @@ import ferry.migration.MigrationResult;
 import ferry.migration.TaskLog;
 import java.util.concurrent.CompletableFuture;
 
-/** A migration running as a task of the source node's agent. */
-record Task(String id, int vmid, String target, TaskLog log, CancelSignal cancel,
+/** A migration running as a task of the source node's agent; {@code startedMs} is when this agent started it. */
+record Task(String id, int vmid, String target, long startedMs, TaskLog log, CancelSignal cancel,
             CompletableFuture<MigrationResult> result) {
     String status() {
         if (!result.isDone()) {

@@ -81,7 +81,7 @@ final class Tasks {
                                   java.util.function.Function<CancelSignal, MigrationResult> body) {
         CancelSignal cancel = new CancelSignal();
         CompletableFuture<MigrationResult> result = new CompletableFuture<>();
-        Task t = new Task(id, vmid, target, taskLog, cancel, result);
+        Task t = new Task(id, vmid, target, System.currentTimeMillis(), taskLog, cancel, result);
         tasks.put(id, t);
         Thread.ofPlatform().name("task " + id).start(() -> {
             try {
@@ -96,6 +96,11 @@ final class Tasks {
 
     Optional<Task> get(String id) {
         return Optional.ofNullable(tasks.get(id));
+    }
+
+    /** Every task this agent ran since it started, running or ended. */
+    List<Task> all() {
+        return List.copyOf(tasks.values());
     }
 
     List<Task> running() {

@@ -1,5 +1,6 @@
 package ferry.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import ferry.agent.AgentClient;
 import ferry.agent.ClusterLayout;
 import ferry.cluster.ClusterStore;
@@ -9,9 +10,11 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -97,20 +100,47 @@ final class ClusterCommand {
     }
 
     @Command(name = "down", mixinStandardHelpOptions = true,
-            description = {"Stops the local agents; each waits for its running migrations to finish or clean up.",
-                    "VMs keep running."})
+            description = {"Stops the local agents once no migration runs; VMs keep running.",
+                    "First it asks every node's agent for its running migrations (outgoing and",
+                    "incoming alike: each runs as a task of its source) and waits until none",
+                    "runs; after --timeout it refuses (exit 1) and stops nothing."})
     static final class Down implements Callable<Integer> {
         @Mixin
         ClusterOption cluster;
+
+        @Option(names = "--timeout", paramLabel = "S", defaultValue = "600",
+                description = "How long to wait for running migrations to end (default ${DEFAULT-VALUE} s).")
+        int timeout;
+
+        @Option(names = "--no-wait", description = "Refuse at once (exit 2, nothing stopped) if any migration runs.")
+        boolean noWait;
 
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
 
         @Override
         public Integer call() throws Exception {
+            if (timeout < 0) {
+                throw new UsageError("--timeout must be 0 or more seconds, got " + timeout);
+            }
             ClusterLayout layout = cluster.layout();
             PrintWriter out = spec.commandLine().getOut();
             try (ClusterStore s = layout.open()) {
+                List<String> nodes = s.config().nodeNames();
+                MigrationsWait wait = new MigrationsWait(() -> ClusterTasks.askRunning(cluster, nodes).running(), out,
+                        Duration.ofSeconds(1));
+                List<JsonNode> left = wait.await(noWait ? Duration.ZERO : Duration.ofSeconds(timeout));
+                if (!left.isEmpty()) {
+                    String tasks = left.stream().map(ClusterTasks::describe).collect(Collectors.joining(", "));
+                    String why = noWait ? "migrations run: " : "migrations still run after " + timeout + " s: ";
+                    String message = "not stopping any agent: " + why + tasks + "; wait for them ('ferry task log ID') "
+                            + "or cancel them ('ferry task cancel ID'), then run 'ferry cluster down' again";
+                    if (noWait) {
+                        throw new UsageError(message);
+                    }
+                    spec.commandLine().getErr().println("ferry: " + message);
+                    return Main.FAILED;
+                }
                 for (NodeInfo n : s.config().nodes()) {
                     Path pidFile = layout.agentPidFile(n.name());
                     Optional<ProcessHandle> h = Files.exists(pidFile)

@@ -83,8 +83,8 @@ final class DemoCommand implements Callable<Integer> {
 
             JsonNode task = agentA.migrate(VmCommand.JSON.createObjectNode().put("vmid", VMID).put("target", "b")
                     .put("online", true));
-            JsonNode done = new TaskFollower(agentA, task.path("id").asText(), out, !json && System.console() != null,
-                    json).follow();
+            JsonNode done = new TaskFollower(agentA, "a", task.path("id").asText(), out,
+                    !json && System.console() != null, json).follow();
             ObjectNode summary = TaskFollower.summary(done);
             Integrity integrity = done.path("status").asText().equals("completed")
                     ? (linux ? checkLinux(serialA, serialB) : checkBootblock(serialB))

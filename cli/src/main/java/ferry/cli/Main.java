@@ -9,11 +9,15 @@ import picocli.CommandLine.Command;
         subcommands = {DemoCommand.class, MigrateCommand.class, PlanCommand.class, BenchCommand.class, VmCommand.class, ClusterCommand.class, TaskCommand.class,
                 AgentCommand.class, DoctorCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
-    /** Exit codes: 0 done, 1 failed, 2 usage or validation error, 3 finished with problems. */
+    /**
+     * Exit codes: 0 done, 1 failed, 2 usage or validation error, 3 finished with problems, 4 not
+     * finished or unknown (a hand-over is pending, or contact with the agent was lost).
+     */
     static final int OK = 0;
     static final int FAILED = 1;
     static final int USAGE = 2;
     static final int PROBLEMS = 3;
+    static final int UNKNOWN = 4;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -36,10 +40,13 @@ public final class Main implements Runnable {
         return cl;
     }
 
-    /** Refusals and bad input are usage errors (2): nothing changed. Everything else failed (1). */
+    /** Refusals and bad input are usage errors (2): nothing changed; a lost agent is unknown (4); else failed (1). */
     static int exitCode(Exception e) {
         if (e instanceof UsageError || e instanceof IllegalArgumentException) {
             return USAGE;
+        }
+        if (e instanceof OutcomeUnknown) {
+            return UNKNOWN;
         }
         if (e instanceof ferry.agent.AgentClient.AgentException a) {
             return a.status() >= 400 && a.status() < 500 ? USAGE : FAILED;

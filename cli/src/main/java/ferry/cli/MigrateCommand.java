@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.agent.AgentClient;
 import java.io.PrintWriter;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -15,9 +16,13 @@ import picocli.CommandLine.Parameters;
 @Command(name = "migrate", mixinStandardHelpOptions = true,
         description = {"Migrates a VM to another node. A running VM needs --online (live migration); a stopped",
                 "VM moves with its local volumes copied. Before the stream starts, the guest's dirty rate and",
-                "zero pages are measured and the outcome predicted (see 'ferry plan'). Exit codes: 0 completed,",
-                "1 failed, not converged or aborted by the policy (cleaned up: the VM is where it was), 2 refused or bad usage (nothing changed), 3 finished with problems (the VM moved;",
-                "the log says what is left to repair)."})
+                "zero pages are measured and the outcome predicted (see 'ferry plan'). If the source's agent",
+                "stops answering, it waits for it (--reconnect-wait) and follows the recovered task to its end.",
+                "Exit codes: 0 completed; 1 failed, not converged or aborted by the policy (cleaned up: the VM is",
+                "where it was); 2 refused or bad usage (nothing changed); 3 finished with problems (the VM moved;",
+                "the log says what is left to repair); 4 not finished or unknown: a hand-over is pending (the",
+                "guest waits paused on the source, the agent finishes it) or the agent did not come back",
+                "('ferry task log ID' shows the end)."})
 final class MigrateCommand implements Callable<Integer> {
     @Mixin
     ClusterOption cluster;
@@ -53,6 +58,9 @@ final class MigrateCommand implements Callable<Integer> {
             + "postcopy before giving up (default 300 s; both QEMUs stay paused, never killed).")
     Integer recoverWait;
 
+    @Mixin
+    ReconnectOption reconnect;
+
     @Option(names = "--json", description = {"Print one JSON object when done, instead of progress and log lines;",
             "progress goes to stderr as one JSON object per line."})
     boolean json;
@@ -63,7 +71,9 @@ final class MigrateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        AgentClient source = cluster.ownerOf(vmid);
+        String sourceNode = cluster.owner(vmid);
+        AgentClient source = cluster.agent(sourceNode);
+        Duration wait = reconnect.duration();
         ObjectNode req = VmCommand.JSON.createObjectNode().put("vmid", vmid).put("target", target).put("online", online)
                 .put("force", force);
         limits.putInto(req);
@@ -74,11 +84,22 @@ final class MigrateCommand implements Callable<Integer> {
         }
         JsonNode task = source.migrate(req);
         boolean bar = !json && System.console() != null;
-        TaskFollower follower = new TaskFollower(source, task.path("id").asText(), out, bar, json);
+        String id = task.path("id").asText();
+        TaskFollower follower = new TaskFollower(source, sourceNode, id, out, bar, json)
+                .reconnect(wait, spec.commandLine().getErr());
         if (json) {
             follower.progressLines(spec.commandLine().getErr());
         }
-        JsonNode done = follower.follow();
+        JsonNode done;
+        try {
+            done = follower.follow();
+        } catch (OutcomeUnknown e) {
+            if (json) { // the one object a script reads, saying what is known
+                out.println(VmCommand.JSON.createObjectNode().put("status", "unknown").put("task", id).put("vmid", vmid)
+                        .put("source", sourceNode).put("target", target).put("error", e.getMessage()).toPrettyString());
+            }
+            throw e;
+        }
         if (json) {
             out.println(VmCommand.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(TaskFollower.summary(done)));
         }

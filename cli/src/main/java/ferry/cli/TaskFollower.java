@@ -5,14 +5,18 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.agent.AgentClient;
 import java.io.PrintWriter;
+import java.time.Duration;
 import java.util.Locale;
 
 /**
  * Follows a migration task to its end: on a terminal a progress bar (percent never goes back,
- * MiB/s, ETA), otherwise the task's log lines as they come; then the final result.
+ * MiB/s, ETA), otherwise the task's log lines as they come; then the final result. When the
+ * agent stops answering, it waits for it to come back and follows the recovered task (an agent
+ * resolves its unfinished migrations under the same task id when it starts again).
  */
 final class TaskFollower {
     private final AgentClient agent;
+    private final String node;
     private final String taskId;
     private final PrintWriter out;
     private final boolean bar;
@@ -20,9 +24,13 @@ final class TaskFollower {
     private double shownPercent;
     private PrintWriter progressLines;
     private long lastProgressAt = -1;
+    private Duration reconnectWait = Duration.ZERO;
+    private PrintWriter err = new PrintWriter(java.io.Writer.nullWriter());
 
-    TaskFollower(AgentClient agent, String taskId, PrintWriter out, boolean bar, boolean quiet) {
+    /** Follows task {@code taskId} on the agent of {@code node}. */
+    TaskFollower(AgentClient agent, String node, String taskId, PrintWriter out, boolean bar, boolean quiet) {
         this.agent = agent;
+        this.node = node;
         this.taskId = taskId;
         this.out = out;
         this.bar = bar;
@@ -34,15 +42,22 @@ final class TaskFollower {
         this.progressLines = err;
     }
 
-    /** Returns the final task JSON. */
+    /** When the agent stops answering, waits up to {@code wait} for it, saying so on {@code err}. */
+    TaskFollower reconnect(Duration wait, PrintWriter err) {
+        this.reconnectWait = wait;
+        this.err = err;
+        return this;
+    }
+
+    /** Returns the final task JSON; throws {@link OutcomeUnknown} when the agent did not come back in time. */
     JsonNode follow() {
         int from = 0;
         boolean barShown = false;
         while (true) {
-            JsonNode page = agent.get("/api/v1/tasks/" + taskId + "/log?from=" + from + "&wait=1000");
+            JsonNode page = get("/api/v1/tasks/" + taskId + "/log?from=" + from + "&wait=1000");
             from = page.path("next").asInt();
             if (progressLines != null) {
-                JsonNode p = agent.get("/api/v1/tasks/" + taskId).path("progress");
+                JsonNode p = get("/api/v1/tasks/" + taskId).path("progress");
                 if (p.has("elapsedMs") && p.path("elapsedMs").asLong() != lastProgressAt) {
                     lastProgressAt = p.path("elapsedMs").asLong();
                     progressLines.println(VmCommand.JSON.createObjectNode().put("task", taskId).set("progress", p));
@@ -61,7 +76,7 @@ final class TaskFollower {
                     out.println(line.asText());
                 }
                 if (bar) {
-                    JsonNode t = agent.get("/api/v1/tasks/" + taskId);
+                    JsonNode t = get("/api/v1/tasks/" + taskId);
                     if (t.has("progress") && t.path("status").asText().equals("running")) {
                         out.print("\r\033[K" + render(t.path("progress")));
                         barShown = true;
@@ -73,8 +88,54 @@ final class TaskFollower {
                 if (barShown) {
                     out.println();
                 }
-                return agent.get("/api/v1/tasks/" + taskId);
+                return get("/api/v1/tasks/" + taskId);
             }
+        }
+    }
+
+    /**
+     * The agent's answer; while it does not answer, retries every second up to the reconnect wait.
+     * Right after its restart the task may be unknown (404) until the agent's recovery takes it up.
+     */
+    private JsonNode get(String path) {
+        long deadline = 0;
+        while (true) {
+            try {
+                JsonNode answer = agent.get(path);
+                if (deadline != 0) {
+                    err.printf("the agent of node %s answers again; following task %s%n", node, taskId);
+                    err.flush();
+                }
+                return answer;
+            } catch (AgentClient.AgentException e) {
+                boolean lost = e.status() == 0 || e.status() == 404 && deadline != 0;
+                if (!lost) {
+                    throw e;
+                }
+                if (deadline == 0) {
+                    deadline = System.nanoTime() + reconnectWait.toNanos();
+                    if (err != null) {
+                        err.printf("lost contact with the agent of node %s; waiting up to %d s for it to come back "
+                                + "(the migration goes on or is recovered there)%n", node, reconnectWait.toSeconds());
+                        err.flush();
+                    }
+                }
+                if (System.nanoTime() >= deadline) {
+                    throw new OutcomeUnknown("outcome unknown: the agent of node " + node + " did not come back within "
+                            + reconnectWait.toSeconds() + " s; the VM may still be migrating or recovering; run 'ferry "
+                            + "task log " + taskId + "' once it runs again");
+                }
+                sleepASecond();
+            }
+        }
+    }
+
+    private static void sleepASecond() {
+        try {
+            Thread.sleep(1000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new OutcomeUnknown("interrupted while waiting for the agent to come back");
         }
     }
 
@@ -120,11 +181,15 @@ final class TaskFollower {
         return o;
     }
 
-    /** Exit code of a finished migration: 0 completed, 1 failed or cancelled, 3 finished with problems. */
+    /**
+     * Exit code of a followed migration: 0 completed, 1 failed or cancelled, 3 finished with
+     * problems, 4 hand-over pending (the agent finishes it; the VM waits paused on the source).
+     */
     static int exitCode(JsonNode task) {
         return switch (task.path("status").asText()) {
             case "completed" -> Main.OK;
             case "problems" -> Main.PROBLEMS;
+            case "handover-pending" -> Main.UNKNOWN;
             default -> Main.FAILED;
         };
     }

@@ -16,10 +16,11 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code ferry vm create|start|stop|list|status}: VMs of the cluster, through their owner's agent. */
-@Command(name = "vm", mixinStandardHelpOptions = true, description = "Creates, starts, stops and lists VMs.",
-        subcommands = {VmCommand.Create.class, VmCommand.Start.class, VmCommand.Stop.class, VmCommand.ListVms.class,
-                VmCommand.Status.class})
+/** {@code ferry vm create|start|stop|pause|resume|unlock|list|status}: VMs, through their owner's agent. */
+@Command(name = "vm", mixinStandardHelpOptions = true,
+        description = "Creates, starts, stops, pauses, resumes, unlocks and lists VMs.",
+        subcommands = {VmCommand.Create.class, VmCommand.Start.class, VmCommand.Stop.class, VmCommand.Pause.class,
+                VmCommand.Resume.class, VmCommand.Unlock.class, VmCommand.ListVms.class, VmCommand.Status.class})
 final class VmCommand {
     static final ObjectMapper JSON = new ObjectMapper();
 
@@ -38,6 +39,9 @@ final class VmCommand {
             if (json) {
                 out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(vm));
             } else {
+                if (vm.has("message")) {
+                    out.println(vm.path("message").asText());
+                }
                 out.printf("VM %-6d %-20s node %-8s %-9s%s%n", vm.path("vmid").asInt(), vm.path("name").asText(),
                         vm.path("owner").asText(), vm.path("status").asText("?"),
                         vm.has("lock") ? " lock: " + vm.path("lock").asText() : "");
@@ -84,10 +88,61 @@ final class VmCommand {
 
         abstract String action();
 
+        /** The request's query string, e.g. {@code ?force=true}; none by default. */
+        String query() {
+            return "";
+        }
+
         @Override
         public Integer call() throws IOException {
-            print(cluster.ownerOf(vmid).post("/api/v1/vms/" + vmid + "/" + action(), null));
+            print(cluster.ownerOf(vmid).post("/api/v1/vms/" + vmid + "/" + action() + query(), null));
             return Main.OK;
+        }
+    }
+
+    @Command(name = "pause", mixinStandardHelpOptions = true,
+            description = {"Pauses a running VM's guest; its QEMU stays.",
+                    "Refused (exit 2) while a migration holds the VM; the message names the task",
+                    "and its node."})
+    static final class Pause extends OwnerAction {
+        @Override
+        String action() {
+            return "pause";
+        }
+    }
+
+    @Command(name = "resume", mixinStandardHelpOptions = true,
+            description = {"Resumes a paused VM's guest.",
+                    "Refused (exit 2) while a migration holds the VM, running or unfinished: a",
+                    "guest left paused by a hand-over is resumed by the migration's recovery,",
+                    "never by hand."})
+    static final class Resume extends OwnerAction {
+        @Override
+        String action() {
+            return "resume";
+        }
+    }
+
+    @Command(name = "unlock", mixinStandardHelpOptions = true,
+            description = {"Clears a VM's lock, unless a migration holds it.",
+                    "Refused (exit 2) while a task runs the VM's migration (cancel it with",
+                    "'ferry task cancel ID', or wait), and while an unfinished",
+                    "migration's journal is open: its node's agent resolves it, when it starts",
+                    "again if it is down ('ferry cluster up'). A lock no journal explains is",
+                    "cleared; an unlocked VM is left as it is."})
+    static final class Unlock extends OwnerAction {
+        @Option(names = "--force", description = {"For a node gone for good: close its unfinished migration's",
+                "journal (outcome abandoned-by-unlock), then clear the lock. Never while the task runs."})
+        boolean force;
+
+        @Override
+        String action() {
+            return "unlock";
+        }
+
+        @Override
+        String query() {
+            return force ? "?force=true" : "";
         }
     }
 

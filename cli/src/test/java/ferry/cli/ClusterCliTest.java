@@ -10,8 +10,6 @@ import ferry.agent.ClusterLayout;
 import ferry.cluster.ClusterStore;
 import ferry.node.LocalNode;
 import ferry.node.QemuBinary;
-import ferry.testkit.Bootblock;
-import ferry.testkit.BootblockGuest;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,6 +34,8 @@ import org.junit.jupiter.api.io.TempDir;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(120)
 class ClusterCliTest {
+    private static final String ABANDONED = "abandoned-by-unlock";
+
     @TempDir
     static Path tmp;
 
@@ -70,7 +70,7 @@ class ClusterCliTest {
         QemuBinary qemu = QemuBinary.find();
         for (String node : List.of("a", "b")) {
             LocalNode n = new LocalNode(node, qemu, layout.storages(node), layout.runRoot(node));
-            for (int vmid : new int[] {100, 101}) {
+            for (int vmid : new int[] {100, 101, 102, 103}) {
                 try {
                     n.stop(vmid, Duration.ofSeconds(5));
                 } catch (RuntimeException ignored) {
@@ -87,15 +87,7 @@ class ClusterCliTest {
 
     /** A bootblock VM on the shared storage; returns its definition file. */
     private Path bootblockVm(int vmid, long regionMiB, int delay) throws IOException {
-        String volume = "vm-" + vmid + "-disk-0.raw";
-        Path shared = dir.resolve("storage").resolve("shared");
-        Files.createDirectories(shared);
-        Files.copy(Bootblock.image(BootblockGuest.cacheDir(), Bootblock.REGION_START + (regionMiB << 20), delay),
-                shared.resolve(volume));
-        Path def = tmp.resolve("vm-" + vmid + ".json");
-        Files.writeString(def, "{\"vmid\":" + vmid + ",\"name\":\"bb\",\"memory\":128,\"disks\":[{\"storage\":\"shared\","
-                + "\"volume\":\"" + volume + "\",\"format\":\"raw\",\"bus\":\"ide\"}]}");
-        return def;
+        return FerryCli.bootblockVm(dir, tmp, vmid, regionMiB, delay);
     }
 
     private JsonNode vmStatus(int vmid) {
@@ -220,22 +212,10 @@ class ClusterCliTest {
 
     @Test
     void cancelStopsASlowMigrationAndTheVmStaysOnA() throws Exception {
-        Path def = bootblockVm(101, 64, 100_000);
-        assertThat(ferry(dir, "vm", "create", "--node", "a", def.toString()).code()).isZero();
-        assertThat(ferry(dir, "vm", "start", "101").code()).isZero();
-
-        CompletableFuture<FerryCli.Run> migrate = CompletableFuture.supplyAsync(() ->
-                ferry(dir, "migrate", "101", "b", "--online", "--bwlimit", "1"));
-        String task = awaitTaskFile("migrate-a-101-", migrate);
+        SlowMigration slow = slowMigration(101);
+        String task = slow.task();
+        CompletableFuture<FerryCli.Run> migrate = slow.migrate();
         AgentClient agentA = agent("a");
-        long deadline = System.nanoTime() + 30_000_000_000L;
-        JsonNode t = agentA.get("/api/v1/tasks/" + task);
-        while (!t.has("progress") && System.nanoTime() < deadline) {
-            assertThat(t.path("status").asText()).isEqualTo("running");
-            Thread.sleep(100);
-            t = agentA.get("/api/v1/tasks/" + task);
-        }
-        assertThat(t.path("progress").path("status").asText()).as(t.toString()).isEqualTo("active");
 
         FerryCli.Run c = ferry(dir, "task", "cancel", task);
         assertThat(c.code()).as(c.both()).isZero();
@@ -251,6 +231,150 @@ class ClusterCliTest {
         assertThat(st.path("status").asText()).isEqualTo("running");
         assertThat(st.has("lock")).as(st.toString()).isFalse();
         assertThat(FerryCli.qemusUnder(layout.runRoot("b").resolve("101"))).isEmpty();
+    }
+
+    /** A migration under way and the {@code migrate} command that follows it. */
+    private record SlowMigration(String task, CompletableFuture<FerryCli.Run> migrate) {}
+
+    /** A new running VM on node a, migrating to b at 1 MiB/s: returns once its stream runs. */
+    private SlowMigration slowMigration(int vmid) throws Exception {
+        Path def = bootblockVm(vmid, 64, 100_000);
+        String id = Integer.toString(vmid);
+        assertThat(ferry(dir, "vm", "create", "--node", "a", def.toString()).code()).isZero();
+        assertThat(ferry(dir, "vm", "start", id).code()).isZero();
+        CompletableFuture<FerryCli.Run> migrate = CompletableFuture.supplyAsync(() ->
+                ferry(dir, "migrate", id, "b", "--online", "--bwlimit", "1"));
+        String task = awaitTaskFile("migrate-a-" + id + "-", migrate);
+        awaitStreaming(task);
+        return new SlowMigration(task, migrate);
+    }
+
+    /** Waits until the task's stream runs (QEMU reports progress). */
+    private void awaitStreaming(String task) throws InterruptedException {
+        AgentClient agentA = agent("a");
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        JsonNode t = agentA.get("/api/v1/tasks/" + task);
+        while (!t.has("progress") && System.nanoTime() < deadline) {
+            assertThat(t.path("status").asText()).isEqualTo("running");
+            Thread.sleep(100);
+            t = agentA.get("/api/v1/tasks/" + task);
+        }
+        assertThat(t.path("progress").path("status").asText()).as(t.toString()).isEqualTo("active");
+    }
+
+    @Test
+    void pauseResumeAndUnlockByHand() throws IOException {
+        Path def = bootblockVm(102, 16, 100_000);
+        assertThat(ferry(dir, "vm", "create", "--node", "a", def.toString()).code()).isZero();
+        assertThat(ferry(dir, "vm", "start", "102").code()).isZero();
+
+        FerryCli.Run r = ferry(dir, "vm", "pause", "102", "--json");
+        assertThat(r.code()).as(r.both()).isZero();
+        assertThat(r.json().path("status").asText()).isEqualTo("paused");
+        r = ferry(dir, "vm", "resume", "102");
+        assertThat(r.code()).as(r.both()).isZero();
+        assertThat(r.out()).contains("VM 102").contains("running");
+        assertThat(vmStatus(102).path("status").asText()).isEqualTo("running");
+
+        r = ferry(dir, "vm", "unlock", "102");
+        assertThat(r.code()).as(r.both()).isZero();
+        assertThat(r.out()).contains("VM 102 is not locked; nothing changed");
+
+        // a lock no journal explains (set by hand, or left by an older Ferry) is simply cleared
+        try (ClusterStore s = layout.open()) {
+            s.lock(102, "a", "migrate");
+        }
+        r = ferry(dir, "vm", "unlock", "102");
+        assertThat(r.code()).as(r.both()).isZero();
+        assertThat(r.out()).contains("lock 'migrate' cleared").contains("VM 102");
+        assertThat(vmStatus(102).has("lock")).isFalse();
+
+        // an unfinished migration of a node that is gone: refused, then abandoned with --force
+        String orphan = "migrate-gone-102-1700000000000-1";
+        try (ClusterStore s = layout.open()) {
+            s.lock(102, "a", "migrate");
+            s.appendJournal(orphan, VmCommand.JSON.createObjectNode().put("time", 1_700_000_000_000L).put("vmid", 102)
+                    .put("source", "gone").put("target", "a").put("phase", "phase1").put("kind", "lock")
+                    .put("step", "lock"));
+        }
+        r = ferry(dir, "vm", "resume", "102");
+        assertThat(r.code()).as(r.both()).isEqualTo(Main.USAGE);
+        assertThat(r.err()).contains(orphan).contains("node 'gone'");
+        r = ferry(dir, "vm", "unlock", "102");
+        assertThat(r.code()).as(r.both()).isEqualTo(Main.USAGE);
+        assertThat(r.err()).contains(orphan).contains("does not answer").contains("ferry cluster up").contains("--force");
+        assertThat(vmStatus(102).path("lock").asText()).isEqualTo("migrate");
+
+        r = ferry(dir, "vm", "unlock", "102", "--force", "--json");
+        assertThat(r.code()).as(r.both()).isZero();
+        assertThat(r.json().has("lock")).isFalse();
+        assertThat(r.json().path("message").asText()).contains(orphan).contains(ABANDONED);
+        try (ClusterStore s = layout.open()) {
+            assertThat(s.openJournals()).doesNotContain(orphan);
+            var last = s.journal(orphan).get(s.journal(orphan).size() - 1);
+            assertThat(last.path("kind").asText()).isEqualTo("ended");
+            assertThat(last.path("outcome").asText()).isEqualTo(ABANDONED);
+            assertThat(last.path("vmid").asInt()).isEqualTo(102);
+            assertThat(last.path("source").asText()).isEqualTo("gone");
+        }
+    }
+
+    @Test
+    void aRunningMigrationHoldsItsVmAndClusterDownWaitsForIt() throws Exception {
+        SlowMigration slow = slowMigration(103);
+        String task = slow.task();
+        CompletableFuture<FerryCli.Run> migrate = slow.migrate();
+
+        for (String[] refused : new String[][] {{"vm", "unlock", "103"}, {"vm", "unlock", "103", "--force"},
+                {"vm", "pause", "103"}}) {
+            FerryCli.Run r = ferry(dir, refused);
+            assertThat(r.code()).as(r.both()).isEqualTo(Main.USAGE);
+            assertThat(r.err()).contains(task).contains("running on node 'a'").contains("ferry task cancel " + task);
+        }
+        assertThat(vmStatus(103).path("lock").asText()).isEqualTo("migrate");
+
+        FerryCli.Run list = ferry(dir, "task", "list", "--json");
+        assertThat(list.code()).as(list.both()).isZero();
+        assertThat(taskIn(list.json(), task).path("status").asText()).isEqualTo("running");
+        assertThat(taskIn(list.json(), task).path("target").asText()).isEqualTo("b");
+        list = ferry(dir, "task", "list", "--node", "b");
+        assertThat(list.code()).as(list.both()).isZero();
+        assertThat(list.out()).doesNotContain(task);
+
+        FerryCli.Run down = ferry(dir, "cluster", "down", "--no-wait");
+        assertThat(down.code()).as(down.both()).isEqualTo(Main.USAGE);
+        assertThat(down.err()).contains("not stopping any agent").contains(task);
+        down = ferry(dir, "cluster", "down", "--timeout", "1");
+        assertThat(down.code()).as(down.both()).isEqualTo(Main.FAILED);
+        assertThat(down.err()).contains("not stopping any agent").contains(task).contains("VM 103, a -> b");
+
+        // the agents of this test run in-process (no pid files): down waits, then finds no agent to stop
+        CompletableFuture<FerryCli.Run> waiting = CompletableFuture.supplyAsync(() ->
+                ferry(dir, "cluster", "down", "--timeout", "100"));
+        Thread.sleep(3000);
+        assertThat(waiting).as("cluster down must wait for the migration").isNotDone();
+        FerryCli.Run c = ferry(dir, "task", "cancel", task);
+        assertThat(c.code()).as(c.both()).isZero();
+        FerryCli.Run m = migrate.get(60, TimeUnit.SECONDS);
+        assertThat(m.code()).as(m.both()).isEqualTo(Main.FAILED);
+        down = waiting.get(60, TimeUnit.SECONDS);
+        assertThat(down.code()).as(down.both()).isZero();
+        assertThat(down.out()).containsOnlyOnce("waiting for migration task " + task + " (VM 103, a -> b)");
+
+        list = ferry(dir, "task", "list");
+        assertThat(list.code()).as(list.both()).isZero();
+        assertThat(list.out().lines().filter(l -> l.startsWith(task))).singleElement().asString()
+                .contains("cancelled").contains("ended");
+        assertThat(ClusterCommand.answers(agent("a"))).isTrue();
+    }
+
+    private static JsonNode taskIn(JsonNode tasks, String id) {
+        for (JsonNode t : tasks) {
+            if (t.path("id").asText().equals(id)) {
+                return t;
+            }
+        }
+        throw new AssertionError("task " + id + " not in " + tasks);
     }
 
     private AgentClient agent(String node) {

@@ -2,11 +2,14 @@ package ferry.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import ferry.qapi.QapiJson;
+import ferry.testkit.Bootblock;
+import ferry.testkit.BootblockGuest;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import picocli.CommandLine;
@@ -65,6 +68,22 @@ final class FerryCli {
             }
         }
         throw new IOException("no two consecutive free ports");
+    }
+
+    /**
+     * A bootblock VM (128 MiB, dirtying {@code regionMiB} at the pace {@code delay}) on the shared
+     * storage of the cluster in {@code dir}; returns its definition file, written to {@code defs}.
+     */
+    static Path bootblockVm(Path dir, Path defs, int vmid, long regionMiB, int delay) throws IOException {
+        String volume = "vm-" + vmid + "-disk-0.raw";
+        Path shared = dir.resolve("storage").resolve("shared");
+        Files.createDirectories(shared);
+        Files.copy(Bootblock.image(BootblockGuest.cacheDir(), Bootblock.REGION_START + (regionMiB << 20), delay),
+                shared.resolve(volume));
+        Path def = defs.resolve("vm-" + vmid + ".json");
+        Files.writeString(def, "{\"vmid\":" + vmid + ",\"name\":\"bb\",\"memory\":128,\"disks\":[{\"storage\":\"shared\","
+                + "\"volume\":\"" + volume + "\",\"format\":\"raw\",\"bus\":\"ide\"}]}");
+        return def;
     }
 
     /** QEMU processes whose command line mentions {@code path}. */

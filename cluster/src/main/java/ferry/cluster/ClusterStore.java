@@ -81,6 +81,9 @@ public interface ClusterStore extends AutoCloseable {
     /** Task ids whose journal is open (tasks that have not finished, or crashed), sorted. */
     List<String> openJournals();
 
+    /** Task ids whose journal is closed (tasks that ended, with their outcome in the last entry), sorted. */
+    List<String> closedJournals();
+
     /** Marks the task's journal finished; no entry may be appended afterwards. Idempotent. */
     void closeJournal(String taskId);
 

@@ -301,6 +301,11 @@ public final class DirectoryClusterStore implements ClusterStore {
     }
 
     @Override
+    public List<String> closedJournals() {
+        return locked("list closed journals", journals::closedIds);
+    }
+
+    @Override
     public void closeJournal(String taskId) {
         Names.taskId(taskId);
         locked("close the journal of task " + taskId, () -> {

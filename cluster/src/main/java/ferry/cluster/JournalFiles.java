@@ -73,7 +73,15 @@ final class JournalFiles {
     }
 
     List<String> openIds() throws IOException {
-        try (Stream<Path> files = Files.list(open)) {
+        return ids(open);
+    }
+
+    List<String> closedIds() throws IOException {
+        return ids(done);
+    }
+
+    private static List<String> ids(Path folder) throws IOException {
+        try (Stream<Path> files = Files.list(folder)) {
             return files.filter(Files::isRegularFile)
                     .map(p -> p.getFileName().toString())
                     .filter(n -> n.endsWith(SUFFIX) && !n.startsWith("."))

@@ -47,6 +47,7 @@ class JournalTest {
     void appendReadAndClose() throws Exception {
         String task = "UPID:a:0001:migrate:100";
         assertThat(store.openJournals()).isEmpty();
+        assertThat(store.closedJournals()).isEmpty();
         failure(Reason.NOT_FOUND, () -> store.journal(task));
 
         store.appendJournal(task, step("prepare", 1));
@@ -61,6 +62,7 @@ class JournalTest {
 
         reopened.closeJournal(task);
         assertThat(store.openJournals()).containsExactly("t-2");
+        assertThat(store.closedJournals()).containsExactly(task);
         assertThat(dir.resolve("journal/done/" + task + ".jsonl")).exists();
         assertThat(store.journal(task)).containsExactly(step("prepare", 1), step("phase1", 2));
         store.closeJournal(task); // idempotent

@@ -104,7 +104,7 @@ public final class Migration {
             log.error("migration aborted (duration %s): %s%s", Sizes.duration(ctx.elapsedMs()), what, e.getMessage());
             phase2.cleanup();
             phase1.cleanup();
-            ctx.journal().end(status.name().toLowerCase(Locale.ROOT));
+            ctx.journal().end(outcome(status));
             return result(ctx, phase2, 0, status, e.getMessage(), List.of());
         }
         Handover handover = new Handover(ctx, phase1, phase2, recovery, cancel);
@@ -127,8 +127,22 @@ public final class Migration {
             default -> log.error("migration finished with problems (duration %s): %s", took, error);
         }
         if (status != MigrationResult.Status.HANDOVER_PENDING) {
-            journal.end(status.name().toLowerCase(Locale.ROOT).replace('_', '-'));
+            journal.end(outcome(status));
         }
+    }
+
+    /** The outcome as the journal's last entry and the task's status name it: completed, not-converged, ... */
+    private static String outcome(MigrationResult.Status status) {
+        return status.name().toLowerCase(Locale.ROOT).replace('_', '-');
+    }
+
+    /**
+     * Closes the open journal of a migration no agent will resolve (its orchestrating node is gone
+     * for good) with a last {@code ended} entry carrying {@code outcome}; nothing else is touched.
+     */
+    public void abandon(String taskId, String outcome) {
+        JournalState j = JournalState.of(taskId, store.journal(taskId));
+        new Journal(store, taskId, j.vmid(), j.source(), j.target(), hook).end(outcome);
     }
 
     /**
