@@ -91,7 +91,13 @@ public final class AgentProcess {
 
     /** kill -9: no shutdown hook runs, tasks die mid-step. */
     public void kill() throws InterruptedException {
+        kill(() -> { });
+    }
+
+    /** kill -9; {@code atSignal} runs right after the signal is sent, before the exit is awaited. */
+    public void kill(Runnable atSignal) throws InterruptedException {
         process.destroyForcibly();
+        atSignal.run();
         process.waitFor(30, TimeUnit.SECONDS);
         deletePidFile();
     }

@@ -29,6 +29,13 @@ final class DrillCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object instead of the table (the table goes to stderr).")
     boolean json;
 
+    @Option(names = "--only", paramLabel = "TEXT",
+            description = "Run only the scenarios whose name contains TEXT (e.g. 'target QEMU', 'at move-owner').")
+    String only;
+
+    @Option(names = "--keep", description = "Keep the cluster folder (journals, task logs, agent logs) to look into.")
+    boolean keep;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -36,7 +43,7 @@ final class DrillCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        DrillReport report = new Drill(err).run(quick ? Drill.quick() : Drill.all());
+        DrillReport report = new Drill(err).run(quick, only, keep);
         if (json) {
             report.printTable(err);
             out.println(VmCommand.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(report.json()));

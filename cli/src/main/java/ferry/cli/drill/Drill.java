@@ -37,7 +37,7 @@ public final class Drill {
     }
 
     /** The representative subset: the faults that were real bugs once, and crossing migrations. */
-    public static List<Scenario> quick() {
+    static List<Scenario> quick() {
         return List.of(KillAtStep.at(Victim.SOURCE_AGENT, MigrationStep.MIGRATE),
                 KillAtStep.at(Victim.TARGET_AGENT, MigrationStep.MOVE_OWNER),
                 KillAtStep.at(Victim.SOURCE_AGENT, MigrationStep.RESUME_TARGET),
@@ -47,7 +47,7 @@ public final class Drill {
     }
 
     /** Every victim at every step, both polite stops, both link cuts, concurrent and crossing migrations. */
-    public static List<Scenario> all() {
+    static List<Scenario> all() {
         List<Scenario> out = new ArrayList<>();
         for (Victim v : Victim.values()) {
             for (MigrationStep s : KILL_STEPS) {
@@ -69,12 +69,27 @@ public final class Drill {
         return out;
     }
 
-    /** Runs the scenarios on a fresh throwaway cluster, removed at the end. */
-    public DrillReport run(List<Scenario> scenarios) throws Exception {
+    /**
+     * Runs the quick subset or every scenario ({@code only}: those whose name contains it) on a
+     * fresh throwaway cluster, removed at the end unless {@code keep} (its journals, task logs and
+     * agent logs are then left for a look).
+     */
+    public DrillReport run(boolean quick, String only, boolean keep) throws Exception {
+        List<Scenario> chosen = (quick ? quick() : all()).stream()
+                .filter(s -> only == null || s.name().contains(only)).toList();
+        if (chosen.isEmpty()) {
+            throw new IllegalArgumentException("no scenario of the " + (quick ? "quick" : "full") + " drill is named '"
+                    + only + "'; the names are shown in the table of a run");
+        }
+        return run(chosen, keep);
+    }
+
+    DrillReport run(List<Scenario> scenarios, boolean keep) throws Exception {
         List<ScenarioResult> results = new ArrayList<>();
         String noCut = LinkCutter.unavailable();
-        try (DrillCluster c = DrillCluster.create()) {
-            say("cluster: 2 nodes (a, b), agents as separate processes, in " + c.layout().dir());
+        try (DrillCluster c = DrillCluster.create(keep)) {
+            say("cluster: 2 nodes (a, b), agents as separate processes, in " + c.layout().dir()
+                    + (keep ? " (kept at the end)" : " (removed at the end)"));
             int vmid = FIRST_VMID;
             for (int i = 0; i < scenarios.size(); i++) {
                 Scenario s = scenarios.get(i);
@@ -114,6 +129,8 @@ public final class Drill {
             }
             InvariantCheck check = new InvariantCheck(c);
             for (Scenario.Tracked t : tracked) {
+                notes.add("journal of " + t.task() + ": " + String.join(", ", c.journals().kinds(t.task()))
+                        + " -> " + c.journals().outcome(t.task()));
                 f.add(check.check(t));
             }
         } catch (Exception e) {

@@ -12,7 +12,6 @@ import ferry.node.VmDefinition;
 import ferry.testkit.Bootblock;
 import ferry.testkit.BootblockGuest;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -45,17 +44,21 @@ final class DrillCluster implements AutoCloseable {
     private final Map<String, AgentClient> clients = new LinkedHashMap<>();
     private final QemuBinary qemu = QemuBinary.find();
 
-    private DrillCluster(Path root, ClusterLayout layout) {
+    private final boolean keep;
+
+    private DrillCluster(Path root, ClusterLayout layout, boolean keep) {
         this.root = root;
+        this.keep = keep;
         this.layout = layout;
         for (String n : NODES) {
             clients.put(n, AgentProcess.client(layout, n));
         }
     }
 
-    static DrillCluster create() throws IOException {
+    /** A new cluster in a temporary folder; {@code keep}: leave the folder when closed. */
+    static DrillCluster create(boolean keep) throws IOException {
         Path root = Files.createTempDirectory("ferry-drill");
-        return new DrillCluster(root, ClusterLayout.create(root.resolve("cluster"), "drill", NODES, freePorts()));
+        return new DrillCluster(root, ClusterLayout.createOnFreePorts(root.resolve("cluster"), "drill", NODES), keep);
     }
 
     ClusterLayout layout() {
@@ -85,11 +88,13 @@ final class DrillCluster implements AutoCloseable {
         }
     }
 
-    /** kill -9 of the agent of {@code node}. */
-    void killAgent(String node) throws InterruptedException {
+    /** kill -9 of the agent of {@code node}; {@code atSignal} runs as soon as the signal is sent. */
+    void killAgent(String node, Runnable atSignal) throws InterruptedException {
         AgentProcess p = agents.remove(node);
         if (p != null) {
-            p.kill();
+            p.kill(atSignal);
+        } else {
+            atSignal.run();
         }
     }
 
@@ -201,6 +206,9 @@ final class DrillCluster implements AutoCloseable {
                 // no run directory: nothing ran there
             }
         }
+        if (keep) {
+            return;
+        }
         try (var files = Files.walk(root)) {
             files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         } catch (IOException ignored) {
@@ -211,19 +219,5 @@ final class DrillCluster implements AutoCloseable {
     private static List<ProcessHandle> qemuProcessesUnder(Path dir) {
         String d = dir + "/";
         return ProcessHandle.allProcesses().filter(h -> h.info().commandLine().orElse("").contains(d)).toList();
-    }
-
-    private static int freePorts() throws IOException {
-        for (int i = 0; i < 50; i++) {
-            try (ServerSocket s1 = new ServerSocket(0)) {
-                int p = s1.getLocalPort();
-                try (ServerSocket s2 = new ServerSocket(p + 1)) {
-                    return p;
-                } catch (IOException busy) {
-                    // try another pair
-                }
-            }
-        }
-        throw new IOException("no two consecutive free loopback ports for the drill's agents");
     }
 }

@@ -64,7 +64,7 @@ final class InvariantCheck {
         }
         List<String> runningOn = new ArrayList<>();
         List<String> pausedOn = new ArrayList<>();
-        f.check("one QEMU runs it, on the owner");
+        f.check("one QEMU runs it on the owner");
         f.check("no orphan QEMU");
         for (String node : DrillCluster.NODES) {
             LocalNode.State state = nodes.get(node).status(vmid).state();

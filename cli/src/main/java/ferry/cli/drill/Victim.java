@@ -2,7 +2,7 @@ package ferry.cli.drill;
 
 import ferry.migration.MigrationStep;
 import java.time.Duration;
-import java.util.EnumSet;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 
@@ -35,26 +35,30 @@ enum Victim {
     }
 
     /**
-     * Whether killing this at {@code step} may kill the only QEMU with the guest's newest state:
-     * the source before its stream completed, or the target once it was told to run the guest.
+     * Whether this kill may have killed the only QEMU with the guest's newest state, judged from
+     * the journal as it stood when the signal was sent (a step is journaled before it acts, so a
+     * step not yet journaled had not acted): the source while its stream had not completed, or
+     * the target once it may have been told to run.
      */
-    boolean killsTheGuestAt(MigrationStep step) {
-        Set<MigrationStep> beforeStreamDone = EnumSet.of(MigrationStep.LOCK, MigrationStep.START_INCOMING,
-                MigrationStep.MIGRATE);
-        Set<MigrationStep> afterResume = EnumSet.of(MigrationStep.RESUME_TARGET, MigrationStep.TARGET_RUNNING,
-                MigrationStep.STOP_SOURCE, MigrationStep.UNLOCK);
+    boolean mayKillTheGuest(List<String> journaledAtSignal) {
+        String last = journaledAtSignal.isEmpty() ? "" : journaledAtSignal.get(journaledAtSignal.size() - 1);
         return switch (this) {
-            case SOURCE_QEMU -> beforeStreamDone.contains(step);
-            case TARGET_QEMU -> afterResume.contains(step);
+            case SOURCE_QEMU -> Set.of(MigrationStep.LOCK, MigrationStep.START_INCOMING, MigrationStep.MIGRATE)
+                    .contains(MigrationStep.fromWire(last));
+            case TARGET_QEMU -> journaledAtSignal.contains(MigrationStep.RESUME_TARGET.wire());
             default -> false;
         };
     }
 
-    /** Kills it; returns what was killed, or why nothing was. */
-    String kill(DrillCluster c, int vmid, String source, String target) throws InterruptedException {
+    /**
+     * Kills it; returns what was killed, or why nothing was. {@code atSignal} runs right after the
+     * signal was sent, before the process is seen gone (for a process that is not our child that
+     * can take a while), to note what the migration had journaled by then.
+     */
+    String kill(DrillCluster c, int vmid, String source, String target, Runnable atSignal) throws InterruptedException {
         String node = node(source, target);
         if (isAgent()) {
-            c.killAgent(node);
+            c.killAgent(node, atSignal);
             return "killed the agent of node '" + node + "'";
         }
         long deadline = System.nanoTime() + QEMU_APPEARS.toNanos();
@@ -64,9 +68,11 @@ enum Victim {
             q = c.qemu(node, vmid);
         }
         if (q.isEmpty()) {
+            atSignal.run();
             return "no QEMU of VM " + vmid + " ran on node '" + node + "': nothing to kill";
         }
         q.get().destroyForcibly();
+        atSignal.run();
         q.get().onExit().join();
         return "killed QEMU pid " + q.get().pid() + " on node '" + node + "'";
     }
