@@ -77,10 +77,6 @@ public final class AgentProcess {
         }
     }
 
-    public String node() {
-        return node;
-    }
-
     public long pid() {
         return process.pid();
     }

@@ -1,6 +1,5 @@
 package ferry.cli;
 
-import ferry.agent.AgentClient;
 import ferry.agent.ClusterLayout;
 import ferry.cluster.ClusterStore;
 import ferry.cluster.NodeInfo;
@@ -69,7 +68,7 @@ final class ClusterCommand {
                 nodes = s.config().nodes();
             }
             for (NodeInfo n : nodes) {
-                if (answers(cluster.agent(n.name()))) {
+                if (AgentProcess.answers(cluster.agent(n.name()))) {
                     out.printf("node %s: agent already running at %s%n", n.name(), n.agentAddress());
                     continue;
                 }
@@ -129,7 +128,7 @@ final class ClusterCommand {
             try (ClusterStore s = cluster.store()) {
                 out.printf("cluster '%s' (%s)%n", s.config().name(), cluster.dir.toAbsolutePath());
                 for (NodeInfo n : s.config().nodes()) {
-                    boolean up = answers(cluster.agent(n.name()));
+                    boolean up = AgentProcess.answers(cluster.agent(n.name()));
                     down += up ? 0 : 1;
                     out.printf("  node %-10s agent %-21s %-5s VMs: %d%n", n.name(), n.agentAddress(), up ? "up" : "DOWN",
                             s.vmsOf(n.name()).size());
@@ -138,14 +137,4 @@ final class ClusterCommand {
             return down == 0 ? Main.OK : Main.FAILED;
         }
     }
-
-    static boolean answers(AgentClient c) {
-        try {
-            c.probe();
-            return true;
-        } catch (AgentClient.AgentException e) {
-            return false;
-        }
-    }
-
 }
