@@ -81,12 +81,12 @@ public final class Drill {
             throw new IllegalArgumentException("no scenario of the " + (quick ? "quick" : "full") + " drill is named '"
                     + only + "'; the names are shown in the table of a run");
         }
-        return run(chosen, keep);
+        String noCut = quick ? null : LinkCutter.unavailable(); // the quick subset cuts no link
+        return run(chosen, keep, noCut == null ? null : "link cuts not run: " + noCut);
     }
 
-    DrillReport run(List<Scenario> scenarios, boolean keep) throws Exception {
+    DrillReport run(List<Scenario> scenarios, boolean keep, String skipped) throws Exception {
         List<ScenarioResult> results = new ArrayList<>();
-        String noCut = LinkCutter.unavailable();
         try (DrillCluster c = DrillCluster.create(keep)) {
             say("cluster: 2 nodes (a, b), agents as separate processes, in " + c.layout().dir()
                     + (keep ? " (kept at the end)" : " (removed at the end)"));
@@ -102,7 +102,7 @@ public final class Drill {
                                 r.error() != null ? List.of(r.error()) : r.findings().details)));
             }
         }
-        return new DrillReport(results, noCut == null ? null : "link cuts not run: " + noCut);
+        return new DrillReport(results, skipped);
     }
 
     private ScenarioResult runOne(DrillCluster c, Scenario s, int vmid) {
