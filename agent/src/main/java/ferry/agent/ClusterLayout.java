@@ -8,6 +8,7 @@ import ferry.cluster.NodeInfo;
 import ferry.node.NodeException;
 import ferry.node.Storage;
 import java.io.IOException;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -46,6 +47,46 @@ public final class ClusterLayout {
             throw new NodeException("cannot write " + dir.resolve("storage.json") + ": " + e.getMessage(), e);
         }
         return layout;
+    }
+
+    /**
+     * A throwaway cluster of the given nodes on loopback, its agents on a run of consecutive ports
+     * that are free now (demo, bench, drill, tests); retried because another process may take one.
+     */
+    public static ClusterLayout createOnFreePorts(Path dir, String name, List<String> nodeNames) {
+        return create(dir, name, nodeNames, freePortRun(nodeNames.size()));
+    }
+
+    private static int freePortRun(int n) {
+        for (int attempt = 0; attempt < 50; attempt++) {
+            int first;
+            try (ServerSocket s = new ServerSocket(0)) {
+                first = s.getLocalPort();
+            } catch (IOException e) {
+                throw new NodeException("cannot open a loopback port: " + e.getMessage(), e);
+            }
+            if (first + n > 65535) {
+                continue;
+            }
+            List<ServerSocket> held = new java.util.ArrayList<>();
+            try {
+                for (int i = 0; i < n; i++) {
+                    held.add(new ServerSocket(first + i));
+                }
+                return first;
+            } catch (IOException busy) {
+                // try another run
+            } finally {
+                for (ServerSocket s : held) {
+                    try {
+                        s.close();
+                    } catch (IOException ignored) {
+                        // it was only held to see that it is free
+                    }
+                }
+            }
+        }
+        throw new NodeException("no run of " + n + " free ports on loopback for the agents");
     }
 
     public Path dir() {

@@ -3,10 +3,8 @@ package ferry.agent;
 import com.fasterxml.jackson.databind.JsonNode;
 import ferry.cluster.ClusterStore;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -18,40 +16,13 @@ final class LocalCluster implements AutoCloseable {
     final String token;
 
     LocalCluster(Path dir, String... nodes) throws IOException {
-        layout = ClusterLayout.create(dir, "test", List.of(nodes), freePorts(nodes.length));
+        layout = ClusterLayout.createOnFreePorts(dir, "test", List.of(nodes));
         try (ClusterStore s = layout.open()) {
             token = s.config().token();
         }
         for (String n : nodes) {
             agents.put(n, Agent.start(dir, n));
         }
-    }
-
-    /** A run of free consecutive ports; retried because another process may take one meanwhile. */
-    private static int freePorts(int n) throws IOException {
-        for (int attempt = 0; attempt < 50; attempt++) {
-            int first;
-            try (ServerSocket s = new ServerSocket(0)) {
-                first = s.getLocalPort();
-            }
-            if (first + n > 65535) {
-                continue;
-            }
-            List<ServerSocket> held = new ArrayList<>();
-            try {
-                for (int i = 0; i < n; i++) {
-                    held.add(new ServerSocket(first + i));
-                }
-                return first;
-            } catch (IOException busy) {
-                // try another run
-            } finally {
-                for (ServerSocket s : held) {
-                    s.close();
-                }
-            }
-        }
-        throw new IOException("no run of " + n + " free ports on loopback");
     }
 
     AgentClient client(String node) {

@@ -90,8 +90,7 @@ final class BenchCommand implements Callable<Integer> {
         Agent a = null;
         Agent b = null;
         try {
-            ClusterLayout layout = ClusterLayout.create(dir.resolve("cluster"), "bench", List.of("a", "b"),
-                    DemoCommand.freePorts());
+            ClusterLayout layout = ClusterLayout.createOnFreePorts(dir.resolve("cluster"), "bench", List.of("a", "b"));
             a = Agent.start(layout.dir(), "a");
             b = Agent.start(layout.dir(), "b");
             Map<String, AgentClient> agents = new LinkedHashMap<>();

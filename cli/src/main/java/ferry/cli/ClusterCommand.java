@@ -1,11 +1,9 @@
 package ferry.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import ferry.agent.AgentClient;
 import ferry.agent.ClusterLayout;
 import ferry.cluster.ClusterStore;
 import ferry.cluster.NodeInfo;
-import java.io.File;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -73,26 +71,11 @@ final class ClusterCommand {
                 nodes = s.config().nodes();
             }
             for (NodeInfo n : nodes) {
-                if (answers(cluster.agent(n.name()))) {
+                if (AgentProcess.answers(cluster.agent(n.name()))) {
                     out.printf("node %s: agent already running at %s%n", n.name(), n.agentAddress());
                     continue;
                 }
-                Files.createDirectories(layout.agentLog(n.name()).getParent());
-                Files.createDirectories(layout.agentPidFile(n.name()).getParent());
-                String java = ProcessHandle.current().info().command().orElse("java");
-                String jar = new File(Main.class.getProtectionDomain().getCodeSource().getLocation().toURI()).getPath();
-                Process p = new ProcessBuilder(java, "-jar", jar, "agent", "--node", n.name(), "--cluster",
-                        layout.dir().toString()).redirectErrorStream(true)
-                        .redirectOutput(ProcessBuilder.Redirect.appendTo(layout.agentLog(n.name()).toFile())).start();
-                Files.writeString(layout.agentPidFile(n.name()), Long.toString(p.pid()));
-                long deadline = System.nanoTime() + 30_000_000_000L;
-                while (!answers(cluster.agent(n.name()))) {
-                    if (!p.isAlive() || System.nanoTime() > deadline) {
-                        throw new IllegalStateException("agent of node '" + n.name() + "' did not come up; see "
-                                + layout.agentLog(n.name()));
-                    }
-                    Thread.sleep(100);
-                }
+                AgentProcess p = AgentProcess.start(layout, n.name(), List.of(), java.time.Duration.ofSeconds(30));
                 out.printf("node %s: agent started at %s (pid %d)%n", n.name(), n.agentAddress(), p.pid());
             }
             return Main.OK;
@@ -175,7 +158,7 @@ final class ClusterCommand {
             try (ClusterStore s = cluster.store()) {
                 out.printf("cluster '%s' (%s)%n", s.config().name(), cluster.dir.toAbsolutePath());
                 for (NodeInfo n : s.config().nodes()) {
-                    boolean up = answers(cluster.agent(n.name()));
+                    boolean up = AgentProcess.answers(cluster.agent(n.name()));
                     down += up ? 0 : 1;
                     out.printf("  node %-10s agent %-21s %-5s VMs: %d%n", n.name(), n.agentAddress(), up ? "up" : "DOWN",
                             s.vmsOf(n.name()).size());
@@ -184,14 +167,4 @@ final class ClusterCommand {
             return down == 0 ? Main.OK : Main.FAILED;
         }
     }
-
-    static boolean answers(AgentClient c) {
-        try {
-            c.probe();
-            return true;
-        } catch (AgentClient.AgentException e) {
-            return false;
-        }
-    }
-
 }

@@ -12,7 +12,6 @@ import ferry.testkit.BootblockGuest;
 import ferry.testkit.LinuxStressGuest;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -60,7 +59,7 @@ final class DemoCommand implements Callable<Integer> {
         Agent b = null;
         try {
             say(out, "cluster: 2 nodes (a, b) in " + dir + ", agents on loopback");
-            ClusterLayout layout = ClusterLayout.create(dir.resolve("cluster"), "demo", List.of("a", "b"), freePorts());
+            ClusterLayout layout = ClusterLayout.createOnFreePorts(dir.resolve("cluster"), "demo", List.of("a", "b"));
             a = Agent.start(layout.dir(), "a");
             b = Agent.start(layout.dir(), "b");
             String token;
@@ -209,17 +208,6 @@ final class DemoCommand implements Callable<Integer> {
             Thread.sleep(100);
         }
         return new Integrity("the guest made no pass on node b", null);
-    }
-
-    static int freePorts() throws IOException {
-        try (ServerSocket s1 = new ServerSocket(0)) {
-            int p = s1.getLocalPort();
-            try (ServerSocket s2 = new ServerSocket(p + 1)) {
-                return p;
-            } catch (IOException busy) {
-                return freePorts();
-            }
-        }
     }
 
     static void stopLeftovers(Path cluster) {

@@ -7,11 +7,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import ferry.agent.Agent;
 import ferry.agent.AgentClient;
 import ferry.agent.ClusterLayout;
-import ferry.cluster.ClusterStore;
 import ferry.node.LocalNode;
 import ferry.node.QemuBinary;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -40,8 +37,8 @@ class AgentRestartCliTest {
                 Integer.toString(FerryCli.twoFreePorts()));
         assertThat(created.code()).as(created.both()).isZero();
         ClusterLayout layout = new ClusterLayout(dir);
-        AgentClient agentA = client(layout, "a");
-        Process a = startAgent(layout, "a", agentA);
+        AgentClient agentA = AgentProcess.client(layout, "a");
+        AgentProcess a = AgentProcess.start(layout, "a", List.of(), Duration.ofSeconds(60));
         Agent b = Agent.start(dir, "b");
         try {
             Path def = FerryCli.bootblockVm(dir, tmp, VMID, 64, 100_000);
@@ -51,10 +48,10 @@ class AgentRestartCliTest {
                     Integer.toString(VMID), "b", "--online", "--bwlimit", "1", "--reconnect-wait", "90"));
             String task = awaitStreaming(agentA, migrate);
 
-            a.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+            a.kill();
             Thread.sleep(3000);
             assertThat(migrate).as("migrate must wait for the agent, not fail").isNotDone();
-            a = startAgent(layout, "a", agentA);
+            a = AgentProcess.start(layout, "a", List.of(), Duration.ofSeconds(60));
 
             FerryCli.Run r = migrate.get(150, TimeUnit.SECONDS);
             JsonNode recovered = agentA.get("/api/v1/tasks/" + task);
@@ -65,37 +62,10 @@ class AgentRestartCliTest {
                     .doesNotContain("does not answer");
             assertThat(r.out()).contains("recovered after restart: task " + task);
         } finally {
-            a.destroy(); // a stop signal: the agent ends its tasks first
-            a.waitFor(60, TimeUnit.SECONDS);
+            a.stop(Duration.ofSeconds(60)); // a stop signal: the agent ends its tasks first
             b.close();
             stopQemus(layout);
         }
-    }
-
-    private static AgentClient client(ClusterLayout layout, String node) {
-        try (ClusterStore s = layout.open()) {
-            return new AgentClient(s.config().node(node).orElseThrow().agentAddress(), s.config().token());
-        }
-    }
-
-    /** {@code ferry agent} in a JVM of its own, on the test's class path; returns once it answers. */
-    private static Process startAgent(ClusterLayout layout, String node, AgentClient client)
-            throws IOException, InterruptedException {
-        Path log = layout.agentLog(node);
-        Files.createDirectories(log.getParent());
-        String java = ProcessHandle.current().info().command().orElse("java");
-        Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), "ferry.cli.Main", "agent",
-                "--node", node, "--cluster", layout.dir().toString()).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
-        long deadline = System.nanoTime() + 60_000_000_000L;
-        while (!ClusterCommand.answers(client)) {
-            if (!p.isAlive() || System.nanoTime() > deadline) {
-                p.destroyForcibly();
-                throw new AssertionError("agent of node " + node + " did not come up:\n" + Files.readString(log));
-            }
-            Thread.sleep(200);
-        }
-        return p;
     }
 
     /** The migration task of the VM once its stream runs. */

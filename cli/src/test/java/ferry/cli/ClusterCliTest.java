@@ -365,7 +365,7 @@ class ClusterCliTest {
         assertThat(list.code()).as(list.both()).isZero();
         assertThat(list.out().lines().filter(l -> l.startsWith(task))).singleElement().asString()
                 .contains("cancelled").contains("ended");
-        assertThat(ClusterCommand.answers(agent("a"))).isTrue();
+        assertThat(AgentProcess.answers(agent("a"))).isTrue();
     }
 
     private static JsonNode taskIn(JsonNode tasks, String id) {

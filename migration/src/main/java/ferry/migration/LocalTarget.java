@@ -11,6 +11,7 @@ import ferry.protocol.InetSocketAddress;
 import ferry.protocol.MigrateIncomingArgs;
 import ferry.protocol.MigrateRecoverArgs;
 import ferry.qmp.QmpCommandException;
+import ferry.qmp.QmpConnectionException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.protocol.MigrationInfo;
 import ferry.protocol.SocketAddress;
@@ -197,7 +198,18 @@ public final class LocalTarget implements TargetNode {
     public void resume(int vmid) {
         QemuProcess q = node.running(vmid).orElseThrow(() ->
                 new NoQemuException("VM " + vmid + " does not run on node '" + node.name() + "'"));
-        q.qmp().call(Commands.CONT);
+        try {
+            q.qmp().call(Commands.CONT);
+        } catch (QmpConnectionException e) {
+            if (e.sent()) {
+                throw e; // it may have run the guest before it died: the source must not take the guest back
+            }
+            // 'cont' was never written (the QEMU closed its QMP socket, e.g. it died just now): look again
+            QemuProcess again = node.running(vmid).orElseThrow(() -> new NoQemuException("VM " + vmid
+                    + " does not run on node '" + node.name() + "': its QEMU was gone before it was told to run the"
+                    + " guest (" + e.getMessage() + ")"));
+            again.qmp().call(Commands.CONT);
+        }
     }
 
     @Override

@@ -205,7 +205,7 @@ public final class QmpClient implements AutoCloseable {
         CompletableFuture<JsonNode> reply = new CompletableFuture<>();
         pending.put(id, new Pending(command, arguments, reply));
         if (closedReason != null) {
-            fail(id, new QmpConnectionException(closedReason));
+            fail(id, new QmpConnectionException(closedReason, false)); // never written: the peer cannot have run it
             return reply;
         }
         var timer = Timer.schedule(() -> fail(id, new QmpTimeoutException(peer + ": no reply to '" + command

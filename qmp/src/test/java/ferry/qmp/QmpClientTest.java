@@ -400,7 +400,8 @@ class QmpClientTest {
         int before = server.received.size();
         long t0 = System.nanoTime();
         assertThatThrownBy(() -> c.execute("query-status", null))
-                .isInstanceOf(QmpConnectionException.class).hasMessageContaining(expected);
+                .isInstanceOf(QmpConnectionException.class).hasMessageContaining(expected)
+                .satisfies(e -> assertThat(((QmpConnectionException) e).sent()).as("never written").isFalse());
         assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)).isLessThan(1000);
         assertThat(server.received).hasSize(before);
     }
@@ -438,7 +439,8 @@ class QmpClientTest {
                     .isInstanceOf(QmpConnectionException.class)
                     .isNotInstanceOf(QmpTimeoutException.class)
                     .hasMessageContaining("closed by the peer")
-                    .hasMessageContaining("'hang-" + i + "'");
+                    .hasMessageContaining("'hang-" + i + "'")
+                    .satisfies(e -> assertThat(((QmpConnectionException) e).sent()).as("written, no reply").isTrue());
         }
         assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)).isLessThan(3000);
         assertThat(c.isOpen()).isFalse();

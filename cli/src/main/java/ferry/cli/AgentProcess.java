@@ -1,0 +1,118 @@
+package ferry.cli;
+
+import ferry.agent.AgentClient;
+import ferry.agent.ClusterLayout;
+import ferry.cluster.ClusterStore;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One node's agent as a separate process ({@code ferry agent}), started with this JVM's classpath
+ * so it works from the shaded jar and from a test's classpath alike. The one place that launches
+ * agents: {@code cluster up} and the drill, which must be able to kill -9 one.
+ */
+public final class AgentProcess {
+    private final ClusterLayout layout;
+    private final String node;
+    private final Process process;
+
+    private AgentProcess(ClusterLayout layout, String node, Process process) {
+        this.layout = layout;
+        this.node = node;
+        this.process = process;
+    }
+
+    /**
+     * Starts the agent of {@code node} (output appended to its agent log, pid in its pid file)
+     * and returns once its API answers. {@code jvmOptions} go before the main class.
+     */
+    public static AgentProcess start(ClusterLayout layout, String node, List<String> jvmOptions, Duration ready)
+            throws IOException, InterruptedException {
+        Files.createDirectories(layout.agentLog(node).getParent());
+        Files.createDirectories(layout.agentPidFile(node).getParent());
+        List<String> cmd = new ArrayList<>();
+        cmd.add(ProcessHandle.current().info().command().orElse("java"));
+        cmd.addAll(jvmOptions);
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "agent", "--node", node,
+                "--cluster", layout.dir().toString()));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(layout.agentLog(node).toFile())).start();
+        Files.writeString(layout.agentPidFile(node), Long.toString(p.pid()));
+        AgentProcess agent = new AgentProcess(layout, node, p);
+        agent.awaitAnswer(ready);
+        return agent;
+    }
+
+    private void awaitAnswer(Duration ready) throws InterruptedException {
+        AgentClient client = client(layout, node);
+        long deadline = System.nanoTime() + ready.toNanos();
+        while (!answers(client)) {
+            if (!process.isAlive() || System.nanoTime() > deadline) {
+                process.destroyForcibly();
+                throw new IllegalStateException("agent of node '" + node + "' did not come up within "
+                        + ready.toSeconds() + " s; see " + layout.agentLog(node));
+            }
+            Thread.sleep(100);
+        }
+    }
+
+    /** A client of the agent of {@code node}, with the cluster's token. */
+    public static AgentClient client(ClusterLayout layout, String node) {
+        try (ClusterStore s = layout.open()) {
+            return new AgentClient(s.config().node(node).orElseThrow().agentAddress(), s.config().token());
+        }
+    }
+
+    /** Whether the agent behind {@code c} answers its API. */
+    public static boolean answers(AgentClient c) {
+        try {
+            c.get("/api/v1/node");
+            return true;
+        } catch (AgentClient.AgentException e) {
+            return false;
+        }
+    }
+
+    public long pid() {
+        return process.pid();
+    }
+
+    public boolean isAlive() {
+        return process.isAlive();
+    }
+
+    /** kill -9: no shutdown hook runs, tasks die mid-step. */
+    public void kill() throws InterruptedException {
+        kill(() -> { });
+    }
+
+    /** kill -9; {@code atSignal} runs right after the signal is sent, before the exit is awaited. */
+    public void kill(Runnable atSignal) throws InterruptedException {
+        process.destroyForcibly();
+        atSignal.run();
+        process.waitFor(30, TimeUnit.SECONDS);
+        deletePidFile();
+    }
+
+    /** SIGTERM, like {@code ferry cluster down}: the agent lets running migrations reach their safe point. */
+    public boolean stop(Duration max) throws InterruptedException {
+        process.destroy();
+        boolean ended = process.waitFor(max.toMillis(), TimeUnit.MILLISECONDS);
+        if (ended) {
+            deletePidFile();
+        }
+        return ended;
+    }
+
+    private void deletePidFile() {
+        try {
+            Files.deleteIfExists(layout.agentPidFile(node));
+        } catch (IOException ignored) {
+            // a stale pid file names a dead process: 'cluster down' reports it as not running
+        }
+    }
+}
