@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.cluster.ClusterStore;
 import ferry.migration.Migration;
 import java.time.Duration;
-import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,21 +53,13 @@ final class Recoverer implements AutoCloseable {
 
     /** Starts a recovery task for each open journal of this node that no task runs. */
     void scan() {
-        for (String id : store.openJournals()) {
+        // another node's journals are its agent's to recover
+        for (var journal : OwnJournals.of(store, node, store.openJournals()).entrySet()) {
             if (closed) {
                 return;
             }
-            List<ObjectNode> entries;
-            try {
-                entries = store.journal(id);
-            } catch (RuntimeException e) {
-                log.warn("node '{}': cannot read the journal of task {}: {}", node, id, e.getMessage());
-                continue;
-            }
-            if (entries.isEmpty() || !node.equals(entries.get(0).path("source").asText())) {
-                continue; // another node orchestrated it: its agent recovers it
-            }
-            ObjectNode first = entries.get(0);
+            String id = journal.getKey();
+            ObjectNode first = journal.getValue().get(0);
             tasks.recover(id, first.path("vmid").asInt(), first.path("target").asText(), migration)
                     .ifPresent(t -> log.info("node '{}': recovering interrupted migration {} of VM {}", node, id,
                             t.vmid()));

@@ -4,7 +4,6 @@ import static ferry.agent.Agent.JSON;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import ferry.cluster.ClusterException;
 import ferry.cluster.ClusterStore;
 import ferry.migration.MigrationStep;
 import java.util.ArrayList;
@@ -13,8 +12,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The migrations this node orchestrated: its journals (ended ones keep their outcome; open ones
@@ -22,8 +19,6 @@ import org.slf4j.LoggerFactory;
  * status wins, e.g. {@code running}).
  */
 final class TaskHistory {
-    private static final Logger log = LoggerFactory.getLogger(TaskHistory.class);
-
     private final String node;
     private final ClusterStore store;
     private final Tasks tasks;
@@ -43,18 +38,8 @@ final class TaskHistory {
         Set<String> open = Set.copyOf(store.openJournals());
         List<String> ids = new ArrayList<>(store.closedJournals());
         ids.addAll(open);
-        for (String id : ids) {
-            List<ObjectNode> entries;
-            try {
-                entries = store.journal(id);
-            } catch (ClusterException e) {
-                log.warn("node '{}': task {} left out of the list: {}", node, id, e.getMessage());
-                continue;
-            }
-            if (!entries.isEmpty() && node.equals(entries.get(0).path("source").asText())) {
-                byId.put(id, fromJournal(id, entries, open.contains(id)));
-            }
-        }
+        OwnJournals.of(store, node, ids).forEach((id, entries) -> byId.put(id, fromJournal(id, entries,
+                open.contains(id))));
         for (Task t : tasks.all()) {
             byId.computeIfAbsent(t.id(), id -> fromTask(t)).put("status", t.status());
         }
