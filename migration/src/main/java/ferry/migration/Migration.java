@@ -200,7 +200,7 @@ public final class Migration {
                                           MigrationResult.Status status, String error, List<String> problems) {
         var stats = phase2.stats();
         Long total = stats == null ? null : stats.totalTime();
-        Long downtime = stats == null ? null : stats.downtime();
+        Long downtime = phase2.downtimeMs();
         Long bytes = stats == null || stats.ram() == null ? null : stats.ram().transferred();
         Plan.Prediction predicted = phase2.plan() == null ? null : phase2.plan().forPolicy(ctx.req().policy());
         Phase2Monitor m = phase2.monitor();

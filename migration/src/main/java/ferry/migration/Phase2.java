@@ -42,6 +42,9 @@ final class Phase2 {
     private MigrationInfo stats;
     private boolean postcopy;
     private long postcopyActiveNanos;
+    /** QEMU's total time when the switch to postcopy was seen. */
+    private Long switchTotalMs;
+    private Long downtimeMs;
 
     Phase2(MigrationContext ctx, CancelSignal cancel, Duration pollInterval) {
         this.ctx = ctx;
@@ -109,9 +112,11 @@ final class Phase2 {
         }
         qmp.call(Commands.MIGRATE, MigrateArgs.builder().uri(ep.uri()).build());
         stats = monitor.follow();
+        downtimeMs = stats.downtime();
         if (stats.status() == MigrationStatus.POSTCOPY_ACTIVE) {
             postcopy = true;
             postcopyActiveNanos = System.nanoTime();
+            switchTotalMs = stats.totalTime();
             ctx.log().info("migration status: postcopy-active; the target takes over and pulls the rest");
             return;
         }
@@ -167,8 +172,8 @@ final class Phase2 {
     /** Logs QEMU's final figures and the planner's prediction beside them. */
     void logFinal(MigrationInfo s) {
         TaskLog log = ctx.log();
-        if (s.downtime() != null) {
-            log.info("migration downtime %d ms", s.downtime());
+        if (downtimeMs != null) {
+            log.info("migration downtime %d ms", downtimeMs);
         }
         if (s.ram() != null) {
             log.info("migration transferred %s in %d ms", Sizes.bytes(s.ram().transferred()), s.totalTime());
@@ -177,7 +182,7 @@ final class Phase2 {
             Plan.Prediction p = plan.forPolicy(ctx.req().policy());
             if (p != null) {
                 log.info("planner: predicted %.1f s / %.0f ms downtime, measured %.1f s / %s ms downtime", p.seconds(),
-                        p.downtimeMs(), s.totalTime() / 1000.0, s.downtime());
+                        p.downtimeMs(), s.totalTime() / 1000.0, downtimeMs);
             }
         }
     }
@@ -300,5 +305,28 @@ final class Phase2 {
     /** Postcopy ended: QEMU's final figures replace those at the switch. */
     void finalStats(MigrationInfo s) {
         stats = s;
+        downtimeMs = postcopyDowntime(s.downtime(), s.totalTime(), switchTotalMs);
+        if (downtimeMs != null && !downtimeMs.equals(s.downtime())) {
+            ctx.log().info("QEMU reported a downtime of %d ms, which spans the whole postcopy phase: its switch-over "
+                    + "took under 1 ms, a 0 that QEMU 10 takes for unset and measures again at the end", s.downtime());
+        }
+    }
+
+    /**
+     * QEMU measures a postcopy downtime at the switch; when that rounds to 0 ms it counts it as
+     * unset and measures it again when postcopy completes, from the switch to the end. A real
+     * downtime cannot span the whole postcopy phase (the guest runs on the target during it),
+     * so a figure that does is that 0.
+     */
+    static Long postcopyDowntime(Long reported, Long totalMs, Long switchTotalMs) {
+        if (reported == null || totalMs == null || switchTotalMs == null) {
+            return reported;
+        }
+        return reported >= totalMs - switchTotalMs ? 0L : reported;
+    }
+
+    /** QEMU's downtime of this migration (for postcopy: see {@link #postcopyDowntime}); null before it ended. */
+    Long downtimeMs() {
+        return downtimeMs;
     }
 }
