@@ -14,6 +14,6 @@ record Task(String id, int vmid, String target, long startedMs, TaskLog log, Can
         }
         MigrationResult r = result.getNow(null);
         // outcome names as the CLI and bench print them: completed, not-converged, aborted, ...
-        return r == null ? "failed" : r.status().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+        return r == null ? "failed" : r.status().wire();
     }
 }

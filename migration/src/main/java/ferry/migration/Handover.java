@@ -1,7 +1,9 @@
 package ferry.migration;
 
 import ferry.cluster.ClusterException;
+import ferry.node.LocalNode;
 import ferry.node.VmDefinition;
+import ferry.node.Volumes;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -53,7 +55,7 @@ final class Handover {
             return status;
         }
         if (!ctx.online()) {
-            freeSourceVolumes(phase1.copied());
+            freeSourceVolumes(ctx.local(), ctx.volumes(), ctx.journal(), phase1.copied(), problems);
         }
         ctx.journal().step(MigrationStep.UNLOCK, "unlock");
         try {
@@ -143,13 +145,15 @@ final class Handover {
                 : Migration.DEFAULT_RECOVER_WAIT_S;
     }
 
-    private void freeSourceVolumes(List<VmDefinition.Disk> copied) {
+    /** After an offline move: frees the source's copies, each journaled first; what fails goes to {@code problems}. */
+    static void freeSourceVolumes(LocalNode local, Volumes volumes, Journal journal, List<VmDefinition.Disk> copied,
+                                  List<String> problems) {
         for (VmDefinition.Disk d : copied) {
-            Path p = ctx.local().storages().get(d.storage()).volumePath(d.volume());
-            ctx.journal().step(MigrationStep.FREE_SOURCE_VOLUME, "free source volume " + d.volume(),
+            Path p = local.storages().get(d.storage()).volumePath(d.volume());
+            journal.step(MigrationStep.FREE_SOURCE_VOLUME, "free source volume " + d.volume(),
                     e -> e.put("storage", d.storage()).put("volume", d.volume()));
             try {
-                ctx.volumes().delete(p);
+                volumes.delete(p);
             } catch (RuntimeException e) {
                 problems.add("removing local copy of '" + d.storage() + ":" + d.volume() + "' failed: " + e.getMessage());
             }

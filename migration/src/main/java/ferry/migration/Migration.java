@@ -7,7 +7,6 @@ import ferry.node.QemuProcess;
 import ferry.node.Volumes;
 import java.time.Duration;
 import java.util.List;
-import java.util.Locale;
 import java.util.function.Function;
 
 /**
@@ -104,7 +103,7 @@ public final class Migration {
             log.error("migration aborted (duration %s): %s%s", Sizes.duration(ctx.elapsedMs()), what, e.getMessage());
             phase2.cleanup();
             phase1.cleanup();
-            ctx.journal().end(outcome(status));
+            ctx.journal().end(status.wire());
             return result(ctx, phase2, 0, status, e.getMessage(), List.of());
         }
         Handover handover = new Handover(ctx, phase1, phase2, recovery, cancel);
@@ -127,13 +126,8 @@ public final class Migration {
             default -> log.error("migration finished with problems (duration %s): %s", took, error);
         }
         if (status != MigrationResult.Status.HANDOVER_PENDING) {
-            journal.end(outcome(status));
+            journal.end(status.wire());
         }
-    }
-
-    /** The outcome as the journal's last entry and the task's status name it: completed, not-converged, ... */
-    private static String outcome(MigrationResult.Status status) {
-        return status.name().toLowerCase(Locale.ROOT).replace('_', '-');
     }
 
     /**

@@ -22,7 +22,14 @@ public record MigrationResult(Status status, int vmid, String source, String tar
      * migration ended, with repairs left (the log says which). HANDOVER_PENDING: the target did not
      * answer at the hand-over; the source waits paused and the agent finishes it when it can.
      */
-    public enum Status { COMPLETED, NOT_CONVERGED, ABORTED, FAILED, CANCELLED, PROBLEMS, HANDOVER_PENDING }
+    public enum Status {
+        COMPLETED, NOT_CONVERGED, ABORTED, FAILED, CANCELLED, PROBLEMS, HANDOVER_PENDING;
+
+        /** The name the journal, the task status and the CLI use: completed, not-converged, ... */
+        public String wire() {
+            return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+        }
+    }
 
     /** The end of a migration resolved from its journal (after a restart): QEMU's figures are gone with the old task. */
     static MigrationResult recovered(Status status, JournalState j, long durationMs, String error, List<String> problems,

@@ -6,8 +6,6 @@ import ferry.cluster.VmRecord;
 import ferry.migration.RecoveryDecision.Action;
 import ferry.node.LocalNode;
 import ferry.node.QemuProcess;
-import ferry.node.Storage;
-import ferry.node.VmDefinition;
 import ferry.node.Volumes;
 import ferry.protocol.Commands;
 import ferry.qmp.EventSubscription;
@@ -138,7 +136,7 @@ final class Recovery {
                     journal.step(MigrationStep.STOP_SOURCE, "stop source");
                     local.stop(vmid, Duration.ofSeconds(10));
                 } else {
-                    freeSourceVolumes(j, journal, problems);
+                    Handover.freeSourceVolumes(local, volumes, journal, j.copied(), problems);
                 }
                 journal.step(MigrationStep.UNLOCK, "unlock");
                 unlock(vmid, j.target(), log);
@@ -197,19 +195,6 @@ final class Recovery {
             Phase2Monitor m = Phase2Monitor.forPostcopy(src.qmp(), events, log, signal, pollInterval);
             m.followPostcopy(new PostcopyRecovery(target, local, j.vmid(), log, journal, recoverWaitS));
             log.info("migration status: completed (postcopy)");
-        }
-    }
-
-    private void freeSourceVolumes(JournalState j, Journal journal, List<String> problems) {
-        for (VmDefinition.Disk d : j.copied()) {
-            Storage s = local.storages().get(d.storage());
-            journal.step(MigrationStep.FREE_SOURCE_VOLUME, "free source volume " + d.volume(),
-                    e -> e.put("storage", d.storage()).put("volume", d.volume()));
-            try {
-                volumes.delete(s.volumePath(d.volume()));
-            } catch (RuntimeException e) {
-                problems.add("removing local copy of '" + d.storage() + ":" + d.volume() + "' failed: " + e.getMessage());
-            }
         }
     }
 
