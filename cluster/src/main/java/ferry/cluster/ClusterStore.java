@@ -78,6 +78,13 @@ public interface ClusterStore extends AutoCloseable {
     /** Appends one entry to the task's journal, durably, before the step it describes acts. */
     void appendJournal(String taskId, ObjectNode entry);
 
+    /**
+     * Appends one entry only if the journal still holds {@code expectedLength} entries, so that a
+     * writer acting on what it read does not act when another wrote meanwhile (refused with
+     * CONFLICT). Two agents that may both resolve one migration fence each other this way.
+     */
+    void appendJournal(String taskId, ObjectNode entry, int expectedLength);
+
     /** The entries of the task's journal, open or closed, in order. */
     List<ObjectNode> journal(String taskId);
 

@@ -234,12 +234,17 @@ public final class DirectoryClusterStore implements ClusterStore {
 
     @Override
     public void appendJournal(String taskId, ObjectNode entry) {
+        appendJournal(taskId, entry, -1);
+    }
+
+    @Override
+    public void appendJournal(String taskId, ObjectNode entry, int expectedLength) {
         Names.taskId(taskId);
         if (entry == null) {
             throw new ClusterException(INVALID, "task " + taskId + ": journal entry is missing");
         }
         locked("append to the journal of task " + taskId, () -> {
-            journals.append(taskId, entry);
+            journals.append(taskId, entry, expectedLength);
             return null;
         });
     }

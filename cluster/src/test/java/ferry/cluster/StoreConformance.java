@@ -248,6 +248,62 @@ abstract class StoreConformance {
     }
 
     @Test
+    void anAppendAtAStaleLengthIsRefusedAndChangesNothing() {
+        store.appendJournal("t", step("lock", 1), 0);
+        store.appendJournal("t", step("migrate", 2), 1);
+        ClusterStore other = track(reopen());
+        other.appendJournal("t", step("peer", 3), 2); // the other writer comes first
+        ClusterException e = failure(Reason.CONFLICT, () -> store.appendJournal("t", step("resume", 3), 2));
+        assertThat(e.getMessage()).contains("task t").contains("3 entries, not 2");
+        failure(Reason.CONFLICT, () -> store.appendJournal("t", step("resume", 3), 4));
+        failure(Reason.CONFLICT, () -> store.appendJournal("fresh", step("x", 1), 1));
+        store.appendJournal("t", step("resume", 4), 3);
+        assertThat(store.journal("t")).containsExactly(step("lock", 1), step("migrate", 2), step("peer", 3),
+                step("resume", 4));
+        store.closeJournal("t");
+        failure(Reason.INVALID, () -> store.appendJournal("t", step("late", 5), 4));
+    }
+
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void ofWritersRacingAtOneLengthExactlyOneWins() throws Exception {
+        int rounds = 10;
+        int racers = 4;
+        List<ClusterStore> handles = new ArrayList<>();
+        for (int i = 0; i < racers; i++) {
+            handles.add(track(reopen()));
+        }
+        try (ExecutorService pool = Executors.newFixedThreadPool(racers)) {
+            for (int round = 0; round < rounds; round++) {
+                int length = round;
+                CountDownLatch go = new CountDownLatch(1);
+                AtomicInteger winners = new AtomicInteger();
+                List<Future<?>> tries = new ArrayList<>();
+                for (int i = 0; i < racers; i++) {
+                    ClusterStore h = handles.get(i);
+                    int me = i;
+                    tries.add(pool.submit(() -> {
+                        go.await();
+                        try {
+                            h.appendJournal("race", step("r" + me, length), length);
+                            winners.incrementAndGet();
+                        } catch (ClusterException e) {
+                            assertThat(e.reason()).as(e.getMessage()).isEqualTo(Reason.CONFLICT);
+                        }
+                        return null;
+                    }));
+                }
+                go.countDown();
+                for (Future<?> f : tries) {
+                    f.get();
+                }
+                assertThat(winners.get()).as("winners at length %d", length).isEqualTo(1);
+            }
+        }
+        assertThat(store.journal("race")).hasSize(rounds);
+    }
+
+    @Test
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
     void concurrentAppendsAreAllKeptInOneOrder() throws Exception {
         int perWriter = 25;

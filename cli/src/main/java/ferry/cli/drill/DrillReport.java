@@ -10,8 +10,10 @@ public final class DrillReport {
     private final List<ScenarioResult> results;
     private final Findings total = new Findings();
     private final String skipped;
+    private final String store;
 
-    DrillReport(List<ScenarioResult> results, String skipped) {
+    DrillReport(List<ScenarioResult> results, String skipped, String store) {
+        this.store = store;
         this.results = List.copyOf(results);
         this.skipped = skipped;
         results.forEach(r -> total.add(r.findings()));
@@ -51,6 +53,7 @@ public final class DrillReport {
 
     public ObjectNode json() {
         ObjectNode o = DrillCluster.JSON.createObjectNode();
+        o.put("store", store);
         ArrayNode list = o.putArray("scenarios");
         for (ScenarioResult r : results) {
             ObjectNode s = list.addObject().put("name", r.name()).put("outcome", r.outcome()).put("passed", r.passed())

@@ -306,27 +306,46 @@ public final class EtcdClusterStore implements ClusterStore {
 
     @Override
     public void appendJournal(String taskId, ObjectNode entry) {
+        append(taskId, entry, -1);
+    }
+
+    @Override
+    public void appendJournal(String taskId, ObjectNode entry, int expectedLength) {
+        append(taskId, entry, expectedLength);
+    }
+
+    /** Appends as entry number {@code expectedLength + 1}, or after the last entry when it is negative. */
+    private void append(String taskId, ObjectNode entry, int expectedLength) {
         Names.taskId(taskId);
         if (entry == null) {
             throw new ClusterException(INVALID, "task " + taskId + ": journal entry is missing");
         }
         String what = "append to the journal of task " + taskId;
         ByteSequence closed = closedKey(taskId);
-        byte[] body = encode(() -> Json.line(entry));
+        ByteSequence body = ByteSequence.from(encode(() -> Json.line(entry)));
         long deadline = calls.deadline();
         while (true) {
-            List<KeyValue> entries = journalEntries(taskId, true);
-            long seq = entries.isEmpty() ? 1 : sequence(entries.get(entries.size() - 1)) + 1;
-            ByteSequence key = entryKey(taskId, seq);
-            Optional<TxnResponse> r = calls.attempt(() -> kv.txn()
-                    .If(new Cmp(closed, Cmp.Op.EQUAL, CmpTarget.version(0)), new Cmp(key, Cmp.Op.EQUAL, CmpTarget.version(0)))
-                    .Then(Op.put(key, ByteSequence.from(body), PutOption.DEFAULT)).commit());
+            long last;
+            if (expectedLength >= 0) {
+                last = expectedLength;
+            } else {
+                List<KeyValue> entries = journalEntries(taskId, true);
+                last = entries.isEmpty() ? 0 : sequence(entries.get(entries.size() - 1));
+            }
+            ByteSequence key = entryKey(taskId, last + 1);
+            List<Cmp> conditions = new ArrayList<>(List.of(new Cmp(closed, Cmp.Op.EQUAL, CmpTarget.version(0)),
+                    new Cmp(key, Cmp.Op.EQUAL, CmpTarget.version(0))));
+            if (last > 0) {
+                conditions.add(new Cmp(entryKey(taskId, last), Cmp.Op.GREATER, CmpTarget.version(0)));
+            }
+            Optional<TxnResponse> r = calls.attempt(() -> kv.txn().If(conditions.toArray(Cmp[]::new))
+                    .Then(Op.put(key, body, PutOption.DEFAULT)).commit());
             if (r.isPresent() && r.get().isSucceeded()) {
                 return;
             }
             if (r.isEmpty()) {
                 GetResponse back = calls.read(what, () -> kv.get(key));
-                if (!back.getKvs().isEmpty() && back.getKvs().get(0).getValue().equals(ByteSequence.from(body))) {
+                if (!back.getKvs().isEmpty() && back.getKvs().get(0).getValue().equals(body)) {
                     return; // our own append, whose answer was lost
                 }
                 calls.pause(what, deadline);
@@ -334,6 +353,11 @@ public final class EtcdClusterStore implements ClusterStore {
             if (!calls.read(what, () -> kv.get(closed)).getKvs().isEmpty()) {
                 throw new ClusterException(INVALID, "the journal of task " + taskId
                         + " is closed (the task finished); start a new task for further steps");
+            }
+            if (r.isPresent() && expectedLength >= 0) {
+                int now = journalEntries(taskId, true).size();
+                throw new ClusterException(ClusterException.Reason.CONFLICT, "the journal of task " + taskId + " holds "
+                        + now + " entries, not " + expectedLength + ": another writer came first; read it again");
             }
         }
     }
