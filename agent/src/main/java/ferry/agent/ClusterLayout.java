@@ -34,6 +34,22 @@ public final class ClusterLayout {
         for (int i = 0; i < nodeNames.size(); i++) {
             nodes.add(new NodeInfo(nodeNames.get(i), "127.0.0.1:" + (firstPort + i), "127.0.0.1"));
         }
+        return create(dir, name, nodes);
+    }
+
+    /**
+     * Creates a cluster whose nodes each have their own address (hosts that meet over a network):
+     * node n's agent listens on {@code addresses.get(n)}:{@code port}, and migration streams to n
+     * go to that address too. The nodes in the map's order.
+     */
+    public static ClusterLayout create(Path dir, String name, Map<String, String> addresses, int port) {
+        List<NodeInfo> nodes = new java.util.ArrayList<>();
+        addresses.forEach((node, host) ->
+                nodes.add(new NodeInfo(node, (host.contains(":") ? "[" + host + "]" : host) + ":" + port, host)));
+        return create(dir, name, nodes);
+    }
+
+    private static ClusterLayout create(Path dir, String name, List<NodeInfo> nodes) {
         DirectoryClusterStore.create(dir, name, nodes).close();
         ClusterLayout layout = new ClusterLayout(dir);
         ArrayNode storages = JSON.createArrayNode();
