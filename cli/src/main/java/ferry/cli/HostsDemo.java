@@ -16,8 +16,8 @@ import java.util.List;
 /**
  * The outer half of {@code ferry demo --hosts}: builds hosts a, b and ctl as network namespaces,
  * shapes the links of a and b, then runs the demo itself inside ctl (the root namespace cannot
- * reach the hosts) as a child {@code ferry demo --in-network PREFIX --demo-dir DIR}, relays its output, and
- * tears everything down, on Ctrl-C too.
+ * reach the hosts) as a child {@code ferry demo --in-network PREFIX --demo-dir DIR}, relays its
+ * output, and tears everything down, on Ctrl-C too.
  */
 final class HostsDemo {
     /** Every agent listens on this port of its own host's address (each host has its own ports). */
@@ -35,7 +35,13 @@ final class HostsDemo {
             throws IOException, InterruptedException {
         // the child's folder is made here, so that it goes away even when the child is killed
         Path dir = Files.createTempDirectory("ferry-demo");
-        HostNetwork net = HostNetwork.create(DemoNodes.NAMES);
+        HostNetwork net;
+        try {
+            net = HostNetwork.create(DemoNodes.NAMES);
+        } catch (RuntimeException e) {
+            DemoCommand.deleteTree(dir);
+            throw e;
+        }
         Thread teardown = new Thread(() -> {
             try {
                 net.close();

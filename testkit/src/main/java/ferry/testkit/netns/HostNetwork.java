@@ -59,7 +59,8 @@ public final class HostNetwork implements AutoCloseable {
     /** Why hosts as namespaces cannot be built here (not root, no {@code ip}/{@code tc}, netns refused); null when they can. */
     public static String unavailableReason() {
         try {
-            if (!((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid") == 0)) {
+            int uid = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+            if (uid != 0) {
                 return "not root: network namespaces need root (run as root, e.g. sudo)";
             }
         } catch (IOException | UnsupportedOperationException e) {
