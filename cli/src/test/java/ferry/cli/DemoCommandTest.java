@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -24,6 +25,7 @@ import org.junit.jupiter.api.Timeout;
 class DemoCommandTest {
     private static final Pattern START_LINE = Pattern.compile(
             "\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d starting migration of VM 100 to node 'b' \\((127\\.0\\.0\\.1|10\\.77\\.0\\.2)\\)");
+    private static final Pattern CLUSTER_LINE = Pattern.compile("cluster: 2 nodes \\(a, b\\) in (\\S+),");
     private static final Path TMP = Path.of(System.getProperty("java.io.tmpdir"));
 
     @Test
@@ -63,6 +65,42 @@ class DemoCommandTest {
                 + j.path("downtime_ms") + " ms");
         String left = new String(new ProcessBuilder("ip", "netns", "list").start().getInputStream().readAllBytes());
         assertThat(left).as("namespaces left by the demo").doesNotContain(ours);
+    }
+
+    /** Stopped (SIGTERM, the path Ctrl-C takes) while the VM runs: namespaces, QEMUs, agents and folder all go. */
+    @Test
+    @Timeout(180)
+    void aHostsDemoStoppedMidwayLeavesNothing() throws Exception {
+        String reason = HostNetwork.unavailableReason();
+        Assumptions.assumeTrue(reason == null, () -> "hosts as network namespaces unavailable: " + reason);
+        Process demo = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-cp",
+                System.getProperty("java.class.path"), Main.class.getName(), "demo", "--hosts", "--guest", "bootblock")
+                .redirectErrorStream(true).start();
+        String theirs = "fy" + demo.pid() + "-";
+        Path dir = null;
+        StringBuilder seen = new StringBuilder();
+        try (var lines = new java.io.BufferedReader(new java.io.InputStreamReader(demo.getInputStream()))) {
+            for (String line; (line = lines.readLine()) != null; ) {
+                seen.append(line).append('\n');
+                Matcher m = CLUSTER_LINE.matcher(line);
+                if (m.find()) {
+                    dir = Path.of(m.group(1));
+                }
+                if (line.contains("VM 100 runs on node a")) {
+                    break;
+                }
+            }
+            assertThat(dir).as(seen.toString()).isNotNull();
+            assertThat(FerryCli.qemusUnder(dir)).as("the guest's QEMU runs").isNotEmpty();
+            demo.destroy();
+            assertThat(demo.waitFor(60, TimeUnit.SECONDS)).as("the stopped demo ended").isTrue();
+        } finally {
+            demo.destroyForcibly();
+        }
+        String left = new String(new ProcessBuilder("ip", "netns", "list").start().getInputStream().readAllBytes());
+        assertThat(left).as("namespaces left by the stopped demo").doesNotContain(theirs);
+        assertThat(FerryCli.qemusUnder(dir)).as("QEMUs left by the stopped demo").isEmpty();
+        assertThat(dir).doesNotExist();
     }
 
     @Test
