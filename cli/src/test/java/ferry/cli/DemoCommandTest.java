@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-/** {@code ferry demo} end to end: a real two-node cluster on loopback, torn down afterwards. */
+/** {@code ferry demo} end to end: a real two-node cluster on loopback or on namespaced hosts, torn down afterwards. */
 class DemoCommandTest {
     private static final Pattern START_LINE = Pattern.compile(
             "\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d starting migration of VM 100 to node 'b' \\((127\\.0\\.0\\.1|10\\.77\\.0\\.2)\\)");
