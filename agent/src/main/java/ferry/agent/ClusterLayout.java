@@ -45,6 +45,23 @@ public final class ClusterLayout {
     }
 
     /**
+     * The nodes of a cluster whose nodes each have their own address (hosts that meet over a
+     * network): node n's agent listens on {@code addresses.get(n)}:{@code port}, and migration
+     * streams to n go to that address too. The nodes in the map's order.
+     */
+    public static List<NodeInfo> hostNodes(Map<String, String> addresses, int port) {
+        List<NodeInfo> nodes = new java.util.ArrayList<>();
+        addresses.forEach((node, host) ->
+                nodes.add(new NodeInfo(node, (host.contains(":") ? "[" + host + "]" : host) + ":" + port, host)));
+        return nodes;
+    }
+
+    /** Creates a cluster of nodes on their own hosts (see {@link #hostNodes}), its records in the folder. */
+    public static ClusterLayout create(Path dir, String name, Map<String, String> addresses, int port) {
+        return create(dir, name, hostNodes(addresses, port), StoreAddress.DIRECTORY);
+    }
+
+    /**
      * Creates a cluster of {@code nodes} whose records live where {@code store} says (the folder
      * itself, or etcd); the folder also gets the storages, and later run directories and logs.
      */

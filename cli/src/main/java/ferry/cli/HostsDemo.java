@@ -1,0 +1,101 @@
+package ferry.cli;
+
+import ferry.testkit.netns.BitRate;
+import ferry.testkit.netns.HostNetwork;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The outer half of {@code ferry demo --hosts}: builds hosts a, b and ctl as network namespaces,
+ * shapes the links of a and b, then runs the demo itself inside ctl (the root namespace cannot
+ * reach the hosts) as a child {@code ferry demo --in-network PREFIX --demo-dir DIR}, relays its
+ * output, and tears everything down, on Ctrl-C too.
+ */
+final class HostsDemo {
+    /** Every agent listens on this port of its own host's address (each host has its own ports). */
+    static final int AGENT_PORT = 8640;
+    /** The child demo and the agents do little computing: a small, quickly started JVM each. */
+    static final List<String> LEAN_JVM = List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx192m");
+
+    private HostsDemo() {}
+
+    /**
+     * Runs the demo across hosts; {@code demoArgs} are the child's options besides
+     * {@code --in-network} and {@code --demo-dir}. Returns the child's exit code.
+     */
+    static int run(long rateBitsPerS, List<String> demoArgs, boolean json, PrintWriter out, PrintWriter err)
+            throws IOException, InterruptedException {
+        // the child's folder is made here, so that it goes away even when the child is killed
+        Path dir = Files.createTempDirectory("ferry-demo");
+        HostNetwork net;
+        try {
+            net = HostNetwork.create(DemoNodes.NAMES);
+        } catch (RuntimeException e) {
+            DemoCommand.deleteTree(dir);
+            throw e;
+        }
+        Thread teardown = new Thread(() -> {
+            try {
+                net.close();
+            } finally {
+                DemoCommand.deleteTree(dir);
+            }
+        }, "demo-hosts-teardown");
+        Runtime.getRuntime().addShutdownHook(teardown);
+        try {
+            for (String n : DemoNodes.NAMES) {
+                net.shapeRate(n, rateBitsPerS);
+            }
+            if (!json) {
+                String netem = net.netemUnavailableReason();
+                out.println("demo: hosts: network namespaces " + String.join(", ", net.hosts().stream()
+                        .map(h -> net.namespace(h) + " (" + net.address(h) + ")").toList()) + " on one bridge; the links"
+                        + " of a and b shaped to " + BitRate.format(rateBitsPerS) + " each way"
+                        + (netem == null ? "" : "; no delay or loss: " + netem));
+                out.flush();
+            }
+            List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java")));
+            cmd.addAll(LEAN_JVM);
+            cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "demo",
+                    "--in-network", net.prefix(), "--demo-dir", dir.toString()));
+            cmd.addAll(demoArgs);
+            Process child = new ProcessBuilder(net.command(HostNetwork.CTL, cmd))
+                    .redirectInput(ProcessBuilder.Redirect.INHERIT).start();
+            Thread outRelay = relay(child.getInputStream(), out);
+            Thread errRelay = relay(child.getErrorStream(), err);
+            int code = child.waitFor();
+            outRelay.join();
+            errRelay.join();
+            return code;
+        } finally {
+            teardown.run();
+            try {
+                Runtime.getRuntime().removeShutdownHook(teardown);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running: it found the network closed
+            }
+        }
+    }
+
+    /** Copies the child's lines as they come (the demo's progress shows live). */
+    private static Thread relay(InputStream from, PrintWriter to) {
+        return Thread.ofVirtual().start(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(from, StandardCharsets.UTF_8))) {
+                for (String line; (line = r.readLine()) != null; ) {
+                    to.println(line);
+                    to.flush();
+                }
+            } catch (IOException ended) {
+                // the child is gone; its exit code tells
+            }
+        });
+    }
+}
