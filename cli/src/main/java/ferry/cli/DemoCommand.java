@@ -119,7 +119,7 @@ final class DemoCommand implements Callable<Integer> {
             summary.put("integrity", integrity.verdict());
             summary.put("guest", linux ? "linux-stress" : "bootblock");
             summary.put("hosts", net == null ? "loopback" : "netns");
-            summary.put("store", "directory");
+            summary.put("store", nodes.store());
             if (net != null) {
                 summary.set("link", link(net, rate, sent, summary));
             }

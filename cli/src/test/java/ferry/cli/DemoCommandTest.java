@@ -34,6 +34,7 @@ class DemoCommandTest {
         JsonNode j = demo("demo", "--json");
         assertThat(j.path("guest").asText()).isIn("linux-stress", "bootblock");
         assertThat(j.path("hosts").asText()).isEqualTo("loopback");
+        assertThat(j.path("store").asText()).isEqualTo("directory");
         assertThat(j.path("link").isMissingNode()).isTrue();
     }
 
@@ -49,6 +50,9 @@ class DemoCommandTest {
         String ours = "fy" + ProcessHandle.current().pid() + "-";
         JsonNode j = demo("demo", "--hosts", "--link-rate", "200mbit", "--json");
         assertThat(j.path("hosts").asText()).isEqualTo("netns");
+        // the records live in an etcd on the ctl host when etcd is installed (install-deps installs it)
+        assertThat(j.path("store").asText()).isEqualTo(ferry.testkit.etcd.EtcdServer.unavailableReason() == null
+                ? "etcd" : "directory");
         assertThat(j.path("log").toString()).contains("starting migration of VM 100 to node 'b' (10.77.0.2)");
         JsonNode link = j.path("link");
         long rate = link.path("rate_bits_per_s").asLong();
