@@ -261,6 +261,9 @@ final class Routes {
         if (r.lock() != null) {
             o.put("lock", r.lock());
         }
+        if (r.lockHolder() != null) {
+            o.put("lock_task", r.lockHolder().task()).put("lock_node", r.lockHolder().node());
+        }
         if (r.owner().equals(node)) {
             LocalNode.Status s = local.status(r.vmid());
             o.put("status", s.state().name().toLowerCase()).put("qemu_status", s.qemuStatus());

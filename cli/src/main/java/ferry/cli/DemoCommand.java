@@ -60,7 +60,7 @@ final class DemoCommand implements Callable<Integer> {
     String inNetwork;
 
     /** Set by the outer {@code demo --hosts}: the (empty) folder to use, which the outer removes whatever happens. */
-    @Option(names = "--demo-dir", hidden = true, paramLabel = "DIR")
+    @Option(names = "--work-dir", hidden = true, paramLabel = "DIR")
     Path demoDir;
 
     @CommandLine.Spec
@@ -83,7 +83,7 @@ final class DemoCommand implements Callable<Integer> {
                 throw new UsageError("--hosts runs each node in its own network namespace, which this machine cannot do: "
                         + reason + "; run the demo without --hosts, or as root");
             }
-            return HostsDemo.run(rate, childArgs(), json, out, spec.commandLine().getErr());
+            return AcrossHosts.run("demo", rate, childArgs(), json, out, spec.commandLine().getErr());
         }
         HostNetwork net = inNetwork == null ? null : HostNetwork.attach(inNetwork, DemoNodes.NAMES);
         int dirtyRate = net == null ? DIRTY_MIB_PER_S : (int) Math.max(1, Math.min(DIRTY_MIB_PER_S, rate / 8 / 3 / 1048576));

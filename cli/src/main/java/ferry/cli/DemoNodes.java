@@ -56,7 +56,7 @@ sealed interface DemoNodes extends AutoCloseable {
         OnHosts nodes;
         try {
             nodes = new OnHosts(ClusterLayout.create(clusterDir, "demo", ClusterLayout.hostNodes(addresses,
-                    HostsDemo.AGENT_PORT), store), net, new ArrayList<>(), etcd);
+                    AcrossHosts.AGENT_PORT), store), net, new ArrayList<>(), etcd);
         } catch (RuntimeException e) {
             if (etcd != null) {
                 etcd.close();
@@ -65,7 +65,7 @@ sealed interface DemoNodes extends AutoCloseable {
         }
         try {
             for (String n : NAMES) {
-                nodes.agents().add(AgentProcess.start(nodes.layout(), n, net.command(n, List.of()), HostsDemo.LEAN_JVM,
+                nodes.agents().add(AgentProcess.start(nodes.layout(), n, net.command(n, List.of()), AcrossHosts.LEAN_JVM,
                         Duration.ofSeconds(60)));
             }
         } catch (IOException | InterruptedException | RuntimeException e) {

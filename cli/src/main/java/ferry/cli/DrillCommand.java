@@ -40,12 +40,45 @@ final class DrillCommand implements Callable<Integer> {
     @Option(names = "--keep", description = "Keep the cluster folder (journals, task logs, agent logs) to look into.")
     boolean keep;
 
+    @Option(names = "--hosts", description = {"Run each node on its own host (root): network namespaces a and b, the",
+            "agents and QEMUs inside, the drill and etcd in ctl, links shaped to 1gbit; the link cuts are",
+            "'ip link set down' of the target's link."})
+    boolean hosts;
+
+    /** Set by the outer {@code drill --hosts} for its child inside ctl: the network exists, with this prefix. */
+    @Option(names = "--in-network", hidden = true, paramLabel = "PREFIX")
+    String inNetwork;
+
+    /** Set by the outer {@code drill --hosts}: the (empty) folder to use, which the outer removes. */
+    @Option(names = "--work-dir", hidden = true, paramLabel = "DIR")
+    java.nio.file.Path workDir;
+
     @Option(names = "--store", paramLabel = "KIND",
             description = "etcd (default when etcd is installed: a real etcd of the drill's own) or dir (the folder).")
     String store;
 
+    /** The drill's migrations are bandwidth-limited far below this: the link only carries them. */
+    private static final long HOSTS_LINK_BITS_PER_S = 1_000_000_000L;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
+
+    private java.util.List<String> childArgs() {
+        java.util.List<String> args = new java.util.ArrayList<>();
+        if (quick) {
+            args.add("--quick");
+        }
+        if (json) {
+            args.add("--json");
+        }
+        if (only != null) {
+            args.addAll(java.util.List.of("--only", only));
+        }
+        if (store != null) {
+            args.addAll(java.util.List.of("--store", store));
+        }
+        return args;
+    }
 
     @Override
     public Integer call() throws Exception {
@@ -59,7 +92,20 @@ final class DrillCommand implements Callable<Integer> {
             throw new UsageError("--store etcd: " + noEtcd);
         }
         boolean onEtcd = store == null ? noEtcd == null : store.equals("etcd");
-        DrillReport report = new Drill(err).run(quick, only, keep, onEtcd);
+        if (hosts && inNetwork == null) {
+            String reason = ferry.testkit.netns.HostNetwork.unavailableReason();
+            if (reason != null) {
+                throw new UsageError("--hosts runs each node in its own network namespace, which this machine cannot do: "
+                        + reason + "; run the drill without --hosts, or as root");
+            }
+            if (keep) {
+                throw new UsageError("--keep cannot be used with --hosts: the hosts' folder goes with the network");
+            }
+            return AcrossHosts.run("drill", HOSTS_LINK_BITS_PER_S, childArgs(), json, out, err);
+        }
+        ferry.testkit.netns.HostNetwork net = inNetwork == null ? null
+                : ferry.testkit.netns.HostNetwork.attach(inNetwork, Drill.NODES);
+        DrillReport report = new Drill(err).run(quick, only, keep, onEtcd, net, workDir);
         if (json) {
             report.printTable(err);
             out.println(VmCommand.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(report.json()));

@@ -55,7 +55,16 @@ public interface ClusterStore extends AutoCloseable {
     VmRecord update(int vmid, String expectedOwner, ObjectNode config, String heldLock);
 
     /** Sets {@code lock} on an unlocked VM owned by {@code expectedOwner} (compare-and-set). */
-    VmRecord lock(int vmid, String expectedOwner, String lock);
+    default VmRecord lock(int vmid, String expectedOwner, String lock) {
+        return lock(vmid, expectedOwner, lock, null);
+    }
+
+    /**
+     * Sets {@code lock} on an unlocked VM owned by {@code expectedOwner} (compare-and-set), naming
+     * {@code holder} — the task and the node that runs it — so that anyone who finds the VM locked
+     * knows whom to ask; unlocking clears both.
+     */
+    VmRecord lock(int vmid, String expectedOwner, String lock, VmRecord.LockHolder holder);
 
     /**
      * Clears the VM's lock.

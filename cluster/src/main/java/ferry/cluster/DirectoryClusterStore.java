@@ -186,10 +186,10 @@ public final class DirectoryClusterStore implements ClusterStore {
     }
 
     @Override
-    public VmRecord lock(int vmid, String expectedOwner, String lockName) {
+    public VmRecord lock(int vmid, String expectedOwner, String lockName, VmRecord.LockHolder holder) {
         rules.checkLock(vmid, expectedOwner, lockName);
         VmRecord result = locked("lock VM " + vmid + " on node '" + expectedOwner + "'", () ->
-                write(rules.lock(find(vmid), vmid, expectedOwner, lockName)));
+                write(rules.lock(find(vmid), vmid, expectedOwner, lockName, holder)));
         log.debug("locked VM {} ({}) on node '{}'", vmid, lockName, expectedOwner);
         return result;
     }

@@ -46,12 +46,18 @@ public final class Json {
         return (MAPPER.writeValueAsString(node) + "\n").getBytes(StandardCharsets.UTF_8);
     }
 
-    /** The VM record file: {"config": {...}, "lock": "migrate"}; no "lock" when unlocked. */
+    /**
+     * The VM record file: {"config": {...}, "lock": "migrate", "lock_holder": {"task": ..., "node": ...}};
+     * no "lock" when unlocked.
+     */
     public static byte[] record(VmRecord r) throws IOException {
         ObjectNode o = MAPPER.createObjectNode();
         o.set("config", r.config());
         if (r.lock() != null) {
             o.put("lock", r.lock());
+        }
+        if (r.lockHolder() != null) {
+            o.putObject("lock_holder").put("task", r.lockHolder().task()).put("node", r.lockHolder().node());
         }
         return pretty(o);
     }
@@ -66,8 +72,13 @@ public final class Json {
             throw new IOException("\"lock\" is not a string");
         }
         String lockName = lock == null || lock.isNull() ? null : lock.asText();
+        JsonNode holder = o.get("lock_holder");
+        if (holder != null && !holder.isNull() && !(holder.path("task").isTextual() && holder.path("node").isTextual())) {
+            throw new IOException("\"lock_holder\" is not {\"task\": ..., \"node\": ...}");
+        }
         try {
-            return new VmRecord(vmid, owner, config, lockName);
+            return new VmRecord(vmid, owner, config, lockName, holder == null || holder.isNull() ? null
+                    : new VmRecord.LockHolder(holder.path("task").asText(), holder.path("node").asText()));
         } catch (ClusterException e) {
             throw new IOException(e.getMessage(), e);
         }

@@ -66,12 +66,13 @@ public final class VmRules {
         Names.lock(lockName);
     }
 
-    public VmRecord lock(Optional<VmRecord> now, int vmid, String expectedOwner, String lockName) {
+    public VmRecord lock(Optional<VmRecord> now, int vmid, String expectedOwner, String lockName,
+                         VmRecord.LockHolder holder) {
         VmRecord r = owned(now, vmid, expectedOwner);
         if (r.locked()) {
             throw new ClusterException(LOCKED, "cannot lock VM " + vmid + " (" + lockName + "): " + lockedMessage(r));
         }
-        return r.withLock(lockName);
+        return r.withLock(lockName, holder);
     }
 
     public void checkUnlock(int vmid, String expectedOwner, String expectedLock) {
@@ -90,7 +91,7 @@ public final class VmRules {
         } else if (!r.locked()) {
             return r;
         }
-        return r.withLock(null);
+        return r.withLock(null, null);
     }
 
     public void checkMove(int vmid, String from, String to) {
@@ -151,7 +152,8 @@ public final class VmRules {
 
     static String lockedMessage(VmRecord r) {
         String holder = "migrate".equals(r.lock()) ? "migration" : "'" + r.lock() + "' task";
-        return "VM " + r.vmid() + " is locked (" + r.lock() + ") on node '" + r.owner() + "'; wait for the running "
+        return "VM " + r.vmid() + " is locked (" + r.lock() + ") on node '" + r.owner() + "'"
+                + (r.lockHolder() == null ? "" : " by " + r.lockHolder()) + "; wait for the running "
                 + holder + " or run 'ferry vm unlock " + r.vmid() + "' once you know none runs";
     }
 }

@@ -2,7 +2,7 @@ package ferry.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static ferry.cluster.StoreConformance.failure;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -41,12 +41,6 @@ class DirectoryClusterStoreTest {
         return o;
     }
 
-    static ClusterException failure(Reason reason, Runnable call) {
-        ClusterException e = catchThrowableOfType(ClusterException.class, call::run);
-        assertThat(e).as("expected a ClusterException").isNotNull();
-        assertThat(e.reason()).as(e.getMessage()).isEqualTo(reason);
-        return e;
-    }
 
     // --- create / open ---
 

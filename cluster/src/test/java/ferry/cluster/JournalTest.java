@@ -1,7 +1,7 @@
 package ferry.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static ferry.cluster.StoreConformance.failure;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -36,12 +36,6 @@ class JournalTest {
         return o;
     }
 
-    static ClusterException failure(Reason reason, Runnable call) {
-        ClusterException e = catchThrowableOfType(ClusterException.class, call::run);
-        assertThat(e).as("expected a ClusterException").isNotNull();
-        assertThat(e.reason()).as(e.getMessage()).isEqualTo(reason);
-        return e;
-    }
 
     @Test
     void journalsAreJsonLinesMovedToDoneWhenClosed() throws Exception {

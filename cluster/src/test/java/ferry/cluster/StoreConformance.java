@@ -165,6 +165,19 @@ abstract class StoreConformance {
     }
 
     @Test
+    void aLockNamesItsTaskAndNodeUntilItIsDropped() {
+        store.create("a", 100, config("web"));
+        VmRecord.LockHolder holder = new VmRecord.LockHolder("migrate-a-100-1", "a");
+        assertThat(store.lock(100, "a", "migrate", holder).lockHolder()).isEqualTo(holder);
+        assertThat(track(reopen()).vm(100).orElseThrow().lockHolder()).isEqualTo(holder);
+        assertThat(failure(Reason.LOCKED, () -> store.lock(100, "a", "backup")).getMessage())
+                .contains("locked (migrate) on node 'a' by task migrate-a-100-1 of node 'a'");
+        assertThat(store.move(100, "a", "b").lockHolder()).as("a move keeps the lock and its holder").isEqualTo(holder);
+        assertThat(store.unlock(100, "b", "migrate").lockHolder()).isNull();
+        assertThat(store.vm(100).orElseThrow().lockHolder()).isNull();
+    }
+
+    @Test
     void unlockChecksTheExpectedLock() {
         store.create("a", 100, config("web"));
         store.lock(100, "a", "migrate");
@@ -268,38 +281,8 @@ abstract class StoreConformance {
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
     void ofWritersRacingAtOneLengthExactlyOneWins() throws Exception {
         int rounds = 10;
-        int racers = 4;
-        List<ClusterStore> handles = new ArrayList<>();
-        for (int i = 0; i < racers; i++) {
-            handles.add(track(reopen()));
-        }
-        try (ExecutorService pool = Executors.newFixedThreadPool(racers)) {
-            for (int round = 0; round < rounds; round++) {
-                int length = round;
-                CountDownLatch go = new CountDownLatch(1);
-                AtomicInteger winners = new AtomicInteger();
-                List<Future<?>> tries = new ArrayList<>();
-                for (int i = 0; i < racers; i++) {
-                    ClusterStore h = handles.get(i);
-                    int me = i;
-                    tries.add(pool.submit(() -> {
-                        go.await();
-                        try {
-                            h.appendJournal("race", step("r" + me, length), length);
-                            winners.incrementAndGet();
-                        } catch (ClusterException e) {
-                            assertThat(e.reason()).as(e.getMessage()).isEqualTo(Reason.CONFLICT);
-                        }
-                        return null;
-                    }));
-                }
-                go.countDown();
-                for (Future<?> f : tries) {
-                    f.get();
-                }
-                assertThat(winners.get()).as("winners at length %d", length).isEqualTo(1);
-            }
-        }
+        exactlyOneWinsEachRound(rounds, Reason.CONFLICT, round -> { },
+                (h, racer, round) -> h.appendJournal("race", step("r" + racer, round), round));
         assertThat(store.journal("race")).hasSize(rounds);
     }
 
@@ -336,7 +319,21 @@ abstract class StoreConformance {
     @Test
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
     void ofThreadsRacingForOneLockExactlyOneWins() throws Exception {
-        int rounds = 20;
+        exactlyOneWinsEachRound(20, Reason.LOCKED, round -> store.create("a", 1000 + round, config("r" + round)),
+                (h, racer, round) -> h.lock(1000 + round, "a", "racer-" + racer));
+        assertThat(store.vms()).allSatisfy(r -> assertThat(r.lock()).startsWith("racer-"));
+    }
+
+    interface RaceStep {
+        void run(ClusterStore handle, int racer, int round);
+    }
+
+    /**
+     * Per round: four threads, each with its own handle on the store, start {@code step} at the
+     * same moment; exactly one may succeed, the others must be refused with {@code refusal}.
+     */
+    private void exactlyOneWinsEachRound(int rounds, Reason refusal, java.util.function.IntConsumer setUp, RaceStep step)
+            throws Exception {
         int racers = 4;
         List<ClusterStore> handles = new ArrayList<>();
         for (int i = 0; i < racers; i++) {
@@ -344,21 +341,20 @@ abstract class StoreConformance {
         }
         try (ExecutorService pool = Executors.newFixedThreadPool(racers)) {
             for (int round = 0; round < rounds; round++) {
-                int vmid = 1000 + round;
-                store.create("a", vmid, config("r" + round));
+                setUp.accept(round);
                 CountDownLatch go = new CountDownLatch(1);
                 AtomicInteger winners = new AtomicInteger();
                 List<Future<?>> tries = new ArrayList<>();
                 for (int i = 0; i < racers; i++) {
-                    ClusterStore h = handles.get(i);
-                    String me = "racer-" + i;
+                    int racer = i;
+                    int r = round;
                     tries.add(pool.submit(() -> {
                         go.await();
                         try {
-                            h.lock(vmid, "a", me);
+                            step.run(handles.get(racer), racer, r);
                             winners.incrementAndGet();
                         } catch (ClusterException e) {
-                            assertThat(e.reason()).as(e.getMessage()).isEqualTo(Reason.LOCKED);
+                            assertThat(e.reason()).as(e.getMessage()).isEqualTo(refusal);
                         }
                         return null;
                     }));
@@ -368,7 +364,6 @@ abstract class StoreConformance {
                     f.get();
                 }
                 assertThat(winners.get()).as("winners of round %d", round).isEqualTo(1);
-                assertThat(store.vm(vmid).orElseThrow().lock()).startsWith("racer-");
             }
         }
     }

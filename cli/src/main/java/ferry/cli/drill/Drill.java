@@ -9,6 +9,8 @@ import ferry.cluster.VmRecord;
 import ferry.migration.MigrationStep;
 import ferry.node.LocalNode;
 import ferry.testkit.etcd.EtcdServer;
+import ferry.testkit.netns.HostNetwork;
+import java.nio.file.Path;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -30,6 +32,9 @@ public final class Drill {
     /** Bounded: a hand-over waiting for a restarted agent retries every 2 s; recovery runs at agent start. */
     private static final Duration SETTLE = Duration.ofSeconds(90);
     private static final int FIRST_VMID = 100;
+
+    /** The drill cluster's nodes (the hosts of {@code drill --hosts}). */
+    public static final List<String> NODES = DrillCluster.NODES;
 
     private final PrintWriter progress;
 
@@ -94,13 +99,22 @@ public final class Drill {
      * agent logs are then left for a look).
      */
     public DrillReport run(boolean quick, String only, boolean keep, boolean onEtcd) throws Exception {
+        return run(quick, only, keep, onEtcd, null, null);
+    }
+
+    /**
+     * The same on namespaced hosts when {@code net} is given (this process runs in its ctl host;
+     * {@code workDir} is the folder to use, made and removed by the caller); null: on loopback.
+     */
+    public DrillReport run(boolean quick, String only, boolean keep, boolean onEtcd, HostNetwork net, Path workDir)
+            throws Exception {
         List<Scenario> chosen = (quick ? quick(onEtcd) : all(onEtcd)).stream()
                 .filter(s -> only == null || s.name().contains(only)).toList();
         if (chosen.isEmpty()) {
             throw new IllegalArgumentException("no scenario of the " + (quick ? "quick" : "full") + " drill is named '"
                     + only + "'; the names are shown in the table of a run");
         }
-        String noCut = quick ? null : LinkCutter.unavailable(); // the quick subset cuts no link
+        String noCut = quick || net != null ? null : LinkCutter.unavailable(); // the quick subset cuts no link
         List<String> skipped = new ArrayList<>();
         if (noCut != null) {
             skipped.add("link cuts not run: " + noCut);
@@ -109,13 +123,15 @@ public final class Drill {
             skipped.add("etcd outages not run: the records are in the cluster folder"
                     + (EtcdServer.unavailableReason() == null ? "" : " (" + EtcdServer.unavailableReason() + ")"));
         }
-        return run(chosen, keep, onEtcd, skipped.isEmpty() ? null : String.join("; ", skipped));
+        return run(chosen, keep, onEtcd, net, workDir, skipped.isEmpty() ? null : String.join("; ", skipped));
     }
 
-    DrillReport run(List<Scenario> scenarios, boolean keep, boolean onEtcd, String skipped) throws Exception {
+    DrillReport run(List<Scenario> scenarios, boolean keep, boolean onEtcd, HostNetwork net, Path workDir,
+                    String skipped) throws Exception {
         List<ScenarioResult> results = new ArrayList<>();
-        try (DrillCluster c = DrillCluster.create(keep, onEtcd)) {
-            say("cluster: 2 nodes (a, b), agents as separate processes, records in "
+        try (DrillCluster c = DrillCluster.create(keep, onEtcd, net, workDir)) {
+            say("cluster: 2 nodes (a, b), agents as separate processes "
+                    + (net == null ? "on loopback" : "each in its host's network namespace") + ", records in "
                     + (onEtcd ? "etcd at " + c.etcd().storeAddress() : "the folder") + ", in " + c.layout().dir()
                     + (keep ? " (kept at the end)" : " (removed at the end)"));
             int vmid = FIRST_VMID;
@@ -130,7 +146,7 @@ public final class Drill {
                                 r.error() != null ? List.of(r.error()) : r.findings().details)));
             }
         }
-        return new DrillReport(results, skipped, onEtcd ? "etcd" : "directory");
+        return new DrillReport(results, skipped, onEtcd ? "etcd" : "directory", net == null ? "loopback" : "netns");
     }
 
     private ScenarioResult runOne(DrillCluster c, Scenario s, int vmid) {

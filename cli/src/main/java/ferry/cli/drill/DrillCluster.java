@@ -9,6 +9,7 @@ import ferry.cli.AgentProcess;
 import ferry.cluster.ClusterStore;
 import ferry.cluster.StoreAddress;
 import ferry.testkit.etcd.EtcdServer;
+import ferry.testkit.netns.HostNetwork;
 import ferry.node.LocalNode;
 import ferry.node.QemuBinary;
 import ferry.node.VmDefinition;
@@ -53,12 +54,14 @@ final class DrillCluster implements AutoCloseable {
     private final boolean keep;
     private final EtcdServer etcd;
     private final ClusterStore etcdStore;
+    private final HostNetwork net;
 
-    private DrillCluster(Path root, ClusterLayout layout, boolean keep, EtcdServer etcd) {
+    private DrillCluster(Path root, ClusterLayout layout, boolean keep, EtcdServer etcd, HostNetwork net) {
         this.root = root;
         this.keep = keep;
         this.layout = layout;
         this.etcd = etcd;
+        this.net = net;
         this.etcdStore = etcd == null ? null : layout.open();
         for (String n : NODES) {
             clients.put(n, AgentProcess.client(layout, n));
@@ -66,22 +69,38 @@ final class DrillCluster implements AutoCloseable {
     }
 
     /**
-     * A new cluster in a temporary folder, its records in a real etcd of its own ({@code onEtcd})
-     * or in the folder; {@code keep}: leave the folder when closed.
+     * A new cluster, its records in a real etcd of its own ({@code onEtcd}) or in the folder; on
+     * loopback in a temporary folder, or ({@code net} given) each node on its host in {@code
+     * workDir}, etcd on the ctl host where this process runs; {@code keep}: leave the folder.
      */
-    static DrillCluster create(boolean keep, boolean onEtcd) throws IOException, InterruptedException {
-        Path root = Files.createTempDirectory("ferry-drill");
-        EtcdServer etcd = onEtcd ? EtcdServer.startOnLoopback(root.resolve("etcd")) : null;
+    static DrillCluster create(boolean keep, boolean onEtcd, HostNetwork net, Path workDir)
+            throws IOException, InterruptedException {
+        Path root = workDir != null ? workDir : Files.createTempDirectory("ferry-drill");
+        EtcdServer etcd = !onEtcd ? null : net == null ? EtcdServer.startOnLoopback(root.resolve("etcd"))
+                : EtcdServer.start(root.resolve("etcd"), List.of(), net.address(HostNetwork.CTL), 2379, 2380);
         try {
             StoreAddress store = etcd == null ? StoreAddress.DIRECTORY : StoreAddress.parse(etcd.storeAddress());
-            ClusterLayout layout = ClusterLayout.createOnFreePorts(root.resolve("cluster"), "drill", NODES, store);
-            return new DrillCluster(root, layout, keep, etcd);
+            ClusterLayout layout;
+            if (net == null) {
+                layout = ClusterLayout.createOnFreePorts(root.resolve("cluster"), "drill", NODES, store);
+            } else {
+                Map<String, String> addresses = new LinkedHashMap<>();
+                NODES.forEach(n -> addresses.put(n, net.address(n)));
+                layout = ClusterLayout.create(root.resolve("cluster"), "drill", ClusterLayout.hostNodes(addresses, 8640),
+                        store);
+            }
+            return new DrillCluster(root, layout, keep, etcd, net);
         } catch (RuntimeException e) {
             if (etcd != null) {
                 etcd.close();
             }
             throw e;
         }
+    }
+
+    /** The hosts, when each node runs in its own network namespace; null on loopback. */
+    HostNetwork net() {
+        return net;
     }
 
     /** The cluster's own etcd; null when the records live in the folder. */
@@ -111,7 +130,8 @@ final class DrillCluster implements AutoCloseable {
     void startAgent(String node) throws IOException, InterruptedException {
         AgentProcess p = agents.get(node);
         if (p == null || !p.isAlive()) {
-            agents.put(node, AgentProcess.start(layout, node, LEAN_JVM, AGENT_READY));
+            agents.put(node, net == null ? AgentProcess.start(layout, node, LEAN_JVM, AGENT_READY)
+                    : AgentProcess.start(layout, node, net.command(node, List.of()), LEAN_JVM, AGENT_READY));
         }
     }
 

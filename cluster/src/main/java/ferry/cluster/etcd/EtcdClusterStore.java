@@ -216,10 +216,10 @@ public final class EtcdClusterStore implements ClusterStore {
     }
 
     @Override
-    public VmRecord lock(int vmid, String expectedOwner, String lockName) {
+    public VmRecord lock(int vmid, String expectedOwner, String lockName, VmRecord.LockHolder holder) {
         rules.checkLock(vmid, expectedOwner, lockName);
         VmRecord l = change("lock VM " + vmid + " on node '" + expectedOwner + "'", vmid,
-                now -> rules.lock(now, vmid, expectedOwner, lockName), false);
+                now -> rules.lock(now, vmid, expectedOwner, lockName, holder), false);
         log.debug("locked VM {} ({}) on node '{}'", vmid, lockName, expectedOwner);
         return l;
     }

@@ -14,27 +14,27 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The outer half of {@code ferry demo --hosts}: builds hosts a, b and ctl as network namespaces,
- * shapes the links of a and b, then runs the demo itself inside ctl (the root namespace cannot
- * reach the hosts) as a child {@code ferry demo --in-network PREFIX --demo-dir DIR}, relays its
- * output, and tears everything down, on Ctrl-C too.
+ * The outer half of {@code ferry demo --hosts} and {@code ferry drill --hosts}: builds hosts a,
+ * b and ctl as network namespaces, shapes the links of a and b, then runs the command itself
+ * inside ctl (the root namespace cannot reach the hosts) as a child {@code ferry COMMAND
+ * --in-network PREFIX --work-dir DIR}, relays its output, and tears everything down, on Ctrl-C too.
  */
-final class HostsDemo {
+final class AcrossHosts {
     /** Every agent listens on this port of its own host's address (each host has its own ports). */
     static final int AGENT_PORT = 8640;
     /** The child demo and the agents do little computing: a small, quickly started JVM each. */
     static final List<String> LEAN_JVM = List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx192m");
 
-    private HostsDemo() {}
+    private AcrossHosts() {}
 
     /**
-     * Runs the demo across hosts; {@code demoArgs} are the child's options besides
-     * {@code --in-network} and {@code --demo-dir}. Returns the child's exit code.
+     * Runs {@code ferry COMMAND} across hosts; {@code args} are the child's options besides
+     * {@code --in-network} and {@code --work-dir}. Returns the child's exit code.
      */
-    static int run(long rateBitsPerS, List<String> demoArgs, boolean json, PrintWriter out, PrintWriter err)
+    static int run(String command, long rateBitsPerS, List<String> args, boolean json, PrintWriter out, PrintWriter err)
             throws IOException, InterruptedException {
         // the child's folder is made here, so that it goes away even when the child is killed
-        Path dir = Files.createTempDirectory("ferry-demo");
+        Path dir = Files.createTempDirectory("ferry-" + command);
         HostNetwork net;
         try {
             net = HostNetwork.create(DemoNodes.NAMES);
@@ -48,7 +48,7 @@ final class HostsDemo {
             } finally {
                 DemoCommand.deleteTree(dir);
             }
-        }, "demo-hosts-teardown");
+        }, command + "-hosts-teardown");
         Runtime.getRuntime().addShutdownHook(teardown);
         try {
             for (String n : DemoNodes.NAMES) {
@@ -56,17 +56,18 @@ final class HostsDemo {
             }
             if (!json) {
                 String netem = net.netemUnavailableReason();
-                out.println("demo: hosts: network namespaces " + String.join(", ", net.hosts().stream()
+                (command.equals("drill") ? err : out).println(command + ": hosts: network namespaces " + String.join(", ", net.hosts().stream()
                         .map(h -> net.namespace(h) + " (" + net.address(h) + ")").toList()) + " on one bridge; the links"
                         + " of a and b shaped to " + BitRate.format(rateBitsPerS) + " each way"
                         + (netem == null ? "" : "; no delay or loss: " + netem));
                 out.flush();
+                err.flush();
             }
             List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java")));
             cmd.addAll(LEAN_JVM);
-            cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "demo",
-                    "--in-network", net.prefix(), "--demo-dir", dir.toString()));
-            cmd.addAll(demoArgs);
+            cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), command,
+                    "--in-network", net.prefix(), "--work-dir", dir.toString()));
+            cmd.addAll(args);
             Process child = new ProcessBuilder(net.command(HostNetwork.CTL, cmd))
                     .redirectInput(ProcessBuilder.Redirect.INHERIT).start();
             Thread outRelay = relay(child.getInputStream(), out);
