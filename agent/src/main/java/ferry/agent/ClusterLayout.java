@@ -130,9 +130,14 @@ public final class ClusterLayout {
         return dir;
     }
 
-    /** Opens the cluster's store: the folder's own records, or the etcd it names. */
+    /** Opens the cluster's store: the folder's own records, or the etcd it names (waited for up to 30 s). */
     public ClusterStore open() {
         return ClusterStores.open(dir);
+    }
+
+    /** The same; an etcd that does not answer fails an operation after {@code patience}. */
+    public ClusterStore open(java.time.Duration patience) {
+        return ClusterStores.open(dir, patience);
     }
 
     /** Where the cluster's records live, without connecting. */

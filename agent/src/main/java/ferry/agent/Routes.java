@@ -168,7 +168,7 @@ final class Routes {
         // constant time: how much of the token matched must not show in the response time
         if (!MessageDigest.isEqual(given, token)) {
             ctx.status(401).json(error("missing or wrong cluster token (node '" + node + "'); use the token of this "
-                    + "cluster's cluster.json"));
+                    + "cluster (its cluster.json, or its config in etcd)"));
             ctx.skipRemainingHandlers();
         }
     }

@@ -20,15 +20,18 @@ final class ClusterOption {
             throw new UsageError("no cluster given: use --cluster DIR or set FERRY_CLUSTER (create one with "
                     + "'ferry cluster create DIR --nodes a,b')");
         }
-        if (!Files.exists(dir.resolve("cluster.json"))) {
-            throw new UsageError(dir + " is not a Ferry cluster folder (no cluster.json); create one with "
-                    + "'ferry cluster create " + dir + " --nodes a,b'");
+        if (!Files.exists(dir.resolve("cluster.json")) && !Files.exists(dir.resolve("store.json"))) {
+            throw new UsageError(dir + " is not a Ferry cluster folder (no cluster.json or store.json); create one "
+                    + "with 'ferry cluster create " + dir + " --nodes a,b'");
         }
         return new ClusterLayout(dir);
     }
 
+    /** A person waits at a prompt: an etcd that does not answer is reported after a few seconds, not 30. */
+    static final java.time.Duration PATIENCE = java.time.Duration.ofSeconds(5);
+
     ClusterStore store() {
-        return layout().open();
+        return layout().open(PATIENCE);
     }
 
     AgentClient agent(String node) {

@@ -45,13 +45,19 @@ public final class ClusterStores {
 
     /** Opens the store that the cluster folder {@code dir} names. */
     public static ClusterStore open(Path dir) {
+        return open(dir, EtcdClusterStore.PATIENCE);
+    }
+
+    /** The same; an etcd that does not answer fails an operation after {@code patience}. */
+    public static ClusterStore open(Path dir, java.time.Duration patience) {
         Path pointer = dir.toAbsolutePath().normalize().resolve(POINTER_FILE);
         if (!Files.isRegularFile(pointer)) {
             return DirectoryClusterStore.open(dir);
         }
         try {
             ObjectNode o = Json.object(Files.readAllBytes(pointer));
-            return EtcdClusterStore.open(StoreAddress.parse(o.path("store").asText()), o.path("cluster").asText());
+            return EtcdClusterStore.open(StoreAddress.parse(o.path("store").asText()), o.path("cluster").asText(),
+                    patience);
         } catch (IOException e) {
             throw new ClusterException(IO, "cannot read " + pointer + ": " + e.getMessage()
                     + "; it should hold {\"cluster\": NAME, \"store\": \"etcd://HOST:PORT\"}", e);

@@ -59,6 +59,8 @@ import org.slf4j.LoggerFactory;
 public final class EtcdClusterStore implements ClusterStore {
     private static final Logger log = LoggerFactory.getLogger(EtcdClusterStore.class);
     private static final ByteSequence CONFIG = bytes("config");
+    /** How long an agent's store waits for an etcd that does not answer (e.g. while it restarts). */
+    public static final Duration PATIENCE = EtcdCalls.PATIENCE;
 
     private final StoreAddress address;
     private final Client client;
@@ -112,7 +114,7 @@ public final class EtcdClusterStore implements ClusterStore {
 
     /** Opens cluster {@code name} in the etcd at {@code address}; operations wait up to 30 s for an etcd that is away. */
     public static EtcdClusterStore open(StoreAddress address, String name) {
-        return open(address, name, EtcdCalls.PATIENCE);
+        return open(address, name, PATIENCE);
     }
 
     /** Opens cluster {@code name}; every operation waits at most {@code patience} for an etcd that does not answer. */
