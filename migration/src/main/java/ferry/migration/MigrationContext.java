@@ -4,17 +4,31 @@ import ferry.cluster.ClusterStore;
 import ferry.node.LocalNode;
 import ferry.node.VmDefinition;
 import ferry.node.Volumes;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * What every phase of one migration shares, settled by {@link Prepare} and never changed after:
  * the request (its policy resolved), the VM, both nodes, the journal and the task's log.
  *
  * @param online   the VM runs (or is paused) on the source: phase 2 moves it live
- * @param features what the source QEMU offers; null for an offline migration
+ * @param features   what the source QEMU offers; null for an offline migration
+ * @param localDisks the local volumes a live migration mirrors (empty without {@code --with-local-disks})
  */
 record MigrationContext(ClusterStore store, LocalNode local, Volumes volumes, MigrationRequest req, String taskId,
                         TaskLog log, VmDefinition vm, TargetNode target, boolean online, QemuFeatures features,
-                        Journal journal, long startedNanos) {
+                        Journal journal, long startedNanos, List<LocalDisk> localDisks) {
+
+    /** The VM as the target runs it: each mirrored disk on its target storage. */
+    VmDefinition targetVm() {
+        if (localDisks.isEmpty()) {
+            return vm;
+        }
+        List<VmDefinition.Disk> disks = new ArrayList<>(vm.disks());
+        localDisks.forEach(d -> disks.set(d.index(), d.target()));
+        return new VmDefinition(vm.vmid(), vm.name(), vm.memoryMiB(), vm.vcpus(), vm.machine(), vm.cpu(), vm.boot(),
+                disks, vm.accel(), vm.migration());
+    }
 
     int vmid() {
         return req.vmid();
