@@ -93,6 +93,61 @@ class LocalDiskMigrationTest {
         }
     }
 
+    @Test
+    void cancelDuringTheMirrorLeavesTheSourceUntouchedAndNothingOnTheTarget() throws Exception {
+        faultDuringMirror(430, (nodes, cancel) -> cancel.cancel("cancelled by the test"),
+                MigrationResult.Status.CANCELLED);
+    }
+
+    @Test
+    void targetQemuKilledDuringTheMirrorLeavesTheSourceUntouchedAndNothingOnTheTarget() throws Exception {
+        faultDuringMirror(431, (nodes, cancel) -> nodes.b.running(431).orElseThrow().kill(),
+                MigrationResult.Status.FAILED);
+    }
+
+    interface Fault {
+        void inject(TwoNodes nodes, CancelSignal cancel);
+    }
+
+    /** The mirror runs at 4 MiB/s over 64 MiB, so the fault, 1.5 s after it started, lands mid-copy. */
+    private void faultDuringMirror(int vmid, Fault fault, MigrationResult.Status expected) throws Exception {
+        try (TwoNodes nodes = new TwoNodes(dir)) {
+            VmDefinition vm = withDataDisk(nodes, vmid, "raw", "scsi");
+            Path src = nodes.a.storages().get("local").volumePath(dataVolume(vmid, "raw"));
+            byte[] before = Files.readAllBytes(src);
+            nodes.a.start(vm).detach();
+            CancelSignal cancel = new CancelSignal();
+            Migration m = nodes.migrationFromA().onStep((task, step) -> {
+                if (step == MigrationStep.MIRROR_DISK) {
+                    Thread.ofVirtual().start(() -> {
+                        Sleep.quietly(1500);
+                        fault.inject(nodes, cancel);
+                    });
+                }
+            });
+            MigrationRequest req = new MigrationRequest(vmid, "b", true, false, 4, null, null)
+                    .withDisks(new MigrationRequest.DiskOptions(true, null, false));
+            MigrationResult r = m.run(req, "task-fault-" + vmid, new TaskLog(), cancel);
+            String log = String.join("\n", r.log());
+            System.out.println(log);
+
+            assertThat(r.status()).as(log).isEqualTo(expected);
+            assertThat(log).contains("drive-disk1: mirror-job started").doesNotContain("all mirroring jobs are ready");
+            assertThat(nodes.a.status(vmid).state()).as("source still runs").isEqualTo(LocalNode.State.RUNNING);
+            noDiskLeftovers(nodes, vmid);
+            assertThat(nodes.b.status(vmid).state()).as("no QEMU on the target").isEqualTo(LocalNode.State.STOPPED);
+            assertThat(nodes.b.storages().get("local").volumePath(dataVolume(vmid, "raw"))).as("target volume freed")
+                    .doesNotExist();
+            var rec = nodes.store.vm(vmid).orElseThrow();
+            assertThat(rec.owner()).isEqualTo("a");
+            assertThat(rec.lock()).isNull();
+            assertThat(rec.config().path("disks").get(1).path("storage").asText()).isEqualTo("local");
+            assertThat(nodes.store.openJournals()).isEmpty();
+            nodes.a.stop(vmid, Duration.ofSeconds(5));
+            assertThat(Arrays.equals(Files.readAllBytes(src), before)).as("source volume unchanged").isTrue();
+        }
+    }
+
     static byte[] expected() {
         byte[] b = new byte[(int) SIZE];
         Arrays.fill(b, 0, (int) PATTERN_A, (byte) 0xa5);
