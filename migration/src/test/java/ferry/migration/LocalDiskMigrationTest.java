@@ -1,6 +1,7 @@
 package ferry.migration;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import ferry.node.LocalNode;
 import ferry.node.QemuProcess;
@@ -17,6 +18,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -103,6 +106,68 @@ class LocalDiskMigrationTest {
     void targetQemuKilledDuringTheMirrorLeavesTheSourceUntouchedAndNothingOnTheTarget() throws Exception {
         faultDuringMirror(431, (nodes, cancel) -> nodes.b.running(431).orElseThrow().kill(),
                 MigrationResult.Status.FAILED);
+    }
+
+    /**
+     * The orchestrator crashes at a disk step (an Error no cleanup catches, its QMP connections
+     * dropped); a new one recovers the journal: before the hand-over everything is undone, after
+     * it the hand-over is finished and the source's volume freed.
+     */
+    @ParameterizedTest
+    @EnumSource(value = MigrationStep.class, names = {"MIRROR_DISK", "MIRROR_ACTIVE", "END_MIRRORS", "STOP_SOURCE"})
+    void crashAtADiskStepIsRecovered(MigrationStep at) throws Exception {
+        int vmid = 460;
+        try (TwoNodes nodes = new TwoNodes(dir)) {
+            VmDefinition vm = withDataDisk(nodes, vmid, "qcow2", "virtio");
+            Path src = nodes.a.storages().get("local").volumePath(dataVolume(vmid, "qcow2"));
+            Path dst = nodes.b.storages().get("other").volumePath(dataVolume(vmid, "qcow2"));
+            nodes.a.start(vm).detach();
+            Migration m = nodes.migrationFromA().onStep((task, step) -> {
+                if (step == at) {
+                    throw new CrashRecoveryTest.SimulatedCrash(step.wire());
+                }
+            });
+            MigrationRequest req = new MigrationRequest(vmid, "b", true, false, 32, null, null)
+                    .withDisks(new MigrationRequest.DiskOptions(true, "other", false));
+            TaskLog runLog = new TaskLog();
+            Throwable e = catchThrowable(() -> m.run(req, "task-crash", runLog, new CancelSignal()));
+            assertThat(e).as(String.join("\n", runLog.lines())).isInstanceOf(CrashRecoveryTest.SimulatedCrash.class);
+            nodes.a.disconnectAll();
+            nodes.b.disconnectAll();
+
+            TaskLog log = new TaskLog();
+            MigrationResult r = nodes.migrationFromA().recover("task-crash", log, new CancelSignal());
+            String text = String.join("\n", log.lines());
+            System.out.println(text);
+            var rec = nodes.store.vm(vmid).orElseThrow();
+            assertThat(rec.lock()).isNull();
+            assertThat(nodes.store.openJournals()).isEmpty();
+            if (at == MigrationStep.STOP_SOURCE) {
+                assertThat(r.status()).as(text).isEqualTo(MigrationResult.Status.COMPLETED);
+                assertThat(rec.owner()).isEqualTo("b");
+                assertThat(rec.config().path("disks").get(1).path("storage").asText()).isEqualTo("other");
+                assertThat(nodes.a.status(vmid).state()).isEqualTo(LocalNode.State.STOPPED);
+                assertThat(src).as("source volume freed once the target ran").doesNotExist();
+                nodes.b.stop(vmid, Duration.ofSeconds(5));
+                assertThat(Arrays.equals(asRaw(nodes, dst, "qcow2"), expectedBeforeBoot())).isTrue();
+            } else {
+                assertThat(r.status()).as(text).isEqualTo(MigrationResult.Status.FAILED);
+                assertThat(rec.owner()).isEqualTo("a");
+                assertThat(rec.config().path("disks").get(1).path("storage").asText()).isEqualTo("local");
+                assertThat(nodes.a.status(vmid).state()).as(text).isEqualTo(LocalNode.State.RUNNING);
+                noDiskLeftovers(nodes, vmid);
+                assertThat(nodes.b.status(vmid).state()).isEqualTo(LocalNode.State.STOPPED);
+                assertThat(dst).as("target volume freed").doesNotExist();
+                assertThat(src).exists();
+                nodes.a.stop(vmid, Duration.ofSeconds(5));
+            }
+        }
+    }
+
+    static byte[] expectedBeforeBoot() {
+        byte[] b = new byte[(int) SIZE];
+        Arrays.fill(b, 0, (int) PATTERN_A, (byte) 0xa5);
+        return b;
     }
 
     interface Fault {
