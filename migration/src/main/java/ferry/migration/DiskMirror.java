@@ -34,9 +34,6 @@ import java.util.Set;
  * the guest wrote. Its cleanup cancels and dismisses the jobs and deletes the client nodes.
  */
 final class DiskMirror {
-    /** What one disk's mirror did, for the result. */
-    record DiskResult(String name, long bytes, long seconds, String mode) {}
-
     private static final List<String> EVENTS = List.of("BLOCK_JOB_READY", "JOB_STATUS_CHANGE", "BLOCK_JOB_ERROR");
 
     private final MigrationContext ctx;
@@ -344,10 +341,10 @@ final class DiskMirror {
     }
 
     /** Per disk: bytes the mirror copied, seconds it ran, and the mode it ended in. */
-    List<DiskResult> results() {
-        long secs = endedNanos == 0 ? 0 : (endedNanos - startedNanos) / 1_000_000_000;
-        List<DiskResult> out = new ArrayList<>();
-        bytes.forEach((name, b) -> out.add(new DiskResult(name, b, secs, mode)));
+    List<MigrationResult.Disk> results() {
+        double secs = endedNanos == 0 ? 0 : Math.round((endedNanos - startedNanos) / 1e8) / 10.0;
+        List<MigrationResult.Disk> out = new ArrayList<>();
+        bytes.forEach((name, b) -> out.add(new MigrationResult.Disk(name, b, secs, mode)));
         return out;
     }
 

@@ -304,7 +304,7 @@ final class Phase2 {
         return postcopy;
     }
 
-    List<DiskMirror.DiskResult> diskResults() {
+    List<MigrationResult.Disk> diskResults() {
         return disks.results();
     }
 
