@@ -15,8 +15,8 @@ import java.util.List;
 final class Phase1 {
     private final MigrationContext ctx;
     private boolean locked;
-    private final List<VmDefinition.Disk> copied = new ArrayList<>();
-    private final List<LocalDisk> allocated = new ArrayList<>();
+    /** The local volumes put on the target so far (copied, or allocated for a mirror). */
+    private final List<LocalDisk> moved = new ArrayList<>();
 
     Phase1(MigrationContext ctx) {
         this.ctx = ctx;
@@ -35,18 +35,16 @@ final class Phase1 {
             allocateMirrorTargets();
             return;
         }
-        for (VmDefinition.Disk d : ctx.vm().disks()) {
-            Storage s = ctx.local().storages().get(d.storage());
-            if (s.shared()) {
-                continue;
-            }
-            Path from = s.volumePath(d.volume());
-            ctx.journal().step(MigrationStep.COPY_VOLUME, "copy " + d.storage() + ":" + d.volume(),
-                    e -> e.put("storage", d.storage()).put("volume", d.volume()));
-            ctx.log().info("copying volume '%s:%s' (%s) to node '%s'", d.storage(), d.volume(),
-                    Sizes.bytes(from.toFile().length()), ctx.targetName());
-            copied.add(d); // before the copy: a partial copy is freed in cleanup too
-            ctx.target().receiveVolume(d, from, ctx.req().bwlimitMiBps());
+        for (LocalDisk d : ctx.localDisks()) {
+            Path from = ctx.local().storages().get(d.source().storage()).volumePath(d.source().volume());
+            VmDefinition.Disk t = d.target();
+            ctx.journal().step(MigrationStep.COPY_VOLUME, "copy " + d.volumeName(),
+                    e -> e.put("storage", d.source().storage()).put("target_storage", t.storage())
+                            .put("volume", t.volume()));
+            ctx.log().info("copying volume '%s' (%s) to '%s:%s' on node '%s'", d.volumeName(),
+                    Sizes.bytes(from.toFile().length()), t.storage(), t.volume(), ctx.targetName());
+            moved.add(d); // before the copy: a partial copy is freed in cleanup too
+            ctx.target().receiveVolume(t, from, ctx.req().bwlimitMiBps());
         }
     }
 
@@ -60,22 +58,18 @@ final class Phase1 {
             ctx.log().info("%s: allocating volume '%s:%s' on node '%s' (%s %s)", d.label(), t.storage(), t.volume(),
                     ctx.targetName(), t.formatOrRaw(), Sizes.bytes(d.virtualSize()));
             ctx.target().createVolume(t, d.virtualSize());
-            allocated.add(d); // after: an existing volume of that name (refused) is not ours to free
+            moved.add(d); // after: an existing volume of that name (refused) is not ours to free
         }
     }
 
     /** The volumes now on the target (also a partial last one), as the target names them. */
     List<VmDefinition.Disk> copied() {
-        List<VmDefinition.Disk> out = new ArrayList<>(copied);
-        allocated.forEach(d -> out.add(d.target()));
-        return out;
+        return moved.stream().map(LocalDisk::target).toList();
     }
 
-    /** The source's volumes that moved: freed once the target runs. */
+    /** The same volumes on the source: freed once the target runs. */
     List<VmDefinition.Disk> moved() {
-        List<VmDefinition.Disk> out = new ArrayList<>(copied);
-        allocated.forEach(d -> out.add(d.source()));
-        return out;
+        return moved.stream().map(LocalDisk::source).toList();
     }
 
     void cleanup() {

@@ -143,7 +143,8 @@ final class Prepare {
     /**
      * Every volume's storage exists on both nodes. A running VM keeps its shared volumes (safe only
      * with a cache mode that bypasses the host's page cache) and, with {@code --with-local-disks},
-     * has its local ones mirrored; returns those.
+     * has its local ones mirrored; a stopped VM's local ones are copied. Returns the local ones,
+     * each with its target storage from {@code --target-storage}.
      */
     private List<LocalDisk> checkStorages(MigrationRequest req, VmDefinition vm, boolean running, TargetNode.Info info,
                                           TargetNode target) {
@@ -179,19 +180,12 @@ final class Prepare {
             if (vi.isLinkedClone()) {
                 throw new MigrationRefused("can't migrate volume '" + d.volume() + "': it is a linked clone");
             }
-            if (!running) {
-                if (!info.storages().contains(d.storage())) {
-                    throw new MigrationRefused("storage '" + d.storage() + "' of volume '" + d.volume()
-                            + "' does not exist on target node '" + req.target() + "'");
-                }
-                continue;
-            }
             mirrored.add(new LocalDisk(i, d, d.on(map.targetOf(d.storage())), vi.virtualSize(), vi.actualSize()));
         }
         if (mirrored.isEmpty()) {
             return List.of();
         }
-        if (!opts.withLocalDisks()) {
+        if (running && !opts.withLocalDisks()) {
             List<String> listed = new ArrayList<>();
             mirrored.forEach(l -> listed.add(l.volumeName() + " (" + Sizes.bytes(l.virtualSize()) + " "
                     + l.source().formatOrRaw() + ")"));
@@ -200,7 +194,7 @@ final class Prepare {
                     + "' (--target-storage chooses where), stop the VM for an offline migration, or move them to "
                     + "shared storage");
         }
-        if (req.limits().allowPostcopy()) {
+        if (running && req.limits().allowPostcopy()) {
             throw new MigrationRefused("VM " + req.vmid() + ": postcopy with local disks is not supported (the guest "
                     + "would run on node '" + req.target() + "' while its disks are still mirrored); drop "
                     + "--allow-postcopy");
