@@ -11,6 +11,20 @@ import java.util.List;
 final class DiskRecords {
     private DiskRecords() {}
 
+    /** Empties the drives at {@code indexes} in the VM's record: the cdroms whose medium stayed behind. */
+    static void ejectMedia(ClusterStore store, int vmid, String owner, List<Integer> indexes) {
+        if (indexes.isEmpty()) {
+            return;
+        }
+        VmRecord rec = store.vm(vmid).orElseThrow();
+        ObjectNode config = rec.config().deepCopy();
+        for (int i : indexes) {
+            ObjectNode disk = (ObjectNode) config.path("disks").get(i);
+            disk.remove(List.of("storage", "volume", "format", "cache", "aio"));
+        }
+        store.update(vmid, owner, config, rec.lock());
+    }
+
     /**
      * Points each disk {@code from[i]} of the VM's record at the storage of {@code to[i]}; done again
      * by a recovery, so it changes nothing when the record says so already.

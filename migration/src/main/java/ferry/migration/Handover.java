@@ -53,6 +53,7 @@ final class Handover {
         }
         try {
             DiskRecords.retarget(ctx.store(), vmid, target, phase1.moved(), phase1.copied());
+            DiskRecords.ejectMedia(ctx.store(), vmid, target, ctx.dropped());
         } catch (ClusterException e) {
             problems.add("the record of VM " + vmid + " still names its old storages: " + e.getMessage()
                     + "; edit its disks to name the target's storages");

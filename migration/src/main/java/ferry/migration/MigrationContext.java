@@ -14,18 +14,21 @@ import java.util.List;
  * @param online   the VM runs (or is paused) on the source: phase 2 moves it live
  * @param features   what the source QEMU offers; null for an offline migration
  * @param localDisks the local volumes a live migration mirrors (empty without {@code --with-local-disks})
+ * @param dropped    the drive indexes of local cdroms that {@code --force} drops: ejected before the target starts
  */
 record MigrationContext(ClusterStore store, LocalNode local, Volumes volumes, MigrationRequest req, String taskId,
                         TaskLog log, VmDefinition vm, TargetNode target, boolean online, QemuFeatures features,
-                        Journal journal, long startedNanos, List<LocalDisk> localDisks) {
+                        Journal journal, long startedNanos, List<LocalDisk> localDisks,
+                        List<Integer> dropped) {
 
-    /** The VM as the target runs it: each mirrored disk on its target storage. */
+    /** The VM as the target runs it: each mirrored disk on its target storage, each dropped cdrom empty. */
     VmDefinition targetVm() {
-        if (localDisks.isEmpty()) {
+        if (localDisks.isEmpty() && dropped.isEmpty()) {
             return vm;
         }
         List<VmDefinition.Disk> disks = new ArrayList<>(vm.disks());
         localDisks.forEach(d -> disks.set(d.index(), d.target()));
+        dropped.forEach(i -> disks.set(i, vm.disks().get(i).ejected()));
         return new VmDefinition(vm.vmid(), vm.name(), vm.memoryMiB(), vm.vcpus(), vm.machine(), vm.cpu(), vm.boot(),
                 disks, vm.accel(), vm.migration());
     }

@@ -16,6 +16,8 @@ public enum MigrationStep {
      * source storage, the target storage and the volume).
      */
     ALLOCATE_VOLUME("phase1"),
+    /** phase 2: a local cdrom's medium is ejected on the source ({@code --force}); the entry names it. */
+    EJECT_MEDIUM("phase2"),
     /** phase 2: the target QEMU is started paused, waiting for the stream. */
     START_INCOMING("phase2"),
     /** phase 2: the incoming target QEMU serves its disks over NBD. */

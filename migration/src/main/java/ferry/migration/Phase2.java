@@ -36,6 +36,7 @@ final class Phase2 {
     private final CancelSignal cancel;
     private final Duration pollInterval;
     private final DiskMirror disks;
+    private final CdromDrop cdroms;
     private boolean targetStarted;
     private boolean pausedByUs;
     private Plan plan;
@@ -53,6 +54,7 @@ final class Phase2 {
         this.cancel = cancel;
         this.pollInterval = pollInterval;
         this.disks = new DiskMirror(ctx, cancel, pollInterval);
+        this.cdroms = new CdromDrop(ctx);
     }
 
     void run() {
@@ -99,6 +101,7 @@ final class Phase2 {
                     + e.description());
         }
         VmDefinition pinned = pinMachine(src);
+        cdroms.eject(src);
         ctx.journal().step(MigrationStep.START_INCOMING, "start incoming on " + ctx.targetName());
         targetStarted = true;
         TargetNode.Endpoint ep = ctx.target().startIncoming(pinned, stream.targetCaps(), stream.targetParams());
@@ -246,6 +249,7 @@ final class Phase2 {
         int vmid = ctx.vmid();
         closeEvents();
         if (!targetStarted) {
+            ctx.local().running(vmid).ifPresent(cdroms::cleanup);
             return;
         }
         ctx.log().info("aborting phase 2 - cleanup resources");
@@ -256,6 +260,7 @@ final class Phase2 {
         }
         src.ifPresent(q -> cancelOn(q, ctx.log(), pausedByUs, vmid, ctx.here()));
         disks.cleanup();
+        src.ifPresent(cdroms::cleanup);
         try {
             ctx.target().stop(vmid);
         } catch (RuntimeException e) {

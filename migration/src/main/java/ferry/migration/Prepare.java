@@ -82,7 +82,7 @@ final class Prepare {
         } catch (RuntimeException e) {
             throw new MigrationRefused("target node '" + req.target() + "' does not answer: " + e.getMessage());
         }
-        List<LocalDisk> localDisks = checkStorages(settled, vm, running, info, target);
+        DiskPlan disks = checkStorages(settled, vm, running, info, target);
         String mine = local.qemu().version();
         if (compareVersions(info.qemuVersion(), mine) < 0) {
             throw new MigrationRefused("target node '" + req.target() + "' runs QEMU " + info.qemuVersion()
@@ -90,7 +90,7 @@ final class Prepare {
         }
         Journal journal = new Journal(store, taskId, req.vmid(), here, req.target(), hook);
         return new MigrationContext(store, local, volumes, settled, taskId, log, vm, target, running, features, journal,
-                System.nanoTime(), localDisks);
+                System.nanoTime(), disks.moved(), disks.dropped());
     }
 
     private static String policyOf(MigrationRequest req, VmDefinition vm) {
@@ -143,14 +143,18 @@ final class Prepare {
     /**
      * Every volume's storage exists on both nodes. A running VM keeps its shared volumes (safe only
      * with a cache mode that bypasses the host's page cache) and, with {@code --with-local-disks},
-     * has its local ones mirrored; a stopped VM's local ones are copied. Returns the local ones,
-     * each with its target storage from {@code --target-storage}.
+     * has its local ones mirrored; a stopped VM's local ones are copied, each to its target storage
+     * from {@code --target-storage}. A running VM's local cdrom is dropped with {@code --force}.
      */
-    private List<LocalDisk> checkStorages(MigrationRequest req, VmDefinition vm, boolean running, TargetNode.Info info,
+    /** What prepare settled for the disks: the local volumes that move, the local cdroms --force drops. */
+    private record DiskPlan(List<LocalDisk> moved, List<Integer> dropped) {}
+
+    private DiskPlan checkStorages(MigrationRequest req, VmDefinition vm, boolean running, TargetNode.Info info,
                                           TargetNode target) {
         MigrationRequest.DiskOptions opts = req.disks();
         StorageMap map = StorageMap.parse(opts.targetStorage());
         List<LocalDisk> mirrored = new ArrayList<>();
+        List<Integer> dropped = new ArrayList<>();
         for (int i = 0; i < vm.disks().size(); i++) {
             VmDefinition.Disk d = vm.disks().get(i);
             Storage s = local.storages().get(d.storage());
@@ -173,8 +177,13 @@ final class Prepare {
                 continue;
             }
             if (running && d.cdrom()) {
-                throw new MigrationRefused("VM " + req.vmid() + " has cdrom '" + d.storage() + ":" + d.volume()
-                        + "' on local storage: a local device; eject it (or move the image to shared storage) first");
+                if (!req.force()) {
+                    throw new MigrationRefused("VM " + req.vmid() + " has cdrom '" + d.storage() + ":" + d.volume()
+                            + "' on local storage: a local device; pass --force to drop it (the medium is ejected and "
+                            + "the VM moves with an empty drive), or move the image to shared storage");
+                }
+                dropped.add(i);
+                continue;
             }
             Volumes.Info vi = volumes.info(s.volumePath(d.volume()));
             if (vi.isLinkedClone()) {
@@ -183,7 +192,7 @@ final class Prepare {
             mirrored.add(new LocalDisk(i, d, d.on(map.targetOf(d.storage())), vi.virtualSize(), vi.actualSize()));
         }
         if (mirrored.isEmpty()) {
-            return List.of();
+            return new DiskPlan(List.of(), List.copyOf(dropped));
         }
         if (running && !opts.withLocalDisks()) {
             List<String> listed = new ArrayList<>();
@@ -200,7 +209,7 @@ final class Prepare {
                     + "--allow-postcopy");
         }
         checkTargetSpace(req, mirrored, target);
-        return List.copyOf(mirrored);
+        return new DiskPlan(List.copyOf(mirrored), List.copyOf(dropped));
     }
 
     /** Each target storage exists, is the target's own, and has room for what goes there. */

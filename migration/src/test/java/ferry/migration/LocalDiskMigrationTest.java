@@ -164,6 +164,67 @@ class LocalDiskMigrationTest {
         }
     }
 
+    /** --force drops a local cdrom: ejected on the source, an empty drive on the target, the image stays. */
+    @Test
+    void forceDropsALocalCdrom() throws Exception {
+        try (TwoNodes nodes = new TwoNodes(dir)) {
+            VmDefinition boot = nodes.bootblockVm(470, GUEST);
+            Path iso = nodes.volumes.create(nodes.a.storages().get("local"), "vm-470-cd.iso", "raw", 1 << 20);
+            List<VmDefinition.Disk> disks = new ArrayList<>(boot.disks());
+            disks.add(new VmDefinition.Disk("local", "vm-470-cd.iso", "raw", "scsi", null, null, "cdrom"));
+            nodes.store.delete(470, "a");
+            VmDefinition vm = nodes.define("a", new VmDefinition(470, boot.name(), boot.memoryMiB(), 1, "pc", "qemu64",
+                    null, disks, VmDefinition.Accel.TCG, null));
+            nodes.a.start(vm).detach();
+            MigrationResult r = nodes.migrationFromA().run(new MigrationRequest(470, "b", true, true, null, null, null),
+                    "task-cd", new TaskLog(), new CancelSignal());
+            String log = String.join("\n", r.log());
+            assertThat(r.status()).as(log).isEqualTo(MigrationResult.Status.COMPLETED);
+            assertThat(log).contains("drive-disk1: cdrom 'local:vm-470-cd.iso' ejected (--force)");
+            var onB = nodes.b.running(470).orElseThrow();
+            var cd = onB.qmp().execute(Commands.QUERY_BLOCK, null).get(1);
+            assertThat(cd.path("device").asText()).isEqualTo("disk1");
+            assertThat(cd.has("inserted")).as("empty drive on the target").isFalse();
+            onB.detach();
+            var rec = nodes.store.vm(470).orElseThrow().config().path("disks").get(1);
+            assertThat(rec.has("volume")).isFalse();
+            assertThat(rec.path("media").asText()).isEqualTo("cdrom");
+            assertThat(iso).as("the image stays on node a").exists();
+        }
+    }
+
+    /** A migration that fails after the eject puts the medium back: the VM is as it was. */
+    @Test
+    void aFailedMigrationInsertsTheDroppedCdromAgain() throws Exception {
+        try (TwoNodes nodes = new TwoNodes(dir)) {
+            VmDefinition boot = nodes.bootblockVm(471, GUEST);
+            nodes.volumes.create(nodes.a.storages().get("local"), "vm-471-cd.iso", "raw", 1 << 20);
+            List<VmDefinition.Disk> disks = new ArrayList<>(boot.disks());
+            disks.add(new VmDefinition.Disk("local", "vm-471-cd.iso", "raw", "ide", null, null, "cdrom"));
+            nodes.store.delete(471, "a");
+            nodes.a.start(nodes.define("a", new VmDefinition(471, boot.name(), boot.memoryMiB(), 1, "pc", "qemu64",
+                    null, disks, VmDefinition.Accel.TCG, null))).detach();
+            TargetNode refusing = new ForwardingTarget(new LocalTarget(nodes.b, nodes.volumes, "127.0.0.1")) {
+                @Override
+                public Endpoint startIncoming(VmDefinition v, java.util.Set<String> c,
+                                              com.fasterxml.jackson.databind.node.ObjectNode p) {
+                    throw new IllegalStateException("target QEMU failed to start (test)");
+                }
+            };
+            MigrationResult r = new Migration(nodes.store, nodes.a, nodes.volumes, n -> refusing)
+                    .run(new MigrationRequest(471, "b", true, true, null, null, null), "task-cd2", new TaskLog(),
+                            new CancelSignal());
+            String log = String.join("\n", r.log());
+            assertThat(r.status()).as(log).isEqualTo(MigrationResult.Status.FAILED);
+            assertThat(log).contains("cdrom 'local:vm-471-cd.iso' inserted again");
+            var q = nodes.a.running(471).orElseThrow();
+            var cd = q.qmp().execute(Commands.QUERY_BLOCK, null).get(1);
+            assertThat(cd.at("/inserted/file").asText()).endsWith("vm-471-cd.iso");
+            assertThat(cd.at("/inserted/ro").asBoolean()).isTrue();
+            q.detach();
+        }
+    }
+
     static byte[] expectedBeforeBoot() {
         byte[] b = new byte[(int) SIZE];
         Arrays.fill(b, 0, (int) PATTERN_A, (byte) 0xa5);

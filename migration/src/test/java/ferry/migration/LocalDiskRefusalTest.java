@@ -63,7 +63,7 @@ class LocalDiskRefusalTest {
             Path iso = nodes.volumes.create(nodes.a.storages().get("local"), "vm-440-cd.iso", "raw", 1 << 20);
             withDisk(nodes, new VmDefinition.Disk("local", "vm-440-cd.iso", "raw", "ide", null, null, "cdrom"));
             assertThat(refusal(nodes, disks(true, null, false)))
-                    .contains("cdrom 'local:vm-440-cd.iso' on local storage: a local device");
+                    .contains("cdrom 'local:vm-440-cd.iso' on local storage: a local device").contains("--force");
             Files.delete(iso);
 
             assertThat(nodes.b.storages().get("local").path()).isEmptyDirectory();

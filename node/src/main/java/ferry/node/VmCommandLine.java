@@ -38,6 +38,13 @@ public final class VmCommandLine {
         }
         int i = 0;
         for (VmDefinition.Disk d : vm.disks()) {
+            String id = driveId(i);
+            if (d.emptyDrive()) {
+                b.args("-drive", "if=none,id=" + id + ",media=cdrom,readonly=on");
+                b.args("-device", device(d) + ",drive=" + id + ",id=dev-" + id);
+                i++;
+                continue;
+            }
             Storage s = storages.get(d.storage());
             if (s == null) {
                 throw new NodeException("VM " + vm.vmid() + ": storage '" + d.storage() + "' does not exist on this node");
@@ -47,7 +54,6 @@ public final class VmCommandLine {
                 throw new NodeException("VM " + vm.vmid() + ": volume '" + d.volume() + "' is missing on storage '"
                         + d.storage() + "' (" + file + ")");
             }
-            String id = driveId(i);
             b.args("-drive", "file=" + file + ",format=" + d.formatOrRaw() + ",if=none,id=" + id + ",node-name="
                     + nodeName(i) + ",cache=" + d.cacheMode() + (d.aio() == null ? "" : ",aio=" + d.aio())
                     + (d.cdrom() ? ",media=cdrom,readonly=on" : ""));

@@ -57,6 +57,16 @@ public record VmDefinition(int vmid, String name, @JsonProperty("memory") int me
             return "cdrom".equals(media);
         }
 
+        /** A cdrom drive without a medium (no storage, no volume). */
+        public boolean emptyDrive() {
+            return cdrom() && storage == null && volume == null;
+        }
+
+        /** The same drive with its medium taken out: what a migration with --force leaves of a local cdrom. */
+        public Disk ejected() {
+            return new Disk(null, null, null, bus, null, null, "cdrom");
+        }
+
         public String formatOrRaw() {
             return format == null ? "raw" : format;
         }
@@ -114,6 +124,12 @@ public record VmDefinition(int vmid, String name, @JsonProperty("memory") int me
             out.add("nothing to boot: give boot.kernel or at least one disk");
         }
         for (Disk d : disks) {
+            if (d.emptyDrive()) {
+                if ("virtio".equals(d.bus())) {
+                    out.add("an empty cdrom drive needs bus ide or scsi");
+                }
+                continue;
+            }
             if (d.storage() == null || d.volume() == null || !VOLUME.matcher(d.volume()).matches()) {
                 out.add("disk needs a storage and a plain volume name (no '/'), got " + d);
             } else if (!d.volume().startsWith("vm-" + vmid + "-")) {
