@@ -1,0 +1,87 @@
+package ferry.migration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ferry.node.LocalNode;
+import ferry.node.QemuProcess;
+import ferry.node.VmDefinition;
+import ferry.protocol.Commands;
+import ferry.testkit.BlockWriter;
+import ferry.testkit.LinuxStressGuest;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The disk oracle (real QEMU, real Linux guest): the linux-stress guest writes self-checking
+ * blocks to its local virtio disk with O_DIRECT|O_SYNC throughout a live migration with
+ * --with-local-disks; with the guest stopped on the target, every block is intact, the
+ * generations form one step, and the last write acknowledged to the guest is on the target's disk.
+ */
+class WritingGuestDiskTest {
+    static final int BLOCKS = 4096; // 16 MiB written round and round
+    static final int RATE_KIB = 2048;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void aGuestWritingThroughoutLosesNoWrite() throws Exception {
+        String why = LinuxStressGuest.unavailableReason();
+        if (why != null) {
+            System.out.println("skipped: " + why);
+        }
+        Assumptions.assumeTrue(why == null, why);
+        try (TwoNodes nodes = new TwoNodes(dir)) {
+            int vmid = 480;
+            String volume = "vm-480-disk-0.raw";
+            nodes.volumes.create(nodes.a.storages().get("local"), volume, "raw", 64L << 20);
+            VmDefinition vm = nodes.define("a", BlockWriter.withDisk(new LinuxStressGuest(160, 32, 5).definition(vmid),
+                    new VmDefinition.Disk("local", volume, "raw", "virtio", "none", "native", null), BLOCKS, RATE_KIB));
+            QemuProcess src = nodes.a.start(vm);
+            String before = awaitAcks(src, 10, Duration.ofSeconds(90));
+            src.detach();
+
+            MigrationRequest req = new MigrationRequest(vmid, "b", true, false, 32, null, null)
+                    .withDisks(new MigrationRequest.DiskOptions(true, null, false));
+            MigrationResult r = nodes.migrationFromA().run(req, "task-writer", new TaskLog(), new CancelSignal());
+            String log = String.join("\n", r.log());
+            System.out.println(log);
+            assertThat(r.status()).as(log).isEqualTo(MigrationResult.Status.COMPLETED);
+            assertThat(nodes.b.status(vmid).state()).isEqualTo(LocalNode.State.RUNNING);
+
+            QemuProcess dst = nodes.b.running(vmid).orElseThrow();
+            String after = awaitAcks(dst, 5, Duration.ofSeconds(30)); // the writer goes on, on node b
+            dst.qmp().call(Commands.STOP);
+            after = Files.readString(dst.serialLog(), StandardCharsets.ISO_8859_1);
+            long lastAck = BlockWriter.lastAck(after);
+            dst.detach();
+            nodes.b.stop(vmid, Duration.ofSeconds(5));
+
+            byte[] image = Files.readAllBytes(nodes.b.storages().get("local").volumePath(volume));
+            BlockWriter.Result oracle = BlockWriter.check(image, BLOCKS, lastAck);
+            System.out.printf("disk oracle: %s; acks on a before the migration %d, on b %d; mirror %s; downtime %d ms%n",
+                    oracle.message(), BlockWriter.acks(before), BlockWriter.acks(after), r.disks(), r.downtimeMs());
+            assertThat(oracle.ok()).as(oracle.message()).isTrue();
+            assertThat(lastAck).as("writes acknowledged on b").isGreaterThan(BlockWriter.lastAck(before));
+        }
+    }
+
+    /** Waits until the console shows at least {@code n} acks; returns the console text. */
+    private static String awaitAcks(QemuProcess q, int n, Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            String serial = Files.readString(q.serialLog(), StandardCharsets.ISO_8859_1);
+            assertThat(serial).as("guest console").doesNotContain("FERRY-ERROR");
+            if (BlockWriter.acks(serial) >= n) {
+                return serial;
+            }
+            assertThat(System.nanoTime()).as("block writer acks on the console:\n" + serial).isLessThan(deadline);
+            Thread.sleep(200);
+        }
+    }
+}
