@@ -73,7 +73,7 @@ class AgentMigrationTest {
             assertThat(done.path("status").asText()).as(done.toPrettyString()).isEqualTo("completed");
             assertThat(done.at("/result/disks/0/name").asText()).isEqualTo("drive-disk1");
             assertThat(done.at("/result/disks/0/bytes").asLong()).isEqualTo(32L << 20);
-            assertThat(done.at("/result/disks/0/mode").asText()).isEqualTo("write-blocking");
+            assertThat(done.at("/result/disks/0/mode").asText()).isEqualTo("background, then write-blocking");
             assertThat(c.client("b").get("/api/v1/vms/104").path("status").asText()).isEqualTo("running");
             assertThat(data).as("source volume freed").doesNotExist();
             assertThat(c.layout.storages("b").get("local").path().resolve("vm-104-disk-1.qcow2")).exists();

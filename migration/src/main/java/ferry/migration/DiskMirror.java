@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.node.QemuProcess;
 import ferry.protocol.BlockJobCancelArgs;
+import ferry.protocol.BlockStats;
+import ferry.protocol.QueryBlockstatsArgs;
 import ferry.protocol.BlockJobChangeOptions;
 import ferry.protocol.BlockJobChangeOptionsMirror;
 import ferry.protocol.BlockJobInfo;
@@ -41,11 +43,12 @@ final class DiskMirror {
     private final Duration pollInterval;
     private final List<LocalDisk> started = new ArrayList<>();
     private final Map<String, Long> bytes = new LinkedHashMap<>();
+    /** The jobs started write-blocking (the others start in background mode). */
+    private final Set<String> blocking = new HashSet<>();
     private QmpClient qmp;
     private EventSubscription events;
     private long startedNanos;
     private long endedNanos;
-    private String mode = "background";
 
     DiskMirror(MigrationContext ctx, CancelSignal cancel, Duration pollInterval) {
         this.ctx = ctx;
@@ -58,7 +61,7 @@ final class DiskMirror {
     }
 
     /** Exports the target's disks, then starts one mirror per local disk into them. */
-    void start(QemuProcess src, long bytesPerS) {
+    void start(QemuProcess src, long bytesPerS, long budgetMs) {
         qmp = src.qmp();
         List<String> drives = ctx.localDisks().stream().map(LocalDisk::drive).toList();
         ctx.journal().step(MigrationStep.EXPORT_DISKS, "export disks on " + ctx.targetName(),
@@ -66,20 +69,50 @@ final class DiskMirror {
         TargetNode.Endpoint nbd = ctx.target().exportDisks(ctx.vmid(), drives);
         ctx.log().info("NBD server on node '%s' at %s:%d exports %s", ctx.targetName(), nbd.host(), nbd.port(),
                 String.join(", ", drives));
-        events = qmp.subscribe(EVENTS.toArray(String[]::new));
-        startedNanos = System.nanoTime();
         // each disk gets an equal share of the link, as the seed divides its bwlimit
         long speed = bytesPerS / ctx.localDisks().size();
+        Map<String, Double> writes = writeRates(Duration.ofSeconds(1));
+        events = qmp.subscribe(EVENTS.toArray(String[]::new));
+        startedNanos = System.nanoTime();
         for (LocalDisk d : ctx.localDisks()) {
+            MirrorStart.Choice c = MirrorStart.choose(d.virtualSize(), writes.getOrDefault(d.drive(), 0.0), speed,
+                    budgetMs);
+            ctx.log().info("%s: %s", d.label(), c.why());
             ctx.journal().step(MigrationStep.MIRROR_DISK, "mirror " + d.label(),
                     e -> e.put("job", d.job()).put("nbd_node", d.nbdNode()));
             started.add(d); // before: a half-made client node or job is removed in cleanup too
             qmp.execute(Commands.BLOCKDEV_ADD, nbdClient(d, nbd));
             qmp.call(Commands.BLOCKDEV_MIRROR, BlockdevMirrorArgs.builder().jobId(d.job()).device(d.node())
-                    .target(d.nbdNode()).sync(MirrorSyncMode.FULL).speed(speed).autoDismiss(false).build());
+                    .target(d.nbdNode()).sync(MirrorSyncMode.FULL).speed(speed).autoDismiss(false)
+                    .copyMode(c.writeBlocking() ? MirrorCopyMode.WRITE_BLOCKING : MirrorCopyMode.BACKGROUND).build());
+            if (c.writeBlocking()) {
+                blocking.add(d.job());
+            }
             ctx.log().info("%s: mirror-job started (%s to node '%s', %s/s)", d.label(), d.volumeName(),
                     ctx.targetName(), Sizes.bytes(speed));
         }
+    }
+
+    /** The guest's write rate per drive (bytes/s), from QEMU's counters over {@code window}. */
+    private Map<String, Double> writeRates(Duration window) {
+        Map<String, Long> before = writtenBytes();
+        long t0 = System.nanoTime();
+        Sleep.quietly(window.toMillis()); // a measurement window, not a wait for QEMU
+        Map<String, Long> after = writtenBytes();
+        double secs = (System.nanoTime() - t0) / 1e9;
+        Map<String, Double> out = new LinkedHashMap<>();
+        after.forEach((drive, b) -> out.put(drive, (b - before.getOrDefault(drive, b)) / secs));
+        return out;
+    }
+
+    private Map<String, Long> writtenBytes() {
+        Map<String, Long> out = new LinkedHashMap<>();
+        for (BlockStats s : qmp.call(Commands.QUERY_BLOCKSTATS, QueryBlockstatsArgs.builder().build())) {
+            if (s.device() != null) {
+                out.put(s.device(), s.stats().wrBytes());
+            }
+        }
+        return out;
     }
 
     /** raw arguments: the generated union record takes eight positional fields, most of them unset */
@@ -150,10 +183,11 @@ final class DiskMirror {
     void activate() {
         ctx.journal().step(MigrationStep.MIRROR_ACTIVE, "mirrors write-blocking");
         for (LocalDisk d : started) {
-            qmp.call(Commands.BLOCK_JOB_CHANGE, new BlockJobChangeOptions.Mirror(d.job(),
-                    new BlockJobChangeOptionsMirror(MirrorCopyMode.WRITE_BLOCKING)));
+            if (!blocking.contains(d.job())) {
+                qmp.call(Commands.BLOCK_JOB_CHANGE, new BlockJobChangeOptions.Mirror(d.job(),
+                        new BlockJobChangeOptionsMirror(MirrorCopyMode.WRITE_BLOCKING)));
+            }
         }
-        mode = "write-blocking";
         // no event tells actively-synced; it follows within a moment once the remaining dirty blocks are copied
         long deadline = System.nanoTime() + 60_000_000_000L;
         while (true) {
@@ -344,7 +378,11 @@ final class DiskMirror {
     List<MigrationResult.Disk> results() {
         double secs = endedNanos == 0 ? 0 : Math.round((endedNanos - startedNanos) / 1e8) / 10.0;
         List<MigrationResult.Disk> out = new ArrayList<>();
-        bytes.forEach((name, b) -> out.add(new MigrationResult.Disk(name, b, secs, mode)));
+        for (var e : bytes.entrySet()) {
+            String job = "mirror-" + e.getKey().substring("drive-".length());
+            out.add(new MigrationResult.Disk(e.getKey(), e.getValue(), secs, blocking.contains(job)
+                    ? "write-blocking" : "background, then write-blocking"));
+        }
         return out;
     }
 

@@ -112,7 +112,7 @@ final class Phase2 {
             ctx.log().info("%s", stream.summary());
         }
         if (!ctx.localDisks().isEmpty()) {
-            disks.start(src, bw);
+            disks.start(src, bw, ctx.maxDurationMs(bw));
             disks.awaitReady(ctx.maxDurationMs(bw));
             disks.activate();
         }

@@ -23,30 +23,48 @@ import org.junit.jupiter.api.io.TempDir;
  * generations form one step, and the last write acknowledged to the guest is on the target's disk.
  */
 class WritingGuestDiskTest {
-    static final int BLOCKS = 4096; // 16 MiB written round and round
+    static final int BLOCKS = 2048; // 8 MiB written round and round
     static final int RATE_KIB = 2048;
+    static final long DISK = 32L << 20;
 
     @TempDir
     Path dir;
 
     @Test
     void aGuestWritingThroughoutLosesNoWrite() throws Exception {
+        MigrationResult r = migrateWhileWriting(480, RATE_KIB, 32);
+        assertThat(r.disks()).singleElement().extracting(MigrationResult.Disk::mode)
+                .isEqualTo("background, then write-blocking");
+    }
+
+    /**
+     * The guest writes faster than the mirror's share of the link: a background mirror would never
+     * catch up, so it starts write-blocking and the guest's writes go at the link's pace.
+     */
+    @Test
+    void aGuestWritingFasterThanTheLinkStillMoves() throws Exception {
+        MigrationResult r = migrateWhileWriting(481, 6144, 4);
+        assertThat(String.join("\n", r.log())).contains("a background mirror would never catch up; write-blocking "
+                + "from the start");
+        assertThat(r.disks()).singleElement().extracting(MigrationResult.Disk::mode).isEqualTo("write-blocking");
+    }
+
+    private MigrationResult migrateWhileWriting(int vmid, int rateKiB, int bwlimitMiB) throws Exception {
         String why = LinuxStressGuest.unavailableReason();
         if (why != null) {
             System.out.println("skipped: " + why);
         }
         Assumptions.assumeTrue(why == null, why);
         try (TwoNodes nodes = new TwoNodes(dir)) {
-            int vmid = 480;
-            String volume = "vm-480-disk-0.raw";
-            nodes.volumes.create(nodes.a.storages().get("local"), volume, "raw", 64L << 20);
-            VmDefinition vm = nodes.define("a", BlockWriter.withDisk(new LinuxStressGuest(160, 32, 5).definition(vmid),
-                    new VmDefinition.Disk("local", volume, "raw", "virtio", "none", "native", null), BLOCKS, RATE_KIB));
+            String volume = "vm-" + vmid + "-disk-0.raw";
+            nodes.volumes.create(nodes.a.storages().get("local"), volume, "raw", DISK);
+            VmDefinition vm = nodes.define("a", BlockWriter.withDisk(new LinuxStressGuest(128, 16, 2).definition(vmid),
+                    new VmDefinition.Disk("local", volume, "raw", "virtio", "none", "native", null), BLOCKS, rateKiB));
             QemuProcess src = nodes.a.start(vm);
             String before = awaitAcks(src, 10, Duration.ofSeconds(90));
             src.detach();
 
-            MigrationRequest req = new MigrationRequest(vmid, "b", true, false, 32, null, null)
+            MigrationRequest req = new MigrationRequest(vmid, "b", true, false, bwlimitMiB, null, null)
                     .withDisks(new MigrationRequest.DiskOptions(true, null, false));
             MigrationResult r = nodes.migrationFromA().run(req, "task-writer", new TaskLog(), new CancelSignal());
             String log = String.join("\n", r.log());
@@ -68,6 +86,7 @@ class WritingGuestDiskTest {
                     oracle.message(), BlockWriter.acks(before), BlockWriter.acks(after), r.disks(), r.downtimeMs());
             assertThat(oracle.ok()).as(oracle.message()).isTrue();
             assertThat(lastAck).as("writes acknowledged on b").isGreaterThan(BlockWriter.lastAck(before));
+            return r;
         }
     }
 
