@@ -162,7 +162,9 @@ final class DiskMirror {
         switch (m.name()) {
             case "BLOCK_JOB_READY" -> ready.add(job);
             case "BLOCK_JOB_ERROR" -> throw new Phase2Monitor.MigrationFailed(d.label() + ": mirror I/O error ("
-                    + m.data().path("operation").asText() + ") writing to node '" + ctx.targetName() + "'");
+                    + m.data().path("operation").asText() + ") on the way to node '" + ctx.targetName()
+                    + "' (the NBD link broke, or the target QEMU or its storage failed); the VM stays on node '"
+                    + ctx.here() + "'");
             case "JOB_STATUS_CHANGE" -> {
                 String status = m.data().path("status").asText();
                 if (status.equals("ready")) {

@@ -8,6 +8,7 @@ import ferry.node.QemuProcess;
 import ferry.node.VmDefinition;
 import ferry.protocol.Commands;
 import ferry.testkit.BootblockGuest;
+import ferry.testkit.LinkRelay;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -98,14 +99,26 @@ class LocalDiskMigrationTest {
 
     @Test
     void cancelDuringTheMirrorLeavesTheSourceUntouchedAndNothingOnTheTarget() throws Exception {
-        faultDuringMirror(430, (nodes, cancel) -> cancel.cancel("cancelled by the test"),
-                MigrationResult.Status.CANCELLED);
+        faultDuringMirror(430, (nodes, cancel, link) -> cancel.cancel("cancelled by the test"),
+                MigrationResult.Status.CANCELLED, true);
     }
 
     @Test
     void targetQemuKilledDuringTheMirrorLeavesTheSourceUntouchedAndNothingOnTheTarget() throws Exception {
-        faultDuringMirror(431, (nodes, cancel) -> nodes.b.running(431).orElseThrow().kill(),
-                MigrationResult.Status.FAILED);
+        faultDuringMirror(431, (nodes, cancel, link) -> nodes.b.running(431).orElseThrow().kill(),
+                MigrationResult.Status.FAILED, true);
+    }
+
+    @Test
+    void nbdLinkCutDuringTheMirrorLeavesTheSourceUntouchedAndNothingOnTheTarget() throws Exception {
+        faultDuringMirror(432, (nodes, cancel, link) -> link.cut(), MigrationResult.Status.FAILED, true);
+    }
+
+    /** The guest is gone with its QEMU (a crash); what the migration made on the target goes too. */
+    @Test
+    void sourceQemuKilledDuringTheMirrorLeavesNothingOnTheTarget() throws Exception {
+        faultDuringMirror(433, (nodes, cancel, link) -> nodes.a.running(433).orElseThrow().kill(),
+                MigrationResult.Status.FAILED, false);
     }
 
     /**
@@ -232,25 +245,30 @@ class LocalDiskMigrationTest {
     }
 
     interface Fault {
-        void inject(TwoNodes nodes, CancelSignal cancel);
+        void inject(TwoNodes nodes, CancelSignal cancel, LinkRelay nbdLink);
     }
 
-    /** The mirror runs at 4 MiB/s over 64 MiB, so the fault, 1.5 s after it started, lands mid-copy. */
-    private void faultDuringMirror(int vmid, Fault fault, MigrationResult.Status expected) throws Exception {
-        try (TwoNodes nodes = new TwoNodes(dir)) {
+    /**
+     * The mirror runs at 4 MiB/s over 64 MiB, through a relay that stands for the NBD link, so the
+     * fault, 1.5 s after it started, lands mid-copy.
+     */
+    private void faultDuringMirror(int vmid, Fault fault, MigrationResult.Status expected, boolean sourceLives)
+            throws Exception {
+        try (TwoNodes nodes = new TwoNodes(dir); Relayed relayed = new Relayed(nodes)) {
             VmDefinition vm = withDataDisk(nodes, vmid, "raw", "scsi");
             Path src = nodes.a.storages().get("local").volumePath(dataVolume(vmid, "raw"));
             byte[] before = Files.readAllBytes(src);
             nodes.a.start(vm).detach();
             CancelSignal cancel = new CancelSignal();
-            Migration m = nodes.migrationFromA().onStep((task, step) -> {
-                if (step == MigrationStep.MIRROR_DISK) {
-                    Thread.ofVirtual().start(() -> {
-                        Sleep.quietly(1500);
-                        fault.inject(nodes, cancel);
+            Migration m = new Migration(nodes.store, nodes.a, nodes.volumes, n -> relayed)
+                    .pollInterval(Duration.ofMillis(300)).onStep((task, step) -> {
+                        if (step == MigrationStep.MIRROR_DISK) {
+                            Thread.ofVirtual().start(() -> {
+                                Sleep.quietly(1500);
+                                fault.inject(nodes, cancel, relayed.link);
+                            });
+                        }
                     });
-                }
-            });
             MigrationRequest req = new MigrationRequest(vmid, "b", true, false, 4, null, null)
                     .withDisks(new MigrationRequest.DiskOptions(true, null, false));
             MigrationResult r = m.run(req, "task-fault-" + vmid, new TaskLog(), cancel);
@@ -259,8 +277,10 @@ class LocalDiskMigrationTest {
 
             assertThat(r.status()).as(log).isEqualTo(expected);
             assertThat(log).contains("drive-disk1: mirror-job started").doesNotContain("all mirroring jobs are ready");
-            assertThat(nodes.a.status(vmid).state()).as("source still runs").isEqualTo(LocalNode.State.RUNNING);
-            noDiskLeftovers(nodes, vmid);
+            if (sourceLives) {
+                assertThat(nodes.a.status(vmid).state()).as("source still runs").isEqualTo(LocalNode.State.RUNNING);
+                noDiskLeftovers(nodes, vmid);
+            }
             assertThat(nodes.b.status(vmid).state()).as("no QEMU on the target").isEqualTo(LocalNode.State.STOPPED);
             assertThat(nodes.b.storages().get("local").volumePath(dataVolume(vmid, "raw"))).as("target volume freed")
                     .doesNotExist();
@@ -271,6 +291,33 @@ class LocalDiskMigrationTest {
             assertThat(nodes.store.openJournals()).isEmpty();
             nodes.a.stop(vmid, Duration.ofSeconds(5));
             assertThat(Arrays.equals(Files.readAllBytes(src), before)).as("source volume unchanged").isTrue();
+        }
+    }
+
+    /** Node b as the target, with its NBD exports reached through a relay the test can cut. */
+    static final class Relayed extends ForwardingTarget implements AutoCloseable {
+        volatile LinkRelay link;
+
+        Relayed(TwoNodes nodes) {
+            super(new LocalTarget(nodes.b, nodes.volumes, "127.0.0.1"));
+        }
+
+        @Override
+        public Endpoint exportDisks(int vmid, List<String> drives) {
+            Endpoint nbd = real.exportDisks(vmid, drives);
+            try {
+                link = LinkRelay.start(nbd.host(), nbd.port());
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            return new Endpoint(link.host(), link.port(), nbd.capabilities());
+        }
+
+        @Override
+        public void close() {
+            if (link != null) {
+                link.close();
+            }
         }
     }
 
