@@ -321,6 +321,41 @@ class LocalDiskMigrationTest {
         }
     }
 
+    /** Two local disks on two storages, each mapped to the other storage on the target. */
+    @Test
+    void twoDisksGoToTwoMappedStorages() throws Exception {
+        try (TwoNodes nodes = new TwoNodes(dir)) {
+            VmDefinition one = withDataDisk(nodes, 490, "raw", "virtio");
+            Path second = nodes.volumes.create(nodes.a.storages().get("other"), "vm-490-disk-2.qcow2", "qcow2", SIZE);
+            run("qemu-io", "-f", "qcow2", "-c", "write -P 0xa5 0 " + PATTERN_A, second.toString());
+            List<VmDefinition.Disk> disks = new ArrayList<>(one.disks());
+            disks.add(new VmDefinition.Disk("other", "vm-490-disk-2.qcow2", "qcow2", "scsi"));
+            nodes.store.delete(490, "a");
+            VmDefinition vm = nodes.define("a", new VmDefinition(490, one.name(), one.memoryMiB(), 1, "pc", "qemu64",
+                    null, disks, VmDefinition.Accel.TCG, null));
+            nodes.a.start(vm).detach();
+            MigrationRequest req = new MigrationRequest(490, "b", true, false, 64, null, null)
+                    .withDisks(new MigrationRequest.DiskOptions(true, "local:other,other:local", false));
+            MigrationResult r = nodes.migrationFromA().run(req, "task-two", new TaskLog(), new CancelSignal());
+            String log = String.join("\n", r.log());
+            assertThat(r.status()).as(log).isEqualTo(MigrationResult.Status.COMPLETED);
+            assertThat(r.disks()).extracting(MigrationResult.Disk::name).containsExactly("drive-disk1", "drive-disk2");
+            assertThat(log).contains("drive-disk1: mirror-job started (local:vm-490-disk-1.raw to node 'b', 32.0 MiB/s)",
+                    "drive-disk2: mirror-job started (other:vm-490-disk-2.qcow2 to node 'b', 32.0 MiB/s)");
+            var recDisks = nodes.store.vm(490).orElseThrow().config().path("disks");
+            assertThat(recDisks.get(1).path("storage").asText()).isEqualTo("other");
+            assertThat(recDisks.get(2).path("storage").asText()).isEqualTo("local");
+            nodes.b.stop(490, Duration.ofSeconds(5));
+            byte[] want = expectedBeforeBoot();
+            assertThat(Arrays.equals(asRaw(nodes, nodes.b.storages().get("other").volumePath("vm-490-disk-1.raw"),
+                    "raw"), want)).isTrue();
+            assertThat(Arrays.equals(asRaw(nodes, nodes.b.storages().get("local").volumePath("vm-490-disk-2.qcow2"),
+                    "qcow2"), want)).isTrue();
+            assertThat(nodes.a.storages().get("local").volumePath("vm-490-disk-1.raw")).doesNotExist();
+            assertThat(second).doesNotExist();
+        }
+    }
+
     static byte[] expected() {
         byte[] b = new byte[(int) SIZE];
         Arrays.fill(b, 0, (int) PATTERN_A, (byte) 0xa5);
