@@ -49,6 +49,7 @@ final class DiskMirror {
     private EventSubscription events;
     private long startedNanos;
     private long endedNanos;
+    private double percent;
 
     DiskMirror(MigrationContext ctx, CancelSignal cancel, Duration pollInterval) {
         this.ctx = ctx;
@@ -363,17 +364,35 @@ final class DiskMirror {
         return null;
     }
 
-    /** The seed's per-disk line: {@code drive-disk0: transferred 1.2 GiB of 4.0 GiB (30.00%) in 12s}. */
+    /**
+     * The seed's per-disk line ({@code drive-disk0: transferred 1.2 GiB of 4.0 GiB (30.00%) in 12s}),
+     * and the task's progress: the disks take the first {@link #share()} of the whole.
+     */
     private void logProgress() {
-        long s = (System.nanoTime() - startedNanos) / 1_000_000_000;
+        long elapsedMs = (System.nanoTime() - startedNanos) / 1_000_000;
+        long done = 0;
+        long total = 0;
         for (LocalDisk d : started) {
             BlockJobInfo j = job(d);
             if (j != null) {
                 double pct = j.len() == 0 ? 100 : 100.0 * j.offset() / j.len();
                 ctx.log().info("%s: transferred %s of %s (%.2f%%) in %ds%s", d.label(), Sizes.bytes(j.offset()),
-                        Sizes.bytes(j.len()), pct, s, j.ready() ? ", ready" : "");
+                        Sizes.bytes(j.len()), pct, elapsedMs / 1000, j.ready() ? ", ready" : "");
+                done += Math.min(j.offset(), j.len());
+                total += j.len();
             }
         }
+        double pct = total == 0 ? 0 : share() * done / total;
+        percent = Math.max(percent, Math.round(pct * 10) / 10.0); // a disk's length grows with the guest's writes
+        ctx.log().progress(new Progress("disks", "mirror", percent, done, total - done, total, 0, 0, 0, 0, 0, 0, null,
+                ctx.elapsedMs()));
+    }
+
+    /** The disks' share of the whole migration's progress, in percent: their bytes beside the RAM's. */
+    double share() {
+        long disks = ctx.localDisks().stream().mapToLong(LocalDisk::virtualSize).sum();
+        long ram = (long) ctx.vm().memoryMiB() << 20;
+        return disks + ram == 0 ? 0 : 100.0 * disks / (disks + ram);
     }
 
     /** Per disk: bytes the mirror copied, seconds it ran, and the mode it ended in. */

@@ -28,6 +28,8 @@ final class Phase2Monitor implements ConvergencePolicy.Control {
     private final long startedNanos;
     private long downtimeMs;
     private double percent;
+    /** Where the RAM's progress starts: the share the disk mirrors took before it. */
+    private double floor;
     private long lastTransferred = -1;
     private long lastAt;
     private long pass;
@@ -66,6 +68,13 @@ final class Phase2Monitor implements ConvergencePolicy.Control {
      * With pause-before-switchover on, QEMU stops the source at pre-switchover and waits: {@code check}
      * runs then (it may throw to cancel), and the migration continues after it.
      */
+    /** The RAM's progress counts from {@code percent} (what the disks took), so the whole never goes back. */
+    Phase2Monitor startingAt(double percentDone) {
+        this.floor = percentDone;
+        this.percent = percentDone;
+        return this;
+    }
+
     Phase2Monitor beforeSwitchover(Runnable check) {
         this.beforeSwitchover = check;
         return this;
@@ -211,7 +220,7 @@ final class Phase2Monitor implements ConvergencePolicy.Control {
         boolean post = s.status().startsWith("postcopy");
         // remaining can grow while the guest dirties memory: the share done never goes back
         double raw = s.transferred() + s.remaining() == 0 ? 0 : 100.0 * s.transferred() / (s.transferred() + s.remaining());
-        percent = Math.max(percent, Math.min(99.9, raw));
+        percent = Math.max(percent, Math.min(99.9, floor + (100 - floor) * raw / 100));
         Double eta = eta(s, post);
         String phase = post ? "postcopy" : s.status().equals("device") || s.status().equals("pre-switchover")
                 ? "switchover" : "precopy";

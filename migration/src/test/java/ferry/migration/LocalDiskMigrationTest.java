@@ -65,8 +65,27 @@ class LocalDiskMigrationTest {
             });
             MigrationRequest req = new MigrationRequest(400, "b", true, false, 32, null, null)
                     .withDisks(new MigrationRequest.DiskOptions(true, map, false));
-            MigrationResult r = m.run(req, "task-disk-" + format, new TaskLog(), new CancelSignal());
+            TaskLog taskLog = new TaskLog();
+            List<Progress> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+            Thread sampler = Thread.ofVirtual().start(() -> {
+                while (!Thread.currentThread().isInterrupted()) {
+                    Progress p = taskLog.progress();
+                    if (p != null && (seen.isEmpty() || seen.get(seen.size() - 1) != p)) {
+                        seen.add(p);
+                    }
+                    Sleep.quietly(20);
+                }
+            });
+            MigrationResult r = m.run(req, "task-disk-" + format, taskLog, new CancelSignal());
+            sampler.interrupt();
             String log = String.join("\n", r.log());
+            // the whole (disks, then RAM) never goes back
+            assertThat(seen).extracting(Progress::phase).contains("disks", "precopy");
+            for (int i = 1; i < seen.size(); i++) {
+                assertThat(seen.get(i).percent()).as("progress " + seen).isGreaterThanOrEqualTo(seen.get(i - 1).percent());
+            }
+            assertThat(seen.stream().filter(p -> p.phase().equals("disks")).mapToDouble(Progress::percent).max()
+                    .orElseThrow()).as("the disks' share: 64 MiB beside 64 MiB of RAM").isLessThanOrEqualTo(50);
             System.out.println(log);
 
             assertThat(r.status()).as(log).isEqualTo(MigrationResult.Status.COMPLETED);
