@@ -4,8 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.node.QemuProcess;
 import ferry.protocol.BlockJobCancelArgs;
-import ferry.protocol.BlockStats;
-import ferry.protocol.QueryBlockstatsArgs;
 import ferry.protocol.BlockJobChangeOptions;
 import ferry.protocol.BlockJobChangeOptionsMirror;
 import ferry.protocol.BlockJobInfo;
@@ -96,24 +94,9 @@ final class DiskMirror {
 
     /** The guest's write rate per drive (bytes/s), from QEMU's counters over {@code window}. */
     private Map<String, Double> writeRates(Duration window) {
-        Map<String, Long> before = writtenBytes();
-        long t0 = System.nanoTime();
+        DiskWrites before = DiskWrites.read(qmp);
         Sleep.quietly(window.toMillis()); // a measurement window, not a wait for QEMU
-        Map<String, Long> after = writtenBytes();
-        double secs = (System.nanoTime() - t0) / 1e9;
-        Map<String, Double> out = new LinkedHashMap<>();
-        after.forEach((drive, b) -> out.put(drive, (b - before.getOrDefault(drive, b)) / secs));
-        return out;
-    }
-
-    private Map<String, Long> writtenBytes() {
-        Map<String, Long> out = new LinkedHashMap<>();
-        for (BlockStats s : qmp.call(Commands.QUERY_BLOCKSTATS, QueryBlockstatsArgs.builder().build())) {
-            if (s.device() != null) {
-                out.put(s.device(), s.stats().wrBytes());
-            }
-        }
-        return out;
+        return DiskWrites.read(qmp).ratesSince(before);
     }
 
     /** raw arguments: the generated union record takes eight positional fields, most of them unset */

@@ -13,7 +13,8 @@ final class MirrorStart {
 
     private MirrorStart() {}
 
-    record Choice(boolean writeBlocking, String why) {}
+    /** @param seconds the time until the mirror is ready, predicted */
+    record Choice(boolean writeBlocking, String why, double seconds) {}
 
     /**
      * @param bytes         what the mirror copies first (the disk's virtual size: zeros are written too)
@@ -23,16 +24,19 @@ final class MirrorStart {
      */
     static Choice choose(long bytes, double writesPerS, long speedPerS, long budgetMs) {
         String rates = "guest writes " + Sizes.bytes((long) writesPerS) + "/s, mirror " + Sizes.bytes(speedPerS) + "/s";
+        // write-blocking: the copy takes the whole share; the guest's writes wait for the link
+        double blocking = (double) bytes / speedPerS;
         if (writesPerS >= CATCH_UP_SHARE * speedPerS) {
             return new Choice(true, rates + ": a background mirror would never catch up; write-blocking from the start"
-                    + " (the guest's writes go at the link's pace)");
+                    + " (the guest's writes go at the link's pace)", blocking);
         }
         double seconds = bytes / (speedPerS - writesPerS);
         if (seconds * 1000 > CATCH_UP_SHARE * budgetMs) {
             return new Choice(true, String.format("%s: a background mirror would need %.0f s of the %d s budget; "
                     + "write-blocking from the start (the guest's writes go at the link's pace)", rates, seconds,
-                    budgetMs / 1000));
+                    budgetMs / 1000), blocking);
         }
-        return new Choice(false, String.format("%s: background copy, about %.1f s, then write-blocking", rates, seconds));
+        return new Choice(false, String.format("%s: background copy, about %.1f s, then write-blocking", rates, seconds),
+                seconds);
     }
 }

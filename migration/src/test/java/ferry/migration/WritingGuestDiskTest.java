@@ -66,6 +66,13 @@ class WritingGuestDiskTest {
 
             MigrationRequest req = new MigrationRequest(vmid, "b", true, false, bwlimitMiB, null, null)
                     .withDisks(new MigrationRequest.DiskOptions(true, null, false));
+            // the planner sees the same: the guest's write rate and how the mirror will start
+            Plan plan = nodes.migrationFromA().plan(req, Duration.ofSeconds(2));
+            Plan.DiskPrediction p = plan.disks().get(0);
+            System.out.printf("plan: %s%n", p);
+            assertThat(p.writeBytesPerS()).as(p.toString()).isBetween(rateKiB * 1024 * 0.5, rateKiB * 1024 * 1.5);
+            assertThat(p.mode()).isEqualTo(rateKiB * 1024L >= bwlimitMiB * 1048576L * 0.8 ? "write-blocking"
+                    : "background");
             MigrationResult r = nodes.migrationFromA().run(req, "task-writer", new TaskLog(), new CancelSignal());
             String log = String.join("\n", r.log());
             System.out.println(log);
