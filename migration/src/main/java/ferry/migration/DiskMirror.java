@@ -55,6 +55,11 @@ final class DiskMirror {
         this.pollInterval = pollInterval;
     }
 
+    /** When the first mirror started (before the write-rate sample): the time limit covers the disks too. */
+    long startedNanos() {
+        return startedNanos;
+    }
+
     boolean active() {
         return !started.isEmpty();
     }
