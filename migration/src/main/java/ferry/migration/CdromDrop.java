@@ -1,5 +1,6 @@
 package ferry.migration;
 
+import ferry.node.LocalNode;
 import ferry.node.QemuProcess;
 import ferry.node.VmCommandLine;
 import ferry.node.VmDefinition;
@@ -28,7 +29,8 @@ final class CdromDrop {
         for (int i : ctx.dropped()) {
             VmDefinition.Disk d = ctx.vm().disks().get(i);
             ctx.journal().step(MigrationStep.EJECT_MEDIUM, "eject " + d.storage() + ":" + d.volume(),
-                    e -> e.put("drive", VmCommandLine.driveId(i)).put("storage", d.storage()).put("volume", d.volume()));
+                    e -> e.put("drive", VmCommandLine.driveId(i)).put("storage", d.storage()).put("volume", d.volume())
+                            .put("format", d.formatOrRaw()));
             ejected.add(i);
             src.qmp().call(Commands.EJECT, EjectArgs.builder().id(device(i)).force(true).build());
             ctx.log().info("drive-%s: cdrom '%s:%s' ejected (--force): it is a local device of node '%s'; the VM "
@@ -40,19 +42,24 @@ final class CdromDrop {
     void cleanup(QemuProcess src) {
         for (int i : ejected) {
             VmDefinition.Disk d = ctx.vm().disks().get(i);
-            String file = ctx.local().storages().get(d.storage()).volumePath(d.volume()).toString();
-            try {
-                src.qmp().call(Commands.BLOCKDEV_CHANGE_MEDIUM, BlockdevChangeMediumArgs.builder().id(device(i))
-                        .filename(file).format(d.formatOrRaw()).readOnlyMode(BlockdevChangeReadOnlyMode.READ_ONLY)
-                        .build());
-                ctx.log().info("drive-%s: cdrom '%s:%s' inserted again", VmCommandLine.driveId(i), d.storage(),
-                        d.volume());
-            } catch (QmpException e) {
-                ctx.log().error("could not insert cdrom '%s:%s' again on node '%s': %s; insert it by hand",
-                        d.storage(), d.volume(), ctx.here(), e.getMessage());
-            }
+            insert(src, ctx.local(), new JournalState.Ejected(VmCommandLine.driveId(i), d.storage(), d.volume(),
+                    d.formatOrRaw()),
+                    ctx.log());
         }
         ejected.clear();
+    }
+
+    /** Puts one medium back into its drive on {@code node}'s QEMU (also what a recovery does). */
+    static void insert(QemuProcess q, LocalNode node, JournalState.Ejected e, TaskLog log) {
+        String file = node.storages().get(e.storage()).volumePath(e.volume()).toString();
+        try {
+            q.qmp().call(Commands.BLOCKDEV_CHANGE_MEDIUM, BlockdevChangeMediumArgs.builder().id("dev-" + e.drive())
+                    .filename(file).format(e.format()).readOnlyMode(BlockdevChangeReadOnlyMode.READ_ONLY).build());
+            log.info("drive-%s: cdrom '%s:%s' inserted again", e.drive(), e.storage(), e.volume());
+        } catch (QmpException x) {
+            log.error("could not insert cdrom '%s:%s' again on node '%s': %s; insert it by hand", e.storage(),
+                    e.volume(), node.name(), x.getMessage());
+        }
     }
 
     private static String device(int i) {

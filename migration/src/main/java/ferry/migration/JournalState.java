@@ -15,7 +15,10 @@ import java.util.Set;
  */
 record JournalState(String taskId, int vmid, String source, String target, boolean online, boolean userPaused,
                     Set<MigrationStep> reached, MigrationStep last, List<VmDefinition.Disk> copied,
-                    List<VmDefinition.Disk> moved) {
+                    List<VmDefinition.Disk> moved, List<Ejected> ejected) {
+
+    /** A cdrom medium --force ejected on the source: drive {@code diskN}, and the image to put back. */
+    record Ejected(String drive, String storage, String volume, String format) {}
 
     static JournalState of(String taskId, List<ObjectNode> entries) {
         if (entries.isEmpty()) {
@@ -27,6 +30,7 @@ record JournalState(String taskId, int vmid, String source, String target, boole
         Set<MigrationStep> reached = EnumSet.noneOf(MigrationStep.class);
         List<VmDefinition.Disk> copied = new ArrayList<>();
         List<VmDefinition.Disk> moved = new ArrayList<>();
+        List<Ejected> ejected = new ArrayList<>();
         MigrationStep last = null;
         for (ObjectNode e : entries) {
             MigrationStep s = MigrationStep.fromWire(e.path("kind").asText());
@@ -45,10 +49,14 @@ record JournalState(String taskId, int vmid, String source, String target, boole
                 copied.add(new VmDefinition.Disk(e.path("target_storage").asText(storage), volume, null, null));
                 moved.add(new VmDefinition.Disk(storage, volume, null, null));
             }
+            if (s == MigrationStep.EJECT_MEDIUM) {
+                ejected.add(new Ejected(e.path("drive").asText(), e.path("storage").asText(), e.path("volume").asText(),
+                        e.path("format").asText("raw")));
+            }
         }
         return new JournalState(taskId, first.path("vmid").asInt(), first.path("source").asText(),
                 first.path("target").asText(), online, userPaused, Set.copyOf(reached), last, List.copyOf(copied),
-                List.copyOf(moved));
+                List.copyOf(moved), List.copyOf(ejected));
     }
 
     boolean reachedStep(MigrationStep s) {

@@ -106,6 +106,7 @@ final class Recovery {
                     if (j.reachedStep(MigrationStep.MIRROR_DISK)) {
                         DiskMirror.removeLeftovers(q, log);
                     }
+                    j.ejected().forEach(e -> CdromDrop.insert(q, local, e, log));
                 });
                 if (facts.target().exists()) {
                     target.stop(vmid);

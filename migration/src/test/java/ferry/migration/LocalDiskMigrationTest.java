@@ -225,6 +225,37 @@ class LocalDiskMigrationTest {
         }
     }
 
+    /** A crash after the eject: the recovery puts the medium back, as the migration's own cleanup would. */
+    @Test
+    void aRecoveryInsertsTheDroppedCdromAgain() throws Exception {
+        try (TwoNodes nodes = new TwoNodes(dir)) {
+            VmDefinition boot = nodes.bootblockVm(472, GUEST);
+            nodes.volumes.create(nodes.a.storages().get("local"), "vm-472-cd.iso", "raw", 1 << 20);
+            List<VmDefinition.Disk> disks = new ArrayList<>(boot.disks());
+            disks.add(new VmDefinition.Disk("local", "vm-472-cd.iso", "raw", "ide", null, null, "cdrom"));
+            nodes.store.delete(472, "a");
+            nodes.a.start(nodes.define("a", new VmDefinition(472, boot.name(), boot.memoryMiB(), 1, "pc", "qemu64",
+                    null, disks, VmDefinition.Accel.TCG, null))).detach();
+            Migration m = nodes.migrationFromA().onStep((task, step) -> {
+                if (step == MigrationStep.START_INCOMING) {
+                    throw new CrashRecoveryTest.SimulatedCrash(step.wire());
+                }
+            });
+            Throwable e = catchThrowable(() -> m.run(new MigrationRequest(472, "b", true, true, null, null, null),
+                    "task-crash", new TaskLog(), new CancelSignal()));
+            assertThat(e).isInstanceOf(CrashRecoveryTest.SimulatedCrash.class);
+            nodes.a.disconnectAll();
+            TaskLog log = new TaskLog();
+            MigrationResult r = nodes.migrationFromA().recover("task-crash", log, new CancelSignal());
+            assertThat(r.status()).as(String.join("\n", log.lines())).isEqualTo(MigrationResult.Status.FAILED);
+            assertThat(String.join("\n", log.lines())).contains("drive-disk1: cdrom 'local:vm-472-cd.iso' inserted again");
+            var q = nodes.a.running(472).orElseThrow();
+            assertThat(q.qmp().execute(Commands.QUERY_BLOCK, null).get(1).at("/inserted/file").asText())
+                    .endsWith("vm-472-cd.iso");
+            q.detach();
+        }
+    }
+
     /** A migration that fails after the eject puts the medium back: the VM is as it was. */
     @Test
     void aFailedMigrationInsertsTheDroppedCdromAgain() throws Exception {
