@@ -200,14 +200,7 @@ class LocalDiskMigrationTest {
     @Test
     void forceDropsALocalCdrom() throws Exception {
         try (TwoNodes nodes = new TwoNodes(dir)) {
-            VmDefinition boot = nodes.bootblockVm(470, GUEST);
-            Path iso = nodes.volumes.create(nodes.a.storages().get("local"), "vm-470-cd.iso", "raw", 1 << 20);
-            List<VmDefinition.Disk> disks = new ArrayList<>(boot.disks());
-            disks.add(new VmDefinition.Disk("local", "vm-470-cd.iso", "raw", "scsi", null, null, "cdrom"));
-            nodes.store.delete(470, "a");
-            VmDefinition vm = nodes.define("a", new VmDefinition(470, boot.name(), boot.memoryMiB(), 1, "pc", "qemu64",
-                    null, disks, VmDefinition.Accel.TCG, null));
-            nodes.a.start(vm).detach();
+            Path iso = startWithCdrom(nodes, 470, "scsi");
             MigrationResult r = nodes.migrationFromA().run(new MigrationRequest(470, "b", true, true, null, null, null),
                     "task-cd", new TaskLog(), new CancelSignal());
             String log = String.join("\n", r.log());
@@ -225,17 +218,33 @@ class LocalDiskMigrationTest {
         }
     }
 
+    /** A bootblock VM with a cdrom image on node a's local storage, started; returns the image. */
+    private static Path startWithCdrom(TwoNodes nodes, int vmid, String bus) throws Exception {
+        VmDefinition boot = nodes.bootblockVm(vmid, GUEST);
+        String volume = "vm-" + vmid + "-cd.iso";
+        Path iso = nodes.volumes.create(nodes.a.storages().get("local"), volume, "raw", 1 << 20);
+        List<VmDefinition.Disk> disks = new ArrayList<>(boot.disks());
+        disks.add(new VmDefinition.Disk("local", volume, "raw", bus, null, null, "cdrom"));
+        nodes.store.delete(vmid, "a");
+        nodes.a.start(nodes.define("a", new VmDefinition(vmid, boot.name(), boot.memoryMiB(), 1, "pc", "qemu64", null,
+                disks, VmDefinition.Accel.TCG, null))).detach();
+        return iso;
+    }
+
+    /** The source's cdrom holds its image again, read-only as before. */
+    private static void assertCdromInserted(TwoNodes nodes, int vmid) {
+        QemuProcess q = nodes.a.running(vmid).orElseThrow();
+        var cd = q.qmp().execute(Commands.QUERY_BLOCK, null).get(1);
+        assertThat(cd.at("/inserted/file").asText()).endsWith("vm-" + vmid + "-cd.iso");
+        assertThat(cd.at("/inserted/ro").asBoolean()).isTrue();
+        q.detach();
+    }
+
     /** A crash after the eject: the recovery puts the medium back, as the migration's own cleanup would. */
     @Test
     void aRecoveryInsertsTheDroppedCdromAgain() throws Exception {
         try (TwoNodes nodes = new TwoNodes(dir)) {
-            VmDefinition boot = nodes.bootblockVm(472, GUEST);
-            nodes.volumes.create(nodes.a.storages().get("local"), "vm-472-cd.iso", "raw", 1 << 20);
-            List<VmDefinition.Disk> disks = new ArrayList<>(boot.disks());
-            disks.add(new VmDefinition.Disk("local", "vm-472-cd.iso", "raw", "ide", null, null, "cdrom"));
-            nodes.store.delete(472, "a");
-            nodes.a.start(nodes.define("a", new VmDefinition(472, boot.name(), boot.memoryMiB(), 1, "pc", "qemu64",
-                    null, disks, VmDefinition.Accel.TCG, null))).detach();
+            startWithCdrom(nodes, 472, "ide");
             Migration m = nodes.migrationFromA().onStep((task, step) -> {
                 if (step == MigrationStep.START_INCOMING) {
                     throw new CrashRecoveryTest.SimulatedCrash(step.wire());
@@ -249,10 +258,7 @@ class LocalDiskMigrationTest {
             MigrationResult r = nodes.migrationFromA().recover("task-crash", log, new CancelSignal());
             assertThat(r.status()).as(String.join("\n", log.lines())).isEqualTo(MigrationResult.Status.FAILED);
             assertThat(String.join("\n", log.lines())).contains("drive-disk1: cdrom 'local:vm-472-cd.iso' inserted again");
-            var q = nodes.a.running(472).orElseThrow();
-            assertThat(q.qmp().execute(Commands.QUERY_BLOCK, null).get(1).at("/inserted/file").asText())
-                    .endsWith("vm-472-cd.iso");
-            q.detach();
+            assertCdromInserted(nodes, 472);
         }
     }
 
@@ -260,13 +266,7 @@ class LocalDiskMigrationTest {
     @Test
     void aFailedMigrationInsertsTheDroppedCdromAgain() throws Exception {
         try (TwoNodes nodes = new TwoNodes(dir)) {
-            VmDefinition boot = nodes.bootblockVm(471, GUEST);
-            nodes.volumes.create(nodes.a.storages().get("local"), "vm-471-cd.iso", "raw", 1 << 20);
-            List<VmDefinition.Disk> disks = new ArrayList<>(boot.disks());
-            disks.add(new VmDefinition.Disk("local", "vm-471-cd.iso", "raw", "ide", null, null, "cdrom"));
-            nodes.store.delete(471, "a");
-            nodes.a.start(nodes.define("a", new VmDefinition(471, boot.name(), boot.memoryMiB(), 1, "pc", "qemu64",
-                    null, disks, VmDefinition.Accel.TCG, null))).detach();
+            startWithCdrom(nodes, 471, "ide");
             TargetNode refusing = new ForwardingTarget(new LocalTarget(nodes.b, nodes.volumes, "127.0.0.1")) {
                 @Override
                 public Endpoint startIncoming(VmDefinition v, java.util.Set<String> c,
@@ -280,11 +280,7 @@ class LocalDiskMigrationTest {
             String log = String.join("\n", r.log());
             assertThat(r.status()).as(log).isEqualTo(MigrationResult.Status.FAILED);
             assertThat(log).contains("cdrom 'local:vm-471-cd.iso' inserted again");
-            var q = nodes.a.running(471).orElseThrow();
-            var cd = q.qmp().execute(Commands.QUERY_BLOCK, null).get(1);
-            assertThat(cd.at("/inserted/file").asText()).endsWith("vm-471-cd.iso");
-            assertThat(cd.at("/inserted/ro").asBoolean()).isTrue();
-            q.detach();
+            assertCdromInserted(nodes, 471);
         }
     }
 
