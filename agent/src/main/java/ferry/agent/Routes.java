@@ -122,7 +122,8 @@ final class Routes {
         app.get("/api/v1/storage", ctx -> ctx.json(target.storages()));
         app.post("/api/v1/storage/{storage}/volumes/{volume}", ctx -> {
             JsonNode b = json(ctx);
-            if (!b.path("size").canConvertToLong() || b.path("size").asLong() <= 0) {
+            if (!b.path("size").canConvertToLong() || b.path("size").asLong() <= 0
+                    || !List.of("raw", "qcow2").contains(b.path("format").asText("raw"))) {
                 throw new BadRequest("a new volume needs 'size' (bytes) and 'format' (raw or qcow2)");
             }
             VmDefinition.Disk d = disk(ctx);

@@ -62,9 +62,17 @@ record MigrationContext(ClusterStore store, LocalNode local, Volumes volumes, Mi
                 : vm.migration().downtimeMs();
     }
 
+    /**
+     * The time limit: the request's, else the policy's default for the RAM plus, for a live
+     * migration with local disks, twice the time one copy of them takes at the link's pace.
+     */
     long maxDurationMs(long linkBytesPerS) {
-        return req.limits().maxDurationS() != null ? req.limits().maxDurationS() * 1000L
-                : Policies.defaultMaxDurationMs(vm.memoryMiB(), linkBytesPerS);
+        if (req.limits().maxDurationS() != null) {
+            return req.limits().maxDurationS() * 1000L;
+        }
+        long disks = online ? localDisks.stream().mapToLong(LocalDisk::virtualSize).sum() : 0;
+        return Policies.defaultMaxDurationMs(vm.memoryMiB(), linkBytesPerS)
+                + 2 * disks * 1000 / Math.max(1, linkBytesPerS);
     }
 
     /** The model's inputs from what was measured; the working set is taken as all non-zero RAM. */

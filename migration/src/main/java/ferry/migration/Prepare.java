@@ -140,17 +140,17 @@ final class Prepare {
         return features;
     }
 
+    /** What prepare settled for the disks: the local volumes that move, the local cdroms --force drops. */
+    private record DiskPlan(List<LocalDisk> moved, List<Integer> dropped) {}
+
     /**
      * Every volume's storage exists on both nodes. A running VM keeps its shared volumes (safe only
      * with a cache mode that bypasses the host's page cache) and, with {@code --with-local-disks},
      * has its local ones mirrored; a stopped VM's local ones are copied, each to its target storage
      * from {@code --target-storage}. A running VM's local cdrom is dropped with {@code --force}.
      */
-    /** What prepare settled for the disks: the local volumes that move, the local cdroms --force drops. */
-    private record DiskPlan(List<LocalDisk> moved, List<Integer> dropped) {}
-
     private DiskPlan checkStorages(MigrationRequest req, VmDefinition vm, boolean running, TargetNode.Info info,
-                                          TargetNode target) {
+                                   TargetNode target) {
         MigrationRequest.DiskOptions opts = req.disks();
         StorageMap map = StorageMap.parse(opts.targetStorage());
         List<LocalDisk> mirrored = new ArrayList<>();
@@ -231,7 +231,7 @@ final class Prepare {
             }
             if (si.shared()) {
                 throw new MigrationRefused("target storage '" + dst + "' for volume '" + d.volumeName() + "' is shared"
-                        + " between nodes: a mirror must write to storage of node '" + req.target()
+                        + " between nodes: a moving volume must go to storage of node '" + req.target()
                         + "' alone (choose with --target-storage)");
             }
             needed.merge(dst, d.bytesNeeded(), Long::sum);
