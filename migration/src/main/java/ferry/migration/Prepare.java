@@ -226,8 +226,8 @@ final class Prepare {
             TargetNode.StorageInfo si = theirs.get(dst);
             if (si == null) {
                 throw new MigrationRefused("target storage '" + dst + "' for volume '" + d.volumeName()
-                        + "' does not exist on node '" + req.target() + "'; it has " + String.join(", ", theirs.keySet())
-                        + " (choose with --target-storage)");
+                        + "' does not exist on target node '" + req.target() + "'; it has "
+                        + String.join(", ", theirs.keySet()) + " (choose with --target-storage)");
             }
             if (si.shared()) {
                 throw new MigrationRefused("target storage '" + dst + "' for volume '" + d.volumeName() + "' is shared"

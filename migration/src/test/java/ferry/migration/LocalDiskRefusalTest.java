@@ -33,7 +33,7 @@ class LocalDiskRefusalTest {
             assertThat(refusal(nodes, disks(true, "local:shared", false)))
                     .contains("target storage 'shared' for volume 'local:vm-440-disk-1.raw' is shared");
             assertThat(refusal(nodes, disks(true, "nowhere", false)))
-                    .contains("target storage 'nowhere'").contains("does not exist on node 'b'");
+                    .contains("target storage 'nowhere'").contains("does not exist on target node 'b'");
             assertThat(refusal(nodes, disks(true, "local:b:c", false))).contains("is not src:dst");
 
             // a sparse 1 TiB raw volume: its copy could grow to 1 TiB, more than any test disk has free
