@@ -373,7 +373,8 @@ final class Routes {
                         positive(b, "recover_wait")), tuning(b.path("tuning")),
                 new MigrationRequest.DiskOptions(b.path("with_local_disks").asBoolean(false),
                         b.hasNonNull("target_storage") ? b.path("target_storage").asText() : null,
-                        b.path("unsafe").asBoolean(false)));
+                        b.path("unsafe").asBoolean(false),
+                        b.hasNonNull("mirror_mode") ? b.path("mirror_mode").asText() : null));
         if (req.policy() != null && !Policies.NAMES.contains(req.policy())) {
             throw new BadRequest(Policies.unknown(req.policy()));
         }

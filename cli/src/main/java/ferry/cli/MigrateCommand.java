@@ -47,6 +47,11 @@ final class MigrateCommand implements Callable<Integer> {
             "one storage id for all, or src:dst[,src:dst...] (default: the storage of the same id)."})
     String targetStorage;
 
+    @Option(names = "--mirror-mode", paramLabel = "MODE", description = {"How local disks' mirrors start: auto",
+            "(default: measured, write-blocking when the guest writes too fast for a background copy),",
+            "background (write-blocking once ready), write-blocking (the guest's writes at the link's pace)."})
+    String mirrorMode;
+
     @Option(names = "--unsafe", description = {"Migrate live although a disk on shared storage runs with a host",
             "cache mode (writeback, writethrough, unsafe): only when the storage keeps both hosts coherent."})
     boolean unsafe;
@@ -90,6 +95,9 @@ final class MigrateCommand implements Callable<Integer> {
                 .put("force", force).put("with_local_disks", withLocalDisks).put("unsafe", unsafe);
         if (targetStorage != null) {
             req.put("target_storage", targetStorage);
+        }
+        if (mirrorMode != null) {
+            req.put("mirror_mode", mirrorMode);
         }
         limits.putInto(req);
         tuning.putInto(req);

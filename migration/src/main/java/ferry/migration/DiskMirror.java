@@ -79,8 +79,8 @@ final class DiskMirror {
         events = qmp.subscribe(EVENTS.toArray(String[]::new));
         startedNanos = System.nanoTime();
         for (LocalDisk d : ctx.localDisks()) {
-            MirrorStart.Choice c = MirrorStart.choose(d.virtualSize(), writes.getOrDefault(d.drive(), 0.0), speed,
-                    budgetMs);
+            MirrorStart.Choice c = MirrorStart.choose(ctx.req().disks().mirrorMode(), d.virtualSize(),
+                    writes.getOrDefault(d.drive(), 0.0), speed, budgetMs);
             ctx.log().info("%s: %s", d.label(), c.why());
             ctx.journal().step(MigrationStep.MIRROR_DISK, "mirror " + d.label(),
                     e -> e.put("job", d.job()).put("nbd_node", d.nbdNode()));

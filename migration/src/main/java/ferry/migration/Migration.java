@@ -196,7 +196,8 @@ public final class Migration {
         for (LocalDisk d : ctx.localDisks()) {
             long speed = (long) link / ctx.localDisks().size();
             double w = writes.getOrDefault(d.drive(), 0.0);
-            MirrorStart.Choice c = MirrorStart.choose(d.virtualSize(), w, speed, ctx.maxDurationMs((long) link));
+            MirrorStart.Choice c = MirrorStart.choose(req.disks().mirrorMode(), d.virtualSize(), w, speed,
+                    ctx.maxDurationMs((long) link));
             disks.add(new Plan.DiskPrediction(d.label(), d.volumeName(), d.virtualSize(), w,
                     c.writeBlocking() ? "write-blocking" : "background", c.seconds(), c.why()));
         }

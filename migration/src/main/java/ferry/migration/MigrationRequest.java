@@ -1,5 +1,7 @@
 package ferry.migration;
 
+import java.util.List;
+
 /**
  * What the user asked for. Null limits mean the VM's own setting, else the policy's default.
  *
@@ -33,9 +35,20 @@ public record MigrationRequest(int vmid, String target, boolean online, boolean 
      * @param targetStorage  where local volumes go: one storage id, or {@code src:dst[,src:dst...]}; null
      *                       means the storage of the same id on the target
      * @param unsafe         migrate live although a disk on shared storage runs with a host cache mode
+     * @param mirrorMode     how the mirrors start: {@code auto} (Ferry measures and chooses), {@code background}
+     *                       (then write-blocking once ready) or {@code write-blocking}; null means auto
      */
-    public record DiskOptions(boolean withLocalDisks, String targetStorage, boolean unsafe) {
+    public record DiskOptions(boolean withLocalDisks, String targetStorage, boolean unsafe, String mirrorMode) {
         public static final DiskOptions NONE = new DiskOptions(false, null, false);
+        public static final List<String> MIRROR_MODES = List.of("auto", "background", "write-blocking");
+
+        public DiskOptions {
+            mirrorMode = mirrorMode == null ? "auto" : mirrorMode;
+        }
+
+        public DiskOptions(boolean withLocalDisks, String targetStorage, boolean unsafe) {
+            this(withLocalDisks, targetStorage, unsafe, null);
+        }
     }
 
     public MigrationRequest {

@@ -23,9 +23,22 @@ final class MirrorStart {
      * @param budgetMs      the time the whole migration may take
      */
     static Choice choose(long bytes, double writesPerS, long speedPerS, long budgetMs) {
+        return choose("auto", bytes, writesPerS, speedPerS, budgetMs);
+    }
+
+    /** As {@link #choose(long, double, long, long)}, unless {@code mode} (from --mirror-mode) fixes it. */
+    static Choice choose(String mode, long bytes, double writesPerS, long speedPerS, long budgetMs) {
         String rates = "guest writes " + Sizes.bytes((long) writesPerS) + "/s, mirror " + Sizes.bytes(speedPerS) + "/s";
         // write-blocking: the copy takes the whole share; the guest's writes wait for the link
         double blocking = (double) bytes / speedPerS;
+        if (mode.equals("write-blocking")) {
+            return new Choice(true, rates + ": write-blocking from the start, as asked (--mirror-mode)", blocking);
+        }
+        if (mode.equals("background")) {
+            double s = writesPerS < speedPerS ? bytes / (speedPerS - writesPerS) : Double.POSITIVE_INFINITY;
+            return new Choice(false, rates + ": background copy until ready, as asked (--mirror-mode)"
+                    + (writesPerS >= CATCH_UP_SHARE * speedPerS ? "; it may never catch up" : ""), s);
+        }
         if (writesPerS >= CATCH_UP_SHARE * speedPerS) {
             return new Choice(true, rates + ": a background mirror would never catch up; write-blocking from the start"
                     + " (the guest's writes go at the link's pace)", blocking);

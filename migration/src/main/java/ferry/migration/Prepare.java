@@ -153,6 +153,10 @@ final class Prepare {
                                    TargetNode target) {
         MigrationRequest.DiskOptions opts = req.disks();
         StorageMap map = StorageMap.parse(opts.targetStorage());
+        if (!MigrationRequest.DiskOptions.MIRROR_MODES.contains(opts.mirrorMode())) {
+            throw new MigrationRefused("--mirror-mode must be one of " + String.join(", ",
+                    MigrationRequest.DiskOptions.MIRROR_MODES) + ", got '" + opts.mirrorMode() + "'");
+        }
         List<LocalDisk> mirrored = new ArrayList<>();
         List<Integer> dropped = new ArrayList<>();
         for (int i = 0; i < vm.disks().size(); i++) {

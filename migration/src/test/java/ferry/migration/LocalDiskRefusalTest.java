@@ -35,6 +35,8 @@ class LocalDiskRefusalTest {
             assertThat(refusal(nodes, disks(true, "nowhere", false)))
                     .contains("target storage 'nowhere'").contains("does not exist on target node 'b'");
             assertThat(refusal(nodes, disks(true, "local:b:c", false))).contains("is not src:dst");
+            assertThat(refusal(nodes, base().withDisks(new MigrationRequest.DiskOptions(true, null, false, "fast"))))
+                    .contains("--mirror-mode must be one of auto, background, write-blocking, got 'fast'");
 
             // a sparse 1 TiB raw volume: its copy could grow to 1 TiB, more than any test disk has free
             Path huge = nodes.volumes.create(nodes.a.storages().get("local"), "vm-440-disk-2.raw", "raw", 1L << 40);

@@ -27,4 +27,12 @@ class MirrorStartTest {
         assertThat(c.writeBlocking()).isTrue();
         assertThat(c.why()).contains("would need 114 s of the 60 s budget");
     }
+
+    @Test
+    void aModeAskedForIsKeptAndSaysSo() {
+        MirrorStart.Choice bg = MirrorStart.choose("background", 64 * MIB, 6 * MIB, 4 * MIB, 60_000);
+        assertThat(bg.writeBlocking()).isFalse();
+        assertThat(bg.why()).contains("as asked (--mirror-mode); it may never catch up");
+        assertThat(MirrorStart.choose("write-blocking", 64 * MIB, 0, 32 * MIB, 60_000).writeBlocking()).isTrue();
+    }
 }
