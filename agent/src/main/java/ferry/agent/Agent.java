@@ -3,6 +3,7 @@ package ferry.agent;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import ferry.cluster.ClusterStore;
 import ferry.cluster.NodeInfo;
+import ferry.cluster.NodeLease;
 import ferry.migration.LocalTarget;
 import ferry.migration.Migration;
 import ferry.node.LocalNode;
@@ -29,7 +30,9 @@ public final class Agent implements AutoCloseable {
     private final LocalNode local;
     private final Tasks tasks;
     private final Javalin http;
+    private final Routes routes;
     private final Recoverer recoverer;
+    private NodeLease lease;
 
     private Agent(ClusterLayout layout, String node, ClusterStore store, LocalNode local, Migration migration,
                   LocalTarget target, Tasks tasks, Function<String, AgentClient> agents) {
@@ -42,12 +45,24 @@ public final class Agent implements AutoCloseable {
             cfg.showJavalinBanner = false;
             cfg.jsonMapper(new JavalinJackson(JSON, false));
         });
-        new Routes(node, store, local, migration, target, tasks, new LockHolders(node, store, tasks, agents),
-                store.config().token()).install(http);
+        this.routes = new Routes(node, store, local, migration, target, tasks, new LockHolders(node, store, tasks, agents),
+                store.config().token());
+        routes.install(http);
     }
+
+    /** How long a node counts as alive after its agent last renewed its claim, unless told otherwise. */
+    public static final Duration DEFAULT_LEASE_TTL = Duration.ofSeconds(10);
 
     /** Starts the agent of {@code node} of the cluster in {@code clusterDir}, listening on its agent address. */
     public static Agent start(Path clusterDir, String node) {
+        return start(clusterDir, node, DEFAULT_LEASE_TTL);
+    }
+
+    /**
+     * Starts the agent; it claims its node alive in the cluster store for {@code leaseTtl} at a time
+     * (peers act for its migrations once the claim lapses).
+     */
+    public static Agent start(Path clusterDir, String node, Duration leaseTtl) {
         ClusterLayout layout = new ClusterLayout(clusterDir);
         ClusterStore store = layout.open();
         NodeInfo me = store.config().node(node).orElseThrow(() -> new IllegalArgumentException(
@@ -63,7 +78,9 @@ public final class Agent implements AutoCloseable {
         Tasks tasks = new Tasks(layout, node);
         Agent agent = new Agent(layout, node, store, local, migration, targetSide, tasks, agents);
         agent.http.start(me.agentHost(), me.agentPort());
-        log.info("agent of node '{}' listens on {}", node, me.agentAddress());
+        agent.lease = store.announce(node, leaseTtl);
+        agent.routes.lease(agent.lease, leaseTtl);
+        log.info("agent of node '{}' listens on {}; cluster store: {}", node, me.agentAddress(), store.location());
         // after the API is up: a recovery may need this node's own target side (a migration to itself never runs)
         agent.recoverer.start();
         return agent;
@@ -80,6 +97,9 @@ public final class Agent implements AutoCloseable {
         recoverer.close();
         tasks.awaitQuiet(Duration.ofMinutes(10));
         http.stop();
+        if (lease != null) {
+            lease.close(); // peers see this node down from now on, and may act for what it left open
+        }
         local.disconnectAll();
         store.close();
         log.info("agent of node '{}' stopped", node);

@@ -3,8 +3,10 @@ package ferry.agent;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
-import ferry.cluster.DirectoryClusterStore;
+import ferry.cluster.ClusterStore;
+import ferry.cluster.ClusterStores;
 import ferry.cluster.NodeInfo;
+import ferry.cluster.StoreAddress;
 import ferry.node.NodeException;
 import ferry.node.Storage;
 import java.io.IOException;
@@ -30,11 +32,41 @@ public final class ClusterLayout {
 
     /** Creates a cluster of the given nodes on loopback: agents on consecutive ports from {@code firstPort}. */
     public static ClusterLayout create(Path dir, String name, List<String> nodeNames, int firstPort) {
+        return create(dir, name, loopbackNodes(nodeNames, firstPort), StoreAddress.DIRECTORY);
+    }
+
+    /** The nodes of a cluster on loopback: agents on consecutive ports from {@code firstPort}. */
+    public static List<NodeInfo> loopbackNodes(List<String> nodeNames, int firstPort) {
         List<NodeInfo> nodes = new java.util.ArrayList<>();
         for (int i = 0; i < nodeNames.size(); i++) {
             nodes.add(new NodeInfo(nodeNames.get(i), "127.0.0.1:" + (firstPort + i), "127.0.0.1"));
         }
-        DirectoryClusterStore.create(dir, name, nodes).close();
+        return nodes;
+    }
+
+    /**
+     * The nodes of a cluster whose nodes each have their own address (hosts that meet over a
+     * network): node n's agent listens on {@code addresses.get(n)}:{@code port}, and migration
+     * streams to n go to that address too. The nodes in the map's order.
+     */
+    public static List<NodeInfo> hostNodes(Map<String, String> addresses, int port) {
+        List<NodeInfo> nodes = new java.util.ArrayList<>();
+        addresses.forEach((node, host) ->
+                nodes.add(new NodeInfo(node, (host.contains(":") ? "[" + host + "]" : host) + ":" + port, host)));
+        return nodes;
+    }
+
+    /** Creates a cluster of nodes on their own hosts (see {@link #hostNodes}), its records in the folder. */
+    public static ClusterLayout create(Path dir, String name, Map<String, String> addresses, int port) {
+        return create(dir, name, hostNodes(addresses, port), StoreAddress.DIRECTORY);
+    }
+
+    /**
+     * Creates a cluster of {@code nodes} whose records live where {@code store} says (the folder
+     * itself, or etcd); the folder also gets the storages, and later run directories and logs.
+     */
+    public static ClusterLayout create(Path dir, String name, List<NodeInfo> nodes, StoreAddress store) {
+        ClusterStores.create(dir, name, nodes, store).close();
         ClusterLayout layout = new ClusterLayout(dir);
         ArrayNode storages = JSON.createArrayNode();
         storages.addObject().put("id", "local").put("path", dir.toAbsolutePath().resolve("storage/{node}/local").toString())
@@ -54,7 +86,12 @@ public final class ClusterLayout {
      * that are free now (demo, bench, drill, tests); retried because another process may take one.
      */
     public static ClusterLayout createOnFreePorts(Path dir, String name, List<String> nodeNames) {
-        return create(dir, name, nodeNames, freePortRun(nodeNames.size()));
+        return createOnFreePorts(dir, name, nodeNames, StoreAddress.DIRECTORY);
+    }
+
+    /** The same, its records where {@code store} says. */
+    public static ClusterLayout createOnFreePorts(Path dir, String name, List<String> nodeNames, StoreAddress store) {
+        return create(dir, name, loopbackNodes(nodeNames, freePortRun(nodeNames.size())), store);
     }
 
     private static int freePortRun(int n) {
@@ -93,8 +130,14 @@ public final class ClusterLayout {
         return dir;
     }
 
-    public DirectoryClusterStore open() {
-        return DirectoryClusterStore.open(dir);
+    /** Opens the cluster's store: the folder's own records, or the etcd it names. */
+    public ClusterStore open() {
+        return ClusterStores.open(dir);
+    }
+
+    /** Where the cluster's records live, without connecting. */
+    public StoreAddress storeAddress() {
+        return ClusterStores.address(dir);
     }
 
     /** The storages as node {@code node} sees them; their folders are created if missing. */

@@ -3,6 +3,7 @@ package ferry.agent;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.cluster.ClusterException;
 import ferry.cluster.ClusterStore;
+import ferry.cluster.VmRecord;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Function;
@@ -56,6 +57,20 @@ final class LockHolders {
 
     /** The unfinished migration of the VM (an open journal), if there is one. */
     Optional<Holder> of(int vmid) {
+        // the lock names its task: one journal to read instead of every open one
+        var named = store.vm(vmid).map(VmRecord::lockHolder);
+        if (named.isPresent()) {
+            String id = named.get().task();
+            try {
+                List<ObjectNode> entries = store.journal(id);
+                if (!store.closedJournals().contains(id)) {
+                    String last = entries.get(entries.size() - 1).path("kind").asText("?");
+                    return Optional.of(new Holder(id, vmid, named.get().node(), last, liveness(named.get().node(), id)));
+                }
+            } catch (ClusterException e) {
+                // no journal of that task (yet, or any more): look through the open ones
+            }
+        }
         for (String id : store.openJournals()) {
             List<ObjectNode> entries;
             try {

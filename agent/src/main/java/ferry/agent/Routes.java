@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.cluster.ClusterException;
 import ferry.cluster.ClusterStore;
+import ferry.cluster.NodeLease;
 import ferry.cluster.VmRecord;
 import ferry.migration.LocalTarget;
 import ferry.migration.Migration;
@@ -43,6 +44,15 @@ final class Routes {
     private final TaskHistory history;
     private final byte[] token;
 
+    private volatile NodeLease lease;
+    private volatile java.time.Duration leaseTtl;
+
+    /** The liveness claim this node's agent keeps, shown by {@code GET /api/v1/node}. */
+    void lease(NodeLease l, java.time.Duration ttl) {
+        this.leaseTtl = ttl;
+        this.lease = l;
+    }
+
     Routes(String node, ClusterStore store, LocalNode local, Migration migration, LocalTarget target, Tasks tasks,
            LockHolders holders, String token) {
         this.node = node;
@@ -61,8 +71,16 @@ final class Routes {
 
     void install(Javalin app) {
         app.before("/api/*", this::authenticate);
-        app.get("/api/v1/node", ctx -> ctx.json(JSON.createObjectNode().put("node", node)
-                .put("qemu", local.qemu().version()).set("storages", JSON.valueToTree(local.storages().keySet()))));
+        app.get("/api/v1/node", ctx -> {
+            var o = JSON.createObjectNode().put("node", node).put("qemu", local.qemu().version())
+                    .put("store", store.location());
+            o.set("storages", JSON.valueToTree(local.storages().keySet()));
+            NodeLease l = lease;
+            if (l != null) {
+                o.putObject("lease").put("held", l.held()).put("ttl_s", leaseTtl.toSeconds()).put("retaken", l.renewals());
+            }
+            ctx.json(o);
+        });
         app.get("/api/v1/vms", ctx -> ctx.json(vmList()));
         app.post("/api/v1/vms", this::createVm);
         app.get("/api/v1/vms/{vmid}", ctx -> ctx.json(vmJson(record(ctx))));
@@ -178,7 +196,7 @@ final class Routes {
         app.exception(MigrationRefused.class, (e, ctx) -> ctx.status(409).json(error(e.getMessage())));
         app.exception(ClusterException.class, (e, ctx) -> ctx.status(switch (e.reason()) {
             case NOT_FOUND -> 404;
-            case EXISTS, LOCKED, NOT_OWNER -> 409;
+            case EXISTS, LOCKED, NOT_OWNER, CONFLICT -> 409;
             case UNKNOWN_NODE, INVALID -> 400;
             case IO -> 500;
         }).json(error(e.getMessage())));
@@ -261,6 +279,9 @@ final class Routes {
         o.put("name", r.config().path("name").asText());
         if (r.lock() != null) {
             o.put("lock", r.lock());
+        }
+        if (r.lockHolder() != null) {
+            o.put("lock_task", r.lockHolder().task()).put("lock_node", r.lockHolder().node());
         }
         if (r.owner().equals(node)) {
             LocalNode.Status s = local.status(r.vmid());

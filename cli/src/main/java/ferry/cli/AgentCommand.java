@@ -19,9 +19,18 @@ final class AgentCommand implements Callable<Integer> {
     @Option(names = "--cluster", required = true, paramLabel = "DIR", description = "The cluster folder.")
     Path cluster;
 
+    @Option(names = "--lease-ttl", paramLabel = "S", defaultValue = "${sys:ferry.leaseTtl:-10}",
+            description = {"How long the node counts as alive after the agent last renewed its claim in the",
+                    "cluster store (default ${DEFAULT-VALUE} s). Once it lapses, peers show the node down and",
+                    "do the target's part of its migrations."})
+    int leaseTtl;
+
     @Override
     public Integer call() throws InterruptedException {
-        Agent agent = Agent.start(cluster, node);
+        if (leaseTtl < 2) {
+            throw new UsageError("--lease-ttl must be at least 2 s (etcd's shortest lease), got " + leaseTtl);
+        }
+        Agent agent = Agent.start(cluster, node, java.time.Duration.ofSeconds(leaseTtl));
         CountDownLatch stopped = new CountDownLatch(1);
         // a stop signal waits for the safe point: the hook returns only after the tasks ended
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

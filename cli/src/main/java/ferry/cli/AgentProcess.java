@@ -32,9 +32,20 @@ public final class AgentProcess {
      */
     public static AgentProcess start(ClusterLayout layout, String node, List<String> jvmOptions, Duration ready)
             throws IOException, InterruptedException {
+        return start(layout, node, List.of(), jvmOptions, ready);
+    }
+
+    /**
+     * Like {@link #start(ClusterLayout, String, List, Duration)}, with the agent's command run
+     * behind {@code launcher}, e.g. {@code ip netns exec NS} to start it inside a host's network
+     * namespace. The launcher must exec the command in place, so that the pid and kill -9 reach
+     * the agent itself; the agent's API must be reachable from this process.
+     */
+    public static AgentProcess start(ClusterLayout layout, String node, List<String> launcher, List<String> jvmOptions,
+                                     Duration ready) throws IOException, InterruptedException {
         Files.createDirectories(layout.agentLog(node).getParent());
         Files.createDirectories(layout.agentPidFile(node).getParent());
-        List<String> cmd = new ArrayList<>();
+        List<String> cmd = new ArrayList<>(launcher);
         cmd.add(ProcessHandle.current().info().command().orElse("java"));
         cmd.addAll(jvmOptions);
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "agent", "--node", node,
@@ -52,11 +63,23 @@ public final class AgentProcess {
         long deadline = System.nanoTime() + ready.toNanos();
         while (!answers(client)) {
             if (!process.isAlive() || System.nanoTime() > deadline) {
+                String how = process.isAlive() ? "did not come up within " + ready.toSeconds() + " s"
+                        : "exited with code " + process.exitValue() + " before its API answered";
                 process.destroyForcibly();
-                throw new IllegalStateException("agent of node '" + node + "' did not come up within "
-                        + ready.toSeconds() + " s; see " + layout.agentLog(node));
+                throw new IllegalStateException("agent of node '" + node + "' " + how + "; see " + layout.agentLog(node)
+                        + ", which ends with:\n" + logTail(8));
             }
             Thread.sleep(100);
+        }
+    }
+
+    /** The last lines of the agent's log: the reason it did not come up is there, and the log may be deleted soon after. */
+    private String logTail(int lines) {
+        try {
+            List<String> all = Files.readAllLines(layout.agentLog(node));
+            return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+        } catch (IOException e) {
+            return "(unreadable: " + e.getMessage() + ")";
         }
     }
 

@@ -26,8 +26,11 @@ import picocli.CommandLine.Parameters;
                 ClusterCommand.Status.class})
 final class ClusterCommand {
     @Command(name = "create", mixinStandardHelpOptions = true,
-            description = {"Creates a cluster folder: nodes with agents on 127.0.0.1 from --port on, a token,",
-                    "and two storages ('local' per node, 'shared' for all)."})
+            description = {"Creates a cluster folder: nodes with agents on 127.0.0.1 from --port on (or on the",
+                    "addresses --address gives), a token, and two storages ('local' per node, 'shared' for all).",
+                    "The records (nodes, VMs, locks, journals, liveness) live in the folder itself, for nodes",
+                    "on one host, or in etcd (--store etcd://HOST:PORT) for nodes on several hosts: then",
+                    "the folder only points to etcd; copy it to every host."})
     static final class Create implements Callable<Integer> {
         @Parameters(paramLabel = "DIR", description = "The new cluster folder.")
         Path dir;
@@ -41,14 +44,38 @@ final class ClusterCommand {
         @Option(names = "--name", defaultValue = "ferry", description = "Cluster name (default ${DEFAULT-VALUE}).")
         String name;
 
+        @Option(names = "--store", paramLabel = "STORE", defaultValue = "dir",
+                description = {"Where the records live: 'dir' (the folder, default) or",
+                        "etcd://HOST:PORT[,HOST:PORT...] (the cluster's name is its key prefix there)."})
+        String store;
+
+        @Option(names = "--address", paramLabel = "NODE=HOST", split = ",",
+                description = {"A node's address on its host (its agent listens on HOST and the --port of the",
+                        "node, and migration streams to it use HOST), e.g. a=10.0.0.1,b=10.0.0.2; nodes",
+                        "not named use 127.0.0.1."})
+        java.util.Map<String, String> addresses = new java.util.LinkedHashMap<>();
+
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
 
         @Override
         public Integer call() {
-            ClusterLayout.create(dir, name, nodes, port);
-            spec.commandLine().getOut().printf("created cluster '%s' in %s with nodes %s; start the agents with "
-                    + "'ferry cluster up --cluster %s'%n", name, dir.toAbsolutePath(), String.join(", ", nodes), dir);
+            for (String n : addresses.keySet()) {
+                if (!nodes.contains(n)) {
+                    throw new UsageError("--address names node '" + n + "', which is not in --nodes " + nodes);
+                }
+            }
+            List<NodeInfo> members = new java.util.ArrayList<>();
+            for (int i = 0; i < nodes.size(); i++) {
+                String host = addresses.getOrDefault(nodes.get(i), "127.0.0.1");
+                String agent = host.contains(":") ? "[" + host + "]:" + (port + i) : host + ":" + (port + i);
+                members.add(new NodeInfo(nodes.get(i), agent, host));
+            }
+            ferry.cluster.StoreAddress where = ferry.cluster.StoreAddress.parse(store);
+            ClusterLayout.create(dir, name, members, where);
+            spec.commandLine().getOut().printf("created cluster '%s' in %s with nodes %s (records: %s); start the "
+                    + "agents with 'ferry cluster up --cluster %s'%n", name, dir.toAbsolutePath(),
+                    String.join(", ", nodes), where.isEtcd() ? "etcd " + where : "the folder", dir);
             return Main.OK;
         }
     }
@@ -143,26 +170,67 @@ final class ClusterCommand {
         }
     }
 
-    @Command(name = "status", mixinStandardHelpOptions = true, description = "Shows each node's agent and VMs.")
+    @Command(name = "status", mixinStandardHelpOptions = true,
+            description = {"Shows each node: whether its agent answers, whether its liveness claim in the",
+                    "cluster store is current (a node whose claim lapsed is DOWN: peers act for its",
+                    "migrations), its VMs, and the migrations left open. Exit 1 if a node is down."})
     static final class Status implements Callable<Integer> {
         @Mixin
         ClusterOption cluster;
+
+        @Option(names = "--json", description = "Print one JSON object instead.")
+        boolean json;
 
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
 
         @Override
-        public Integer call() {
+        public Integer call() throws Exception {
             PrintWriter out = spec.commandLine().getOut();
             int down = 0;
+            var report = VmCommand.JSON.createObjectNode();
             try (ClusterStore s = cluster.store()) {
-                out.printf("cluster '%s' (%s)%n", s.config().name(), cluster.dir.toAbsolutePath());
-                for (NodeInfo n : s.config().nodes()) {
-                    boolean up = AgentProcess.answers(cluster.agent(n.name()));
-                    down += up ? 0 : 1;
-                    out.printf("  node %-10s agent %-21s %-5s VMs: %d%n", n.name(), n.agentAddress(), up ? "up" : "DOWN",
-                            s.vmsOf(n.name()).size());
+                java.util.Set<String> live = s.liveNodes();
+                report.put("cluster", s.config().name()).put("store", s.location());
+                var nodesJson = report.putArray("nodes");
+                if (!json) {
+                    out.printf("cluster '%s' (%s; records: %s)%n", s.config().name(), cluster.dir.toAbsolutePath(),
+                            s.location());
                 }
+                for (NodeInfo n : s.config().nodes()) {
+                    boolean answers = AgentProcess.answers(cluster.agent(n.name()));
+                    boolean alive = live.contains(n.name());
+                    down += answers && alive ? 0 : 1;
+                    int vms = s.vmsOf(n.name()).size();
+                    nodesJson.addObject().put("name", n.name()).put("agent", n.agentAddress()).put("answers", answers)
+                            .put("alive", alive).put("vms", vms);
+                    if (!json) {
+                        out.printf("  node %-10s agent %-21s %-7s lease %-7s VMs: %d%n", n.name(), n.agentAddress(),
+                                answers ? "up" : "DOWN", alive ? "alive" : "LAPSED", vms);
+                    }
+                }
+                var open = report.putArray("open_migrations");
+                for (String id : s.openJournals()) {
+                    List<com.fasterxml.jackson.databind.node.ObjectNode> entries = s.journal(id);
+                    var first = entries.get(0);
+                    var last = entries.get(entries.size() - 1);
+                    String src = first.path("source").asText();
+                    var o = open.addObject().put("task", id).put("vmid", first.path("vmid").asInt()).put("source", src)
+                            .put("target", first.path("target").asText()).put("last_step", last.path("kind").asText())
+                            .put("source_alive", live.contains(src));
+                    if (last.has("left")) {
+                        o.put("left", last.path("left").asText());
+                    }
+                    if (!json) {
+                        out.printf("  open migration %s: VM %d %s -> %s, at '%s'%s%s%n", id, first.path("vmid").asInt(), src,
+                                first.path("target").asText(), last.path("kind").asText(),
+                                live.contains(src) ? "" : " (node '" + src + "' is down)",
+                                last.has("left") ? "; left: " + last.path("left").asText() : "");
+                    }
+                }
+            }
+            if (json) {
+                out.println(VmCommand.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(report));
             }
             return down == 0 ? Main.OK : Main.FAILED;
         }

@@ -2,19 +2,21 @@ package ferry.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import ferry.agent.Agent;
 import ferry.agent.AgentClient;
 import ferry.agent.ClusterLayout;
-import ferry.cluster.ClusterStore;
 import ferry.node.VmDefinition;
 import ferry.testkit.Bootblock;
 import ferry.testkit.BootblockGuest;
 import ferry.testkit.LinuxStressGuest;
+import ferry.testkit.netns.BitRate;
+import ferry.testkit.netns.HostNetwork;
+import ferry.testkit.netns.LinkCounters;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -31,15 +33,35 @@ import picocli.CommandLine.Option;
                 "temporary folder with agents on loopback, boots the linux-stress guest (the bootblock guest if",
                 "the kernel package is missing) on node a, migrates it live to node b while it dirties memory,",
                 "checks that the guest went on where it was, prints the task log and a summary, and removes",
-                "everything. Takes under a minute here."})
+                "everything. Takes under a minute here.",
+                "With --hosts (root only) each node runs in its own network namespace over a shaped link."})
 final class DemoCommand implements Callable<Integer> {
     private static final int VMID = 100;
+    /** The linux-stress guest's dirty rate on loopback; on a shaped link a third of the link at most, so it converges. */
+    private static final int DIRTY_MIB_PER_S = 40;
 
     @Option(names = "--json", description = "Print one JSON object: the migrate summary plus 'integrity'.")
     boolean json;
 
     @Option(names = "--guest", description = "linux-stress or bootblock (default: linux-stress when available).")
     String guest;
+
+    @Option(names = "--hosts", description = {"Run each node on its own host: network namespaces a and b (agent and",
+            "QEMUs inside) and ctl (this demo's client) on one bridge, the links of a and b shaped to --link-rate,",
+            "so the migration stream crosses a real, rate-limited link. Needs root; delay and loss are not shaped."})
+    boolean hosts;
+
+    @Option(names = "--link-rate", defaultValue = "200mbit", paramLabel = "RATE",
+            description = "With --hosts: the rate of each host's link, both ways, e.g. 200mbit, 1gbit (default: ${DEFAULT-VALUE}).")
+    String linkRate;
+
+    /** Set by the outer {@code demo --hosts} for its child inside ctl: the network exists, with this prefix. */
+    @Option(names = "--in-network", hidden = true, paramLabel = "PREFIX")
+    String inNetwork;
+
+    /** Set by the outer {@code demo --hosts}: the (empty) folder to use, which the outer removes whatever happens. */
+    @Option(names = "--work-dir", hidden = true, paramLabel = "DIR")
+    Path demoDir;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -54,23 +76,27 @@ final class DemoCommand implements Callable<Integer> {
         if (linux && !LinuxStressGuest.available()) {
             throw new UsageError("the linux-stress guest is unavailable: " + LinuxStressGuest.unavailableReason());
         }
-        Path dir = Files.createTempDirectory("ferry-demo");
-        Agent a = null;
-        Agent b = null;
-        try {
-            say(out, "cluster: 2 nodes (a, b) in " + dir + ", agents on loopback");
-            ClusterLayout layout = ClusterLayout.createOnFreePorts(dir.resolve("cluster"), "demo", List.of("a", "b"));
-            a = Agent.start(layout.dir(), "a");
-            b = Agent.start(layout.dir(), "b");
-            String token;
-            String addrA;
-            try (ClusterStore s = layout.open()) {
-                token = s.config().token();
-                addrA = s.config().node("a").orElseThrow().agentAddress();
+        long rate = BitRate.parse(linkRate);
+        if (hosts && inNetwork == null) {
+            String reason = HostNetwork.unavailableReason();
+            if (reason != null) {
+                throw new UsageError("--hosts runs each node in its own network namespace, which this machine cannot do: "
+                        + reason + "; run the demo without --hosts, or as root");
             }
-            AgentClient agentA = new AgentClient(addrA, token);
-            VmDefinition vm = linux ? new LinuxStressGuest(256, 128, 40).definition(VMID) : bootblock(layout);
-            say(out, "guest: " + (linux ? "linux-stress (Debian cloud kernel + our stressor, 128 MiB dirtied at 40 MiB/s)"
+            return AcrossHosts.run("demo", rate, childArgs(), json, out, spec.commandLine().getErr());
+        }
+        HostNetwork net = inNetwork == null ? null : HostNetwork.attach(inNetwork, DemoNodes.NAMES);
+        int dirtyRate = net == null ? DIRTY_MIB_PER_S : (int) Math.max(1, Math.min(DIRTY_MIB_PER_S, rate / 8 / 3 / 1048576));
+        Path dir = demoDir != null ? demoDir : Files.createTempDirectory("ferry-demo");
+        DemoNodes nodes = null;
+        try {
+            nodes = net == null ? DemoNodes.loopback(dir.resolve("cluster")) : DemoNodes.onHosts(dir.resolve("cluster"), net);
+            say(out, "cluster: 2 nodes (a, b) in " + dir + ", " + nodes.where());
+            ClusterLayout layout = nodes.layout();
+            AgentClient agentA = AgentProcess.client(layout, "a");
+            VmDefinition vm = linux ? new LinuxStressGuest(256, 128, dirtyRate).definition(VMID) : bootblock(layout);
+            say(out, "guest: " + (linux ? "linux-stress (Debian cloud kernel + our stressor, 128 MiB dirtied at "
+                    + dirtyRate + " MiB/s)"
                     : "bootblock (dirties 32 MiB page by page" + (guest == null ? "; linux-stress unavailable: "
                     + LinuxStressGuest.unavailableReason() : "") + ")"));
             agentA.post("/api/v1/vms", vm);
@@ -80,16 +106,23 @@ final class DemoCommand implements Callable<Integer> {
             awaitGuest(serialA, linux);
             say(out, "VM " + VMID + " runs on node a; migrating it live to node b");
 
+            LinkCounters before = net == null ? null : net.bytes("a");
             JsonNode task = agentA.migrate(VmCommand.JSON.createObjectNode().put("vmid", VMID).put("target", "b")
                     .put("online", true));
             JsonNode done = new TaskFollower(agentA, "a", task.path("id").asText(), out,
                     !json && System.console() != null, json).follow();
+            LinkCounters sent = net == null ? null : net.bytes("a").since(before);
             ObjectNode summary = TaskFollower.summary(done);
             Integrity integrity = done.path("status").asText().equals("completed")
                     ? (linux ? checkLinux(serialA, serialB) : checkBootblock(serialB))
                     : new Integrity("not checked: the migration did not complete", null);
             summary.put("integrity", integrity.verdict());
             summary.put("guest", linux ? "linux-stress" : "bootblock");
+            summary.put("hosts", net == null ? "loopback" : "netns");
+            summary.put("store", nodes.store());
+            if (net != null) {
+                summary.set("link", link(net, rate, sent, summary));
+            }
             if (integrity.pauseMs() != null) {
                 summary.put("guest_pause_ms", integrity.pauseMs());
             }
@@ -102,19 +135,53 @@ final class DemoCommand implements Callable<Integer> {
                         !linux ? "" : integrity.pauseMs() == null ? ", pause seen by the guest under 50 ms (its threshold)"
                                 : ", pause seen by the guest " + integrity.pauseMs() + " ms",
                         integrity.verdict());
+                if (net != null) {
+                    JsonNode l = summary.path("link");
+                    out.printf("link: shaped to %s; host a's eth0 sent %s during the migration, QEMU's stream %s at %s%n",
+                            BitRate.format(rate), mib(l.path("source_tx_bytes").asLong()),
+                            mib(l.path("stream_bytes").asLong()), BitRate.format(l.path("stream_throughput_bits_per_s").asLong()));
+                }
             }
             int code = TaskFollower.exitCode(done);
             return code == Main.OK && !integrity.verdict().equals("ok") ? Main.FAILED : code;
         } finally {
-            for (Agent ag : new Agent[] {a, b}) {
-                if (ag != null) {
-                    ag.close();
-                }
+            if (nodes != null) {
+                nodes.close();
             }
             stopLeftovers(dir.resolve("cluster"));
             deleteTree(dir);
             say(out, "removed " + dir);
         }
+    }
+
+    /** The outer demo's options for its child inside ctl (the child learns the network from --in-network). */
+    private List<String> childArgs() {
+        List<String> args = new ArrayList<>(List.of("--link-rate", linkRate));
+        if (json) {
+            args.add("--json");
+        }
+        if (guest != null) {
+            args.addAll(List.of("--guest", guest));
+        }
+        return args;
+    }
+
+    /**
+     * Shows that the stream crossed the shaped link: host a's eth0 sent at least QEMU's bytes
+     * while the stream went no faster than the link's rate.
+     */
+    private static ObjectNode link(HostNetwork net, long rate, LinkCounters sent, ObjectNode summary) {
+        long stream = summary.path("transferred_bytes").asLong();
+        long qemuMs = summary.path("qemu_total_ms").asLong();
+        ObjectNode l = VmCommand.JSON.createObjectNode();
+        l.put("rate_bits_per_s", rate);
+        l.put("source_namespace", net.namespace("a"));
+        l.put("target_namespace", net.namespace("b"));
+        l.put("source_tx_bytes", sent.txBytes());
+        l.put("stream_bytes", stream);
+        l.put("stream_ms", qemuMs);
+        l.put("stream_throughput_bits_per_s", qemuMs > 0 ? stream * 8 * 1000 / qemuMs : 0);
+        return l;
     }
 
     private void say(PrintWriter out, String line) {

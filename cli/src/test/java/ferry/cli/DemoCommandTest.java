@@ -4,6 +4,7 @@ import static ferry.cli.FerryCli.ferry;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import ferry.testkit.netns.HostNetwork;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,16 +13,19 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-/** {@code ferry demo} end to end: a real two-node cluster on loopback, torn down afterwards. */
+/** {@code ferry demo} end to end: a real two-node cluster on loopback or on namespaced hosts, torn down afterwards. */
 class DemoCommandTest {
     private static final Pattern START_LINE = Pattern.compile(
-            "\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d starting migration of VM 100 to node 'b' \\(127\\.0\\.0\\.1\\)");
+            "\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d starting migration of VM 100 to node 'b' \\((127\\.0\\.0\\.1|10\\.77\\.0\\.2)\\)");
+    private static final Pattern CLUSTER_LINE = Pattern.compile("cluster: 2 nodes \\(a, b\\) in (\\S+),");
     private static final Path TMP = Path.of(System.getProperty("java.io.tmpdir"));
 
     @Test
@@ -29,6 +33,85 @@ class DemoCommandTest {
     void jsonSummaryOfTheDefaultGuest() throws Exception {
         JsonNode j = demo("demo", "--json");
         assertThat(j.path("guest").asText()).isIn("linux-stress", "bootblock");
+        assertThat(j.path("hosts").asText()).isEqualTo("loopback");
+        assertThat(j.path("store").asText()).isEqualTo("directory");
+        assertThat(j.path("link").isMissingNode()).isTrue();
+    }
+
+    /**
+     * Across hosts: the stream must have left host a's eth0 (its counter grew by at least QEMU's
+     * bytes) and gone no faster than the shaped link; no namespace of this process is left.
+     */
+    @Test
+    @Timeout(240)
+    void jsonSummaryAcrossNamespacedHosts() throws Exception {
+        String reason = HostNetwork.unavailableReason();
+        Assumptions.assumeTrue(reason == null, () -> "hosts as network namespaces unavailable: " + reason);
+        String ours = "fy" + ProcessHandle.current().pid() + "-";
+        JsonNode j = demo("demo", "--hosts", "--link-rate", "200mbit", "--json");
+        assertThat(j.path("hosts").asText()).isEqualTo("netns");
+        // the records live in an etcd on the ctl host when etcd is installed (install-deps installs it)
+        assertThat(j.path("store").asText()).isEqualTo(ferry.testkit.etcd.EtcdServer.unavailableReason() == null
+                ? "etcd" : "directory");
+        assertThat(j.path("log").toString()).contains("starting migration of VM 100 to node 'b' (10.77.0.2)");
+        JsonNode link = j.path("link");
+        long rate = link.path("rate_bits_per_s").asLong();
+        long stream = link.path("stream_bytes").asLong();
+        assertThat(rate).isEqualTo(200_000_000L);
+        assertThat(link.path("source_namespace").asText()).startsWith(ours).endsWith("-a");
+        assertThat(link.path("target_namespace").asText()).startsWith(ours).endsWith("-b");
+        assertThat(stream).as(link.toString()).isEqualTo(j.path("transferred_bytes").asLong()).isGreaterThan(32L << 20);
+        assertThat(link.path("source_tx_bytes").asLong()).as(link.toString()).isGreaterThanOrEqualTo(stream);
+        // tbf lets a 10 ms burst through on top of the rate: 5% covers it
+        assertThat(link.path("stream_throughput_bits_per_s").asLong()).as(link.toString())
+                .isPositive().isLessThanOrEqualTo((long) (rate * 1.05));
+        System.out.println("demo --hosts: " + link + ", duration " + j.path("duration_ms") + " ms, downtime "
+                + j.path("downtime_ms") + " ms");
+        String left = new String(new ProcessBuilder("ip", "netns", "list").start().getInputStream().readAllBytes());
+        assertThat(left).as("namespaces left by the demo").doesNotContain(ours);
+    }
+
+    /** Stopped (SIGTERM, the path Ctrl-C takes) while the VM runs: namespaces, QEMUs, agents and folder all go. */
+    @Test
+    @Timeout(180)
+    void aHostsDemoStoppedMidwayLeavesNothing() throws Exception {
+        String reason = HostNetwork.unavailableReason();
+        Assumptions.assumeTrue(reason == null, () -> "hosts as network namespaces unavailable: " + reason);
+        Process demo = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-cp",
+                System.getProperty("java.class.path"), Main.class.getName(), "demo", "--hosts", "--guest", "bootblock")
+                .redirectErrorStream(true).start();
+        String theirs = "fy" + demo.pid() + "-";
+        Path dir = null;
+        StringBuilder seen = new StringBuilder();
+        try (var lines = new java.io.BufferedReader(new java.io.InputStreamReader(demo.getInputStream()))) {
+            for (String line; (line = lines.readLine()) != null; ) {
+                seen.append(line).append('\n');
+                Matcher m = CLUSTER_LINE.matcher(line);
+                if (m.find()) {
+                    dir = Path.of(m.group(1));
+                }
+                if (line.contains("VM 100 runs on node a")) {
+                    break;
+                }
+            }
+            assertThat(dir).as(seen.toString()).isNotNull();
+            assertThat(FerryCli.qemusUnder(dir)).as("the guest's QEMU runs").isNotEmpty();
+            demo.destroy();
+            assertThat(demo.waitFor(60, TimeUnit.SECONDS)).as("the stopped demo ended").isTrue();
+        } finally {
+            demo.destroyForcibly();
+        }
+        String left = new String(new ProcessBuilder("ip", "netns", "list").start().getInputStream().readAllBytes());
+        assertThat(left).as("namespaces left by the stopped demo").doesNotContain(theirs);
+        assertThat(FerryCli.qemusUnder(dir)).as("QEMUs left by the stopped demo").isEmpty();
+        assertThat(dir).doesNotExist();
+    }
+
+    @Test
+    void aLinkRateThatIsNoRateIsAUsageError() {
+        FerryCli.Run r = ferry("demo", "--hosts", "--link-rate", "fast");
+        assertThat(r.code()).as(r.both()).isEqualTo(Main.USAGE);
+        assertThat(r.err()).contains("'fast' is not a link rate");
     }
 
     @Test

@@ -40,6 +40,13 @@ public record ClusterConfig(String name, String token, List<NodeInfo> nodes) {
         }
     }
 
+    /** A fresh random token: 32 bytes as 64 hex characters. */
+    public static String newToken() {
+        byte[] bytes = new byte[32];
+        new java.security.SecureRandom().nextBytes(bytes);
+        return java.util.HexFormat.of().formatHex(bytes);
+    }
+
     public Optional<NodeInfo> node(String name) {
         return nodes.stream().filter(n -> n.name().equals(name)).findFirst();
     }

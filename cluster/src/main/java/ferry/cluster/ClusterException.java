@@ -20,6 +20,8 @@ public class ClusterException extends RuntimeException {
         UNKNOWN_NODE,
         /** The request itself is malformed (vmid out of range, bad name, bad address, ...). */
         INVALID,
+        /** The record changed since the caller read it (another writer came first): read again and decide anew. */
+        CONFLICT,
         /** The store could not be read or written, or holds a record it cannot parse. */
         IO
     }

@@ -1,8 +1,10 @@
 package ferry.cluster;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The records all nodes of a cluster must agree on: the members, which node owns which VM, the
@@ -12,8 +14,9 @@ import java.util.Optional;
  * (compare-and-set): two callers racing for the same VM never both succeed. Failures throw
  * {@link ClusterException}; a refused call changes nothing.
  *
- * <p>Implementations: {@link DirectoryClusterStore} (nodes on one host share a folder); an etcd
- * store for many hosts later.
+ * <p>Implementations: {@link DirectoryClusterStore} (nodes on one host share a folder) and
+ * {@code ferry.cluster.etcd.EtcdClusterStore} (nodes on many hosts share an etcd cluster);
+ * {@link ClusterStores} opens the one a cluster folder names.
  */
 public interface ClusterStore extends AutoCloseable {
 
@@ -52,7 +55,16 @@ public interface ClusterStore extends AutoCloseable {
     VmRecord update(int vmid, String expectedOwner, ObjectNode config, String heldLock);
 
     /** Sets {@code lock} on an unlocked VM owned by {@code expectedOwner} (compare-and-set). */
-    VmRecord lock(int vmid, String expectedOwner, String lock);
+    default VmRecord lock(int vmid, String expectedOwner, String lock) {
+        return lock(vmid, expectedOwner, lock, null);
+    }
+
+    /**
+     * Sets {@code lock} on an unlocked VM owned by {@code expectedOwner} (compare-and-set), naming
+     * {@code holder} — the task and the node that runs it — so that anyone who finds the VM locked
+     * knows whom to ask; unlocking clears both.
+     */
+    VmRecord lock(int vmid, String expectedOwner, String lock, VmRecord.LockHolder holder);
 
     /**
      * Clears the VM's lock.
@@ -75,6 +87,13 @@ public interface ClusterStore extends AutoCloseable {
     /** Appends one entry to the task's journal, durably, before the step it describes acts. */
     void appendJournal(String taskId, ObjectNode entry);
 
+    /**
+     * Appends one entry only if the journal still holds {@code expectedLength} entries, so that a
+     * writer acting on what it read does not act when another wrote meanwhile (refused with
+     * CONFLICT). Two agents that may both resolve one migration fence each other this way.
+     */
+    void appendJournal(String taskId, ObjectNode entry, int expectedLength);
+
     /** The entries of the task's journal, open or closed, in order. */
     List<ObjectNode> journal(String taskId);
 
@@ -86,6 +105,27 @@ public interface ClusterStore extends AutoCloseable {
 
     /** Marks the task's journal finished; no entry may be appended afterwards. Idempotent. */
     void closeJournal(String taskId);
+
+    /**
+     * Claims that {@code node}'s agent is alive, for as long as the returned lease is kept: it is
+     * renewed in the background, and lapses {@code ttl} after its holder stops renewing it (crash,
+     * lost connection to the store). A newer claim of the same node replaces the older.
+     */
+    NodeLease announce(String node, Duration ttl);
+
+    /** The nodes whose liveness claim is current, sorted. */
+    Set<String> liveNodes();
+
+    /**
+     * Calls {@code changed} (on a store thread) whenever a node's liveness claim appears or goes,
+     * where the store can tell; otherwise never (callers also poll {@link #liveNodes()}).
+     */
+    default AutoCloseable watchLiveness(Runnable changed) {
+        return () -> { };
+    }
+
+    /** Where the records live, for people: "directory /path" or "etcd http://host:port". */
+    String location();
 
     /** Releases what the store holds (connections); the directory store holds nothing. */
     @Override

@@ -3,10 +3,7 @@ package ferry.cluster;
 import static ferry.cluster.ClusterException.Reason.EXISTS;
 import static ferry.cluster.ClusterException.Reason.INVALID;
 import static ferry.cluster.ClusterException.Reason.IO;
-import static ferry.cluster.ClusterException.Reason.LOCKED;
 import static ferry.cluster.ClusterException.Reason.NOT_FOUND;
-import static ferry.cluster.ClusterException.Reason.NOT_OWNER;
-import static ferry.cluster.ClusterException.Reason.UNKNOWN_NODE;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
@@ -15,11 +12,9 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -36,6 +31,7 @@ import org.slf4j.LoggerFactory;
  * nodes/&lt;node&gt;/vms/&lt;vmid&gt;.json  {"config": {...}, "lock": "migrate"}; the folder is the owner
  * journal/&lt;task&gt;.jsonl          open journals, one JSON entry per line
  * journal/done/&lt;task&gt;.jsonl     closed journals
+ * alive/&lt;node&gt;.json              liveness claims: alive until the time they hold
  * </pre>
  *
  * Every write is a temp file + fsync + atomic rename + fsync of the folder; moving ownership is
@@ -53,6 +49,8 @@ public final class DirectoryClusterStore implements ClusterStore {
     private final StoreLock lock;
     private final VmFolders vms;
     private final JournalFiles journals;
+    private final VmRules rules;
+    private final DirectoryLiveness liveness;
 
     private DirectoryClusterStore(Path dir, ClusterConfig config) {
         this.dir = dir;
@@ -60,6 +58,8 @@ public final class DirectoryClusterStore implements ClusterStore {
         this.lock = io("lock the cluster folder " + dir, () -> new StoreLock(dir.resolve(".lock"), LOCK_TIMEOUT));
         this.vms = new VmFolders(dir.resolve("nodes"), config.nodeNames());
         this.journals = new JournalFiles(dir.resolve("journal"));
+        this.rules = new VmRules(config);
+        this.liveness = new DirectoryLiveness(dir.resolve("alive"));
     }
 
     /**
@@ -67,7 +67,7 @@ public final class DirectoryClusterStore implements ClusterStore {
      * and a folder per node.
      */
     public static DirectoryClusterStore create(Path dir, String clusterName, List<NodeInfo> nodes) {
-        ClusterConfig config = new ClusterConfig(clusterName, newToken(), nodes == null ? List.of() : nodes);
+        ClusterConfig config = new ClusterConfig(clusterName, ClusterConfig.newToken(), nodes == null ? List.of() : nodes);
         Path abs = dir.toAbsolutePath().normalize();
         io("create the cluster folder " + abs, () -> Files.createDirectories(abs));
         DirectoryClusterStore store = new DirectoryClusterStore(abs, config);
@@ -79,7 +79,7 @@ public final class DirectoryClusterStore implements ClusterStore {
             }
             try (Stream<Path> entries = Files.list(abs)) {
                 Optional<String> stranger = entries.map(p -> p.getFileName().toString())
-                        .filter(n -> !Set.of(".lock", "nodes", "journal").contains(n)
+                        .filter(n -> !Set.of(".lock", "nodes", "journal", "alive").contains(n)
                                 && !n.startsWith(AtomicFiles.TEMP_PREFIX))
                         .findFirst();
                 if (stranger.isPresent()) {
@@ -89,6 +89,7 @@ public final class DirectoryClusterStore implements ClusterStore {
             }
             store.vms.prepare();
             store.journals.createFolders();
+            store.liveness.createFolder();
             AtomicFiles.fsyncFolder(abs.resolve("nodes"));
             AtomicFiles.write(file, Json.cluster(config), OWNER_ONLY);
             return null;
@@ -121,6 +122,7 @@ public final class DirectoryClusterStore implements ClusterStore {
         store.locked("open cluster '" + config.name() + "'", () -> {
             store.vms.prepare();
             store.journals.createFolders();
+            store.liveness.createFolder();
             VmFolders.removeTempFiles(abs);
             return null;
         });
@@ -157,20 +159,17 @@ public final class DirectoryClusterStore implements ClusterStore {
 
     @Override
     public List<VmRecord> vmsOf(String node) {
-        member(node);
+        rules.member(node);
         return locked("list VMs of node '" + node + "'", () -> vms.list(node));
     }
 
     @Override
     public VmRecord create(String owner, int vmid, ObjectNode config) {
-        Names.vmid(vmid);
-        member(owner);
-        VmRecord r = new VmRecord(vmid, owner, config, null);
+        VmRecord r = rules.newRecord(owner, vmid, config);
         locked("create VM " + vmid + " on node '" + owner + "'", () -> {
-            List<String> holders = vms.holders(vmid);
+            List<String> holders = vms.holders(vmid); // not parsed: a broken record still holds its vmid
             if (!holders.isEmpty()) {
-                throw new ClusterException(EXISTS, "VM " + vmid + " already exists on node '" + holders.get(0)
-                        + "'; pick another vmid");
+                throw VmRules.exists(vmid, holders.get(0));
             }
             vms.write(r);
             return null;
@@ -181,65 +180,30 @@ public final class DirectoryClusterStore implements ClusterStore {
 
     @Override
     public VmRecord update(int vmid, String expectedOwner, ObjectNode config, String heldLock) {
-        Names.vmid(vmid);
-        member(expectedOwner);
-        if (heldLock != null) {
-            Names.lock(heldLock);
-        }
-        if (config == null) {
-            throw new ClusterException(INVALID, "VM " + vmid + ": the new config is missing");
-        }
-        return locked("update VM " + vmid + " on node '" + expectedOwner + "'", () -> {
-            VmRecord r = owned(vmid, expectedOwner);
-            if (heldLock == null && r.locked()) {
-                throw new ClusterException(LOCKED, "cannot update VM " + vmid + ": " + lockedMessage(r));
-            }
-            if (heldLock != null) {
-                requireLock(r, heldLock, "update");
-            }
-            VmRecord updated = r.withConfig(config);
-            vms.write(updated);
-            return updated;
-        });
+        rules.checkUpdate(vmid, expectedOwner, config, heldLock);
+        return locked("update VM " + vmid + " on node '" + expectedOwner + "'", () ->
+                write(rules.update(find(vmid), vmid, expectedOwner, config, heldLock)));
     }
 
     @Override
-    public VmRecord lock(int vmid, String expectedOwner, String lockName) {
-        Names.vmid(vmid);
-        member(expectedOwner);
-        Names.lock(lockName);
-        VmRecord result = locked("lock VM " + vmid + " on node '" + expectedOwner + "'", () -> {
-            VmRecord r = owned(vmid, expectedOwner);
-            if (r.locked()) {
-                throw new ClusterException(LOCKED, "cannot lock VM " + vmid + " (" + lockName + "): " + lockedMessage(r));
-            }
-            VmRecord l = r.withLock(lockName);
-            vms.write(l);
-            return l;
-        });
+    public VmRecord lock(int vmid, String expectedOwner, String lockName, VmRecord.LockHolder holder) {
+        rules.checkLock(vmid, expectedOwner, lockName);
+        VmRecord result = locked("lock VM " + vmid + " on node '" + expectedOwner + "'", () ->
+                write(rules.lock(find(vmid), vmid, expectedOwner, lockName, holder)));
         log.debug("locked VM {} ({}) on node '{}'", vmid, lockName, expectedOwner);
         return result;
     }
 
     @Override
     public VmRecord unlock(int vmid, String expectedOwner, String expectedLock) {
-        Names.vmid(vmid);
-        member(expectedOwner);
-        if (expectedLock != null) {
-            Names.lock(expectedLock);
-        }
+        rules.checkUnlock(vmid, expectedOwner, expectedLock);
         VmRecord unlocked = locked("unlock VM " + vmid + " on node '" + expectedOwner + "'", () -> {
-            VmRecord r = owned(vmid, expectedOwner);
-            if (expectedLock != null) {
-                requireLock(r, expectedLock, "unlock");
-            } else if (!r.locked()) {
-                return r;
-            } else {
-                log.info("VM {} on node '{}': clearing lock ({}) by hand", vmid, expectedOwner, r.lock());
+            Optional<VmRecord> now = find(vmid);
+            VmRecord u = rules.unlock(now, vmid, expectedOwner, expectedLock);
+            if (expectedLock == null && now.orElseThrow().locked()) {
+                log.info("VM {} on node '{}': clearing lock ({}) by hand", vmid, expectedOwner, now.get().lock());
             }
-            VmRecord u = r.withLock(null);
-            vms.write(u);
-            return u;
+            return u.equals(now.orElseThrow()) ? u : write(u);
         });
         log.debug("unlocked VM {} on node '{}'", vmid, expectedOwner);
         return unlocked;
@@ -247,16 +211,11 @@ public final class DirectoryClusterStore implements ClusterStore {
 
     @Override
     public VmRecord move(int vmid, String from, String to) {
-        Names.vmid(vmid);
-        member(from);
-        member(to);
-        if (from.equals(to)) {
-            throw new ClusterException(INVALID, "cannot move VM " + vmid + " from node '" + from + "' to itself");
-        }
+        rules.checkMove(vmid, from, to);
         VmRecord moved = locked("move VM " + vmid + " from node '" + from + "' to '" + to + "'", () -> {
-            VmRecord r = owned(vmid, from);
+            VmRecord m = rules.move(find(vmid), vmid, from, to);
             vms.move(vmid, from, to);
-            return r.withOwner(to);
+            return m;
         });
         log.info("moved VM {} from node '{}' to node '{}'", vmid, from, to);
         return moved;
@@ -264,13 +223,9 @@ public final class DirectoryClusterStore implements ClusterStore {
 
     @Override
     public void delete(int vmid, String expectedOwner) {
-        Names.vmid(vmid);
-        member(expectedOwner);
+        rules.checkOwner(vmid, expectedOwner);
         locked("delete VM " + vmid + " on node '" + expectedOwner + "'", () -> {
-            VmRecord r = owned(vmid, expectedOwner);
-            if (r.locked()) {
-                throw new ClusterException(LOCKED, "cannot delete VM " + vmid + ": " + lockedMessage(r));
-            }
+            rules.delete(find(vmid), vmid, expectedOwner);
             vms.delete(expectedOwner, vmid);
             return null;
         });
@@ -279,12 +234,17 @@ public final class DirectoryClusterStore implements ClusterStore {
 
     @Override
     public void appendJournal(String taskId, ObjectNode entry) {
+        appendJournal(taskId, entry, -1);
+    }
+
+    @Override
+    public void appendJournal(String taskId, ObjectNode entry, int expectedLength) {
         Names.taskId(taskId);
         if (entry == null) {
             throw new ClusterException(INVALID, "task " + taskId + ": journal entry is missing");
         }
         locked("append to the journal of task " + taskId, () -> {
-            journals.append(taskId, entry);
+            journals.append(taskId, entry, expectedLength);
             return null;
         });
     }
@@ -315,6 +275,22 @@ public final class DirectoryClusterStore implements ClusterStore {
     }
 
     @Override
+    public NodeLease announce(String node, java.time.Duration ttl) {
+        rules.member(node);
+        return liveness.announce(node, ttl);
+    }
+
+    @Override
+    public Set<String> liveNodes() {
+        return io("read the liveness claims in " + dir, liveness::liveNodes);
+    }
+
+    @Override
+    public String location() {
+        return "directory " + dir;
+    }
+
+    @Override
     public String toString() {
         return "DirectoryClusterStore[" + config.name() + " in " + dir + "]";
     }
@@ -333,42 +309,12 @@ public final class DirectoryClusterStore implements ClusterStore {
         return Optional.of(vms.read(holders.get(0), vmid));
     }
 
-    private VmRecord owned(int vmid, String owner) {
-        VmRecord r = find(vmid).orElseThrow(() -> new ClusterException(NOT_FOUND,
-                "VM " + vmid + " does not exist in cluster '" + config.name() + "'; check the vmid"));
-        if (!r.owner().equals(owner)) {
-            throw new ClusterException(NOT_OWNER, "VM " + vmid + " is owned by node '" + r.owner() + "', not '"
-                    + owner + "'; send the request to node '" + r.owner() + "'");
-        }
+    private VmRecord write(VmRecord r) throws IOException {
+        vms.write(r);
         return r;
     }
 
-    private static void requireLock(VmRecord r, String expected, String action) {
-        if (r.lockedWith(expected)) {
-            return;
-        }
-        String prefix = "cannot " + action + " VM " + r.vmid() + " with lock (" + expected + "): ";
-        if (!r.locked()) {
-            throw new ClusterException(LOCKED, prefix + "it is not locked on node '" + r.owner()
-                    + "'; someone cleared the lock, so check the VM's state before going on");
-        }
-        throw new ClusterException(LOCKED, prefix + lockedMessage(r) + " (not by this caller)");
-    }
-
-    private static String lockedMessage(VmRecord r) {
-        String holder = "migrate".equals(r.lock()) ? "migration" : "'" + r.lock() + "' task";
-        return "VM " + r.vmid() + " is locked (" + r.lock() + ") on node '" + r.owner() + "'; wait for the running "
-                + holder + " or run 'ferry vm unlock " + r.vmid() + "' once you know none runs";
-    }
-
     // --- helpers ---
-
-    private void member(String node) {
-        if (node == null || config.node(node).isEmpty()) {
-            throw new ClusterException(UNKNOWN_NODE, "node '" + node + "' is not a member of cluster '" + config.name()
-                    + "' (members: " + String.join(", ", config.nodeNames()) + "); check the node name");
-        }
-    }
 
     private <T> T locked(String what, StoreLock.Body<T> body) {
         return io(what + " in " + dir, () -> lock.call(body));
@@ -390,12 +336,6 @@ public final class DirectoryClusterStore implements ClusterStore {
             return "permission denied on " + e.getMessage();
         }
         return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
-    }
-
-    private static String newToken() {
-        byte[] bytes = new byte[32];
-        new SecureRandom().nextBytes(bytes);
-        return HexFormat.of().formatHex(bytes);
     }
 
     private static void warnIfReadableByOthers(Path file) {

@@ -37,10 +37,18 @@ final class JournalFiles {
         AtomicFiles.createFolders(done);
     }
 
-    void append(String taskId, ObjectNode entry) throws IOException {
+    /** @param expectedLength the number of entries the journal must hold now; negative: any */
+    void append(String taskId, ObjectNode entry, int expectedLength) throws IOException {
         if (Files.exists(closedFile(taskId))) {
             throw new ClusterException(INVALID, "the journal of task " + taskId
                     + " is closed (the task finished); start a new task for further steps");
+        }
+        if (expectedLength >= 0) {
+            int now = Files.exists(openFile(taskId)) ? read(taskId).size() : 0;
+            if (now != expectedLength) {
+                throw new ClusterException(ClusterException.Reason.CONFLICT, "the journal of task " + taskId + " holds "
+                        + now + " entries, not " + expectedLength + ": another writer came first; read it again");
+            }
         }
         long cut = AtomicFiles.appendLine(openFile(taskId), Json.line(entry));
         if (cut > 0) {

@@ -12,8 +12,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
-/** The store's JSON: the cluster file and VM record files. */
-final class Json {
+/** The stores' JSON: the cluster file and VM records (shared by the store implementations). */
+public final class Json {
     static final ObjectMapper MAPPER = JsonMapper.builder()
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
@@ -22,7 +22,7 @@ final class Json {
     private Json() {}
 
     /** Parses one JSON object; the message of the exception says what is wrong. */
-    static ObjectNode object(byte[] bytes) throws IOException {
+    public static ObjectNode object(byte[] bytes) throws IOException {
         JsonNode node = MAPPER.readTree(bytes);
         if (node == null || node.isMissingNode()) {
             throw new IOException("it is empty");
@@ -33,7 +33,7 @@ final class Json {
         return o;
     }
 
-    static byte[] pretty(JsonNode node) throws IOException {
+    public static byte[] pretty(JsonNode node) throws IOException {
         byte[] body = MAPPER.writer(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(node);
         byte[] out = new byte[body.length + 1];
         System.arraycopy(body, 0, out, 0, body.length);
@@ -42,21 +42,27 @@ final class Json {
     }
 
     /** One line of JSON, newline-terminated. */
-    static byte[] line(JsonNode node) throws IOException {
+    public static byte[] line(JsonNode node) throws IOException {
         return (MAPPER.writeValueAsString(node) + "\n").getBytes(StandardCharsets.UTF_8);
     }
 
-    /** The VM record file: {"config": {...}, "lock": "migrate"}; no "lock" when unlocked. */
-    static byte[] record(VmRecord r) throws IOException {
+    /**
+     * The VM record file: {"config": {...}, "lock": "migrate", "lock_holder": {"task": ..., "node": ...}};
+     * no "lock" when unlocked.
+     */
+    public static byte[] record(VmRecord r) throws IOException {
         ObjectNode o = MAPPER.createObjectNode();
         o.set("config", r.config());
         if (r.lock() != null) {
             o.put("lock", r.lock());
         }
+        if (r.lockHolder() != null) {
+            o.putObject("lock_holder").put("task", r.lockHolder().task()).put("node", r.lockHolder().node());
+        }
         return pretty(o);
     }
 
-    static VmRecord record(int vmid, String owner, byte[] bytes) throws IOException {
+    public static VmRecord record(int vmid, String owner, byte[] bytes) throws IOException {
         ObjectNode o = object(bytes);
         if (!(o.get("config") instanceof ObjectNode config)) {
             throw new IOException("\"config\" is missing or not an object");
@@ -66,14 +72,19 @@ final class Json {
             throw new IOException("\"lock\" is not a string");
         }
         String lockName = lock == null || lock.isNull() ? null : lock.asText();
+        JsonNode holder = o.get("lock_holder");
+        if (holder != null && !holder.isNull() && !(holder.path("task").isTextual() && holder.path("node").isTextual())) {
+            throw new IOException("\"lock_holder\" is not {\"task\": ..., \"node\": ...}");
+        }
         try {
-            return new VmRecord(vmid, owner, config, lockName);
+            return new VmRecord(vmid, owner, config, lockName, holder == null || holder.isNull() ? null
+                    : new VmRecord.LockHolder(holder.path("task").asText(), holder.path("node").asText()));
         } catch (ClusterException e) {
             throw new IOException(e.getMessage(), e);
         }
     }
 
-    static byte[] cluster(ClusterConfig c) throws IOException {
+    public static byte[] cluster(ClusterConfig c) throws IOException {
         ObjectNode o = MAPPER.createObjectNode();
         o.put("name", c.name());
         o.put("token", c.token());
@@ -87,7 +98,7 @@ final class Json {
         return pretty(o);
     }
 
-    static ClusterConfig cluster(byte[] bytes) throws IOException {
+    public static ClusterConfig cluster(byte[] bytes) throws IOException {
         ObjectNode o = object(bytes);
         List<NodeInfo> nodes = new ArrayList<>();
         JsonNode list = o.get("nodes");

@@ -5,7 +5,7 @@ import static ferry.cluster.ClusterException.Reason.INVALID;
 import java.util.regex.Pattern;
 
 /** Validation of the names and numbers that become file names or keys. */
-final class Names {
+public final class Names {
     static final int MIN_VMID = 100;
     static final int MAX_VMID = 999_999_999;
 
@@ -18,7 +18,7 @@ final class Names {
 
     private Names() {}
 
-    static String name(String what, String value) {
+    public static String name(String what, String value) {
         if (value == null || !NODE.matcher(value).matches()) {
             throw new ClusterException(INVALID, what + " name '" + value
                     + "' is invalid; use lower-case letters, digits and '-', starting with a letter or digit (at most 63)");
@@ -26,14 +26,14 @@ final class Names {
         return value;
     }
 
-    static int vmid(int vmid) {
+    public static int vmid(int vmid) {
         if (vmid < MIN_VMID || vmid > MAX_VMID) {
             throw new ClusterException(INVALID, "vmid " + vmid + " is out of range; use " + MIN_VMID + ".." + MAX_VMID);
         }
         return vmid;
     }
 
-    static String lock(String lock) {
+    public static String lock(String lock) {
         if (lock == null || !LOCK.matcher(lock).matches()) {
             throw new ClusterException(INVALID, "lock name '" + lock
                     + "' is invalid; use lower-case letters, digits and '-', starting with a letter (e.g. 'migrate')");
@@ -41,7 +41,7 @@ final class Names {
         return lock;
     }
 
-    static String taskId(String taskId) {
+    public static String taskId(String taskId) {
         if (taskId == null || !TASK.matcher(taskId).matches()) {
             throw new ClusterException(INVALID, "task id '" + taskId
                     + "' is invalid; use letters, digits and '._:@-', starting with a letter or digit (at most 200)");
@@ -50,12 +50,12 @@ final class Names {
     }
 
     /** A host name, an IPv4 address or a bare IPv6 address. */
-    static boolean isHost(String host) {
+    public static boolean isHost(String host) {
         return host != null && (HOSTNAME.matcher(host).matches() || IPV6.matcher(host).matches());
     }
 
     /** Splits "host:port" or "[v6]:port"; null when it does not parse. */
-    static HostPort hostPort(String address) {
+    public static HostPort hostPort(String address) {
         if (address == null) {
             return null;
         }
@@ -80,5 +80,5 @@ final class Names {
         return p >= 1 && p <= 65535 ? new HostPort(host, p) : null;
     }
 
-    record HostPort(String host, int port) {}
+    public record HostPort(String host, int port) {}
 }

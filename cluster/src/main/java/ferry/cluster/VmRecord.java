@@ -11,9 +11,28 @@ import java.util.Objects;
  *
  * <p>The config is copied on the way in and out, so a record never changes.
  *
- * @param lock the lock ("migrate", ...) or null when the VM is unlocked
+ * @param lock       the lock ("migrate", ...) or null when the VM is unlocked
+ * @param lockHolder who holds the lock: the task and the node that runs it (null when unlocked,
+ *                   or when the lock was set without one)
  */
-public record VmRecord(int vmid, String owner, ObjectNode config, String lock) {
+public record VmRecord(int vmid, String owner, ObjectNode config, String lock, LockHolder lockHolder) {
+
+    /** The task that holds a VM's lock, and the node that orchestrates it. */
+    public record LockHolder(String task, String node) {
+        public LockHolder {
+            Names.taskId(task);
+            Names.name("node", node);
+        }
+
+        @Override
+        public String toString() {
+            return "task " + task + " of node '" + node + "'";
+        }
+    }
+
+    public VmRecord(int vmid, String owner, ObjectNode config, String lock) {
+        this(vmid, owner, config, lock, null);
+    }
 
     public VmRecord {
         Names.vmid(vmid);
@@ -24,6 +43,8 @@ public record VmRecord(int vmid, String owner, ObjectNode config, String lock) {
         config = config.deepCopy();
         if (lock != null) {
             Names.lock(lock);
+        } else {
+            lockHolder = null;
         }
     }
 
@@ -37,16 +58,16 @@ public record VmRecord(int vmid, String owner, ObjectNode config, String lock) {
         return lock != null;
     }
 
-    VmRecord withLock(String newLock) {
-        return new VmRecord(vmid, owner, config, newLock);
+    VmRecord withLock(String newLock, LockHolder holder) {
+        return new VmRecord(vmid, owner, config, newLock, holder);
     }
 
     VmRecord withOwner(String newOwner) {
-        return new VmRecord(vmid, newOwner, config, lock);
+        return new VmRecord(vmid, newOwner, config, lock, lockHolder);
     }
 
     VmRecord withConfig(ObjectNode newConfig) {
-        return new VmRecord(vmid, owner, newConfig, lock);
+        return new VmRecord(vmid, owner, newConfig, lock, lockHolder);
     }
 
     boolean lockedWith(String expected) {

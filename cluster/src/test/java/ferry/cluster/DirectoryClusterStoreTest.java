@@ -2,7 +2,7 @@ package ferry.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static ferry.cluster.StoreConformance.failure;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -16,6 +16,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+/** What only the directory store has: its files. What every store does is in {@link StoreConformance}. */
 class DirectoryClusterStoreTest {
     static final ObjectMapper JSON = new ObjectMapper();
     static final List<NodeInfo> NODES = List.of(
@@ -40,12 +41,6 @@ class DirectoryClusterStoreTest {
         return o;
     }
 
-    static ClusterException failure(Reason reason, Runnable call) {
-        ClusterException e = catchThrowableOfType(ClusterException.class, call::run);
-        assertThat(e).as("expected a ClusterException").isNotNull();
-        assertThat(e.reason()).as(e.getMessage()).isEqualTo(reason);
-        return e;
-    }
 
     // --- create / open ---
 
@@ -148,100 +143,6 @@ class DirectoryClusterStoreTest {
     }
 
     @Test
-    void recordsAreCopies() {
-        ObjectNode c = config("web");
-        VmRecord r = store.create("a", 100, c);
-        c.put("name", "changed");
-        r.config().put("name", "changed too");
-        assertThat(store.vm(100).orElseThrow().config().get("name").asText()).isEqualTo("web");
-    }
-
-    @Test
-    void createRefusesDuplicatesUnknownNodesAndBadVmids() {
-        store.create("a", 100, config("web"));
-        ClusterException e = failure(Reason.EXISTS, () -> store.create("b", 100, config("other")));
-        assertThat(e.getMessage()).contains("VM 100").contains("node 'a'");
-        failure(Reason.EXISTS, () -> store.create("a", 100, config("other")));
-        e = failure(Reason.UNKNOWN_NODE, () -> store.create("c", 101, config("x")));
-        assertThat(e.getMessage()).contains("'c'").contains("a, b");
-        assertThat(failure(Reason.INVALID, () -> store.create("a", 99, config("x"))).getMessage()).contains("99");
-        failure(Reason.INVALID, () -> store.create("a", 1_000_000_000, config("x")));
-        failure(Reason.INVALID, () -> store.create("a", 102, null));
-        store.create("a", 999_999_999, config("max"));
-
-        assertThat(store.vms()).extracting(VmRecord::vmid).containsExactly(100, 999_999_999);
-        assertThat(store.vm(100).orElseThrow().config()).isEqualTo(config("web"));
-        assertThat(dir.resolve("nodes/b/vms/100.json")).doesNotExist();
-    }
-
-    @Test
-    void update() {
-        store.create("a", 100, config("web"));
-        VmRecord u = store.update(100, "a", config("web2"));
-        assertThat(u.config()).isEqualTo(config("web2"));
-        assertThat(store.vm(100)).hasValue(u);
-
-        ClusterException e = failure(Reason.NOT_OWNER, () -> store.update(100, "b", config("x")));
-        assertThat(e.getMessage()).contains("owned by node 'a'").contains("not 'b'");
-        failure(Reason.NOT_FOUND, () -> store.update(101, "a", config("x")));
-        failure(Reason.UNKNOWN_NODE, () -> store.update(100, "zz", config("x")));
-
-        store.lock(100, "a", "migrate");
-        e = failure(Reason.LOCKED, () -> store.update(100, "a", config("x")));
-        assertThat(e.getMessage()).contains("locked (migrate)").contains("node 'a'");
-        failure(Reason.LOCKED, () -> store.update(100, "a", config("x"), "backup"));
-        VmRecord held = store.update(100, "a", config("web3"), "migrate");
-        assertThat(held.lock()).isEqualTo("migrate");
-        assertThat(store.vm(100)).hasValue(new VmRecord(100, "a", config("web3"), "migrate"));
-
-        store.unlock(100, "a", "migrate");
-        e = failure(Reason.LOCKED, () -> store.update(100, "a", config("x"), "migrate"));
-        assertThat(e.getMessage()).contains("not locked");
-        assertThat(store.vm(100).orElseThrow().config()).isEqualTo(config("web3"));
-    }
-
-    @Test
-    void lockIsCompareAndSet() {
-        store.create("a", 100, config("web"));
-        VmRecord l = store.lock(100, "a", "migrate");
-        assertThat(l.lock()).isEqualTo("migrate");
-        assertThat(l.locked()).isTrue();
-
-        ClusterException e = failure(Reason.LOCKED, () -> store.lock(100, "a", "backup"));
-        assertThat(e.getMessage())
-                .isEqualTo("cannot lock VM 100 (backup): VM 100 is locked (migrate) on node 'a'; wait for the "
-                        + "running migration or run 'ferry vm unlock 100' once you know none runs");
-        failure(Reason.LOCKED, () -> store.lock(100, "a", "migrate"));
-        assertThat(store.vm(100).orElseThrow().lock()).isEqualTo("migrate");
-
-        store.create("b", 200, config("db"));
-        failure(Reason.NOT_OWNER, () -> store.lock(200, "a", "migrate"));
-        failure(Reason.INVALID, () -> store.lock(200, "b", "Migrate!"));
-        assertThat(store.vm(200).orElseThrow().locked()).isFalse();
-    }
-
-    @Test
-    void unlockChecksTheExpectedLock() {
-        store.create("a", 100, config("web"));
-        store.lock(100, "a", "migrate");
-
-        ClusterException e = failure(Reason.LOCKED, () -> store.unlock(100, "a", "backup"));
-        assertThat(e.getMessage()).contains("(backup)").contains("locked (migrate)");
-        failure(Reason.NOT_OWNER, () -> store.unlock(100, "b", "migrate"));
-        assertThat(store.vm(100).orElseThrow().lock()).isEqualTo("migrate");
-
-        assertThat(store.unlock(100, "a", "migrate").lock()).isNull();
-        assertThat(store.vm(100).orElseThrow().lock()).isNull();
-        e = failure(Reason.LOCKED, () -> store.unlock(100, "a", "migrate"));
-        assertThat(e.getMessage()).contains("not locked");
-
-        // a person's unlock: any lock, no-op when unlocked
-        store.lock(100, "a", "backup");
-        assertThat(store.unlock(100, "a", null).locked()).isFalse();
-        assertThat(store.unlock(100, "a", null).locked()).isFalse();
-    }
-
-    @Test
     void moveOnlyByTheOwnerAndKeepsTheLock() {
         store.create("a", 100, config("web"));
         store.lock(100, "a", "migrate");
@@ -263,21 +164,6 @@ class DirectoryClusterStoreTest {
         failure(Reason.NOT_OWNER, () -> store.move(100, "a", "b"));
         failure(Reason.NOT_OWNER, () -> store.unlock(100, "a", "migrate"));
         assertThat(store.unlock(100, "b", "migrate").locked()).isFalse();
-    }
-
-    @Test
-    void delete() {
-        store.create("a", 100, config("web"));
-        failure(Reason.NOT_OWNER, () -> store.delete(100, "b"));
-        store.lock(100, "a", "migrate");
-        assertThat(failure(Reason.LOCKED, () -> store.delete(100, "a")).getMessage()).contains("locked (migrate)");
-        store.unlock(100, "a", "migrate");
-
-        store.delete(100, "a");
-        assertThat(store.vm(100)).isEmpty();
-        assertThat(dir.resolve("nodes/a/vms/100.json")).doesNotExist();
-        failure(Reason.NOT_FOUND, () -> store.delete(100, "a"));
-        store.create("b", 100, config("again"));
     }
 
     @Test

@@ -1,7 +1,7 @@
 package ferry.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static ferry.cluster.StoreConformance.failure;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -36,43 +36,15 @@ class JournalTest {
         return o;
     }
 
-    static ClusterException failure(Reason reason, Runnable call) {
-        ClusterException e = catchThrowableOfType(ClusterException.class, call::run);
-        assertThat(e).as("expected a ClusterException").isNotNull();
-        assertThat(e.reason()).as(e.getMessage()).isEqualTo(reason);
-        return e;
-    }
 
     @Test
-    void appendReadAndClose() throws Exception {
-        String task = "UPID:a:0001:migrate:100";
-        assertThat(store.openJournals()).isEmpty();
-        assertThat(store.closedJournals()).isEmpty();
-        failure(Reason.NOT_FOUND, () -> store.journal(task));
-
-        store.appendJournal(task, step("prepare", 1));
-        store.appendJournal(task, step("phase1", 2));
-        store.appendJournal("t-2", step("prepare", 1));
-        assertThat(store.journal(task)).containsExactly(step("prepare", 1), step("phase1", 2));
-        assertThat(store.openJournals()).containsExactly("UPID:a:0001:migrate:100", "t-2");
-        assertThat(Files.readAllLines(dir.resolve("journal/" + task + ".jsonl"))).hasSize(2);
-
-        DirectoryClusterStore reopened = DirectoryClusterStore.open(dir);
-        assertThat(reopened.journal(task)).hasSize(2);
-
-        reopened.closeJournal(task);
-        assertThat(store.openJournals()).containsExactly("t-2");
-        assertThat(store.closedJournals()).containsExactly(task);
-        assertThat(dir.resolve("journal/done/" + task + ".jsonl")).exists();
-        assertThat(store.journal(task)).containsExactly(step("prepare", 1), step("phase1", 2));
-        store.closeJournal(task); // idempotent
-
-        ClusterException e = failure(Reason.INVALID, () -> store.appendJournal(task, step("phase2", 3)));
-        assertThat(e.getMessage()).contains(task).contains("closed");
-        failure(Reason.NOT_FOUND, () -> store.closeJournal("nope"));
-        failure(Reason.INVALID, () -> store.appendJournal("../escape", step("x", 0)));
-        failure(Reason.INVALID, () -> store.appendJournal("t-3", null));
-        assertThat(store.journal(task)).hasSize(2);
+    void journalsAreJsonLinesMovedToDoneWhenClosed() throws Exception {
+        store.appendJournal("t-1", step("prepare", 1));
+        store.appendJournal("t-1", step("phase1", 2));
+        assertThat(Files.readAllLines(dir.resolve("journal/t-1.jsonl"))).hasSize(2);
+        store.closeJournal("t-1");
+        assertThat(dir.resolve("journal/t-1.jsonl")).doesNotExist();
+        assertThat(Files.readAllLines(dir.resolve("journal/done/t-1.jsonl"))).hasSize(2);
     }
 
     @Test

@@ -28,9 +28,9 @@ final class LockHammer {
 
     private LockHammer() {}
 
-    /** args: cluster dir, vmid, owner, lock name (who I am), iterations, marker file, go file. */
+    /** args: store spec (see StoreSpec), vmid, owner, lock name (who I am), iterations, marker file, go file. */
     public static void main(String[] args) throws Exception {
-        ClusterStore store = DirectoryClusterStore.open(Path.of(args[0]));
+        ClusterStore store = StoreSpec.open(args[0]);
         Path go = Path.of(args[6]);
         System.out.println("READY");
         System.out.flush();

@@ -44,13 +44,29 @@ final class Handover {
         try {
             ctx.store().move(vmid, ctx.here(), target);
         } catch (ClusterException e) {
+            if (e.reason() == ClusterException.Reason.IO) {
+                throw e; // whether it moved is unknown: the journal's recovery finds out
+            }
+            if (ctx.store().vm(vmid).filter(r -> r.owner().equals(target)).isPresent()) {
+                ctx.log().info("VM %d is already owned by node '%s' (its agent took the hand-over on while this node "
+                        + "was seen down)", vmid, target);
+                return handOverOwned();
+            }
             // ownership did not move: the VM is still ours, so undo as before hand-over
             ctx.log().error("could not move VM %d to node '%s': %s", vmid, target, e.getMessage());
+            ctx.journal().step(MigrationStep.CLEANUP, "clean up", x -> x.put("why", e.getMessage()));
             phase2.cleanup();
             phase1.cleanup();
             problems.add("ownership could not move: " + e.getMessage());
             return status = MigrationResult.Status.FAILED;
         }
+        return handOverOwned();
+    }
+
+    /** The rest of the hand-over, once the target owns the VM. */
+    private MigrationResult.Status handOverOwned() {
+        int vmid = ctx.vmid();
+        String target = ctx.targetName();
         try {
             DiskRecords.retarget(ctx.store(), vmid, target, phase1.moved(), phase1.copied());
             DiskRecords.ejectMedia(ctx.store(), vmid, target, ctx.dropped());
@@ -84,7 +100,7 @@ final class Handover {
         try {
             ctx.target().resume(vmid);
             resumedNanos = System.nanoTime();
-            Recovery.awaitRunning(ctx.target(), vmid, target);
+            Recovery.awaitRunning(ctx.target()::state, vmid, target);
         } catch (TargetNode.NoQemuException e) {
             // it answered: no QEMU ran the guest there, so the source may take it back
             ctx.journal().step(MigrationStep.TARGET_GONE, "no QEMU on " + target, x -> x.put("why", e.getMessage()));

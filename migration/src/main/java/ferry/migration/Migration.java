@@ -1,5 +1,6 @@
 package ferry.migration;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.cluster.ClusterStore;
 import ferry.cluster.NodeInfo;
 import ferry.node.LocalNode;
@@ -103,19 +104,42 @@ public final class Migration {
                 default -> "";
             };
             log.error("migration aborted (duration %s): %s%s", Sizes.duration(ctx.elapsedMs()), what, e.getMessage());
+            try {
+                // journaled before it acts, like every step: a peer that took over meanwhile fences it
+                ctx.journal().step(MigrationStep.CLEANUP, "clean up", x -> x.put("why", String.valueOf(e.getMessage())));
+            } catch (RuntimeException x) {
+                phase2.closeEvents();
+                return leftToRecovery(ctx, phase2, x);
+            }
             phase2.cleanup();
             phase1.cleanup();
             ctx.journal().end(status.wire());
             return result(ctx, phase2, 0, status, e.getMessage(), List.of());
         }
         Handover handover = new Handover(ctx, phase1, phase2, recovery, cancel);
-        MigrationResult.Status status = handover.run();
+        MigrationResult.Status status;
+        try {
+            status = handover.run();
+        } catch (Journal.Fenced | ferry.cluster.ClusterException x) {
+            phase2.closeEvents();
+            return leftToRecovery(ctx, phase2, x);
+        }
         phase2.closeEvents();
         List<String> problems = handover.problems();
         String error = handover.message() != null ? handover.message()
                 : problems.isEmpty() ? null : String.join("; ", problems);
         end(ctx.journal(), status, log, ctx.elapsedMs(), error);
         return result(ctx, phase2, handover.resumedNanos(), status, error, problems);
+    }
+
+    /**
+     * A step could not be journaled (a peer took the migration over, or the store does not answer):
+     * nothing more is done here; the journal stays open and its recovery resolves it.
+     */
+    private MigrationResult leftToRecovery(MigrationContext ctx, Phase2 phase2, RuntimeException why) {
+        String m = "left to recovery: " + why.getMessage();
+        ctx.log().error("%s", m);
+        return result(ctx, phase2, 0, MigrationResult.Status.HANDOVER_PENDING, m, List.of(m));
     }
 
     /** Logs the end and closes the journal, unless something is left for the agent to finish. */
@@ -137,8 +161,9 @@ public final class Migration {
      * for good) with a last {@code ended} entry carrying {@code outcome}; nothing else is touched.
      */
     public void abandon(String taskId, String outcome) {
-        JournalState j = JournalState.of(taskId, store.journal(taskId));
-        new Journal(store, taskId, j.vmid(), j.source(), j.target(), hook).end(outcome);
+        List<ObjectNode> entries = store.journal(taskId);
+        JournalState j = JournalState.of(taskId, entries);
+        new Journal(store, taskId, j.vmid(), j.source(), j.target(), entries.size(), hook).end(outcome);
     }
 
     /**
@@ -149,12 +174,13 @@ public final class Migration {
      */
     public MigrationResult recover(String taskId, TaskLog log, CancelSignal signal) {
         long started = System.nanoTime();
-        JournalState j = JournalState.of(taskId, store.journal(taskId));
+        List<ObjectNode> entries = store.journal(taskId);
+        JournalState j = JournalState.of(taskId, entries);
         if (!j.source().equals(local.name())) {
             throw new MigrationRefused("task " + taskId + " was orchestrated by node '" + j.source() + "', not by '"
                     + local.name() + "'; its agent recovers it");
         }
-        Journal journal = new Journal(store, taskId, j.vmid(), j.source(), j.target(), hook);
+        Journal journal = new Journal(store, taskId, j.vmid(), j.source(), j.target(), entries.size(), hook);
         log.info("recovered after restart: task %s (VM %d, node '%s' -> '%s') had reached step '%s' (%s)", taskId,
                 j.vmid(), j.source(), j.target(), j.last() == null ? "none" : j.last().wire(),
                 j.last() == null ? "-" : j.last().phase());
@@ -164,6 +190,16 @@ public final class Migration {
         long ms = (System.nanoTime() - started) / 1_000_000;
         end(journal, o.status(), log, ms, o.message());
         return MigrationResult.recovered(o.status(), j, ms, o.message(), o.problems(), log.lines());
+    }
+
+    /**
+     * Looks at a migration *to* this node whose orchestrating node is down (its liveness claim
+     * lapsed) and does the target's safe part, if any: finish a hand-over whose stream completed,
+     * or drop an incoming QEMU that can never receive the guest. The journal stays open with what
+     * is left for the source's agent. Call it only while the source node is seen down.
+     */
+    public PeerRecovery.Outcome recoverAsPeer(String taskId) {
+        return new PeerRecovery(store, local, hook).run(taskId);
     }
 
     /**

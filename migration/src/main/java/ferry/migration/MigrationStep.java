@@ -63,6 +63,13 @@ public enum MigrationStep {
     UNLOCK("phase3"),
     /** an agent takes over an interrupted migration from its journal. */
     RECOVER("recovery"),
+    /**
+     * the target's agent acts for a migration whose orchestrating node is down (its liveness claim
+     * lapsed): only what is safe whatever that node's QEMU does meanwhile; the entry says why.
+     */
+    PEER_RECOVER("recovery"),
+    /** the target's agent did its part; the entry says what is left for the orchestrating node. */
+    PEER_DONE("recovery"),
     /** the migration ended; the entry holds the outcome and the journal is closed after it. */
     ENDED("end");
 

@@ -1,6 +1,7 @@
 package ferry.migration;
 
 import ferry.cluster.ClusterException;
+import ferry.cluster.VmRecord;
 import ferry.node.Storage;
 import ferry.node.VmDefinition;
 import java.nio.file.Path;
@@ -26,7 +27,7 @@ final class Phase1 {
     void run(boolean userPaused) {
         ctx.journal().step(MigrationStep.LOCK, "lock", e -> e.put("online", ctx.online()).put("user_paused", userPaused));
         try {
-            ctx.store().lock(ctx.vmid(), ctx.here(), "migrate");
+            ctx.store().lock(ctx.vmid(), ctx.here(), "migrate", new VmRecord.LockHolder(ctx.taskId(), ctx.here()));
         } catch (ClusterException e) {
             throw new MigrationRefused(e.getMessage());
         }

@@ -88,7 +88,7 @@ final class Prepare {
             throw new MigrationRefused("target node '" + req.target() + "' runs QEMU " + info.qemuVersion()
                     + ", older than QEMU " + mine + " here; a migration may only go to the same or a newer QEMU");
         }
-        Journal journal = new Journal(store, taskId, req.vmid(), here, req.target(), hook);
+        Journal journal = new Journal(store, taskId, req.vmid(), here, req.target(), 0, hook);
         return new MigrationContext(store, local, volumes, settled, taskId, log, vm, target, running, features, journal,
                 System.nanoTime(), disks.moved(), disks.dropped());
     }

@@ -1,5 +1,6 @@
 package ferry.migration;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.cluster.ClusterException;
 import ferry.cluster.ClusterStore;
 import ferry.cluster.VmRecord;
@@ -50,7 +51,23 @@ final class Recovery {
         TargetNode target = targets.apply(j.target());
         String lastWait = null;
         while (true) {
-            RecoveryDecision.Facts facts = facts(j, target);
+            RecoveryDecision.Facts facts;
+            try {
+                // decide from the journal as it is now: a peer may have acted since (its entries fence ours)
+                List<ObjectNode> entries = store.journal(j.taskId());
+                j = JournalState.of(j.taskId(), entries);
+                journal.sync(entries.size());
+                facts = facts(j, target);
+            } catch (RuntimeException e) {
+                log.error("cannot read the journal or the facts (%s); trying again in %d s", e.getMessage(),
+                        RETRY.toSeconds());
+                if (signal.stopping()) {
+                    return new Outcome(MigrationResult.Status.HANDOVER_PENDING, "recovery interrupted: "
+                            + e.getMessage(), List.of(e.getMessage()));
+                }
+                Sleep.quietly(RETRY.toMillis());
+                continue;
+            }
             Action a = RecoveryDecision.decide(j, facts);
             if (a instanceof RecoveryDecision.Wait w) {
                 if (!w.why().equals(lastWait)) {
@@ -128,7 +145,7 @@ final class Recovery {
                     target.resume(vmid);
                 }
                 if (j.online()) {
-                    awaitRunning(target, vmid, j.target());
+                    awaitRunning(target::state, vmid, j.target());
                     journal.step(MigrationStep.TARGET_RUNNING, "runs on " + j.target());
                 }
                 List<String> problems = new ArrayList<>();
@@ -177,10 +194,10 @@ final class Recovery {
     }
 
     /** Waits until the target reports that the guest runs there. */
-    static void awaitRunning(TargetNode target, int vmid, String node) {
+    static void awaitRunning(java.util.function.IntFunction<TargetNode.QemuState> state, int vmid, String node) {
         long deadline = System.nanoTime() + CONFIRM.toNanos();
         while (true) {
-            TargetNode.QemuState s = target.state(vmid);
+            TargetNode.QemuState s = state.apply(vmid);
             if (s.running()) {
                 return;
             }

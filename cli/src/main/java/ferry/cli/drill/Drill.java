@@ -8,6 +8,9 @@ import ferry.cluster.ClusterStore;
 import ferry.cluster.VmRecord;
 import ferry.migration.MigrationStep;
 import ferry.node.LocalNode;
+import ferry.testkit.etcd.EtcdServer;
+import ferry.testkit.netns.HostNetwork;
+import java.nio.file.Path;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -30,24 +33,39 @@ public final class Drill {
     private static final Duration SETTLE = Duration.ofSeconds(90);
     private static final int FIRST_VMID = 100;
 
+    /** The drill cluster's nodes (the hosts of {@code drill --hosts}). */
+    public static final List<String> NODES = DrillCluster.NODES;
+
     private final PrintWriter progress;
 
     public Drill(PrintWriter progress) {
         this.progress = progress;
     }
 
-    /** The representative subset: the faults that were real bugs once, and crossing migrations. */
-    static List<Scenario> quick() {
-        return List.of(KillAtStep.at(Victim.SOURCE_AGENT, MigrationStep.MIGRATE),
+    /**
+     * The representative subset: the faults that were real bugs once, crossing migrations, a source
+     * node down until its peer acts, and (on etcd) the store killed mid-migration.
+     */
+    static List<Scenario> quick(boolean onEtcd) {
+        List<Scenario> out = new ArrayList<>(List.of(KillAtStep.at(Victim.SOURCE_AGENT, MigrationStep.MIGRATE),
                 KillAtStep.at(Victim.TARGET_AGENT, MigrationStep.MOVE_OWNER),
                 KillAtStep.at(Victim.SOURCE_AGENT, MigrationStep.RESUME_TARGET),
                 KillAtStep.at(Victim.TARGET_QEMU, MigrationStep.RESUME_TARGET),
                 new StopAgentMidMigration(Victim.SOURCE_AGENT),
-                new TwoMigrations(true));
+                new TwoMigrations(true),
+                SourceNodeDown.at(MigrationStep.MIGRATE)));
+        if (onEtcd) {
+            out.add(EtcdOutage.at(MigrationStep.MIGRATE));
+            out.add(EtcdOutage.at(MigrationStep.MOVE_OWNER));
+        }
+        return out;
     }
 
-    /** Every victim at every step, both polite stops, both link cuts, concurrent and crossing migrations. */
-    static List<Scenario> all() {
+    /**
+     * Every victim at every step, both polite stops, both link cuts, concurrent and crossing
+     * migrations, the source node down at three steps, and (on etcd) etcd killed at every step.
+     */
+    static List<Scenario> all(boolean onEtcd) {
         List<Scenario> out = new ArrayList<>();
         for (Victim v : Victim.values()) {
             for (MigrationStep s : KILL_STEPS) {
@@ -66,6 +84,12 @@ public final class Drill {
         }
         out.add(new TwoMigrations(false));
         out.add(new TwoMigrations(true));
+        for (MigrationStep s : List.of(MigrationStep.MIGRATE, MigrationStep.MOVE_OWNER, MigrationStep.RESUME_TARGET)) {
+            out.add(SourceNodeDown.at(s));
+        }
+        if (onEtcd) {
+            KILL_STEPS.forEach(s -> out.add(EtcdOutage.at(s)));
+        }
         return out;
     }
 
@@ -74,21 +98,41 @@ public final class Drill {
      * fresh throwaway cluster, removed at the end unless {@code keep} (its journals, task logs and
      * agent logs are then left for a look).
      */
-    public DrillReport run(boolean quick, String only, boolean keep) throws Exception {
-        List<Scenario> chosen = (quick ? quick() : all()).stream()
+    public DrillReport run(boolean quick, String only, boolean keep, boolean onEtcd) throws Exception {
+        return run(quick, only, keep, onEtcd, null, null);
+    }
+
+    /**
+     * The same on namespaced hosts when {@code net} is given (this process runs in its ctl host;
+     * {@code workDir} is the folder to use, made and removed by the caller); null: on loopback.
+     */
+    public DrillReport run(boolean quick, String only, boolean keep, boolean onEtcd, HostNetwork net, Path workDir)
+            throws Exception {
+        List<Scenario> chosen = (quick ? quick(onEtcd) : all(onEtcd)).stream()
                 .filter(s -> only == null || s.name().contains(only)).toList();
         if (chosen.isEmpty()) {
             throw new IllegalArgumentException("no scenario of the " + (quick ? "quick" : "full") + " drill is named '"
                     + only + "'; the names are shown in the table of a run");
         }
-        String noCut = quick ? null : LinkCutter.unavailable(); // the quick subset cuts no link
-        return run(chosen, keep, noCut == null ? null : "link cuts not run: " + noCut);
+        String noCut = quick || net != null ? null : LinkCutter.unavailable(); // the quick subset cuts no link
+        List<String> skipped = new ArrayList<>();
+        if (noCut != null) {
+            skipped.add("link cuts not run: " + noCut);
+        }
+        if (!onEtcd) {
+            skipped.add("etcd outages not run: the records are in the cluster folder"
+                    + (EtcdServer.unavailableReason() == null ? "" : " (" + EtcdServer.unavailableReason() + ")"));
+        }
+        return run(chosen, keep, onEtcd, net, workDir, skipped.isEmpty() ? null : String.join("; ", skipped));
     }
 
-    DrillReport run(List<Scenario> scenarios, boolean keep, String skipped) throws Exception {
+    DrillReport run(List<Scenario> scenarios, boolean keep, boolean onEtcd, HostNetwork net, Path workDir,
+                    String skipped) throws Exception {
         List<ScenarioResult> results = new ArrayList<>();
-        try (DrillCluster c = DrillCluster.create(keep)) {
-            say("cluster: 2 nodes (a, b), agents as separate processes, in " + c.layout().dir()
+        try (DrillCluster c = DrillCluster.create(keep, onEtcd, net, workDir)) {
+            say("cluster: 2 nodes (a, b), agents as separate processes "
+                    + (net == null ? "on loopback" : "each in its host's network namespace") + ", records in "
+                    + (onEtcd ? "etcd at " + c.etcd().storeAddress() : "the folder") + ", in " + c.layout().dir()
                     + (keep ? " (kept at the end)" : " (removed at the end)"));
             int vmid = FIRST_VMID;
             for (int i = 0; i < scenarios.size(); i++) {
@@ -102,7 +146,7 @@ public final class Drill {
                                 r.error() != null ? List.of(r.error()) : r.findings().details)));
             }
         }
-        return new DrillReport(results, skipped);
+        return new DrillReport(results, skipped, onEtcd ? "etcd" : "directory", net == null ? "loopback" : "netns");
     }
 
     private ScenarioResult runOne(DrillCluster c, Scenario s, int vmid) {

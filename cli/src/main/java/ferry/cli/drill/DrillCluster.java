@@ -6,6 +6,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.agent.AgentClient;
 import ferry.agent.ClusterLayout;
 import ferry.cli.AgentProcess;
+import ferry.cluster.ClusterStore;
+import ferry.cluster.StoreAddress;
+import ferry.testkit.etcd.EtcdServer;
+import ferry.testkit.netns.HostNetwork;
 import ferry.node.LocalNode;
 import ferry.node.QemuBinary;
 import ferry.node.VmDefinition;
@@ -33,7 +37,10 @@ final class DrillCluster implements AutoCloseable {
     static final List<String> NODES = List.of(A, B);
     static final ObjectMapper JSON = new ObjectMapper();
     /** Agents start quicker and weigh less this way; the drill runs on small hosts too. */
-    private static final List<String> LEAN_JVM = List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx192m");
+    private static final List<String> LEAN_JVM = List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx192m",
+            "-Dferry.leaseTtl=" + DrillCluster.LEASE_TTL_S);
+    /** Short, so that a peer acts for a downed node within seconds. */
+    static final int LEASE_TTL_S = 3;
     private static final Duration AGENT_READY = Duration.ofSeconds(60);
     /** Longer than a hand-over's confirmation; a stopping agent lets migrations reach their safe point. */
     private static final Duration AGENT_STOP = Duration.ofSeconds(120);
@@ -45,20 +52,65 @@ final class DrillCluster implements AutoCloseable {
     private final QemuBinary qemu = QemuBinary.find();
 
     private final boolean keep;
+    private final EtcdServer etcd;
+    private final ClusterStore etcdStore;
+    private final HostNetwork net;
 
-    private DrillCluster(Path root, ClusterLayout layout, boolean keep) {
+    private DrillCluster(Path root, ClusterLayout layout, boolean keep, EtcdServer etcd, HostNetwork net) {
         this.root = root;
         this.keep = keep;
         this.layout = layout;
+        this.etcd = etcd;
+        this.net = net;
+        this.etcdStore = etcd == null ? null : layout.open();
         for (String n : NODES) {
             clients.put(n, AgentProcess.client(layout, n));
         }
     }
 
-    /** A new cluster in a temporary folder; {@code keep}: leave the folder when closed. */
-    static DrillCluster create(boolean keep) throws IOException {
-        Path root = Files.createTempDirectory("ferry-drill");
-        return new DrillCluster(root, ClusterLayout.createOnFreePorts(root.resolve("cluster"), "drill", NODES), keep);
+    /**
+     * A new cluster, its records in a real etcd of its own ({@code onEtcd}) or in the folder; on
+     * loopback in a temporary folder, or ({@code net} given) each node on its host in {@code
+     * workDir}, etcd on the ctl host where this process runs; {@code keep}: leave the folder.
+     */
+    static DrillCluster create(boolean keep, boolean onEtcd, HostNetwork net, Path workDir)
+            throws IOException, InterruptedException {
+        Path root = workDir != null ? workDir : Files.createTempDirectory("ferry-drill");
+        EtcdServer etcd = !onEtcd ? null : net == null ? EtcdServer.startOnLoopback(root.resolve("etcd"))
+                : EtcdServer.start(root.resolve("etcd"), List.of(), net.address(HostNetwork.CTL), 2379, 2380);
+        try {
+            StoreAddress store = etcd == null ? StoreAddress.DIRECTORY : StoreAddress.parse(etcd.storeAddress());
+            ClusterLayout layout;
+            if (net == null) {
+                layout = ClusterLayout.createOnFreePorts(root.resolve("cluster"), "drill", NODES, store);
+            } else {
+                Map<String, String> addresses = new LinkedHashMap<>();
+                NODES.forEach(n -> addresses.put(n, net.address(n)));
+                layout = ClusterLayout.create(root.resolve("cluster"), "drill", ClusterLayout.hostNodes(addresses, 8640),
+                        store);
+            }
+            return new DrillCluster(root, layout, keep, etcd, net);
+        } catch (RuntimeException e) {
+            if (etcd != null) {
+                etcd.close();
+            }
+            throw e;
+        }
+    }
+
+    /** The hosts, when each node runs in its own network namespace; null on loopback. */
+    HostNetwork net() {
+        return net;
+    }
+
+    /** The cluster's own etcd; null when the records live in the folder. */
+    EtcdServer etcd() {
+        return etcd;
+    }
+
+    /** "etcd" or "directory". */
+    String storeKind() {
+        return etcd == null ? "directory" : "etcd";
     }
 
     ClusterLayout layout() {
@@ -78,7 +130,8 @@ final class DrillCluster implements AutoCloseable {
     void startAgent(String node) throws IOException, InterruptedException {
         AgentProcess p = agents.get(node);
         if (p == null || !p.isAlive()) {
-            agents.put(node, AgentProcess.start(layout, node, LEAN_JVM, AGENT_READY));
+            agents.put(node, net == null ? AgentProcess.start(layout, node, LEAN_JVM, AGENT_READY)
+                    : AgentProcess.start(layout, node, net.command(node, List.of()), LEAN_JVM, AGENT_READY));
         }
     }
 
@@ -183,7 +236,7 @@ final class DrillCluster implements AutoCloseable {
     }
 
     Journals journals() {
-        return new Journals(layout.dir().resolve("journal"));
+        return new Journals(layout.dir().resolve("journal"), etcdStore);
     }
 
     static String read(Path p) {
@@ -205,6 +258,12 @@ final class DrillCluster implements AutoCloseable {
             } catch (IOException ignored) {
                 // no run directory: nothing ran there
             }
+        }
+        if (etcdStore != null) {
+            etcdStore.close();
+        }
+        if (etcd != null) {
+            etcd.close();
         }
         if (keep) {
             return;

@@ -10,8 +10,12 @@ public final class DrillReport {
     private final List<ScenarioResult> results;
     private final Findings total = new Findings();
     private final String skipped;
+    private final String store;
+    private final String hosts;
 
-    DrillReport(List<ScenarioResult> results, String skipped) {
+    DrillReport(List<ScenarioResult> results, String skipped, String store, String hosts) {
+        this.store = store;
+        this.hosts = hosts;
         this.results = List.copyOf(results);
         this.skipped = skipped;
         results.forEach(r -> total.add(r.findings()));
@@ -51,6 +55,7 @@ public final class DrillReport {
 
     public ObjectNode json() {
         ObjectNode o = DrillCluster.JSON.createObjectNode();
+        o.put("store", store).put("hosts", hosts);
         ArrayNode list = o.putArray("scenarios");
         for (ScenarioResult r : results) {
             ObjectNode s = list.addObject().put("name", r.name()).put("outcome", r.outcome()).put("passed", r.passed())

@@ -1,6 +1,8 @@
 package ferry.cli.drill;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import ferry.cluster.ClusterException;
+import ferry.cluster.ClusterStore;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -9,20 +11,31 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Reads the migration journals of the drill's cluster straight from their files
- * ({@code journal/<task>.jsonl}, moved to {@code journal/done/} when closed), without the store's
- * lock: the drill polls every few milliseconds and must never slow the agents down. A line being
- * written is skipped until it is whole.
+ * Reads the migration journals of the drill's cluster. On the directory store straight from their
+ * files ({@code journal/<task>.jsonl}, moved to {@code journal/done/} when closed), without the
+ * store's lock: the drill polls every few milliseconds and must never slow the agents down (a
+ * line being written is skipped until it is whole). On etcd through the store: a read there
+ * takes no lock.
  */
 final class Journals {
     private final Path dir;
+    private final ClusterStore etcd;
 
-    Journals(Path dir) {
+    /** @param etcd the cluster's etcd store, or null when the records are files in the cluster folder */
+    Journals(Path dir, ClusterStore etcd) {
         this.dir = dir;
+        this.etcd = etcd;
     }
 
     /** The entries of the task's journal, open or closed; empty before its first entry. */
     List<JsonNode> entries(String task) {
+        if (etcd != null) {
+            try {
+                return List.copyOf(etcd.journal(task));
+            } catch (ClusterException e) {
+                return List.of(); // no entry yet (or etcd away for a moment: asked again soon)
+            }
+        }
         Path open = dir.resolve(task + ".jsonl");
         Path done = dir.resolve("done").resolve(task + ".jsonl");
         List<JsonNode> out = new ArrayList<>();
@@ -42,11 +55,21 @@ final class Journals {
     }
 
     boolean closed(String task) {
+        if (etcd != null) {
+            try {
+                return etcd.closedJournals().contains(task);
+            } catch (ClusterException e) {
+                return false;
+            }
+        }
         return Files.exists(dir.resolve("done").resolve(task + ".jsonl"));
     }
 
     /** Open journals of any task: each is a migration nobody has resolved yet. */
     List<String> open() {
+        if (etcd != null) {
+            return etcd.openJournals();
+        }
         try (var files = Files.list(dir)) {
             return files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".jsonl"))
                     .map(n -> n.substring(0, n.length() - ".jsonl".length())).toList();

@@ -11,8 +11,9 @@ import java.util.Optional;
 
 /**
  * The migration link cut for two seconds: during pre-copy (the migration must fail cleanly and
- * the guest stay on the source) or during postcopy (both sides pause and recover the stream;
- * neither may be killed).
+ * the guest stay on the source, or go on once the link is back) or during postcopy (both sides
+ * pause and recover the stream; neither may be killed). On loopback the target QEMU's TCP
+ * connections are destroyed ({@link LinkCutter}); on hosts the target host's link goes down.
  */
 record LinkCut(boolean postcopy) implements Scenario {
     private static final Duration OUTAGE = Duration.ofSeconds(2);
@@ -35,7 +36,16 @@ record LinkCut(boolean postcopy) implements Scenario {
         } else {
             Thread.sleep(postcopy ? 300 : 1000);
             Optional<ProcessHandle> target = c.qemu(B, vmid);
-            if (target.isEmpty()) {
+            if (c.net() != null) {
+                // on hosts: the target host's link goes down, as when a cable is pulled
+                c.net().cut(B);
+                try {
+                    Thread.sleep(OUTAGE.toMillis());
+                } finally {
+                    c.net().restore(B);
+                }
+                notes.add("set the link of host b down for " + OUTAGE.toSeconds() + " s (ip link set down)");
+            } else if (target.isEmpty()) {
                 notes.add("no target QEMU to cut the link of");
             } else {
                 int cut = LinkCutter.cut(target.get().pid(), OUTAGE);
