@@ -191,6 +191,24 @@ public final class AgentClient implements TargetNode {
         return left;
     }
 
+    @Override
+    public Map<String, StorageInfo> storages() {
+        Map<String, StorageInfo> out = new java.util.LinkedHashMap<>();
+        get("/api/v1/storage").forEach(s -> out.put(s.path("id").asText(), new StorageInfo(s.path("id").asText(),
+                s.path("shared").asBoolean(), s.path("usableBytes").asLong())));
+        return out;
+    }
+
+    @Override
+    public void createVolume(VmDefinition.Disk disk, long virtualSize) {
+        post(volumePath(disk), Map.of("size", virtualSize, "format", disk.formatOrRaw()));
+    }
+
+    @Override
+    public Endpoint exportDisks(int vmid, List<String> drives) {
+        return endpoint(post("/api/v1/incoming/" + vmid + "/exports", Map.of("drives", drives)));
+    }
+
     private static String volumePath(VmDefinition.Disk d) {
         return "/api/v1/storage/" + enc(d.storage()) + "/volumes/" + enc(d.volume());
     }

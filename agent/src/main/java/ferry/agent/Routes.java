@@ -28,6 +28,7 @@ import io.javalin.http.Context;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
@@ -134,6 +135,24 @@ final class Routes {
             String bw = ctx.queryParam("bwlimit");
             target.receiveVolume(disk(ctx), ctx.bodyInputStream(), bw == null ? null : Integer.parseInt(bw));
             ctx.status(201).json(JSON.createObjectNode().put("received", ctx.pathParam("volume")));
+        });
+        // a disk mirror's target side: storages with their room, an empty volume, the NBD exports
+        app.get("/api/v1/storage", ctx -> ctx.json(target.storages()));
+        app.post("/api/v1/storage/{storage}/volumes/{volume}", ctx -> {
+            JsonNode b = json(ctx);
+            if (!b.path("size").canConvertToLong() || b.path("size").asLong() <= 0
+                    || !List.of("raw", "qcow2").contains(b.path("format").asText("raw"))) {
+                throw new BadRequest("a new volume needs 'size' (bytes) and 'format' (raw or qcow2)");
+            }
+            VmDefinition.Disk d = disk(ctx);
+            target.createVolume(new VmDefinition.Disk(d.storage(), d.volume(), b.path("format").asText("raw"), null),
+                    b.path("size").asLong());
+            ctx.status(201).json(JSON.createObjectNode().put("created", d.volume()));
+        });
+        app.post("/api/v1/incoming/{vmid}/exports", ctx -> {
+            List<String> drives = new ArrayList<>();
+            json(ctx).path("drives").forEach(d -> drives.add(d.asText()));
+            ctx.json(endpointJson(target.exportDisks(vmid(ctx), drives)));
         });
         app.delete("/api/v1/storage/{storage}/volumes/{volume}", ctx ->
                 ctx.json(JSON.createObjectNode().set("left", JSON.valueToTree(target.freeVolumes(List.of(disk(ctx)))))));
@@ -372,7 +391,11 @@ final class Routes {
                 positive(b, "bwlimit"), positive(b, "downtime"), b.hasNonNull("policy") ? b.path("policy").asText() : null,
                 new MigrationRequest.Limits(positive(b, "max_duration"), b.path("allow_throttle").asBoolean(false),
                         b.path("allow_postcopy").asBoolean(false), b.path("allow_pause").asBoolean(false),
-                        positive(b, "recover_wait")), tuning(b.path("tuning")));
+                        positive(b, "recover_wait")), tuning(b.path("tuning")),
+                new MigrationRequest.DiskOptions(b.path("with_local_disks").asBoolean(false),
+                        b.hasNonNull("target_storage") ? b.path("target_storage").asText() : null,
+                        b.path("unsafe").asBoolean(false),
+                        b.hasNonNull("mirror_mode") ? b.path("mirror_mode").asText() : null));
         if (req.policy() != null && !Policies.NAMES.contains(req.policy())) {
             throw new BadRequest(Policies.unknown(req.policy()));
         }

@@ -47,6 +47,45 @@ class AgentMigrationTest {
         }
     }
 
+    /** A local data disk mirrored through the agents: the target side's steps are HTTP calls. */
+    @Test
+    void liveMigrationWithALocalDiskThroughTheAgents() throws Exception {
+        try (LocalCluster c = new LocalCluster(dir.resolve("c"), "a", "b")) {
+            BootblockGuest guest = new BootblockGuest(64, 1024 * 1024 + (8L << 20), 100_000);
+            Path shared = c.layout.storages("a").get("shared").path();
+            Files.copy(Bootblock.image(BootblockGuest.cacheDir(), guest.regionEnd(), guest.delay()),
+                    shared.resolve("vm-104-disk-0.raw"));
+            Path data = c.layout.storages("a").get("local").path().resolve("vm-104-disk-1.qcow2");
+            run("qemu-img", "create", "-q", "-f", "qcow2", data.toString(), "32M");
+            run("qemu-io", "-f", "qcow2", "-c", "write -P 0x3c 0 4M", data.toString());
+            AgentClient a = c.client("a");
+            a.post("/api/v1/vms", new VmDefinition(104, "disky", 64, 1, null, null, null, List.of(
+                    new VmDefinition.Disk("shared", "vm-104-disk-0.raw", "raw", "ide"),
+                    new VmDefinition.Disk("local", "vm-104-disk-1.qcow2", "qcow2", "scsi")), null, null));
+            a.post("/api/v1/vms/104/start", null);
+            var req = new ObjectMapper().createObjectNode().put("vmid", 104).put("target", "b").put("online", true);
+            Throwable refused = catchThrowable(() -> a.migrate(req.deepCopy()));
+            assertThat(refused).hasMessageContaining("local:vm-104-disk-1.qcow2 (32.0 MiB qcow2)")
+                    .hasMessageContaining("--with-local-disks");
+
+            JsonNode task = a.migrate(req.put("with_local_disks", true).put("target_storage", "local"));
+            JsonNode done = c.await("a", task.path("id").asText(), Duration.ofMinutes(2));
+            assertThat(done.path("status").asText()).as(done.toPrettyString()).isEqualTo("completed");
+            assertThat(done.at("/result/disks/0/name").asText()).isEqualTo("drive-disk1");
+            assertThat(done.at("/result/disks/0/bytes").asLong()).isEqualTo(32L << 20);
+            assertThat(done.at("/result/disks/0/mode").asText()).isEqualTo("background, then write-blocking");
+            assertThat(c.client("b").get("/api/v1/vms/104").path("status").asText()).isEqualTo("running");
+            assertThat(data).as("source volume freed").doesNotExist();
+            assertThat(c.layout.storages("b").get("local").path().resolve("vm-104-disk-1.qcow2")).exists();
+        }
+    }
+
+    private static void run(String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor()).as(String.join(" ", cmd) + ": " + out).isZero();
+    }
+
     /** A bootblock VM on node a's shared storage, defined there (not started); returns a's client. */
     private static AgentClient defineOnA(LocalCluster c, int vmid, String name, BootblockGuest guest) throws Exception {
         Path shared = c.layout.storages("a").get("shared").path();

@@ -8,6 +8,8 @@ import ferry.agent.ClusterLayout;
 import ferry.cluster.ClusterStore;
 import ferry.node.QemuBinary;
 import ferry.node.VmDefinition;
+import ferry.node.Volumes;
+import ferry.testkit.BlockWriter;
 import ferry.testkit.LinuxStressGuest;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -30,7 +32,8 @@ import picocli.CommandLine.Option;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Benchmarks the convergence policies (qemu-default, classic, budget) on three scenarios with",
                 "the linux-stress guest behind a fixed max-bandwidth on loopback: S1 idle, S2 dirtying about half",
-                "the bandwidth, S3 dirtying more than the bandwidth. Per run: outcome, QEMU downtime, the pause the",
+                "the bandwidth, S3 dirtying more than the bandwidth; S4 a local disk the guest writes to, mirrored",
+                "with each mirror mode (auto, background, write-blocking). Per run: outcome, QEMU downtime, the pause the",
                 "guest saw (its own clock), total time and its ratio to the floor (the paused guest sent once),",
                 "bytes, passes, max throttle. Writes a Markdown table, JSON and an SVG plot of remaining bytes over",
                 "time to --out (default bench-results/). Takes ~5 minutes with --quick, ~15 without.",
@@ -46,6 +49,15 @@ final class BenchCommand implements Callable<Integer> {
     /** The stressor's rate 0 means flat out, so "idle" is 1 MiB/s over 1 MiB. */
     record Scenario(String name, int dirtyMiB, int rateMiBps, String what) {}
 
+    /** S4: a local disk the guest writes to throughout, mirrored live; one run per mirror mode. */
+    static final String DISK_SCENARIO = "S4";
+    static final int DISK_MIB = 512;
+    static final int DISK_WRITER_BLOCKS = 4096; // the guest rewrites 16 MiB of it round and round
+    static final int DISK_WRITER_KIB = 4096;
+    static final int DISK_DIRTY_MIB = 32;
+    static final int DISK_DIRTY_RATE = 8;
+    static final List<String> MIRROR_MODES = List.of("auto", "background", "write-blocking");
+
     static final List<Scenario> SCENARIOS = List.of(
             new Scenario("S1", 1, 1, "idle"),
             new Scenario("S2", DIRTY_MIB, BANDWIDTH_MIB / 2, "dirty about half the bandwidth"),
@@ -57,7 +69,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--reps", paramLabel = "N", description = "Repetitions per scenario and policy (default 3, --quick 1).")
     Integer reps;
 
-    @Option(names = "--scenario", paramLabel = "S", split = ",", description = "Only these scenarios (S1,S2,S3).")
+    @Option(names = "--scenario", paramLabel = "S", split = ",", description = "Only these scenarios (S1,S2,S3,S4).")
     List<String> only;
 
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "bench-results", description = "Where reports go (default bench-results/).")
@@ -80,8 +92,9 @@ final class BenchCommand implements Callable<Integer> {
             throw new UsageError("--reps must be between 1 and 20");
         }
         List<Scenario> scenarios = SCENARIOS.stream().filter(s -> only == null || only.contains(s.name())).toList();
-        if (scenarios.isEmpty()) {
-            throw new UsageError("--scenario names none of S1, S2, S3");
+        boolean disks = only == null || only.contains(DISK_SCENARIO);
+        if (scenarios.isEmpty() && !disks) {
+            throw new UsageError("--scenario names none of S1, S2, S3, S4");
         }
         if (!LinuxStressGuest.available()) {
             throw new UsageError("the bench needs the linux-stress guest: " + LinuxStressGuest.unavailableReason());
@@ -116,6 +129,21 @@ final class BenchCommand implements Callable<Integer> {
                     }
                 }
             }
+            List<DiskBenchRun> diskRuns = new ArrayList<>();
+            if (disks) {
+                say("%s (a %d MiB local disk the guest writes %d KiB/s to, RAM dirtied at %d MiB/s)", DISK_SCENARIO,
+                        DISK_MIB, DISK_WRITER_KIB, DISK_DIRTY_RATE);
+                for (int rep = 1; rep <= n; rep++) {
+                    for (String mode : MIRROR_MODES) {
+                        DiskBenchRun r = runDisk(layout, agents, mode, rep);
+                        diskRuns.add(r);
+                        say("%s %-14s #%d: %s (started %s), total %d ms, downtime %s ms, disk %s, RAM %s, guest writes "
+                                        + "%s of their rate before", DISK_SCENARIO, mode, rep, r.outcome(), r.started(),
+                                r.totalMs(), r.downtimeMs(), mib(r.diskBytes()), mib(r.ramBytes()),
+                                r.writeShare() == null ? "?" : String.format(Locale.ROOT, "%.0f%%", r.writeShare() * 100));
+                    }
+                }
+            }
             Map<String, String> setup = new LinkedHashMap<>();
             setup.put("QEMU", QemuBinary.find().version() + ", TCG, loopback");
             setup.put("guest", "linux-stress, " + MEMORY_MIB + " MiB RAM");
@@ -126,11 +154,18 @@ final class BenchCommand implements Callable<Integer> {
                     + "auto-converge); budget (max-downtime " + BUDGET_MS + " ms, --allow-throttle --allow-postcopy)");
             setup.put("time limit", "each policy's default (at least 60 s)");
             setup.put("repetitions", Integer.toString(n));
+            if (disks) {
+                setup.put("S4", "a " + DISK_MIB + " MiB raw local disk (virtio, cache none) the guest's block writer "
+                        + "rewrites " + DISK_WRITER_BLOCKS * 4 / 1024 + " MiB of at " + DISK_WRITER_KIB + " KiB/s with "
+                        + "O_DIRECT|O_SYNC, RAM dirtied at " + DISK_DIRTY_RATE + " MiB/s over " + DISK_DIRTY_MIB
+                        + " MiB; --with-local-disks, budget policy; mirror modes " + String.join(", ", MIRROR_MODES)
+                        + "; guest writes = acknowledged writes per second before vs during the migration");
+            }
             setup.put("floor", "the same guest paused, then migrated once");
             setup.put("guest pause", "the longest pause the guest's own clock saw; it notices pauses above "
                     + BenchReport.GUEST_PAUSE_RESOLUTION_MS + " ms (shorter: <" + BenchReport.GUEST_PAUSE_RESOLUTION_MS
                     + " here, null in JSON)");
-            BenchReport report = new BenchReport(runs, setup);
+            BenchReport report = new BenchReport(runs, setup, diskRuns);
             List<Path> written = report.write(outDir);
             if (json) {
                 ObjectNode o = report.json();
@@ -157,7 +192,7 @@ final class BenchCommand implements Callable<Integer> {
     private long floor(ClusterLayout layout, Map<String, AgentClient> agents, Scenario sc) throws Exception {
         int vmid = boot(layout, agents, sc);
         agents.get("a").post("/api/v1/vms/" + vmid + "/pause", null);
-        JsonNode done = migrate(agents.get("a"), vmid, "qemu-default", new ArrayList<>());
+        JsonNode done = migrate(agents.get("a"), vmid, "qemu-default", new ArrayList<>(), null);
         JsonNode r = done.path("result");
         stopWherever(agents, vmid);
         if (!done.path("status").asText().equals("completed")) {
@@ -170,7 +205,7 @@ final class BenchCommand implements Callable<Integer> {
                          long floor) throws Exception {
         int vmid = boot(layout, agents, sc);
         List<BenchRun.Sample> samples = new ArrayList<>();
-        JsonNode done = migrate(agents.get("a"), vmid, policy, samples);
+        JsonNode done = migrate(agents.get("a"), vmid, policy, samples, null);
         JsonNode r = done.path("result");
         String outcome = done.path("status").asText();
         Long pause = null;
@@ -186,6 +221,65 @@ final class BenchCommand implements Callable<Integer> {
                 r.hasNonNull("maxThrottlePercent") ? r.path("maxThrottlePercent").asInt() : null, floor, note, samples);
     }
 
+    /**
+     * One S4 run: the guest writing to its local disk, migrated with its disk; its acknowledged writes
+     * are counted from its console before the migration (3 s) and from the start to the end of it.
+     */
+    private DiskBenchRun runDisk(ClusterLayout layout, Map<String, AgentClient> agents, String mode, int rep)
+            throws Exception {
+        int vmid = nextVmid++;
+        String volume = "vm-" + vmid + "-disk-0.raw";
+        new Volumes(QemuBinary.find().qemuImg()).create(layout.storages("a").get("local"), volume, "raw",
+                (long) DISK_MIB << 20);
+        VmDefinition vm = BlockWriter.withDisk(new LinuxStressGuest(MEMORY_MIB, DISK_DIRTY_MIB, DISK_DIRTY_RATE)
+                .definition(vmid), new VmDefinition.Disk("local", volume, "raw", "virtio", "none", "native", null),
+                DISK_WRITER_BLOCKS, DISK_WRITER_KIB);
+        agents.get("a").post("/api/v1/vms", vm);
+        agents.get("a").post("/api/v1/vms/" + vmid + "/start", null);
+        Path serialA = layout.runRoot("a").resolve(Integer.toString(vmid)).resolve("serial.log");
+        Path serialB = layout.runRoot("b").resolve(Integer.toString(vmid)).resolve("serial.log");
+        DemoCommand.awaitGuest(serialA, true);
+        awaitAck(serialA);
+        Thread.sleep(1000); // past the writer's start, so "before" is its steady rate
+        long t0 = System.nanoTime();
+        long seq0 = BlockWriter.lastAck(DemoCommand.read(serialA));
+        Thread.sleep(3000);
+        long t1 = System.nanoTime();
+        long seq1 = BlockWriter.lastAck(DemoCommand.read(serialA));
+        ObjectNode extra = VmCommand.JSON.createObjectNode().put("with_local_disks", true).put("mirror_mode", mode);
+        JsonNode done = migrate(agents.get("a"), vmid, "budget", new ArrayList<>(), extra);
+        long t2 = System.nanoTime();
+        String outcome = done.path("status").asText();
+        long seq2 = BlockWriter.lastAck(DemoCommand.read(outcome.equals("completed") ? serialB : serialA));
+        stopWherever(agents, vmid);
+        JsonNode r = done.path("result");
+        JsonNode disk = r.path("disks").path(0);
+        return new DiskBenchRun(mode, rep, outcome, disk.isMissingNode() ? null : disk.path("mode").asText(),
+                r.path("durationMs").asLong(), longOrNull(r, "downtimeMs"),
+                disk.isMissingNode() ? null : disk.path("bytes").asLong(), longOrNull(r, "transferredBytes"),
+                rate(seq0, seq1, t0, t1), seq2 < 0 ? null : rate(seq1, seq2, t1, t2),
+                r.hasNonNull("error") ? r.path("error").asText() : null);
+    }
+
+    /** Acknowledged 4 KiB writes per second between two (sequence, time) observations. */
+    private static double rate(long seqFrom, long seqTo, long nanosFrom, long nanosTo) {
+        return (seqTo - seqFrom) * (double) BlockWriter.BLOCK / ((nanosTo - nanosFrom) / 1e9);
+    }
+
+    /** The guest's first acknowledged write on its console (the writer starts after the kernel's modules). */
+    private static long awaitAck(Path serial) throws InterruptedException {
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            long ack = BlockWriter.lastAck(DemoCommand.read(serial));
+            if (ack >= 0) {
+                return ack;
+            }
+            Thread.sleep(100);
+        }
+        throw new IllegalStateException("the guest's block writer acknowledged no write within 60 s: "
+                + DemoCommand.read(serial));
+    }
+
     private int boot(ClusterLayout layout, Map<String, AgentClient> agents, Scenario sc) throws Exception {
         int vmid = nextVmid++;
         VmDefinition vm = new LinuxStressGuest(MEMORY_MIB, sc.dirtyMiB(), sc.rateMiBps()).definition(vmid);
@@ -196,12 +290,16 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** Runs one migration to its end, sampling the remaining bytes about every 250 ms. */
-    private static JsonNode migrate(AgentClient source, int vmid, String policy, List<BenchRun.Sample> samples)
-            throws InterruptedException {
+    private static JsonNode migrate(AgentClient source, int vmid, String policy, List<BenchRun.Sample> samples,
+                                    ObjectNode extra) throws InterruptedException {
         ObjectNode req = VmCommand.JSON.createObjectNode().put("vmid", vmid).put("target", "b").put("online", true)
                 .put("bwlimit", BANDWIDTH_MIB).put("policy", policy);
         if (policy.equals("budget")) {
-            req.put("downtime", BUDGET_MS).put("allow_throttle", true).put("allow_postcopy", true);
+            // postcopy is refused with local disks: their mirrors would still run while the target runs the guest
+            req.put("downtime", BUDGET_MS).put("allow_throttle", true).put("allow_postcopy", extra == null);
+        }
+        if (extra != null) {
+            req.setAll(extra);
         }
         String id = source.migrate(req).path("id").asText();
         long lastAt = -1;

@@ -44,9 +44,15 @@ final class BenchReport {
 
     private final List<BenchRun> runs;
     private final Map<String, String> setup;
+    private final List<DiskBenchRun> diskRuns;
 
     BenchReport(List<BenchRun> runs, Map<String, String> setup) {
+        this(runs, setup, List.of());
+    }
+
+    BenchReport(List<BenchRun> runs, Map<String, String> setup, List<DiskBenchRun> diskRuns) {
         this.runs = List.copyOf(runs);
+        this.diskRuns = List.copyOf(diskRuns);
         // Map.copyOf would lose the order the caller chose for the setup lines.
         this.setup = Collections.unmodifiableMap(new LinkedHashMap<>(setup));
     }
@@ -96,6 +102,23 @@ final class BenchReport {
             o.put("max_downtime_ms_seen", g.maxDowntimeSeen());
             o.put("median_guest_pause_ms", g.medianGuestPauseMs());
         }
+        ArrayNode disks = root.putArray("disk_runs");
+        for (DiskBenchRun r : diskRuns) {
+            ObjectNode o = disks.addObject();
+            o.put("scenario", "S4");
+            o.put("mirror_mode", r.mode());
+            o.put("started", r.started());
+            o.put("repetition", r.repetition());
+            o.put("outcome", r.outcome());
+            o.put("total_ms", r.totalMs());
+            o.put("downtime_ms", r.downtimeMs());
+            o.put("disk_bytes", r.diskBytes());
+            o.put("ram_bytes", r.ramBytes());
+            o.put("guest_writes_before_bytes_per_s", r.writesBefore());
+            o.put("guest_writes_during_bytes_per_s", r.writesDuring());
+            o.put("guest_write_share", r.writeShare());
+            o.put("note", r.note());
+        }
         return root;
     }
 
@@ -139,6 +162,10 @@ final class BenchReport {
             setup.forEach((k, v) -> b.append("- **").append(mdText(k)).append("**: ").append(mdText(v)).append('\n'));
             b.append('\n');
         }
+        if (runs.isEmpty()) {
+            diskTable(b); // only S4 was run
+            return b.toString();
+        }
         b.append("## Runs\n\n");
         row(b, "Scenario", "Policy", "Rep", "Outcome", "Downtime (ms)", "Budget (ms)", "Guest pause (ms)",
                 "Total (s)", "× floor", "Sent (MiB)", "Passes", "Max throttle %");
@@ -161,6 +188,7 @@ final class BenchReport {
                         .append(" #").append(r.repetition()).append(": ").append(mdText(r.note())).append('\n');
             }
         }
+        diskTable(b);
         b.append("\n## Summary\n\n");
         row(b, "Scenario", "Policy", "Runs", "Completed", "Met budget", "Median total (s)", "Max downtime (ms)",
                 "Median guest pause (ms)");
@@ -181,6 +209,29 @@ final class BenchReport {
      */
     private static String guestPause(Long ms, boolean completed) {
         return ms != null ? ms.toString() : completed ? "<" + GUEST_PAUSE_RESOLUTION_MS : NONE;
+    }
+
+    /** S4: the guest writes to its local disk during the migration; its writes before and during, side by side. */
+    private void diskTable(StringBuilder b) {
+        if (diskRuns.isEmpty()) {
+            return;
+        }
+        b.append("\n## S4: local disk, the guest writing throughout\n\n");
+        row(b, "Mirror mode", "Started", "Rep", "Outcome", "Total (s)", "Downtime (ms)", "Disk (MiB)", "RAM (MiB)",
+                "Guest writes before (MiB/s)", "During (MiB/s)", "Share");
+        row(b, "---", "---", "---:", "---", "---:", "---:", "---:", "---:", "---:", "---:", "---:");
+        for (DiskBenchRun r : diskRuns) {
+            row(b, mdCell(r.mode()), mdCell(r.started() == null ? NONE : r.started()),
+                    Integer.toString(r.repetition()), mdCell(r.outcome()), fixed(r.totalMs() / 1000.0, 1),
+                    num(r.downtimeMs()), r.diskBytes() == null ? NONE : fixed(r.diskBytes() / MIB, 1),
+                    r.ramBytes() == null ? NONE : fixed(r.ramBytes() / MIB, 1),
+                    r.writesBefore() == null ? NONE : fixed(r.writesBefore() / MIB, 2),
+                    r.writesDuring() == null ? NONE : fixed(r.writesDuring() / MIB, 2),
+                    r.writeShare() == null ? NONE : fixed(r.writeShare(), 2));
+        }
+        diskRuns.stream().filter(r -> r.note() != null && !r.note().isBlank()).forEach(r -> b.append("\n- S4 / ")
+                .append(mdText(r.mode())).append(" #").append(r.repetition()).append(": ").append(mdText(r.note())));
+        b.append('\n');
     }
 
     private static void row(StringBuilder b, String... cells) {

@@ -39,6 +39,23 @@ final class MigrateCommand implements Callable<Integer> {
     @Option(names = "--force", description = "Allow local devices (stopped VMs only).")
     boolean force;
 
+    @Option(names = "--with-local-disks", description = {"Mirror a running VM's local volumes to the target",
+            "(NBD export there, blockdev-mirror here; the source's volumes are freed once the target runs)."})
+    boolean withLocalDisks;
+
+    @Option(names = "--target-storage", paramLabel = "MAP", description = {"Where local volumes go on the target:",
+            "one storage id for all, or src:dst[,src:dst...] (default: the storage of the same id)."})
+    String targetStorage;
+
+    @Option(names = "--mirror-mode", paramLabel = "MODE", description = {"How local disks' mirrors start: auto",
+            "(default: measured, write-blocking when the guest writes too fast for a background copy),",
+            "background (write-blocking once ready), write-blocking (the guest's writes at the link's pace)."})
+    String mirrorMode;
+
+    @Option(names = "--unsafe", description = {"Migrate live although a disk on shared storage runs with a host",
+            "cache mode (writeback, writethrough, unsafe): only when the storage keeps both hosts coherent."})
+    boolean unsafe;
+
     @Mixin
     BudgetOptions limits;
 
@@ -75,7 +92,13 @@ final class MigrateCommand implements Callable<Integer> {
         AgentClient source = cluster.agent(sourceNode);
         Duration wait = reconnect.duration();
         ObjectNode req = VmCommand.JSON.createObjectNode().put("vmid", vmid).put("target", target).put("online", online)
-                .put("force", force);
+                .put("force", force).put("with_local_disks", withLocalDisks).put("unsafe", unsafe);
+        if (targetStorage != null) {
+            req.put("target_storage", targetStorage);
+        }
+        if (mirrorMode != null) {
+            req.put("mirror_mode", mirrorMode);
+        }
         limits.putInto(req);
         tuning.putInto(req);
         BudgetOptions.putIfSet(req, "recover_wait", recoverWait);

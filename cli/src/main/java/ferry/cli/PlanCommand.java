@@ -32,6 +32,12 @@ final class PlanCommand implements Callable<Integer> {
     @Mixin
     BudgetOptions limits;
 
+    @Option(names = "--with-local-disks", description = "Plan the mirror of a running VM's local volumes too.")
+    boolean withLocalDisks;
+
+    @Option(names = "--target-storage", paramLabel = "MAP", description = "Where local volumes go (see migrate).")
+    String targetStorage;
+
     @Option(names = "--sample", paramLabel = "S", defaultValue = "3", description = "Seconds of dirty-rate sampling (default 3).")
     int sample;
 
@@ -49,7 +55,10 @@ final class PlanCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         AgentClient source = cluster.ownerOf(vmid);
         ObjectNode req = limits.putInto(VmCommand.JSON.createObjectNode().put("target", target)
-                .put("sample_seconds", sample));
+                .put("sample_seconds", sample).put("with_local_disks", withLocalDisks));
+        if (targetStorage != null) {
+            req.put("target_storage", targetStorage);
+        }
         if (!json) {
             out.printf("measuring VM %d for %d s...%n", vmid, sample);
             out.flush();
@@ -80,6 +89,14 @@ final class PlanCommand implements Callable<Integer> {
                     mib(p.path("bytes").asLong()), p.path("note").asText());
         }
         out.printf("%nrecommended: %s - %s%n", plan.path("recommended").asText(), plan.path("reason").asText());
+        if (!plan.path("disks").isEmpty()) {
+            out.printf("%ndisks, mirrored before the RAM moves:%n");
+            for (JsonNode d : plan.path("disks")) {
+                out.printf(Locale.ROOT, "%-14s %-28s %10s  %-14s %7.1fs  %s%n", d.path("name").asText(),
+                        d.path("volume").asText(), mib(d.path("bytes").asLong()), d.path("mode").asText(),
+                        d.path("seconds").asDouble(), d.path("note").asText());
+            }
+        }
     }
 
     private static String mib(long bytes) {

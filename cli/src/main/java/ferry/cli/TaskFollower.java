@@ -173,6 +173,10 @@ final class TaskFollower {
         o.put("paused_by_ferry_ms", r.path("pausedByFerryMs").asLong());
         o.put("postcopy", r.path("postcopy").asBoolean());
         o.set("prediction", r.path("prediction").isMissingNode() ? null : r.path("prediction"));
+        ArrayNode disks = o.putArray("disks"); // the local disks mirrored live: name, bytes, seconds, mode
+        r.path("disks").forEach(d -> disks.addObject().put("name", d.path("name").asText())
+                .put("bytes", d.path("bytes").asLong()).put("seconds", d.path("seconds").asDouble())
+                .put("mode", d.path("mode").asText()));
         if (r.hasNonNull("error")) {
             o.put("error", r.path("error").asText());
         }

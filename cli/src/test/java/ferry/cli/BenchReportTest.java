@@ -253,4 +253,20 @@ class BenchReportTest {
         f.setNamespaceAware(true);
         return f.newDocumentBuilder().parse(new ByteArrayInputStream(svg.getBytes(StandardCharsets.UTF_8)));
     }
+
+    @Test
+    void s4RunsGetTheirOwnTableAndJson() {
+        BenchReport r = new BenchReport(List.of(), java.util.Map.of(), List.of(
+                new DiskBenchRun("auto", 1, "completed", "background, then write-blocking", 23_800L, 39L,
+                        546L << 20, 145L << 20, 4.0 * (1 << 20), 3.0 * (1 << 20), null),
+                new DiskBenchRun("write-blocking", 1, "failed", null, 5_000L, null, null, null, 4.0 * (1 << 20), null,
+                        "target gone")));
+        assertThat(r.markdown()).contains("## S4: local disk, the guest writing throughout")
+                .contains("| auto | background, then write-blocking | 1 | completed | 23.8 | 39 | 546.0 | 145.0 | 4.00 | "
+                        + "3.00 | 0.75 |")
+                .contains("- S4 / write-blocking #1: target gone").doesNotContain("## Runs");
+        var disks = r.json().path("disk_runs");
+        assertThat(disks.get(0).path("guest_write_share").asDouble()).isEqualTo(0.75);
+        assertThat(disks.get(1).path("guest_write_share").isNull()).isTrue();
+    }
 }

@@ -67,12 +67,18 @@ final class Handover {
     private MigrationResult.Status handOverOwned() {
         int vmid = ctx.vmid();
         String target = ctx.targetName();
+        try {
+            DiskRecords.retarget(ctx.store(), vmid, target, phase1.moved(), phase1.copied());
+            DiskRecords.ejectMedia(ctx.store(), vmid, target, ctx.dropped());
+        } catch (ClusterException e) {
+            problems.add("the record of VM " + vmid + " still names its old storages: " + e.getMessage()
+                    + "; edit its disks to name the target's storages");
+        }
         if (ctx.online() && !handOverLive()) {
             return status;
         }
-        if (!ctx.online()) {
-            freeSourceVolumes(ctx.local(), ctx.volumes(), ctx.journal(), phase1.copied(), problems);
-        }
+        // only now, with the target running (or the offline copy complete), are the source's volumes spare
+        freeSourceVolumes(ctx.local(), ctx.volumes(), ctx.journal(), phase1.moved(), problems);
         ctx.journal().step(MigrationStep.UNLOCK, "unlock");
         try {
             ctx.store().unlock(vmid, target, "migrate");
@@ -161,10 +167,10 @@ final class Handover {
                 : Migration.DEFAULT_RECOVER_WAIT_S;
     }
 
-    /** After an offline move: frees the source's copies, each journaled first; what fails goes to {@code problems}. */
-    static void freeSourceVolumes(LocalNode local, Volumes volumes, Journal journal, List<VmDefinition.Disk> copied,
+    /** After a move: frees the source's volumes that moved, each journaled first; what fails goes to {@code problems}. */
+    static void freeSourceVolumes(LocalNode local, Volumes volumes, Journal journal, List<VmDefinition.Disk> moved,
                                   List<String> problems) {
-        for (VmDefinition.Disk d : copied) {
+        for (VmDefinition.Disk d : moved) {
             Path p = local.storages().get(d.storage()).volumePath(d.volume());
             journal.step(MigrationStep.FREE_SOURCE_VOLUME, "free source volume " + d.volume(),
                     e -> e.put("storage", d.storage()).put("volume", d.volume()));

@@ -10,10 +10,15 @@ import java.util.Set;
 /**
  * What the journal of one migration says: who took part, whether the guest was running, which
  * steps were reached (each written before it acted, so a reached step may or may not have
- * happened), and which volume copies it made.
+ * happened), and which volume copies it made: {@code copied} as the target names them, {@code moved}
+ * the same volumes on the source, in the same order.
  */
 record JournalState(String taskId, int vmid, String source, String target, boolean online, boolean userPaused,
-                    Set<MigrationStep> reached, MigrationStep last, List<VmDefinition.Disk> copied) {
+                    Set<MigrationStep> reached, MigrationStep last, List<VmDefinition.Disk> copied,
+                    List<VmDefinition.Disk> moved, List<Ejected> ejected) {
+
+    /** A cdrom medium --force ejected on the source: drive {@code diskN}, and the image to put back. */
+    record Ejected(String drive, String storage, String volume, String format) {}
 
     static JournalState of(String taskId, List<ObjectNode> entries) {
         if (entries.isEmpty()) {
@@ -24,6 +29,8 @@ record JournalState(String taskId, int vmid, String source, String target, boole
         boolean userPaused = false;
         Set<MigrationStep> reached = EnumSet.noneOf(MigrationStep.class);
         List<VmDefinition.Disk> copied = new ArrayList<>();
+        List<VmDefinition.Disk> moved = new ArrayList<>();
+        List<Ejected> ejected = new ArrayList<>();
         MigrationStep last = null;
         for (ObjectNode e : entries) {
             MigrationStep s = MigrationStep.fromWire(e.path("kind").asText());
@@ -36,12 +43,20 @@ record JournalState(String taskId, int vmid, String source, String target, boole
                 online = e.path("online").asBoolean();
                 userPaused = e.path("user_paused").asBoolean();
             }
-            if (s == MigrationStep.COPY_VOLUME) {
-                copied.add(new VmDefinition.Disk(e.path("storage").asText(), e.path("volume").asText(), null, null));
+            if (s == MigrationStep.COPY_VOLUME || s == MigrationStep.ALLOCATE_VOLUME) {
+                String storage = e.path("storage").asText();
+                String volume = e.path("volume").asText();
+                copied.add(new VmDefinition.Disk(e.path("target_storage").asText(storage), volume, null, null));
+                moved.add(new VmDefinition.Disk(storage, volume, null, null));
+            }
+            if (s == MigrationStep.EJECT_MEDIUM) {
+                ejected.add(new Ejected(e.path("drive").asText(), e.path("storage").asText(), e.path("volume").asText(),
+                        e.path("format").asText("raw")));
             }
         }
         return new JournalState(taskId, first.path("vmid").asInt(), first.path("source").asText(),
-                first.path("target").asText(), online, userPaused, Set.copyOf(reached), last, List.copyOf(copied));
+                first.path("target").asText(), online, userPaused, Set.copyOf(reached), last, List.copyOf(copied),
+                List.copyOf(moved), List.copyOf(ejected));
     }
 
     boolean reachedStep(MigrationStep s) {

@@ -195,10 +195,55 @@ public final class LocalTarget implements TargetNode {
     }
 
     @Override
+    public Map<String, StorageInfo> storages() {
+        Map<String, StorageInfo> out = new LinkedHashMap<>();
+        for (Storage s : node.storages().values()) {
+            long usable;
+            try {
+                usable = Files.getFileStore(s.path()).getUsableSpace();
+            } catch (IOException e) {
+                usable = 0; // a storage whose folder is missing takes nothing
+            }
+            out.put(s.id(), new StorageInfo(s.id(), s.shared(), usable));
+        }
+        return out;
+    }
+
+    @Override
+    public void createVolume(VmDefinition.Disk disk, long virtualSize) {
+        volumes.create(storage(disk), disk.volume(), disk.formatOrRaw(), virtualSize);
+    }
+
+    @Override
+    public Endpoint exportDisks(int vmid, List<String> drives) {
+        QemuProcess q = node.running(vmid).orElseThrow(() ->
+                new NodeException("VM " + vmid + " does not run on node '" + node.name() + "'; nothing to export"));
+        String status = q.qmp().call(Commands.QUERY_STATUS).status().wire();
+        if (!"inmigrate".equals(status)) {
+            // only an incoming QEMU's disks may be written from outside: a running guest owns its disks
+            throw new NodeException("VM " + vmid + " on node '" + node.name() + "' is '" + status
+                    + "', not waiting for a migration; its disks are not exported");
+        }
+        int port = NbdServer.start(q, migrationHost, vmid, node.name());
+        try {
+            for (String drive : drives) {
+                NbdServer.export(q, drive);
+            }
+        } catch (RuntimeException e) {
+            NbdServer.stop(q);
+            throw new NodeException("cannot export the disks of VM " + vmid + " on node '" + node.name() + "': "
+                    + e.getMessage(), e);
+        }
+        return new Endpoint(migrationHost, port, Set.of());
+    }
+
+    @Override
     public void resume(int vmid) {
         QemuProcess q = node.running(vmid).orElseThrow(() ->
                 new NoQemuException("VM " + vmid + " does not run on node '" + node.name() + "'"));
         try {
+            // a disk mirror's exports end first: once the guest runs, nothing but it may write its disks
+            NbdServer.stop(q);
             q.qmp().call(Commands.CONT);
         } catch (QmpConnectionException e) {
             if (e.sent()) {

@@ -7,7 +7,9 @@ import ferry.node.LocalNode;
 import ferry.node.QemuProcess;
 import ferry.node.Volumes;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Function;
 
 /**
@@ -223,7 +225,19 @@ public final class Migration {
             link = LinkProbe.measure(ctx.target().probeSink(), Duration.ofSeconds(1));
             linkSource = "measured by a 1 s probe to node '" + req.target() + "'";
         }
-        return ctx.plan(GuestProbe.measure(src, ctx.vm().memoryMiB(), sample), link, linkSource);
+        DiskWrites before = DiskWrites.read(src.qmp());
+        GuestProbe.Measured m = GuestProbe.measure(src, ctx.vm().memoryMiB(), sample);
+        Map<String, Double> writes = DiskWrites.read(src.qmp()).ratesSince(before);
+        List<Plan.DiskPrediction> disks = new ArrayList<>();
+        for (LocalDisk d : ctx.localDisks()) {
+            long speed = (long) link / ctx.localDisks().size();
+            double w = writes.getOrDefault(d.drive(), 0.0);
+            MirrorStart.Choice c = MirrorStart.choose(req.disks().mirrorMode(), d.virtualSize(), w, speed,
+                    ctx.maxDurationMs((long) link));
+            disks.add(new Plan.DiskPrediction(d.label(), d.volumeName(), d.virtualSize(), w,
+                    c.writeBlocking() ? "write-blocking" : "background", c.seconds(), c.why()));
+        }
+        return ctx.plan(m, link, linkSource).withDisks(disks);
     }
 
     private static MigrationResult result(MigrationContext ctx, Phase2 phase2, long resumedNanos,
@@ -238,6 +252,6 @@ public final class Migration {
         return new MigrationResult(status, ctx.vmid(), ctx.here(), ctx.targetName(), ctx.online(), ctx.elapsedMs(), total,
                 downtime, bytes, ctx.req().policy(), error, List.copyOf(problems), ctx.log().lines(), predicted,
                 m == null ? null : m.passes(), m == null ? null : m.maxThrottlePercent(), Math.max(0, paused),
-                phase2.postcopy());
+                phase2.postcopy(), phase2.diskResults());
     }
 }

@@ -4,17 +4,34 @@ import ferry.cluster.ClusterStore;
 import ferry.node.LocalNode;
 import ferry.node.VmDefinition;
 import ferry.node.Volumes;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * What every phase of one migration shares, settled by {@link Prepare} and never changed after:
  * the request (its policy resolved), the VM, both nodes, the journal and the task's log.
  *
  * @param online   the VM runs (or is paused) on the source: phase 2 moves it live
- * @param features what the source QEMU offers; null for an offline migration
+ * @param features   what the source QEMU offers; null for an offline migration
+ * @param localDisks the local volumes a live migration mirrors (empty without {@code --with-local-disks})
+ * @param dropped    the drive indexes of local cdroms that {@code --force} drops: ejected before the target starts
  */
 record MigrationContext(ClusterStore store, LocalNode local, Volumes volumes, MigrationRequest req, String taskId,
                         TaskLog log, VmDefinition vm, TargetNode target, boolean online, QemuFeatures features,
-                        Journal journal, long startedNanos) {
+                        Journal journal, long startedNanos, List<LocalDisk> localDisks,
+                        List<Integer> dropped) {
+
+    /** The VM as the target runs it: each mirrored disk on its target storage, each dropped cdrom empty. */
+    VmDefinition targetVm() {
+        if (localDisks.isEmpty() && dropped.isEmpty()) {
+            return vm;
+        }
+        List<VmDefinition.Disk> disks = new ArrayList<>(vm.disks());
+        localDisks.forEach(d -> disks.set(d.index(), d.target()));
+        dropped.forEach(i -> disks.set(i, vm.disks().get(i).ejected()));
+        return new VmDefinition(vm.vmid(), vm.name(), vm.memoryMiB(), vm.vcpus(), vm.machine(), vm.cpu(), vm.boot(),
+                disks, vm.accel(), vm.migration());
+    }
 
     int vmid() {
         return req.vmid();
@@ -45,9 +62,17 @@ record MigrationContext(ClusterStore store, LocalNode local, Volumes volumes, Mi
                 : vm.migration().downtimeMs();
     }
 
+    /**
+     * The time limit: the request's, else the policy's default for the RAM plus, for a live
+     * migration with local disks, twice the time one copy of them takes at the link's pace.
+     */
     long maxDurationMs(long linkBytesPerS) {
-        return req.limits().maxDurationS() != null ? req.limits().maxDurationS() * 1000L
-                : Policies.defaultMaxDurationMs(vm.memoryMiB(), linkBytesPerS);
+        if (req.limits().maxDurationS() != null) {
+            return req.limits().maxDurationS() * 1000L;
+        }
+        long disks = online ? localDisks.stream().mapToLong(LocalDisk::virtualSize).sum() : 0;
+        return Policies.defaultMaxDurationMs(vm.memoryMiB(), linkBytesPerS)
+                + 2 * disks * 1000 / Math.max(1, linkBytesPerS);
     }
 
     /** The model's inputs from what was measured; the working set is taken as all non-zero RAM. */

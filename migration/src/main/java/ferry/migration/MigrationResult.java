@@ -10,11 +10,16 @@ import java.util.List;
  * @param passes         QEMU's dirty-sync count at the end
  * @param maxThrottlePercent the highest auto-converge throttle seen
  * @param pausedByFerryMs how long the guest was paused by the pause-and-finish step, 0 if never
+ * @param disks          the local disks mirrored live, empty when none was
  */
 public record MigrationResult(Status status, int vmid, String source, String target, boolean online, long durationMs,
                               Long qemuTotalMs, Long downtimeMs, Long transferredBytes, String policy, String error,
                               List<String> problems, List<String> log, Plan.Prediction prediction, Long passes,
-                              Integer maxThrottlePercent, long pausedByFerryMs, boolean postcopy) {
+                              Integer maxThrottlePercent, long pausedByFerryMs, boolean postcopy,
+                              List<Disk> disks) {
+    /** One mirrored disk: bytes the mirror copied, seconds it ran, the copy mode it ended in. */
+    public record Disk(String name, long bytes, double seconds, String mode) {}
+
     /**
      * COMPLETED: moved. NOT_CONVERGED: the time limit passed before pre-copy converged, the VM still
      * runs on the source. ABORTED: the budget policy found no allowed way to finish in budget.
@@ -35,6 +40,6 @@ public record MigrationResult(Status status, int vmid, String source, String tar
     static MigrationResult recovered(Status status, JournalState j, long durationMs, String error, List<String> problems,
                                      List<String> log) {
         return new MigrationResult(status, j.vmid(), j.source(), j.target(), j.online(), durationMs, null, null, null,
-                null, error, List.copyOf(problems), log, null, null, null, 0, false);
+                null, error, List.copyOf(problems), log, null, null, null, 0, false, List.of());
     }
 }

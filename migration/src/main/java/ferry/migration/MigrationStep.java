@@ -11,10 +11,25 @@ public enum MigrationStep {
     LOCK("phase1"),
     /** phase 1: a local volume of a stopped VM is copied to the target (the entry names it). */
     COPY_VOLUME("phase1"),
+    /**
+     * phase 1: an empty target volume is created for a running VM's local disk (the entry names the
+     * source storage, the target storage and the volume).
+     */
+    ALLOCATE_VOLUME("phase1"),
+    /** phase 2: a local cdrom's medium is ejected on the source ({@code --force}); the entry names it. */
+    EJECT_MEDIUM("phase2"),
     /** phase 2: the target QEMU is started paused, waiting for the stream. */
     START_INCOMING("phase2"),
+    /** phase 2: the incoming target QEMU serves its disks over NBD. */
+    EXPORT_DISKS("phase2"),
+    /** phase 2: the source mirrors a local disk into the target's export (the entry names the job and the NBD node). */
+    MIRROR_DISK("phase2"),
+    /** phase 2: every mirror is switched to write-blocking (active) mode. */
+    MIRROR_ACTIVE("phase2"),
     /** phase 2: the source starts sending. */
     MIGRATE("phase2"),
+    /** phase 2: at pre-switchover, with the guest stopped, the mirrors end: the target's disks are frozen. */
+    END_MIRRORS("phase2"),
     /** phase 2: the policy pauses the guest to finish (pause-and-finish). */
     PAUSE_GUEST("phase2"),
     /** phase 2: the policy switches to postcopy: from here the source alone can no longer take the guest back. */

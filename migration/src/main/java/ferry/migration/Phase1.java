@@ -10,12 +10,14 @@ import java.util.List;
 
 /**
  * Phase 1: takes the {@code migrate} lock; for a stopped VM, copies its local volumes to the
- * target. Its cleanup frees the copies on the target and drops the lock.
+ * target; for a running VM with {@code --with-local-disks}, creates the empty target volumes its
+ * disks are mirrored into in phase 2. Its cleanup frees the copies on the target and drops the lock.
  */
 final class Phase1 {
     private final MigrationContext ctx;
     private boolean locked;
-    private final List<VmDefinition.Disk> copied = new ArrayList<>();
+    /** The local volumes put on the target so far (copied, or allocated for a mirror). */
+    private final List<LocalDisk> moved = new ArrayList<>();
 
     Phase1(MigrationContext ctx) {
         this.ctx = ctx;
@@ -31,31 +33,49 @@ final class Phase1 {
         }
         locked = true;
         if (ctx.online()) {
+            allocateMirrorTargets();
             return;
         }
-        for (VmDefinition.Disk d : ctx.vm().disks()) {
-            Storage s = ctx.local().storages().get(d.storage());
-            if (s.shared()) {
-                continue;
-            }
-            Path from = s.volumePath(d.volume());
-            ctx.journal().step(MigrationStep.COPY_VOLUME, "copy " + d.storage() + ":" + d.volume(),
-                    e -> e.put("storage", d.storage()).put("volume", d.volume()));
-            ctx.log().info("copying volume '%s:%s' (%s) to node '%s'", d.storage(), d.volume(),
-                    Sizes.bytes(from.toFile().length()), ctx.targetName());
-            copied.add(d); // before the copy: a partial copy is freed in cleanup too
-            ctx.target().receiveVolume(d, from, ctx.req().bwlimitMiBps());
+        for (LocalDisk d : ctx.localDisks()) {
+            Path from = ctx.local().storages().get(d.source().storage()).volumePath(d.source().volume());
+            VmDefinition.Disk t = d.target();
+            ctx.journal().step(MigrationStep.COPY_VOLUME, "copy " + d.volumeName(),
+                    e -> e.put("storage", d.source().storage()).put("target_storage", t.storage())
+                            .put("volume", t.volume()));
+            ctx.log().info("copying volume '%s' (%s) to '%s:%s' on node '%s'", d.volumeName(),
+                    Sizes.bytes(from.toFile().length()), t.storage(), t.volume(), ctx.targetName());
+            moved.add(d); // before the copy: a partial copy is freed in cleanup too
+            ctx.target().receiveVolume(t, from, ctx.req().bwlimitMiBps());
         }
     }
 
-    /** The volumes now on the target (also a partial last one). */
+    /** Same format and virtual size as the source; a qcow2 stays sparse until the mirror writes. */
+    private void allocateMirrorTargets() {
+        for (LocalDisk d : ctx.localDisks()) {
+            VmDefinition.Disk t = d.target();
+            ctx.journal().step(MigrationStep.ALLOCATE_VOLUME, "allocate " + t.storage() + ":" + t.volume(),
+                    e -> e.put("storage", d.source().storage()).put("target_storage", t.storage())
+                            .put("volume", t.volume()));
+            ctx.log().info("%s: allocating volume '%s:%s' on node '%s' (%s %s)", d.label(), t.storage(), t.volume(),
+                    ctx.targetName(), t.formatOrRaw(), Sizes.bytes(d.virtualSize()));
+            ctx.target().createVolume(t, d.virtualSize());
+            moved.add(d); // after: an existing volume of that name (refused) is not ours to free
+        }
+    }
+
+    /** The volumes now on the target (also a partial last one), as the target names them. */
     List<VmDefinition.Disk> copied() {
-        return List.copyOf(copied);
+        return moved.stream().map(LocalDisk::target).toList();
+    }
+
+    /** The same volumes on the source: freed once the target runs. */
+    List<VmDefinition.Disk> moved() {
+        return moved.stream().map(LocalDisk::source).toList();
     }
 
     void cleanup() {
-        if (!copied.isEmpty()) {
-            for (String v : ctx.target().freeVolumes(copied)) {
+        if (!copied().isEmpty()) {
+            for (String v : ctx.target().freeVolumes(copied())) {
                 ctx.log().error("could not free volume copy '%s' on node '%s'; remove it by hand", v, ctx.targetName());
             }
         }

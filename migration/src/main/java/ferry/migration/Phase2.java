@@ -16,6 +16,7 @@ import ferry.qmp.QmpCommandException;
 import ferry.qmp.QmpException;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -34,6 +35,8 @@ final class Phase2 {
     private final MigrationContext ctx;
     private final CancelSignal cancel;
     private final Duration pollInterval;
+    private final DiskMirror disks;
+    private final CdromDrop cdroms;
     private boolean targetStarted;
     private boolean pausedByUs;
     private Plan plan;
@@ -50,6 +53,8 @@ final class Phase2 {
         this.ctx = ctx;
         this.cancel = cancel;
         this.pollInterval = pollInterval;
+        this.disks = new DiskMirror(ctx, cancel, pollInterval);
+        this.cdroms = new CdromDrop(ctx);
     }
 
     void run() {
@@ -83,6 +88,10 @@ final class Phase2 {
             policy = new BandwidthGuard(policy, bw);
         }
         Map<String, Boolean> caps = new LinkedHashMap<>(stream.sourceCaps());
+        if (!ctx.localDisks().isEmpty()) {
+            // the mirrors end at pre-switchover, with the guest stopped and the target not yet told to run
+            caps.put("pause-before-switchover", true);
+        }
         // before the target starts: a combination QEMU refuses stops here, with nothing to undo
         try {
             qmp.execute(Commands.MIGRATE_SET_CAPABILITIES, StreamSetup.capabilityArgs(caps));
@@ -92,6 +101,7 @@ final class Phase2 {
                     + e.description());
         }
         VmDefinition pinned = pinMachine(src);
+        cdroms.eject(src);
         ctx.journal().step(MigrationStep.START_INCOMING, "start incoming on " + ctx.targetName());
         targetStarted = true;
         TargetNode.Endpoint ep = ctx.target().startIncoming(pinned, stream.targetCaps(), stream.targetParams());
@@ -101,14 +111,25 @@ final class Phase2 {
         if (!stream.summary().isEmpty()) {
             ctx.log().info("%s", stream.summary());
         }
+        if (!ctx.localDisks().isEmpty()) {
+            disks.start(src, bw, ctx.maxDurationMs(bw));
+            disks.awaitReady(ctx.maxDurationMs(bw));
+            disks.activate();
+        }
         ctx.journal().step(MigrationStep.MIGRATE, "migrate to " + ep.uri(), e -> e.put("uri", ep.uri()));
         events = qmp.subscribe("MIGRATION");
         long firstLimit = setup.parameters().has("downtime-limit") ? setup.parameters().path("downtime-limit").asLong()
                 : qmp.call(Commands.QUERY_MIGRATE_PARAMETERS).downtimeLimit().longValue();
         monitor = new Phase2Monitor(qmp, events, ctx.log(), cancel, pollInterval, policy, firstLimit)
-                .journaled(ctx.journal());
-        if (tuning.pauseBeforeSwitchover()) {
-            monitor.beforeSwitchover(this::checkBeforeSwitchover);
+                .journaled(ctx.journal()).startingAt(disks.active() ? disks.share() : 0)
+                .budgetFrom(disks.active() ? disks.startedNanos() : System.nanoTime());
+        if (tuning.pauseBeforeSwitchover() || disks.active()) {
+            monitor.beforeSwitchover(() -> {
+                checkBeforeSwitchover();
+                if (disks.active()) {
+                    disks.end();
+                }
+            });
         }
         qmp.call(Commands.MIGRATE, MigrateArgs.builder().uri(ep.uri()).build());
         stats = monitor.follow();
@@ -212,7 +233,7 @@ final class Phase2 {
      * the versioned type the source QEMU runs (e.g. "pc-i440fx-10.0").
      */
     private VmDefinition pinMachine(QemuProcess src) {
-        VmDefinition vm = ctx.vm();
+        VmDefinition vm = ctx.targetVm();
         for (MachineInfo m : src.qmp().call(Commands.QUERY_MACHINES, QueryMachinesArgs.builder().build())) {
             if (vm.machine().equals(m.alias())) {
                 ctx.log().info("pinned machine type '%s' (%s), CPU model '%s'", m.name(), vm.machine(), vm.cpu());
@@ -229,6 +250,7 @@ final class Phase2 {
         int vmid = ctx.vmid();
         closeEvents();
         if (!targetStarted) {
+            ctx.local().running(vmid).ifPresent(cdroms::cleanup);
             return;
         }
         ctx.log().info("aborting phase 2 - cleanup resources");
@@ -238,6 +260,8 @@ final class Phase2 {
                     vmid, ctx.here());
         }
         src.ifPresent(q -> cancelOn(q, ctx.log(), pausedByUs, vmid, ctx.here()));
+        disks.cleanup();
+        src.ifPresent(cdroms::cleanup);
         try {
             ctx.target().stop(vmid);
         } catch (RuntimeException e) {
@@ -284,6 +308,10 @@ final class Phase2 {
 
     boolean postcopy() {
         return postcopy;
+    }
+
+    List<MigrationResult.Disk> diskResults() {
+        return disks.results();
     }
 
     long postcopyActiveNanos() {

@@ -26,8 +26,12 @@ final class Phase2Monitor implements ConvergencePolicy.Control {
     private final Duration interval;
     private final ConvergencePolicy policy;
     private final long startedNanos;
+    /** Where the time limit counts from: the start of the stream, or of the disk mirrors before it. */
+    private long budgetFromNanos;
     private long downtimeMs;
     private double percent;
+    /** Where the RAM's progress starts: the share the disk mirrors took before it. */
+    private double floor;
     private long lastTransferred = -1;
     private long lastAt;
     private long pass;
@@ -51,6 +55,7 @@ final class Phase2Monitor implements ConvergencePolicy.Control {
         this.policy = policy;
         this.downtimeMs = downtimeMs;
         this.startedNanos = System.nanoTime();
+        this.budgetFromNanos = startedNanos;
         this.lastAt = startedNanos;
     }
 
@@ -66,6 +71,19 @@ final class Phase2Monitor implements ConvergencePolicy.Control {
      * With pause-before-switchover on, QEMU stops the source at pre-switchover and waits: {@code check}
      * runs then (it may throw to cancel), and the migration continues after it.
      */
+    /** The time limit covers what ran before the stream too (the disk mirrors), from {@code nanos}. */
+    Phase2Monitor budgetFrom(long nanos) {
+        this.budgetFromNanos = nanos;
+        return this;
+    }
+
+    /** The RAM's progress counts from {@code percent} (what the disks took), so the whole never goes back. */
+    Phase2Monitor startingAt(double percentDone) {
+        this.floor = percentDone;
+        this.percent = percentDone;
+        return this;
+    }
+
     Phase2Monitor beforeSwitchover(Runnable check) {
         this.beforeSwitchover = check;
         return this;
@@ -211,7 +229,7 @@ final class Phase2Monitor implements ConvergencePolicy.Control {
         boolean post = s.status().startsWith("postcopy");
         // remaining can grow while the guest dirties memory: the share done never goes back
         double raw = s.transferred() + s.remaining() == 0 ? 0 : 100.0 * s.transferred() / (s.transferred() + s.remaining());
-        percent = Math.max(percent, Math.min(99.9, raw));
+        percent = Math.max(percent, Math.min(99.9, floor + (100 - floor) * raw / 100));
         Double eta = eta(s, post);
         String phase = post ? "postcopy" : s.status().equals("device") || s.status().equals("pre-switchover")
                 ? "switchover" : "precopy";
@@ -251,7 +269,7 @@ final class Phase2Monitor implements ConvergencePolicy.Control {
     }
 
     long elapsedMs() {
-        return (System.nanoTime() - startedNanos) / 1_000_000;
+        return (System.nanoTime() - budgetFromNanos) / 1_000_000;
     }
 
     long downtimeMs() {

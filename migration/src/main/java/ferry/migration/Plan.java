@@ -9,7 +9,8 @@ import java.util.Locale;
  * guest and link, and which strategy to use. Computed before a migration ({@code ferry plan})
  * and at the start of every live migration, so each result can be held against its prediction.
  */
-public record Plan(Inputs inputs, List<Prediction> strategies, String recommended, String reason) {
+public record Plan(Inputs inputs, List<Prediction> strategies, String recommended, String reason,
+                   List<DiskPrediction> disks) {
     /** Passes the model follows before it calls a migration endless. */
     static final int MAX_PASSES = 60;
     /** What QEMU does when nobody changes its downtime limit. */
@@ -43,6 +44,25 @@ public record Plan(Inputs inputs, List<Prediction> strategies, String recommende
      */
     public record Prediction(String strategy, boolean converges, boolean fitsBudget, int passes, long bytes,
                              double seconds, double downtimeMs, String note) {}
+
+    /**
+     * A local disk mirrored before the RAM moves ({@code --with-local-disks}).
+     *
+     * @param writeBytesPerS the guest's write rate on it, measured over the sample
+     * @param mode           how its mirror starts (see {@link MirrorStart})
+     * @param seconds        until its mirror is ready, predicted; the RAM migration follows
+     */
+    public record DiskPrediction(String name, String volume, long bytes, double writeBytesPerS, String mode,
+                                 double seconds, String note) {}
+
+    public Plan(Inputs inputs, List<Prediction> strategies, String recommended, String reason) {
+        this(inputs, strategies, recommended, reason, List.of());
+    }
+
+    /** The same plan with the disks' predictions. */
+    Plan withDisks(List<DiskPrediction> d) {
+        return new Plan(inputs, strategies, recommended, reason, List.copyOf(d));
+    }
 
     /** Predicts every strategy and recommends the first of the budget policy's steps that keeps the budget. */
     public static Plan of(Inputs in) {

@@ -10,6 +10,8 @@ import ferry.node.VmDefinition;
 import ferry.node.Volumes;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.function.Function;
 
 /**
@@ -80,7 +82,7 @@ final class Prepare {
         } catch (RuntimeException e) {
             throw new MigrationRefused("target node '" + req.target() + "' does not answer: " + e.getMessage());
         }
-        checkStorages(req, vm, running, info);
+        DiskPlan disks = checkStorages(settled, vm, running, info, target);
         String mine = local.qemu().version();
         if (compareVersions(info.qemuVersion(), mine) < 0) {
             throw new MigrationRefused("target node '" + req.target() + "' runs QEMU " + info.qemuVersion()
@@ -88,7 +90,7 @@ final class Prepare {
         }
         Journal journal = new Journal(store, taskId, req.vmid(), here, req.target(), 0, hook);
         return new MigrationContext(store, local, volumes, settled, taskId, log, vm, target, running, features, journal,
-                System.nanoTime());
+                System.nanoTime(), disks.moved(), disks.dropped());
     }
 
     private static String policyOf(MigrationRequest req, VmDefinition vm) {
@@ -138,28 +140,113 @@ final class Prepare {
         return features;
     }
 
-    /** Every volume's storage exists on both nodes; a running VM keeps only shared volumes. */
-    private void checkStorages(MigrationRequest req, VmDefinition vm, boolean running, TargetNode.Info info) {
-        for (VmDefinition.Disk d : vm.disks()) {
+    /** What prepare settled for the disks: the local volumes that move, the local cdroms --force drops. */
+    private record DiskPlan(List<LocalDisk> moved, List<Integer> dropped) {}
+
+    /**
+     * Every volume's storage exists on both nodes. A running VM keeps its shared volumes (safe only
+     * with a cache mode that bypasses the host's page cache) and, with {@code --with-local-disks},
+     * has its local ones mirrored; a stopped VM's local ones are copied, each to its target storage
+     * from {@code --target-storage}. A running VM's local cdrom is dropped with {@code --force}.
+     */
+    private DiskPlan checkStorages(MigrationRequest req, VmDefinition vm, boolean running, TargetNode.Info info,
+                                   TargetNode target) {
+        MigrationRequest.DiskOptions opts = req.disks();
+        StorageMap map = StorageMap.parse(opts.targetStorage());
+        if (!MigrationRequest.DiskOptions.MIRROR_MODES.contains(opts.mirrorMode())) {
+            throw new MigrationRefused("--mirror-mode must be one of " + String.join(", ",
+                    MigrationRequest.DiskOptions.MIRROR_MODES) + ", got '" + opts.mirrorMode() + "'");
+        }
+        List<LocalDisk> mirrored = new ArrayList<>();
+        List<Integer> dropped = new ArrayList<>();
+        for (int i = 0; i < vm.disks().size(); i++) {
+            VmDefinition.Disk d = vm.disks().get(i);
             Storage s = local.storages().get(d.storage());
             if (s == null) {
                 throw new MigrationRefused("storage '" + d.storage() + "' of volume '" + d.volume()
                         + "' does not exist on node '" + local.name() + "'");
             }
-            if (!info.storages().contains(d.storage())) {
-                throw new MigrationRefused("storage '" + d.storage() + "' of volume '" + d.volume()
-                        + "' does not exist on target node '" + req.target() + "'");
-            }
             if (s.shared()) {
+                if (!info.storages().contains(d.storage())) {
+                    throw new MigrationRefused("storage '" + d.storage() + "' of volume '" + d.volume()
+                            + "' does not exist on target node '" + req.target() + "'");
+                }
+                if (running && !d.cdrom() && !d.direct() && !opts.unsafe()) {
+                    throw new MigrationRefused("VM " + req.vmid() + ": volume '" + d.storage() + ":" + d.volume()
+                            + "' on shared storage runs with cache '" + d.cacheMode() + "': node '" + local.name()
+                            + "' may hold guest writes in its page cache that node '" + req.target() + "' would not"
+                            + " read after the switch-over; set cache none or directsync on the disk (from its next"
+                            + " start), or pass --unsafe if the storage keeps both hosts coherent");
+                }
                 continue;
             }
-            if (running) {
-                throw new MigrationRefused("VM " + req.vmid() + " runs with local volume '" + d.volume() + "' on storage '"
-                        + d.storage() + "'; live migration with local disks is not supported yet: stop the VM for an "
-                        + "offline migration, or move the volume to shared storage");
+            if (running && d.cdrom()) {
+                if (!req.force()) {
+                    throw new MigrationRefused("VM " + req.vmid() + " has cdrom '" + d.storage() + ":" + d.volume()
+                            + "' on local storage: a local device; pass --force to drop it (the medium is ejected and "
+                            + "the VM moves with an empty drive), or move the image to shared storage");
+                }
+                dropped.add(i);
+                continue;
             }
-            if (volumes.info(s.volumePath(d.volume())).isLinkedClone()) {
+            Volumes.Info vi = volumes.info(s.volumePath(d.volume()));
+            if (vi.isLinkedClone()) {
                 throw new MigrationRefused("can't migrate volume '" + d.volume() + "': it is a linked clone");
+            }
+            mirrored.add(new LocalDisk(i, d, d.on(map.targetOf(d.storage())), vi.virtualSize(), vi.actualSize()));
+        }
+        if (mirrored.isEmpty()) {
+            return new DiskPlan(List.of(), List.copyOf(dropped));
+        }
+        if (running && !opts.withLocalDisks()) {
+            List<String> listed = new ArrayList<>();
+            mirrored.forEach(l -> listed.add(l.volumeName() + " (" + Sizes.bytes(l.virtualSize()) + " "
+                    + l.source().formatOrRaw() + ")"));
+            throw new MigrationRefused("VM " + req.vmid() + " runs with local volumes on node '" + local.name() + "': "
+                    + String.join(", ", listed) + "; pass --with-local-disks to mirror them to node '" + req.target()
+                    + "' (--target-storage chooses where), stop the VM for an offline migration, or move them to "
+                    + "shared storage");
+        }
+        if (running && req.limits().allowPostcopy()) {
+            throw new MigrationRefused("VM " + req.vmid() + ": postcopy with local disks is not supported (the guest "
+                    + "would run on node '" + req.target() + "' while its disks are still mirrored); drop "
+                    + "--allow-postcopy");
+        }
+        checkTargetSpace(req, mirrored, target);
+        return new DiskPlan(List.copyOf(mirrored), List.copyOf(dropped));
+    }
+
+    /** Each target storage exists, is the target's own, and has room for what goes there. */
+    private void checkTargetSpace(MigrationRequest req, List<LocalDisk> disks, TargetNode target) {
+        Map<String, TargetNode.StorageInfo> theirs;
+        try {
+            theirs = target.storages();
+        } catch (RuntimeException e) {
+            throw new MigrationRefused("target node '" + req.target() + "' did not list its storages: " + e.getMessage());
+        }
+        Map<String, Long> needed = new TreeMap<>();
+        for (LocalDisk d : disks) {
+            String dst = d.target().storage();
+            TargetNode.StorageInfo si = theirs.get(dst);
+            if (si == null) {
+                throw new MigrationRefused("target storage '" + dst + "' for volume '" + d.volumeName()
+                        + "' does not exist on target node '" + req.target() + "'; it has "
+                        + String.join(", ", theirs.keySet()) + " (choose with --target-storage)");
+            }
+            if (si.shared()) {
+                throw new MigrationRefused("target storage '" + dst + "' for volume '" + d.volumeName() + "' is shared"
+                        + " between nodes: a moving volume must go to storage of node '" + req.target()
+                        + "' alone (choose with --target-storage)");
+            }
+            needed.merge(dst, d.bytesNeeded(), Long::sum);
+        }
+        for (var e : needed.entrySet()) {
+            long free = theirs.get(e.getKey()).usableBytes();
+            if (e.getValue() > free) {
+                throw new MigrationRefused("target storage '" + e.getKey() + "' on node '" + req.target() + "' has "
+                        + Sizes.bytes(free) + " free, the volumes going there need " + Sizes.bytes(e.getValue())
+                        + " (raw: virtual size; qcow2: allocated size plus 10% headroom, at least 64 MiB); free space"
+                        + " there or choose another storage with --target-storage");
             }
         }
     }

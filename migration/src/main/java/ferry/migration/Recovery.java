@@ -120,6 +120,10 @@ final class Recovery {
                     if (rb.cancelSource()) {
                         Phase2.cancelOn(q, log, rb.resumeSource(), vmid, j.source());
                     }
+                    if (j.reachedStep(MigrationStep.MIRROR_DISK)) {
+                        DiskMirror.removeLeftovers(q, log);
+                    }
+                    j.ejected().forEach(e -> CdromDrop.insert(q, local, e, log));
                 });
                 if (facts.target().exists()) {
                     target.stop(vmid);
@@ -149,12 +153,12 @@ final class Recovery {
                     journal.step(MigrationStep.FOLLOW_POSTCOPY, "follow postcopy");
                     followPostcopy(j, target, journal, log, signal, recoverWaitS);
                 }
+                DiskRecords.retarget(store, vmid, j.target(), j.moved(), j.copied());
                 if (j.online()) {
                     journal.step(MigrationStep.STOP_SOURCE, "stop source");
                     local.stop(vmid, Duration.ofSeconds(10));
-                } else {
-                    Handover.freeSourceVolumes(local, volumes, journal, j.copied(), problems);
                 }
+                Handover.freeSourceVolumes(local, volumes, journal, j.moved(), problems);
                 journal.step(MigrationStep.UNLOCK, "unlock");
                 unlock(vmid, j.target(), log);
                 yield new Outcome(problems.isEmpty() ? MigrationResult.Status.COMPLETED : MigrationResult.Status.PROBLEMS,

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.node.VmDefinition;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /** The target side of a migration, as the source's orchestrator sees it: a remote agent, or this process. */
@@ -13,6 +14,9 @@ public interface TargetNode {
 
     /** What a target offers: its QEMU version and the storages it has. */
     record Info(String node, String qemuVersion, Set<String> storages) {}
+
+    /** A storage of the target: shared with other nodes or its own, and the bytes it can still take. */
+    record StorageInfo(String id, boolean shared, long usableBytes) {}
 
     /**
      * Where the target QEMU listens for the migration stream, and which of the requested
@@ -83,6 +87,22 @@ public interface TargetNode {
 
     /** Copies a volume of a stopped VM to the target's storage of the same id. */
     void receiveVolume(VmDefinition.Disk disk, Path from, Integer bwlimitMiBps);
+
+    /** The target's storages by id. */
+    Map<String, StorageInfo> storages();
+
+    /**
+     * Creates an empty volume for a disk mirror: the disk's format and {@code virtualSize} (a qcow2
+     * is created sparse); refuses to overwrite an existing one.
+     */
+    void createVolume(VmDefinition.Disk disk, long virtualSize);
+
+    /**
+     * Lets the VM's incoming QEMU serve {@code drives} (drive ids such as {@code disk0}) writable over
+     * NBD on the migration address, one export per drive named like it; returns where it listens.
+     * The exports end when the target is resumed ({@link #resume}) or stopped.
+     */
+    Endpoint exportDisks(int vmid, List<String> drives);
 
     /** Removes volumes the migration put on the target; returns those it could not remove. */
     List<String> freeVolumes(List<VmDefinition.Disk> disks);

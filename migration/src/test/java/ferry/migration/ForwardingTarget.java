@@ -26,4 +26,7 @@ abstract class ForwardingTarget implements TargetNode {
     @Override public void stop(int vmid) { real.stop(vmid); }
     @Override public void receiveVolume(VmDefinition.Disk d, Path f, Integer b) { real.receiveVolume(d, f, b); }
     @Override public List<String> freeVolumes(List<VmDefinition.Disk> d) { return real.freeVolumes(d); }
+    @Override public java.util.Map<String, StorageInfo> storages() { return real.storages(); }
+    @Override public void createVolume(VmDefinition.Disk d, long size) { real.createVolume(d, size); }
+    @Override public Endpoint exportDisks(int vmid, List<String> drives) { return real.exportDisks(vmid, drives); }
 }

@@ -54,6 +54,27 @@ class OfflineMigrationTest {
         }
     }
 
+    /** --target-storage applies offline too; a qcow2 moves as its allocated clusters, not its virtual size. */
+    @Test
+    void stoppedVmsQcow2GoesToTheMappedStorageAndStaysSparse() throws Exception {
+        try (TwoNodes nodes = new TwoNodes(dir)) {
+            Path src = nodes.volumes.create(nodes.a.storages().get("local"), "vm-203-disk-0.qcow2", "qcow2", 1L << 30);
+            LocalDiskMigrationTest.run("qemu-io", "-f", "qcow2", "-c", "write -P 0x11 512M 8M", src.toString());
+            nodes.define("a", vm(203, "local", "vm-203-disk-0.qcow2", "qcow2"));
+            MigrationRequest req = new MigrationRequest(203, "b", false, false, null, null, null)
+                    .withDisks(new MigrationRequest.DiskOptions(false, "local:other", false));
+            MigrationResult r = nodes.migrationFromA().run(req, "task-map", new TaskLog(), new CancelSignal());
+
+            assertThat(r.status()).as(String.join("\n", r.log())).isEqualTo(MigrationResult.Status.COMPLETED);
+            Path copy = nodes.b.storages().get("other").volumePath("vm-203-disk-0.qcow2");
+            assertThat(Files.size(copy)).as("about the 8 MiB written, not 1 GiB").isLessThan(12L << 20);
+            assertThat(nodes.volumes.info(copy).virtualSize()).isEqualTo(1L << 30);
+            assertThat(nodes.store.vm(203).orElseThrow().config().path("disks").get(0).path("storage").asText())
+                    .isEqualTo("other");
+            assertThat(src).doesNotExist();
+        }
+    }
+
     @Test
     void volumeOnSharedStorageIsNotCopied() throws Exception {
         try (TwoNodes nodes = new TwoNodes(dir)) {

@@ -22,7 +22,8 @@ class PeerDecisionTest {
 
     private static JournalState journal(boolean online, MigrationStep... steps) {
         Set<MigrationStep> reached = EnumSet.of(MigrationStep.LOCK, steps);
-        return new JournalState("t", 100, "a", "b", online, false, reached, steps[steps.length - 1], List.of());
+        return new JournalState("t", 100, "a", "b", online, false, reached, steps[steps.length - 1], List.of(),
+                List.of(), List.of());
     }
 
     private static JournalState online(MigrationStep... steps) {

@@ -22,7 +22,8 @@ class RecoveryDecisionTest {
 
     private static JournalState journal(boolean userPaused, MigrationStep... steps) {
         Set<MigrationStep> reached = EnumSet.of(MigrationStep.LOCK, steps);
-        return new JournalState("t", 100, "a", "b", true, userPaused, reached, steps[steps.length - 1], List.of());
+        return new JournalState("t", 100, "a", "b", true, userPaused, reached, steps[steps.length - 1], List.of(),
+                List.of(), List.of());
     }
 
     private static RecoveryDecision.Action decide(JournalState j, String owner, QemuState src, QemuState dst) {
@@ -108,7 +109,7 @@ class RecoveryDecisionTest {
     @Test
     void anOfflineMoveIsFinishedOrUndoneByTheOwner() {
         var j = new JournalState("t", 100, "a", "b", false, false, EnumSet.of(MigrationStep.LOCK,
-                MigrationStep.COPY_VOLUME), MigrationStep.COPY_VOLUME, List.of());
+                MigrationStep.COPY_VOLUME), MigrationStep.COPY_VOLUME, List.of(), List.of(), List.of());
         assertThat(decide(j, "a", GONE, GONE)).isInstanceOf(RecoveryDecision.RollBack.class);
         assertThat(decide(j, "b", GONE, GONE)).isInstanceOf(RecoveryDecision.Finish.class);
         assertThat(decide(j, "a", GONE, null)).isInstanceOf(RecoveryDecision.Wait.class);

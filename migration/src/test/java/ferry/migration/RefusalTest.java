@@ -100,6 +100,9 @@ class RefusalTest {
                 public void stop(int id) { throw new AssertionError(); }
                 public void receiveVolume(VmDefinition.Disk d, Path f, Integer b) { throw new AssertionError(); }
                 public List<String> freeVolumes(List<VmDefinition.Disk> d) { throw new AssertionError(); }
+                public java.util.Map<String, StorageInfo> storages() { throw new AssertionError(); }
+                public void createVolume(VmDefinition.Disk d, long size) { throw new AssertionError(); }
+                public Endpoint exportDisks(int id, List<String> drives) { throw new AssertionError(); }
             });
             Throwable e = catchThrowable(() -> unreachable.run(req(320, "b", true), "t", new TaskLog(), new CancelSignal()));
             assertThat(e).isInstanceOf(MigrationRefused.class).hasMessageContaining("target node 'b' does not answer")

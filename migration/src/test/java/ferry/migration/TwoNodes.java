@@ -19,7 +19,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Two nodes of one cluster in this process (a and b), each with a shared and a local storage,
+ * Two nodes of one cluster in this process (a and b), each with a shared and two local storages
+ * ({@code local}, {@code other}),
  * and a migration from a to b carried out through {@link LocalTarget}. Stops every QEMU on close.
  */
 final class TwoNodes implements AutoCloseable {
@@ -42,8 +43,10 @@ final class TwoNodes implements AutoCloseable {
 
     private LocalNode node(String name) throws IOException {
         Path local = Files.createDirectories(dir.resolve("local-" + name));
+        Path other = Files.createDirectories(dir.resolve("other-" + name));
         return new LocalNode(name, qemu, Map.of("shared", new Storage("shared", dir.resolve("shared"), true),
-                "local", new Storage("local", local, false)), dir.resolve("run-" + name));
+                "local", new Storage("local", local, false), "other", new Storage("other", other, false)),
+                dir.resolve("run-" + name));
     }
 
     /** A bootblock VM on the shared storage, defined on node a. */

@@ -32,8 +32,19 @@ public final class VmCommandLine {
                 b.args("-append", vm.boot().append());
             }
         }
+        boolean kernelBoot = vm.boot() != null && vm.boot().kernel() != null;
+        if (vm.disks().stream().anyMatch(d -> "scsi".equals(d.bus()))) {
+            b.args("-device", "virtio-scsi-pci,id=scsi0");
+        }
         int i = 0;
         for (VmDefinition.Disk d : vm.disks()) {
+            String id = driveId(i);
+            if (d.emptyDrive()) {
+                b.args("-drive", "if=none,id=" + id + ",media=cdrom,readonly=on");
+                b.args("-device", device(d) + ",drive=" + id + ",id=dev-" + id);
+                i++;
+                continue;
+            }
             Storage s = storages.get(d.storage());
             if (s == null) {
                 throw new NodeException("VM " + vm.vmid() + ": storage '" + d.storage() + "' does not exist on this node");
@@ -43,11 +54,12 @@ public final class VmCommandLine {
                 throw new NodeException("VM " + vm.vmid() + ": volume '" + d.volume() + "' is missing on storage '"
                         + d.storage() + "' (" + file + ")");
             }
-            String id = "disk" + i;
-            b.args("-drive", "file=" + file + ",format=" + (d.format() == null ? "raw" : d.format())
-                    + ",if=none,id=" + id + ",node-name=node-" + id);
-            String device = "virtio".equals(d.bus()) ? "virtio-blk-pci" : "ide-hd";
-            b.args("-device", device + ",drive=" + id + ",id=dev-" + id + (i == 0 ? ",bootindex=0" : ""));
+            b.args("-drive", "file=" + file + ",format=" + d.formatOrRaw() + ",if=none,id=" + id + ",node-name="
+                    + nodeName(i) + ",cache=" + d.cacheMode() + (d.aio() == null ? "" : ",aio=" + d.aio())
+                    + (d.cdrom() ? ",media=cdrom,readonly=on" : ""));
+            // a kernel boot holds bootindex 0 already; otherwise the first disk boots
+            boolean boots = !kernelBoot && i == 0;
+            b.args("-device", device(d) + ",drive=" + id + ",id=dev-" + id + (boots ? ",bootindex=0" : ""));
             i++;
         }
         if (incoming) {
@@ -55,6 +67,25 @@ public final class VmCommandLine {
             b.args("-S", "-incoming", "defer");
         }
         return b;
+    }
+
+    /** QEMU's name of the i-th disk's drive (its BlockBackend): {@code disk0}, {@code disk1}, ... */
+    public static String driveId(int i) {
+        return "disk" + i;
+    }
+
+    /** The node name of the i-th disk's format node, the one a mirror copies and an NBD export serves. */
+    public static String nodeName(int i) {
+        return "node-" + driveId(i);
+    }
+
+    private static String device(VmDefinition.Disk d) {
+        String bus = d.bus() == null ? "ide" : d.bus();
+        return switch (bus) {
+            case "virtio" -> "virtio-blk-pci";
+            case "scsi" -> (d.cdrom() ? "scsi-cd" : "scsi-hd") + ",bus=scsi0.0";
+            default -> d.cdrom() ? "ide-cd" : "ide-hd";
+        };
     }
 
     private static String[] accel(VmDefinition.Accel a) {

@@ -23,9 +23,59 @@ public record VmDefinition(int vmid, String name, @JsonProperty("memory") int me
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Boot(String kernel, String initrd, String append) {}
 
-    /** A disk: a volume on a storage, its format and the bus it is attached to. */
+    /**
+     * A disk: a volume on a storage, its format, the bus it is attached to, and how QEMU opens it.
+     *
+     * @param cache QEMU's cache mode; null means {@code none} (O_DIRECT, as Proxmox defaults): the
+     *              only modes that keep no dirty data in this host's page cache, so a disk on
+     *              shared storage can be taken over by another host mid-flight
+     * @param aio   QEMU's I/O engine (threads, native, io_uring); null leaves QEMU's choice
+     * @param media {@code disk} (default) or {@code cdrom} (attached read-only)
+     */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record Disk(String storage, String volume, String format, String bus) {}
+    public record Disk(String storage, String volume, String format, String bus, String cache, String aio,
+                       String media) {
+        public static final List<String> BUSES = List.of("ide", "virtio", "scsi");
+        public static final List<String> CACHES = List.of("none", "directsync", "writethrough", "writeback", "unsafe");
+        public static final List<String> AIOS = List.of("threads", "native", "io_uring");
+
+        public Disk(String storage, String volume, String format, String bus) {
+            this(storage, volume, format, bus, null, null, null);
+        }
+
+        /** The cache mode QEMU runs it with. */
+        public String cacheMode() {
+            return cache == null ? "none" : cache;
+        }
+
+        /** Whether QEMU opens it with O_DIRECT (bypassing the host's page cache). */
+        public boolean direct() {
+            return cacheMode().equals("none") || cacheMode().equals("directsync");
+        }
+
+        public boolean cdrom() {
+            return "cdrom".equals(media);
+        }
+
+        /** A cdrom drive without a medium (no storage, no volume). */
+        public boolean emptyDrive() {
+            return cdrom() && storage == null && volume == null;
+        }
+
+        /** The same drive with its medium taken out: what a migration with --force leaves of a local cdrom. */
+        public Disk ejected() {
+            return new Disk(null, null, null, bus, null, null, "cdrom");
+        }
+
+        public String formatOrRaw() {
+            return format == null ? "raw" : format;
+        }
+
+        /** The same disk on another storage (a migration's target storage). */
+        public Disk on(String otherStorage) {
+            return new Disk(otherStorage, volume, format, bus, cache, aio, media);
+        }
+    }
 
     public enum Accel {
         @JsonProperty("tcg") TCG,
@@ -74,6 +124,12 @@ public record VmDefinition(int vmid, String name, @JsonProperty("memory") int me
             out.add("nothing to boot: give boot.kernel or at least one disk");
         }
         for (Disk d : disks) {
+            if (d.emptyDrive()) {
+                if ("virtio".equals(d.bus())) {
+                    out.add("an empty cdrom drive needs bus ide or scsi");
+                }
+                continue;
+            }
             if (d.storage() == null || d.volume() == null || !VOLUME.matcher(d.volume()).matches()) {
                 out.add("disk needs a storage and a plain volume name (no '/'), got " + d);
             } else if (!d.volume().startsWith("vm-" + vmid + "-")) {
@@ -83,8 +139,23 @@ public record VmDefinition(int vmid, String name, @JsonProperty("memory") int me
             if (d.format() != null && !List.of("raw", "qcow2").contains(d.format())) {
                 out.add("disk format must be raw or qcow2, got '" + d.format() + "'");
             }
-            if (d.bus() != null && !List.of("ide", "virtio").contains(d.bus())) {
-                out.add("disk bus must be ide or virtio, got '" + d.bus() + "'");
+            if (d.bus() != null && !Disk.BUSES.contains(d.bus())) {
+                out.add("disk bus must be ide, virtio or scsi, got '" + d.bus() + "'");
+            }
+            if (d.cache() != null && !Disk.CACHES.contains(d.cache())) {
+                out.add("disk cache must be one of " + String.join(", ", Disk.CACHES) + ", got '" + d.cache() + "'");
+            }
+            if (d.aio() != null && !Disk.AIOS.contains(d.aio())) {
+                out.add("disk aio must be one of " + String.join(", ", Disk.AIOS) + ", got '" + d.aio() + "'");
+            } else if ("native".equals(d.aio()) && !d.direct()) {
+                // QEMU refuses it: Linux native AIO is only asynchronous with O_DIRECT
+                out.add("disk '" + d.volume() + "': aio native needs cache none or directsync, got cache '"
+                        + d.cacheMode() + "'");
+            }
+            if (d.media() != null && !List.of("disk", "cdrom").contains(d.media())) {
+                out.add("disk media must be disk or cdrom, got '" + d.media() + "'");
+            } else if (d.cdrom() && "virtio".equals(d.bus())) {
+                out.add("cdrom '" + d.volume() + "' needs bus ide or scsi (virtio-blk has no cdrom)");
             }
         }
         return out;

@@ -36,10 +36,16 @@ public final class LinuxStress {
     static final Path BOOT = Path.of("/boot");
     static final String STRESS_RESOURCE = "stress.c";
     static final String INIT_RESOURCE = "linux-stress-init.sh";
+    static final String DISKWRITER_RESOURCE = "diskwriter.c";
+    /** The cloud kernel's modules /dev/vda needs, in load order (it builds virtio and virtio-blk as modules). */
+    static final List<String> DISK_MODULES = List.of("drivers/virtio/virtio_ring.ko", "drivers/virtio/virtio.ko",
+            "drivers/virtio/virtio_pci_legacy_dev.ko", "drivers/virtio/virtio_pci_modern_dev.ko",
+            "drivers/virtio/virtio_pci.ko", "drivers/block/virtio_blk.ko");
     /** Busybox applets linked in /bin: those the init script uses, and a few for debugging. */
-    static final List<String> APPLETS = List.of("sh", "mount", "cat", "cut", "uname", "ls", "dmesg", "sleep", "free");
+    static final List<String> APPLETS = List.of("sh", "mount", "cat", "cut", "uname", "ls", "dmesg", "sleep", "free",
+            "insmod");
     /** Bump when the initramfs layout changes, so cached archives are rebuilt. */
-    static final int LAYOUT_VERSION = 1;
+    static final int LAYOUT_VERSION = 2;
     static final String INSTALL_HINT = "run scripts/install-deps as root";
     private static final Pattern NUMBER = Pattern.compile("\\d+");
     private static final long TOOL_TIMEOUT_SECONDS = 120;
@@ -142,20 +148,29 @@ public final class LinuxStress {
      * and returns its path.
      */
     public static Path stressBinary(Path cacheDir) throws IOException {
-        Path bin = cachedStressBinary(cacheDir);
+        return staticBinary(cacheDir, STRESS_RESOURCE);
+    }
+
+    /** The guest's block writer (see diskwriter.c), compiled like the stressor. */
+    public static Path diskWriterBinary(Path cacheDir) throws IOException {
+        return staticBinary(cacheDir, DISKWRITER_RESOURCE);
+    }
+
+    private static Path staticBinary(Path cacheDir, String source) throws IOException {
+        Path bin = cachedBinary(cacheDir, source);
         if (Files.isRegularFile(bin) && isStaticElf(Files.readAllBytes(bin))) {
             return bin;
         }
         Files.createDirectories(cacheDir);
         Path work = Files.createTempDirectory(cacheDir.toAbsolutePath(), "stress-build-");
         try {
-            Path src = work.resolve(STRESS_RESOURCE);
-            Path out = work.resolve("stress");
-            Files.write(src, resource(STRESS_RESOURCE));
+            Path src = work.resolve(source);
+            Path out = work.resolve("out");
+            Files.write(src, resource(source));
             BuildTool.run(work, List.of("gcc", "-static", "-O2", "-Wall", "-o", out.toString(), src.toString()),
                     "linux-stress", "a static build needs gcc and libc6-dev: " + INSTALL_HINT, TOOL_TIMEOUT_SECONDS);
             if (!isStaticElf(Files.readAllBytes(out))) {
-                throw new IOException("gcc did not produce a static executable from " + STRESS_RESOURCE);
+                throw new IOException("gcc did not produce a static executable from " + source);
             }
             AtomicFiles.move(out, bin);
         } finally {
@@ -165,7 +180,25 @@ public final class LinuxStress {
     }
 
     static Path cachedStressBinary(Path cacheDir) throws IOException {
-        return cacheDir.resolve("linux-stress-bin-" + Bootblock.shortHash(resource(STRESS_RESOURCE)));
+        return cachedBinary(cacheDir, STRESS_RESOURCE);
+    }
+
+    private static Path cachedBinary(Path cacheDir, String source) throws IOException {
+        String prefix = source.equals(STRESS_RESOURCE) ? "linux-stress-bin-" : "linux-stress-" + source + "-bin-";
+        return cacheDir.resolve(prefix + Bootblock.shortHash(resource(source)));
+    }
+
+    /** The disk modules of {@code kernel}'s release that exist on this host, by file name. */
+    static java.util.Map<String, byte[]> diskModules(Path kernel) throws IOException {
+        java.util.Map<String, byte[]> out = new java.util.LinkedHashMap<>();
+        Path dir = Path.of("/lib/modules", kernelRelease(kernel), "kernel");
+        for (String m : DISK_MODULES) {
+            Path p = dir.resolve(m);
+            if (Files.isRegularFile(p)) {
+                out.put(p.getFileName().toString(), Files.readAllBytes(p));
+            }
+        }
+        return out;
     }
 
     /**
@@ -179,19 +212,27 @@ public final class LinuxStress {
         }
         byte[] busybox = Files.readAllBytes(BUSYBOX);
         byte[] stress = Files.readAllBytes(stressBinary(cacheDir));
+        byte[] writer = Files.readAllBytes(diskWriterBinary(cacheDir));
         byte[] init = resource(INIT_RESOURCE);
-        String hash = hash(("layout " + LAYOUT_VERSION + " kernel " + kernelRelease(kernel) + " applets " + APPLETS)
-                .getBytes(StandardCharsets.UTF_8), busybox, stress, init);
+        java.util.Map<String, byte[]> modules = diskModules(kernel);
+        String hash = hash(("layout " + LAYOUT_VERSION + " kernel " + kernelRelease(kernel) + " applets " + APPLETS
+                + " modules " + modules.keySet()).getBytes(StandardCharsets.UTF_8), busybox, stress, writer, init);
         Path target = cacheDir.resolve("linux-stress-initramfs-" + hash + ".cpio.gz");
         if (Files.isRegularFile(target) && Files.size(target) > 0) {
             return target;
         }
-        AtomicFiles.write(target, gzip(archive(busybox, stress, init)));
+        AtomicFiles.write(target, gzip(archive(busybox, stress, init, writer, modules)));
         return target;
     }
 
     /** The uncompressed initramfs. */
     static byte[] archive(byte[] busybox, byte[] stress, byte[] init) throws IOException {
+        return archive(busybox, stress, init, null, java.util.Map.of());
+    }
+
+    /** The uncompressed initramfs, with the block writer and the disk modules when given. */
+    static byte[] archive(byte[] busybox, byte[] stress, byte[] init, byte[] writer, java.util.Map<String, byte[]> modules)
+            throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream(busybox.length + stress.length + 4096);
         try (CpioWriter cpio = new CpioWriter(bytes)) {
             cpio.directory("dev", 0755)
@@ -205,6 +246,15 @@ public final class LinuxStress {
             }
             cpio.file("bin/stress", 0755, stress)
                     .file("init", 0755, init);
+            if (writer != null) {
+                cpio.file("bin/diskwriter", 0755, writer);
+            }
+            if (!modules.isEmpty()) {
+                cpio.directory("lib", 0755).directory("lib/ferry-modules", 0755);
+                for (var m : modules.entrySet()) {
+                    cpio.file("lib/ferry-modules/" + m.getKey(), 0644, m.getValue());
+                }
+            }
         }
         return bytes.toByteArray();
     }

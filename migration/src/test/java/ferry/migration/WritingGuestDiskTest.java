@@ -1,0 +1,113 @@
+package ferry.migration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ferry.node.LocalNode;
+import ferry.node.QemuProcess;
+import ferry.node.VmDefinition;
+import ferry.protocol.Commands;
+import ferry.testkit.BlockWriter;
+import ferry.testkit.LinuxStressGuest;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The disk oracle (real QEMU, real Linux guest): the linux-stress guest writes self-checking
+ * blocks to its local virtio disk with O_DIRECT|O_SYNC throughout a live migration with
+ * --with-local-disks; with the guest stopped on the target, every block is intact, the
+ * generations form one step, and the last write acknowledged to the guest is on the target's disk.
+ */
+class WritingGuestDiskTest {
+    static final int BLOCKS = 2048; // 8 MiB written round and round
+    static final int RATE_KIB = 2048;
+    static final long DISK = 32L << 20;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void aGuestWritingThroughoutLosesNoWrite() throws Exception {
+        MigrationResult r = migrateWhileWriting(480, RATE_KIB, 32);
+        assertThat(r.disks()).singleElement().extracting(MigrationResult.Disk::mode)
+                .isEqualTo("background, then write-blocking");
+    }
+
+    /**
+     * The guest writes faster than the mirror's share of the link: a background mirror would never
+     * catch up, so it starts write-blocking and the guest's writes go at the link's pace.
+     */
+    @Test
+    void aGuestWritingFasterThanTheLinkStillMoves() throws Exception {
+        MigrationResult r = migrateWhileWriting(481, 6144, 4);
+        assertThat(String.join("\n", r.log())).contains("a background mirror would never catch up; write-blocking "
+                + "from the start");
+        assertThat(r.disks()).singleElement().extracting(MigrationResult.Disk::mode).isEqualTo("write-blocking");
+    }
+
+    private MigrationResult migrateWhileWriting(int vmid, int rateKiB, int bwlimitMiB) throws Exception {
+        String why = LinuxStressGuest.unavailableReason();
+        if (why != null) {
+            System.out.println("skipped: " + why);
+        }
+        Assumptions.assumeTrue(why == null, why);
+        try (TwoNodes nodes = new TwoNodes(dir)) {
+            String volume = "vm-" + vmid + "-disk-0.raw";
+            nodes.volumes.create(nodes.a.storages().get("local"), volume, "raw", DISK);
+            VmDefinition vm = nodes.define("a", BlockWriter.withDisk(new LinuxStressGuest(128, 16, 2).definition(vmid),
+                    new VmDefinition.Disk("local", volume, "raw", "virtio", "none", "native", null), BLOCKS, rateKiB));
+            QemuProcess src = nodes.a.start(vm);
+            String before = awaitAcks(src, 10, Duration.ofSeconds(90));
+            src.detach();
+
+            MigrationRequest req = new MigrationRequest(vmid, "b", true, false, bwlimitMiB, null, null)
+                    .withDisks(new MigrationRequest.DiskOptions(true, null, false));
+            // the planner sees the same: the guest's write rate and how the mirror will start
+            Plan plan = nodes.migrationFromA().plan(req, Duration.ofSeconds(2));
+            Plan.DiskPrediction p = plan.disks().get(0);
+            System.out.printf("plan: %s%n", p);
+            assertThat(p.writeBytesPerS()).as(p.toString()).isBetween(rateKiB * 1024 * 0.5, rateKiB * 1024 * 1.5);
+            assertThat(p.mode()).isEqualTo(rateKiB * 1024L >= bwlimitMiB * 1048576L * 0.8 ? "write-blocking"
+                    : "background");
+            MigrationResult r = nodes.migrationFromA().run(req, "task-writer", new TaskLog(), new CancelSignal());
+            String log = String.join("\n", r.log());
+            System.out.println(log);
+            assertThat(r.status()).as(log).isEqualTo(MigrationResult.Status.COMPLETED);
+            assertThat(nodes.b.status(vmid).state()).isEqualTo(LocalNode.State.RUNNING);
+
+            QemuProcess dst = nodes.b.running(vmid).orElseThrow();
+            String after = awaitAcks(dst, 5, Duration.ofSeconds(30)); // the writer goes on, on node b
+            dst.qmp().call(Commands.STOP);
+            after = Files.readString(dst.serialLog(), StandardCharsets.ISO_8859_1);
+            long lastAck = BlockWriter.lastAck(after);
+            dst.detach();
+            nodes.b.stop(vmid, Duration.ofSeconds(5));
+
+            byte[] image = Files.readAllBytes(nodes.b.storages().get("local").volumePath(volume));
+            BlockWriter.Result oracle = BlockWriter.check(image, BLOCKS, lastAck);
+            System.out.printf("disk oracle: %s; acks on a before the migration %d, on b %d; mirror %s; downtime %d ms%n",
+                    oracle.message(), BlockWriter.acks(before), BlockWriter.acks(after), r.disks(), r.downtimeMs());
+            assertThat(oracle.ok()).as(oracle.message()).isTrue();
+            assertThat(lastAck).as("writes acknowledged on b").isGreaterThan(BlockWriter.lastAck(before));
+            return r;
+        }
+    }
+
+    /** Waits until the console shows at least {@code n} acks; returns the console text. */
+    private static String awaitAcks(QemuProcess q, int n, Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            String serial = Files.readString(q.serialLog(), StandardCharsets.ISO_8859_1);
+            assertThat(serial).as("guest console").doesNotContain("FERRY-ERROR");
+            if (BlockWriter.acks(serial) >= n) {
+                return serial;
+            }
+            assertThat(System.nanoTime()).as("block writer acks on the console:\n" + serial).isLessThan(deadline);
+            Thread.sleep(200);
+        }
+    }
+}
