@@ -199,7 +199,7 @@ public final class Migration {
      * is left for the source's agent. Call it only while the source node is seen down.
      */
     public PeerRecovery.Outcome recoverAsPeer(String taskId) {
-        return new PeerRecovery(store, local, hook).run(taskId);
+        return new PeerRecovery(store, local, targets, hook).run(taskId);
     }
 
     /**

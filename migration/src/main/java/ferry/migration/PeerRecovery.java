@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.cluster.ClusterStore;
 import ferry.cluster.VmRecord;
 import ferry.node.LocalNode;
-import ferry.protocol.Commands;
 import java.time.Duration;
 import java.util.List;
 import org.slf4j.Logger;
@@ -23,11 +22,14 @@ public final class PeerRecovery {
 
     private final ClusterStore store;
     private final LocalNode local;
+    private final java.util.function.Function<String, TargetNode> targets;
     private final StepHook hook;
 
-    PeerRecovery(ClusterStore store, LocalNode local, StepHook hook) {
+    PeerRecovery(ClusterStore store, LocalNode local, java.util.function.Function<String, TargetNode> targets,
+                 StepHook hook) {
         this.store = store;
         this.local = local;
+        this.targets = targets;
         this.hook = hook;
     }
 
@@ -54,12 +56,14 @@ public final class PeerRecovery {
                     journal.step(MigrationStep.MOVE_OWNER, "move ownership to " + j.target());
                     store.move(vmid, j.source(), j.target());
                 }
-                if (t.resume() && !LocalTarget.stateOf(local, vmid).running()) {
+                TargetNode here = targets.apply(j.target()); // this node's target side, as a hand-over uses it
+                if (t.resume() && !here.state(vmid).running()) {
                     journal.step(MigrationStep.RESUME_TARGET, "resume on " + j.target());
-                    local.running(vmid).orElseThrow().qmp().call(Commands.CONT);
+                    here.resume(vmid); // a disk mirror's exports end first, as in every hand-over
                 }
-                Recovery.awaitRunning(id -> LocalTarget.stateOf(local, id), vmid, j.target());
+                Recovery.awaitRunning(here::state, vmid, j.target());
                 journal.step(MigrationStep.TARGET_RUNNING, "runs on " + j.target());
+                DiskRecords.retarget(store, vmid, j.target(), j.moved(), j.copied());
                 left = "node '" + j.source() + "' must stop its paused copy of VM " + vmid + ", free its volumes and "
                         + "drop the migrate lock: its agent does it when it runs again; if that node is gone for "
                         + "good, run 'ferry vm unlock " + vmid + " --force' (the guest runs on node '" + j.target() + "')";
