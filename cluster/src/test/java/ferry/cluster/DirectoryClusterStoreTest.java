@@ -2,10 +2,10 @@ package ferry.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static ferry.cluster.StoreConformance.config;
 import static ferry.cluster.StoreConformance.failure;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.cluster.ClusterException.Reason;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,10 +18,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** What only the directory store has: its files. What every store does is in {@link StoreConformance}. */
 class DirectoryClusterStoreTest {
-    static final ObjectMapper JSON = new ObjectMapper();
-    static final List<NodeInfo> NODES = List.of(
-            new NodeInfo("a", "127.0.0.1:8641", "127.0.0.1"),
-            new NodeInfo("b", "127.0.0.1:8642", "127.0.0.1"));
+    static final ObjectMapper JSON = StoreConformance.JSON;
+    static final List<NodeInfo> NODES = StoreConformance.NODES;
 
     @TempDir
     Path tmp;
@@ -35,11 +33,6 @@ class DirectoryClusterStoreTest {
         store = DirectoryClusterStore.create(dir, "test", NODES);
     }
 
-    static ObjectNode config(String name) {
-        ObjectNode o = JSON.createObjectNode();
-        o.put("name", name).put("memory", 512);
-        return o;
-    }
 
 
     // --- create / open ---

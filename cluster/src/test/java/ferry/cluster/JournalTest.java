@@ -2,9 +2,8 @@ package ferry.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static ferry.cluster.StoreConformance.failure;
+import static ferry.cluster.StoreConformance.step;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.cluster.ClusterException.Reason;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -16,7 +15,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class JournalTest {
-    static final ObjectMapper JSON = new ObjectMapper();
 
     @TempDir
     Path tmp;
@@ -27,14 +25,9 @@ class JournalTest {
     @BeforeEach
     void setUp() {
         dir = tmp.resolve("cluster");
-        store = DirectoryClusterStore.create(dir, "test", DirectoryClusterStoreTest.NODES);
+        store = DirectoryClusterStore.create(dir, "test", StoreConformance.NODES);
     }
 
-    static ObjectNode step(String phase, int n) {
-        ObjectNode o = JSON.createObjectNode();
-        o.put("phase", phase).put("n", n).put("note", "multi\nline \"text\"");
-        return o;
-    }
 
 
     @Test
