@@ -33,6 +33,12 @@ final class AcrossHosts {
      */
     static int run(String command, long rateBitsPerS, List<String> args, boolean json, PrintWriter out, PrintWriter err)
             throws IOException, InterruptedException {
+        return run(command, rateBitsPerS, args, json, false, out, err);
+    }
+
+    /** The same; {@code keep}: leave the child's folder (logs, journals) when done, and say where. */
+    static int run(String command, long rateBitsPerS, List<String> args, boolean json, boolean keep, PrintWriter out,
+                   PrintWriter err) throws IOException, InterruptedException {
         // the child's folder is made here, so that it goes away even when the child is killed
         Path dir = Files.createTempDirectory("ferry-" + command);
         HostNetwork net;
@@ -46,7 +52,9 @@ final class AcrossHosts {
             try {
                 net.close();
             } finally {
-                DemoCommand.deleteTree(dir);
+                if (!keep) {
+                    DemoCommand.deleteTree(dir);
+                }
             }
         }, command + "-hosts-teardown");
         Runtime.getRuntime().addShutdownHook(teardown);

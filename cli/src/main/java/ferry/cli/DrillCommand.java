@@ -11,10 +11,12 @@ import picocli.CommandLine.Option;
 /** {@code ferry drill}: fault injection against a throwaway cluster, to trust Ferry's crash recovery on this host. */
 @Command(name = "drill", mixinStandardHelpOptions = true,
         description = {"Proves on this host that no fault loses or duplicates a VM: creates a throwaway 2-node",
-                "cluster in a temporary folder with both agents as separate processes, and for each scenario",
+                "cluster in a temporary folder with both agents as separate processes (as root each on a host",
+                "of its own: a network namespace, the drill itself in a third; --loopback otherwise), and for each scenario",
                 "boots a bootblock guest, migrates it live and injects a fault: kill -9 of the source agent,",
                 "the target agent, the source QEMU or the target QEMU at each journaled step; SIGTERM of an",
-                "agent mid pre-copy; a 2 s link cut (ss -K, needs root) during pre-copy and during postcopy;",
+                "agent mid pre-copy; a 2 s link cut (the target host's link down, or ss -K on loopback; needs",
+                "root) during pre-copy and during postcopy;",
                 "concurrent and crossing migrations; the source node down until its peer acts alone (at",
                 "three steps); and, with the records in etcd, etcd killed -9 and restarted 5 s later at each",
                 "journaled step. What was killed is started again (a killed QEMU is a",
@@ -40,10 +42,13 @@ final class DrillCommand implements Callable<Integer> {
     @Option(names = "--keep", description = "Keep the cluster folder (journals, task logs, agent logs) to look into.")
     boolean keep;
 
-    @Option(names = "--hosts", description = {"Run each node on its own host (root): network namespaces a and b, the",
-            "agents and QEMUs inside, the drill and etcd in ctl, links shaped to 1gbit; the link cuts are",
-            "'ip link set down' of the target's link."})
+    @Option(names = "--hosts", description = {"Run each node on its own host: network namespaces a and b, the agents",
+            "and QEMUs inside, the drill and etcd in ctl, links shaped to 1gbit; the link cuts are 'ip link",
+            "set down' of the target's link. The default where namespaces can be made (root)."})
     boolean hosts;
+
+    @Option(names = "--loopback", description = "Run both nodes on this host's loopback instead (link cuts by ss -K).")
+    boolean loopback;
 
     /** Set by the outer {@code drill --hosts} for its child inside ctl: the network exists, with this prefix. */
     @Option(names = "--in-network", hidden = true, paramLabel = "PREFIX")
@@ -77,6 +82,9 @@ final class DrillCommand implements Callable<Integer> {
         if (store != null) {
             args.addAll(java.util.List.of("--store", store));
         }
+        if (keep) {
+            args.add("--keep");
+        }
         return args;
     }
 
@@ -92,16 +100,16 @@ final class DrillCommand implements Callable<Integer> {
             throw new UsageError("--store etcd: " + noEtcd);
         }
         boolean onEtcd = store == null ? noEtcd == null : store.equals("etcd");
-        if (hosts && inNetwork == null) {
-            String reason = ferry.testkit.netns.HostNetwork.unavailableReason();
-            if (reason != null) {
-                throw new UsageError("--hosts runs each node in its own network namespace, which this machine cannot do: "
-                        + reason + "; run the drill without --hosts, or as root");
-            }
-            if (keep) {
-                throw new UsageError("--keep cannot be used with --hosts: the hosts' folder goes with the network");
-            }
-            return AcrossHosts.run("drill", HOSTS_LINK_BITS_PER_S, childArgs(), json, out, err);
+        if (hosts && loopback) {
+            throw new UsageError("--hosts and --loopback exclude each other");
+        }
+        String noHosts = ferry.testkit.netns.HostNetwork.unavailableReason();
+        if (hosts && noHosts != null) {
+            throw new UsageError("--hosts runs each node in its own network namespace, which this machine cannot do: "
+                    + noHosts + "; run the drill with --loopback, or as root");
+        }
+        if (inNetwork == null && !loopback && noHosts == null) {
+            return AcrossHosts.run("drill", HOSTS_LINK_BITS_PER_S, childArgs(), json, keep, out, err);
         }
         ferry.testkit.netns.HostNetwork net = inNetwork == null ? null
                 : ferry.testkit.netns.HostNetwork.attach(inNetwork, Drill.NODES);
