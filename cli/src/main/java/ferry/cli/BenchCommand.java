@@ -239,7 +239,7 @@ final class BenchCommand implements Callable<Integer> {
         Path serialA = layout.runRoot("a").resolve(Integer.toString(vmid)).resolve("serial.log");
         Path serialB = layout.runRoot("b").resolve(Integer.toString(vmid)).resolve("serial.log");
         DemoCommand.awaitGuest(serialA, true);
-        awaitAck(serialA);
+        DemoDisk.awaitFirstAck(serialA);
         Thread.sleep(1000); // past the writer's start, so "before" is its steady rate
         long t0 = System.nanoTime();
         long seq0 = BlockWriter.lastAck(DemoCommand.read(serialA));
@@ -264,20 +264,6 @@ final class BenchCommand implements Callable<Integer> {
     /** Acknowledged 4 KiB writes per second between two (sequence, time) observations. */
     private static double rate(long seqFrom, long seqTo, long nanosFrom, long nanosTo) {
         return (seqTo - seqFrom) * (double) BlockWriter.BLOCK / ((nanosTo - nanosFrom) / 1e9);
-    }
-
-    /** The guest's first acknowledged write on its console (the writer starts after the kernel's modules). */
-    private static long awaitAck(Path serial) throws InterruptedException {
-        long deadline = System.nanoTime() + 60_000_000_000L;
-        while (System.nanoTime() < deadline) {
-            long ack = BlockWriter.lastAck(DemoCommand.read(serial));
-            if (ack >= 0) {
-                return ack;
-            }
-            Thread.sleep(100);
-        }
-        throw new IllegalStateException("the guest's block writer acknowledged no write within 60 s: "
-                + DemoCommand.read(serial));
     }
 
     private int boot(ClusterLayout layout, Map<String, AgentClient> agents, Scenario sc) throws Exception {

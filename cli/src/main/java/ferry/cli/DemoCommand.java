@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.agent.AgentClient;
 import ferry.agent.ClusterLayout;
 import ferry.node.VmDefinition;
+import ferry.testkit.BlockWriter;
 import ferry.testkit.Bootblock;
 import ferry.testkit.BootblockGuest;
 import ferry.testkit.LinuxStressGuest;
@@ -26,21 +27,24 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code ferry demo}: a throwaway two-node cluster in a temporary folder, a guest that dirties
- * memory booted on node a and live-migrated to node b, its integrity checked, all torn down.
+ * memory and writes to its local disk booted on node a and live-migrated to node b with that disk,
+ * its memory and disk integrity checked, all torn down.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Shows a live migration end to end on this host: creates a throwaway 2-node cluster in a",
                 "temporary folder with agents on loopback, boots the linux-stress guest (the bootblock guest if",
-                "the kernel package is missing) on node a, migrates it live to node b while it dirties memory,",
-                "checks that the guest went on where it was, prints the task log and a summary, and removes",
-                "everything. Takes under a minute here.",
+                "the kernel package is missing) on node a, migrates it live to node b while it dirties memory",
+                "and writes to a local disk (mirrored over NBD; the bootblock guest has none), checks that the",
+                "guest went on where it was and that node b's copy of the disk holds every write, prints the task",
+                "log and a summary, and removes everything. Takes under a minute here.",
                 "With --hosts (root only) each node runs in its own network namespace over a shaped link."})
 final class DemoCommand implements Callable<Integer> {
     private static final int VMID = 100;
     /** The linux-stress guest's dirty rate on loopback; on a shaped link a third of the link at most, so it converges. */
     private static final int DIRTY_MIB_PER_S = 40;
+    private static final String NOT_CHECKED = "not checked: the migration did not complete";
 
-    @Option(names = "--json", description = "Print one JSON object: the migrate summary plus 'integrity'.")
+    @Option(names = "--json", description = "Print one JSON object: the migrate summary plus 'integrity' (and each disk's).")
     boolean json;
 
     @Option(names = "--guest", description = "linux-stress or bootblock (default: linux-stress when available).")
@@ -94,9 +98,11 @@ final class DemoCommand implements Callable<Integer> {
             say(out, "cluster: 2 nodes (a, b) in " + dir + ", " + nodes.where());
             ClusterLayout layout = nodes.layout();
             AgentClient agentA = AgentProcess.client(layout, "a");
-            VmDefinition vm = linux ? new LinuxStressGuest(256, 128, dirtyRate).definition(VMID) : bootblock(layout);
+            DemoDisk disk = linux ? DemoDisk.create(layout, VMID) : null;
+            VmDefinition vm = linux ? disk.attachTo(new LinuxStressGuest(256, 128, dirtyRate).definition(VMID))
+                    : bootblock(layout);
             say(out, "guest: " + (linux ? "linux-stress (Debian cloud kernel + our stressor, 128 MiB dirtied at "
-                    + dirtyRate + " MiB/s)"
+                    + dirtyRate + " MiB/s; " + DemoDisk.describe() + ")"
                     : "bootblock (dirties 32 MiB page by page" + (guest == null ? "; linux-stress unavailable: "
                     + LinuxStressGuest.unavailableReason() : "") + ")"));
             agentA.post("/api/v1/vms", vm);
@@ -104,18 +110,29 @@ final class DemoCommand implements Callable<Integer> {
             Path serialA = layout.runRoot("a").resolve(Integer.toString(VMID)).resolve("serial.log");
             Path serialB = layout.runRoot("b").resolve(Integer.toString(VMID)).resolve("serial.log");
             awaitGuest(serialA, linux);
-            say(out, "VM " + VMID + " runs on node a; migrating it live to node b");
+            if (linux) {
+                DemoDisk.awaitFirstAck(serialA);
+            }
+            say(out, "VM " + VMID + " runs on node a; migrating it live to node b" + (linux ? " with its local disk" : ""));
 
             LinkCounters before = net == null ? null : net.bytes("a");
             JsonNode task = agentA.migrate(VmCommand.JSON.createObjectNode().put("vmid", VMID).put("target", "b")
-                    .put("online", true));
+                    .put("online", true).put("with_local_disks", linux));
             JsonNode done = new TaskFollower(agentA, "a", task.path("id").asText(), out,
                     !json && System.console() != null, json).follow();
             LinkCounters sent = net == null ? null : net.bytes("a").since(before);
             ObjectNode summary = TaskFollower.summary(done);
-            Integrity integrity = done.path("status").asText().equals("completed")
-                    ? (linux ? checkLinux(serialA, serialB) : checkBootblock(serialB))
-                    : new Integrity("not checked: the migration did not complete", null);
+            boolean completed = done.path("status").asText().equals("completed");
+            Integrity integrity = completed ? (linux ? checkLinux(serialA, serialB) : checkBootblock(serialB))
+                    : new Integrity(NOT_CHECKED, null);
+            // after the memory check: the disk oracle stops the guest
+            DemoDisk.Verdict diskVerdict = disk == null ? null : completed ? disk.checkOn("b",
+                    AgentProcess.client(layout, "b"), layout, BlockWriter.lastAck(read(serialA)))
+                    : new DemoDisk.Verdict(NOT_CHECKED, -1, -1);
+            if (diskVerdict != null) {
+                summary.withArray("disks").forEach(d -> ((ObjectNode) d).put("integrity", diskVerdict.integrity())
+                        .put("last_acknowledged_write", diskVerdict.lastAck()).put("newest_write_on_disk", diskVerdict.newest()));
+            }
             summary.put("integrity", integrity.verdict());
             summary.put("guest", linux ? "linux-stress" : "bootblock");
             summary.put("hosts", net == null ? "loopback" : "netns");
@@ -135,6 +152,11 @@ final class DemoCommand implements Callable<Integer> {
                         !linux ? "" : integrity.pauseMs() == null ? ", pause seen by the guest under 50 ms (its threshold)"
                                 : ", pause seen by the guest " + integrity.pauseMs() + " ms",
                         integrity.verdict());
+                summary.path("disks").forEach(d -> out.printf(java.util.Locale.ROOT,
+                        "disk %s: %s mirrored in %.1f s (%s); disk integrity: %s (last write acknowledged to the guest %d,"
+                                + " newest on node b's copy %d)%n", d.path("name").asText(), mib(d.path("bytes").asLong()),
+                        d.path("seconds").asDouble(), d.path("mode").asText(), d.path("integrity").asText(),
+                        d.path("last_acknowledged_write").asLong(), d.path("newest_write_on_disk").asLong()));
                 if (net != null) {
                     JsonNode l = summary.path("link");
                     out.printf("link: shaped to %s; host a's eth0 sent %s during the migration, QEMU's stream %s at %s%n",
@@ -143,7 +165,8 @@ final class DemoCommand implements Callable<Integer> {
                 }
             }
             int code = TaskFollower.exitCode(done);
-            return code == Main.OK && !integrity.verdict().equals("ok") ? Main.FAILED : code;
+            boolean intact = integrity.verdict().equals("ok") && (diskVerdict == null || diskVerdict.ok());
+            return code == Main.OK && !intact ? Main.FAILED : code;
         } finally {
             if (nodes != null) {
                 nodes.close();

@@ -4,6 +4,7 @@ import static ferry.cli.FerryCli.ferry;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import ferry.testkit.LinuxStressGuest;
 import ferry.testkit.netns.HostNetwork;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -32,7 +33,7 @@ class DemoCommandTest {
     @Timeout(120)
     void jsonSummaryOfTheDefaultGuest() throws Exception {
         JsonNode j = demo("demo", "--json");
-        assertThat(j.path("guest").asText()).isIn("linux-stress", "bootblock");
+        assertThat(j.path("guest").asText()).isEqualTo(LinuxStressGuest.available() ? "linux-stress" : "bootblock");
         assertThat(j.path("hosts").asText()).isEqualTo("loopback");
         assertThat(j.path("store").asText()).isEqualTo("directory");
         assertThat(j.path("link").isMissingNode()).isTrue();
@@ -164,6 +165,22 @@ class DemoCommandTest {
         j.path("log").forEach(l -> log.add(l.asText()));
         assertThat(log).isNotEmpty().anyMatch(l -> START_LINE.matcher(l).matches())
                 .anyMatch(l -> l.contains("migration finished successfully"));
+        // the linux-stress guest writes to its local disk throughout; the oracle checked node b's copy
+        JsonNode disks = j.path("disks");
+        if (j.path("guest").asText().equals("linux-stress")) {
+            assertThat(disks).as(r.out()).hasSize(1);
+            JsonNode d = disks.get(0);
+            assertThat(d.path("integrity").asText()).as(d.toString()).isEqualTo("ok");
+            assertThat(d.path("bytes").asLong()).as(d.toString()).isPositive();
+            assertThat(d.path("mode").asText()).as(d.toString()).isNotEmpty();
+            assertThat(d.path("last_acknowledged_write").asLong()).as(d.toString()).isNotNegative()
+                    .isLessThanOrEqualTo(d.path("newest_write_on_disk").asLong());
+            assertThat(log).anyMatch(l -> l.contains("all mirroring jobs are ready"));
+            System.out.println("demo disk: " + d + ", duration " + j.path("duration_ms") + " ms, downtime "
+                    + j.path("downtime_ms") + " ms");
+        } else {
+            assertThat(disks).as("the bootblock guest's disk is on shared storage").isEmpty();
+        }
 
         assertThat(dir).as("the demo's temp folder under " + TMP).isNotNull();
         assertThat(dir).doesNotExist();
