@@ -25,7 +25,7 @@ import java.nio.file.Path;
  */
 record DemoDisk(int vmid, String volume) {
     static final long SIZE = 64L << 20;
-    static final int BLOCKS = 2048;
+    static final int BLOCKS = 512;
     static final int RATE_KIB = 1024;
     private static final String STORAGE = "local";
 
