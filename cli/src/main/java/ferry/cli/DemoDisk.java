@@ -19,9 +19,9 @@ import java.nio.file.Path;
  *
  * <p>Raw, 64 MiB: the oracle reads a raw image as it is (a qcow2 would need converting first), and
  * a sparse raw volume mirrors quickly (its holes go over NBD as zero-writes, not as data), so the
- * demo stays about as quick as before. The writer goes round the first 8 MiB at 1 MiB/s: it wraps
- * several times during a demo, so the oracle's "one step of generations" has something to check,
- * and it stays far below what even the shaped --hosts link carries.
+ * demo stays about as quick as before (a few seconds more). The writer goes round the first 2 MiB at
+ * 1 MiB/s: it wraps every 2 s, several times during a demo, so the oracle's "one step of
+ * generations" has a step to check, and it stays far below what even the shaped --hosts link carries.
  */
 record DemoDisk(int vmid, String volume) {
     static final long SIZE = 64L << 20;
