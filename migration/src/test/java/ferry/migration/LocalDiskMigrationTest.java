@@ -340,6 +340,39 @@ class LocalDiskMigrationTest {
         }
     }
 
+    /**
+     * 64 MiB at 4 MiB/s cannot be mirrored within a 3 s time limit: the migration ends with the
+     * reason, before any RAM moved, and leaves the source running with nothing on the target.
+     */
+    @Test
+    void aMirrorNotReadyWithinTheTimeLimitEndsTheMigrationAndCleansUp() throws Exception {
+        int vmid = 480;
+        try (TwoNodes nodes = new TwoNodes(dir)) {
+            VmDefinition vm = withDataDisk(nodes, vmid, "raw", "virtio");
+            nodes.a.start(vm).detach();
+            MigrationRequest req = new MigrationRequest(vmid, "b", true, false, 4, null, null,
+                    new MigrationRequest.Limits(3, false, false, false, null))
+                    .withDisks(new MigrationRequest.DiskOptions(true, null, false, "background"));
+            MigrationResult r = nodes.migrationFromA().run(req, "task-deadline", new TaskLog(), new CancelSignal());
+            String log = String.join("\n", r.log());
+            System.out.println(log);
+
+            assertThat(r.status()).as(log).isEqualTo(MigrationResult.Status.FAILED);
+            assertThat(log).contains("the disk mirrors were not ready within", "raise --max-duration or --bwlimit")
+                    .doesNotContain("all mirroring jobs are ready");
+            assertThat(nodes.a.status(vmid).state()).as("source still runs").isEqualTo(LocalNode.State.RUNNING);
+            noDiskLeftovers(nodes, vmid);
+            assertThat(nodes.b.status(vmid).state()).as("no QEMU on the target").isEqualTo(LocalNode.State.STOPPED);
+            assertThat(nodes.b.storages().get("local").volumePath(dataVolume(vmid, "raw"))).as("target volume freed")
+                    .doesNotExist();
+            var rec = nodes.store.vm(vmid).orElseThrow();
+            assertThat(rec.owner()).isEqualTo("a");
+            assertThat(rec.lock()).isNull();
+            assertThat(nodes.store.openJournals()).isEmpty();
+            nodes.a.stop(vmid, Duration.ofSeconds(5));
+        }
+    }
+
     /** Node b as the target, with its NBD exports reached through a relay the test can cut. */
     static final class Relayed extends ForwardingTarget implements AutoCloseable {
         volatile LinkRelay link;
