@@ -327,14 +327,7 @@ class LocalDiskMigrationTest {
                 assertThat(nodes.a.status(vmid).state()).as("source still runs").isEqualTo(LocalNode.State.RUNNING);
                 noDiskLeftovers(nodes, vmid);
             }
-            assertThat(nodes.b.status(vmid).state()).as("no QEMU on the target").isEqualTo(LocalNode.State.STOPPED);
-            assertThat(nodes.b.storages().get("local").volumePath(dataVolume(vmid, "raw"))).as("target volume freed")
-                    .doesNotExist();
-            var rec = nodes.store.vm(vmid).orElseThrow();
-            assertThat(rec.owner()).isEqualTo("a");
-            assertThat(rec.lock()).isNull();
-            assertThat(rec.config().path("disks").get(1).path("storage").asText()).isEqualTo("local");
-            assertThat(nodes.store.openJournals()).isEmpty();
+            assertNothingOnTheTarget(nodes, vmid);
             nodes.a.stop(vmid, Duration.ofSeconds(5));
             assertThat(Arrays.equals(Files.readAllBytes(src), before)).as("source volume unchanged").isTrue();
         }
@@ -362,15 +355,21 @@ class LocalDiskMigrationTest {
                     .doesNotContain("all mirroring jobs are ready");
             assertThat(nodes.a.status(vmid).state()).as("source still runs").isEqualTo(LocalNode.State.RUNNING);
             noDiskLeftovers(nodes, vmid);
-            assertThat(nodes.b.status(vmid).state()).as("no QEMU on the target").isEqualTo(LocalNode.State.STOPPED);
-            assertThat(nodes.b.storages().get("local").volumePath(dataVolume(vmid, "raw"))).as("target volume freed")
-                    .doesNotExist();
-            var rec = nodes.store.vm(vmid).orElseThrow();
-            assertThat(rec.owner()).isEqualTo("a");
-            assertThat(rec.lock()).isNull();
-            assertThat(nodes.store.openJournals()).isEmpty();
+            assertNothingOnTheTarget(nodes, vmid);
             nodes.a.stop(vmid, Duration.ofSeconds(5));
         }
+    }
+
+    /** A failed disk migration left nothing on node b, and the VM is node a's again: unlocked, its disk on 'local'. */
+    private static void assertNothingOnTheTarget(TwoNodes nodes, int vmid) {
+        assertThat(nodes.b.status(vmid).state()).as("no QEMU on the target").isEqualTo(LocalNode.State.STOPPED);
+        assertThat(nodes.b.storages().get("local").volumePath(dataVolume(vmid, "raw"))).as("target volume freed")
+                .doesNotExist();
+        var rec = nodes.store.vm(vmid).orElseThrow();
+        assertThat(rec.owner()).isEqualTo("a");
+        assertThat(rec.lock()).isNull();
+        assertThat(rec.config().path("disks").get(1).path("storage").asText()).isEqualTo("local");
+        assertThat(nodes.store.openJournals()).isEmpty();
     }
 
     /** Node b as the target, with its NBD exports reached through a relay the test can cut. */
