@@ -18,14 +18,14 @@ import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 
 /** Durable file writes: temp file + fsync + atomic rename + fsync of the folder. */
-final class AtomicFiles {
+public final class AtomicFiles {
     /** Prefix of temp files; never taken for a record. */
     static final String TEMP_PREFIX = ".tmp-";
 
     private AtomicFiles() {}
 
     /** Replaces {@code target} with {@code bytes}; readers see the old or the new file, never a part. */
-    static void write(Path target, byte[] bytes, Set<PosixFilePermission> mode) throws IOException {
+    public static void write(Path target, byte[] bytes, Set<PosixFilePermission> mode) throws IOException {
         Path folder = target.getParent();
         Path tmp = folder.resolve(TEMP_PREFIX + target.getFileName() + "-"
                 + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong()));

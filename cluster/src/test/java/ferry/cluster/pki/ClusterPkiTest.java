@@ -1,0 +1,88 @@
+package ferry.cluster.pki;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ferry.cluster.NodeInfo;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.cert.CertificateExpiredException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ClusterPkiTest {
+    @TempDir
+    Path dir;
+
+    private final List<NodeInfo> nodes = List.of(new NodeInfo("a", "10.77.0.1:8640", "10.77.0.1"),
+            new NodeInfo("b", "node-b.example:8640", "10.77.0.2"));
+
+    @Test
+    void createIssuesACertificateForEachNodeAndTheAdminSignedByTheClustersCa() throws Exception {
+        ClusterPki pki = ClusterPki.create(dir, "prod", nodes);
+        CertificateAuthority ca = pki.authority();
+
+        Credential a = pki.node("a");
+        assertThat(ca.signed(a.certificate())).isTrue();
+        assertThat(a.identity()).isEqualTo(Identity.node("a"));
+        assertThat(a.certificate().getSubjectX500Principal().getName()).isEqualTo("CN=a");
+        assertThat(a.certificate().getSubjectAlternativeNames()).extracting(l -> (Object) l.get(1))
+                .contains((Object) "10.77.0.1", "a", "ferry:node:a");
+        assertThat(a.certificate().getExtendedKeyUsage()).contains("1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2");
+        assertThat(pki.node("b").certificate().getSubjectAlternativeNames()).extracting(l -> (Object) l.get(1))
+                .contains((Object) "node-b.example", "10.77.0.2");
+
+        Credential admin = pki.admin();
+        assertThat(admin.identity()).isEqualTo(Identity.admin());
+        assertThat(ca.signed(admin.certificate())).isTrue();
+        assertThat(admin.certificate().getExtendedKeyUsage()).containsExactly("1.3.6.1.5.5.7.3.2");
+        assertThat(pki.states()).extracting(ClusterPki.CertificateState::who)
+                .containsExactly("ca", "admin", "node a", "node b");
+    }
+
+    @Test
+    void keysAreReadableByTheirOwnerOnly() throws Exception {
+        ClusterPki pki = ClusterPki.create(dir, "prod", nodes);
+        for (Path key : List.of(pki.folder().resolve("ca-key.pem"), pki.nodeFolder("a").resolve("key.pem"),
+                pki.adminFolder().resolve("key.pem"))) {
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(key))).isEqualTo("rw-------");
+        }
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(pki.nodeFolder("a"))))
+                .isEqualTo("rwx------");
+    }
+
+    @Test
+    void aSecondCreateDoesNotReplaceTheCa() {
+        ClusterPki pki = ClusterPki.create(dir, "prod", nodes);
+        byte[] before = pki.caCertificate().getSignature();
+        assertThatThrownBy(() -> ClusterPki.create(dir, "prod", nodes)).isInstanceOf(PkiException.class)
+                .hasMessageContaining("rotate-certs");
+        assertThat(pki.caCertificate().getSignature()).isEqualTo(before);
+    }
+
+    @Test
+    void anotherCaDoesNotVouchForThisClustersCertificates() {
+        ClusterPki pki = ClusterPki.create(dir, "prod", nodes);
+        CertificateAuthority other = CertificateAuthority.create("prod");
+        assertThat(other.signed(pki.node("a").certificate())).isFalse();
+    }
+
+    @Test
+    void anExplicitWindowMakesAnExpiredCertificate() {
+        ClusterPki pki = ClusterPki.create(dir, "prod", nodes);
+        Instant now = Instant.now();
+        Credential old = pki.authority().issue(Identity.node("a"), List.of("10.77.0.1"),
+                now.minus(Duration.ofDays(10)), now.minus(Duration.ofDays(1)));
+        assertThatThrownBy(() -> old.certificate().checkValidity()).isInstanceOf(CertificateExpiredException.class);
+    }
+
+    @Test
+    void aCredentialNeverPrintsItsKey() {
+        Credential a = ClusterPki.create(dir, "prod", nodes).node("a");
+        assertThat(a.toString()).doesNotContain("PRIVATE").contains("CN=a");
+    }
+}
