@@ -6,6 +6,8 @@ import ferry.cluster.NodeInfo;
 import ferry.cluster.NodeLease;
 import ferry.migration.LocalTarget;
 import ferry.migration.Migration;
+import ferry.migration.NodeTls;
+import ferry.cluster.pki.ClusterPki;
 import ferry.node.LocalNode;
 import ferry.node.QemuBinary;
 import ferry.node.Volumes;
@@ -73,8 +75,14 @@ public final class Agent implements AutoCloseable {
         LocalNode local = new LocalNode(node, qemu, layout.storages(node), layout.runRoot(node));
         Function<String, AgentClient> agents = other ->
                 new AgentClient(store.config().node(other).orElseThrow().agentAddress(), store.config().token());
-        Migration migration = new Migration(store, local, volumes, agents::apply);
-        LocalTarget targetSide = new LocalTarget(local, volumes, me.migrationAddress());
+        // the node's own certificate for its QEMUs' streams; a cluster made before certificates has none
+        NodeTls tls = NodeTls.of(clusterDir, node).orElse(null);
+        if (tls == null) {
+            log.warn("node '{}' has no certificate in {}: its migration streams go in plain TCP, unauthenticated",
+                    node, ClusterPki.in(clusterDir).folder());
+        }
+        Migration migration = new Migration(store, local, volumes, agents::apply).tls(tls);
+        LocalTarget targetSide = new LocalTarget(local, volumes, me.migrationAddress(), tls);
         Tasks tasks = new Tasks(layout, node);
         Agent agent = new Agent(layout, node, store, local, migration, targetSide, tasks, agents);
         agent.http.start(me.agentHost(), me.agentPort());

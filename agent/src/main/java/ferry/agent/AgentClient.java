@@ -122,9 +122,10 @@ public final class AgentClient implements TargetNode {
     }
 
     @Override
-    public Endpoint startIncoming(VmDefinition vm, Set<String> capabilities, ObjectNode parameters) {
+    public Endpoint startIncoming(VmDefinition vm, Set<String> capabilities, ObjectNode parameters, String source,
+                                  boolean tls) {
         return endpoint(post("/api/v1/incoming", Map.of("vm", vm, "capabilities", capabilities, "parameters",
-                parameters == null ? JSON.createObjectNode() : parameters)));
+                parameters == null ? JSON.createObjectNode() : parameters, "source", source, "tls", tls)));
     }
 
     @Override

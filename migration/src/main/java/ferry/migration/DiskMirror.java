@@ -71,8 +71,8 @@ final class DiskMirror {
         ctx.journal().step(MigrationStep.EXPORT_DISKS, "export disks on " + ctx.targetName(),
                 e -> e.set("drives", Policies.JSON.valueToTree(drives)));
         TargetNode.Endpoint nbd = ctx.target().exportDisks(ctx.vmid(), drives);
-        ctx.log().info("NBD server on node '%s' at %s:%d exports %s", ctx.targetName(), nbd.host(), nbd.port(),
-                String.join(", ", drives));
+        ctx.log().info("NBD server on node '%s' at %s:%d exports %s%s", ctx.targetName(), nbd.host(), nbd.port(),
+                String.join(", ", drives), ctx.tls() != null ? " over TLS" : "");
         // each disk gets an equal share of the link, as the seed divides its bwlimit
         long speed = bytesPerS / ctx.localDisks().size();
         Map<String, Double> writes = writeRates(Duration.ofSeconds(1));
@@ -85,7 +85,7 @@ final class DiskMirror {
             ctx.journal().step(MigrationStep.MIRROR_DISK, "mirror " + d.label(),
                     e -> e.put("job", d.job()).put("nbd_node", d.nbdNode()));
             started.add(d); // before: a half-made client node or job is removed in cleanup too
-            qmp.execute(Commands.BLOCKDEV_ADD, nbdClient(d, nbd));
+            qmp.execute(Commands.BLOCKDEV_ADD, nbdClient(d, nbd, ctx.tls() != null ? Phase2.tlsHostOf(ctx) : null));
             qmp.call(Commands.BLOCKDEV_MIRROR, BlockdevMirrorArgs.builder().jobId(d.job()).device(d.node())
                     .target(d.nbdNode()).sync(MirrorSyncMode.FULL).speed(speed).autoDismiss(false)
                     .copyMode(c.writeBlocking() ? MirrorCopyMode.WRITE_BLOCKING : MirrorCopyMode.BACKGROUND).build());
@@ -104,12 +104,19 @@ final class DiskMirror {
         return DiskWrites.read(qmp).ratesSince(before);
     }
 
-    /** raw arguments: the generated union record takes eight positional fields, most of them unset */
-    private static ObjectNode nbdClient(LocalDisk d, TargetNode.Endpoint nbd) {
+    /**
+     * raw arguments: the generated union record takes eight positional fields, most of them unset.
+     * With {@code tlsHost} the client speaks TLS with the credentials phase 2 loaded for the RAM
+     * stream, and checks that the server's certificate names {@code tlsHost}.
+     */
+    private static ObjectNode nbdClient(LocalDisk d, TargetNode.Endpoint nbd, String tlsHost) {
         ObjectNode server = Policies.parameters().put("type", "inet").put("host", nbd.host())
                 .put("port", Integer.toString(nbd.port()));
         ObjectNode args = Policies.parameters().put("driver", "nbd").put("node-name", d.nbdNode())
                 .put("export", d.drive());
+        if (tlsHost != null) {
+            args.put("tls-creds", QemuTls.CREDS).put("tls-hostname", tlsHost);
+        }
         args.set("server", server);
         return args;
     }

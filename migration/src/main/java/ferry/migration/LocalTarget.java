@@ -40,11 +40,19 @@ public final class LocalTarget implements TargetNode {
     private final LocalNode node;
     private final Volumes volumes;
     private final String migrationHost;
+    private final NodeTls tls;
 
+    /** A target without certificates: it accepts only plain TCP streams. */
     public LocalTarget(LocalNode node, Volumes volumes, String migrationHost) {
+        this(node, volumes, migrationHost, null);
+    }
+
+    /** @param tls this node's certificate and the cluster's CA; null when the cluster has none */
+    public LocalTarget(LocalNode node, Volumes volumes, String migrationHost, NodeTls tls) {
         this.node = node;
         this.volumes = volumes;
         this.migrationHost = migrationHost;
+        this.tls = tls;
     }
 
     @Override
@@ -80,7 +88,8 @@ public final class LocalTarget implements TargetNode {
     }
 
     @Override
-    public Endpoint startIncoming(VmDefinition vm, Set<String> capabilities, ObjectNode parameters) {
+    public Endpoint startIncoming(VmDefinition vm, Set<String> capabilities, ObjectNode parameters, String source,
+                                  boolean wantTls) {
         List<String> unknown = new ArrayList<>();
         if (parameters != null) {
             parameters.fieldNames().forEachRemaining(n -> {
@@ -93,8 +102,22 @@ public final class LocalTarget implements TargetNode {
             throw new NodeException("node '" + node.name() + "' sets only " + INCOMING_PARAMETERS
                     + " on an incoming migration, not " + unknown);
         }
+        if (wantTls && tls == null) {
+            throw new NodeException("node '" + node.name() + "' has no certificate of the cluster (pki/nodes/"
+                    + node.name() + "/ in its cluster folder), so it cannot take a TLS stream from node '" + source
+                    + "'; copy its certificate there (or issue it with 'ferry cluster rotate-certs')");
+        }
+        if (wantTls && (source == null || source.isBlank())) {
+            throw new NodeException("an incoming TLS stream needs the source node's name: only that node is admitted");
+        }
         QemuProcess q = node.startIncoming(vm);
         try {
+            if (wantTls) {
+                // before it listens: from the first connection on, only the source's certificate is admitted
+                QemuTls.load(q, node.runDir(vm.vmid()), ferry.protocol.QCryptoTLSCredsEndpoint.SERVER, tls);
+                QemuTls.admitOnly(q, source);
+                QemuTls.useAsServer(q);
+            }
             Set<String> enabled = new TreeSet<>(capabilities);
             enabled.retainAll(QemuFeatures.capabilitiesOf(q));
             if (!enabled.isEmpty()) {

@@ -47,6 +47,16 @@ public final class Migration {
         return this;
     }
 
+    /**
+     * This node's certificate and the cluster's CA: with them every stream (RAM, NBD) goes over
+     * QEMU's TLS, and the target admits only this node; without them (a cluster without
+     * {@code pki/}) the streams go in plain TCP and the task log warns.
+     */
+    public Migration tls(NodeTls t) {
+        prepare.tls(t);
+        return this;
+    }
+
     /** Called at every journaled step before it acts (tests and the drill crash there). */
     public Migration onStep(StepHook h) {
         this.hook = h;

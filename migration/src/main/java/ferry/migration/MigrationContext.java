@@ -15,11 +15,12 @@ import java.util.List;
  * @param features   what the source QEMU offers; null for an offline migration
  * @param localDisks the local volumes a live migration mirrors (empty without {@code --with-local-disks})
  * @param dropped    the drive indexes of local cdroms that {@code --force} drops: ejected before the target starts
+ * @param tls        this node's credentials when the streams go over TLS; null for plain TCP
  */
 record MigrationContext(ClusterStore store, LocalNode local, Volumes volumes, MigrationRequest req, String taskId,
                         TaskLog log, VmDefinition vm, TargetNode target, boolean online, QemuFeatures features,
                         Journal journal, long startedNanos, List<LocalDisk> localDisks,
-                        List<Integer> dropped) {
+                        List<Integer> dropped, NodeTls tls) {
 
     /** The VM as the target runs it: each mirrored disk on its target storage, each dropped cdrom empty. */
     VmDefinition targetVm() {

@@ -11,9 +11,12 @@ import java.util.List;
  * @param limits     the budget and what disruption is acceptable; null means the defaults
  * @param tuning     how the stream is carried (multifd, compression, xbzrle, ...); null means none
  * @param disks      what may happen to the VM's disks; null means {@link DiskOptions#NONE}
+ * @param noTls      the streams (RAM, NBD) go in plain TCP although the cluster has certificates:
+ *                   only to measure what TLS costs
  */
 public record MigrationRequest(int vmid, String target, boolean online, boolean force, Integer bwlimitMiBps,
-                               Integer downtimeMs, String policy, Limits limits, Tuning tuning, DiskOptions disks) {
+                               Integer downtimeMs, String policy, Limits limits, Tuning tuning, DiskOptions disks,
+                               boolean noTls) {
     /** The policy used when none is named. */
     public static final String DEFAULT_POLICY = "budget";
 
@@ -51,6 +54,11 @@ public record MigrationRequest(int vmid, String target, boolean online, boolean 
         }
     }
 
+    public MigrationRequest(int vmid, String target, boolean online, boolean force, Integer bwlimitMiBps,
+                            Integer downtimeMs, String policy, Limits limits, Tuning tuning, DiskOptions disks) {
+        this(vmid, target, online, force, bwlimitMiBps, downtimeMs, policy, limits, tuning, disks, false);
+    }
+
     public MigrationRequest {
         limits = limits == null ? Limits.DEFAULTS : limits;
         tuning = tuning == null ? Tuning.NONE : tuning;
@@ -64,12 +72,18 @@ public record MigrationRequest(int vmid, String target, boolean online, boolean 
 
     /** The same request with the policy settled. */
     MigrationRequest withPolicy(String p) {
-        return new MigrationRequest(vmid, target, online, force, bwlimitMiBps, downtimeMs, p, limits, tuning, disks);
+        return new MigrationRequest(vmid, target, online, force, bwlimitMiBps, downtimeMs, p, limits, tuning, disks, noTls);
     }
 
     /** The same request with other disk options. */
     public MigrationRequest withDisks(DiskOptions d) {
-        return new MigrationRequest(vmid, target, online, force, bwlimitMiBps, downtimeMs, policy, limits, tuning, d);
+        return new MigrationRequest(vmid, target, online, force, bwlimitMiBps, downtimeMs, policy, limits, tuning, d, noTls);
+    }
+
+    /** The same request with its streams in plain TCP (measurement only). */
+    public MigrationRequest withoutTls() {
+        return new MigrationRequest(vmid, target, online, force, bwlimitMiBps, downtimeMs, policy, limits, tuning, disks,
+                true);
     }
 
     public MigrationRequest(int vmid, String target, boolean online, boolean force, Integer bwlimitMiBps,

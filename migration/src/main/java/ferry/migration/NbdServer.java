@@ -23,15 +23,19 @@ final class NbdServer {
     /**
      * Starts QEMU's NBD server on {@code host} and returns its port. QEMU cannot tell which port it
      * picked for port 0, so a free one is found here and retried when another process took it first.
+     * When the incoming migration goes over TLS, so does the server, admitting the same one source.
      */
     static int start(QemuProcess q, String host, int vmid, String node) {
         QmpCommandException last = null;
+        var tls = QemuTls.serverOf(q);
         for (int i = 0; i < PORT_ATTEMPTS; i++) {
             int port = freePort(host);
             try {
                 q.qmp().call(Commands.NBD_SERVER_START, NbdServerOptionsLegacy.builder()
                         .addr(new SocketAddressLegacy.Inet(new InetSocketAddressWrapper(InetSocketAddress.builder()
                                 .host(host).port(Integer.toString(port)).build())))
+                        .tlsCreds(tls.map(QemuTls.ServerTls::creds).orElse(null))
+                        .tlsAuthz(tls.map(QemuTls.ServerTls::authz).orElse(null))
                         .build());
                 return port;
             } catch (QmpCommandException e) {

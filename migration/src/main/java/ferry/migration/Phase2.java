@@ -8,6 +8,7 @@ import ferry.protocol.MachineInfo;
 import ferry.protocol.MigrateArgs;
 import ferry.protocol.MigrationInfo;
 import ferry.protocol.MigrationStatus;
+import ferry.protocol.QCryptoTLSCredsEndpoint;
 import ferry.protocol.QueryMachinesArgs;
 import ferry.protocol.RunState;
 import ferry.qmp.EventSubscription;
@@ -96,6 +97,7 @@ final class Phase2 {
         try {
             qmp.execute(Commands.MIGRATE_SET_CAPABILITIES, StreamSetup.capabilityArgs(caps));
             qmp.execute(Commands.MIGRATE_SET_PARAMETERS, stream.sourceParams());
+            sourceTls(src);
         } catch (QmpCommandException e) {
             throw new MigrationRefused("QEMU on node '" + ctx.here() + "' refused the migration settings: "
                     + e.description());
@@ -104,7 +106,8 @@ final class Phase2 {
         cdroms.eject(src);
         ctx.journal().step(MigrationStep.START_INCOMING, "start incoming on " + ctx.targetName());
         targetStarted = true;
-        TargetNode.Endpoint ep = ctx.target().startIncoming(pinned, stream.targetCaps(), stream.targetParams());
+        TargetNode.Endpoint ep = ctx.target().startIncoming(pinned, stream.targetCaps(), stream.targetParams(),
+                ctx.here(), ctx.tls() != null);
         ctx.log().info("starting VM %d on remote node '%s', listening at %s", vmid, ctx.targetName(), ep.uri());
         dropWhatTheTargetLacks(qmp, caps, stream.targetCaps(), ep);
         ctx.log().info("%s", setup.summary());
@@ -143,6 +146,38 @@ final class Phase2 {
         }
         ctx.log().info("migration status: completed");
         logFinal(stats);
+    }
+
+    /**
+     * The source's side of the streams' TLS: its credentials loaded and the target's certificate
+     * checked for the target's migration address; or plain TCP, with a warning that says why.
+     */
+    private void sourceTls(QemuProcess src) {
+        String what = ctx.localDisks().isEmpty() ? "the migration stream" : "the migration stream and the disks' NBD stream";
+        if (ctx.tls() == null) {
+            QemuTls.usePlain(src);
+            if (ctx.req().noTls()) {
+                ctx.log().warn("--no-tls: %s cross the network in plain TCP, unauthenticated; this option exists only "
+                        + "to measure what TLS costs", what);
+            } else {
+                ctx.log().warn("no certificates for node '%s' (the cluster folder has no %s/ with them): %s cross the "
+                        + "network in plain TCP, unauthenticated; 'ferry cluster create' makes them",
+                        ctx.here(), ferry.cluster.pki.ClusterPki.FOLDER, what);
+            }
+            return;
+        }
+        String host = tlsHostOf(ctx);
+        QemuTls.load(src, ctx.local().runDir(ctx.vmid()), QCryptoTLSCredsEndpoint.CLIENT, ctx.tls());
+        QemuTls.useAsClient(src, host);
+        ctx.log().info("%s over TLS: node '%s' presents %s, the only peer node '%s' admits, and accepts only a "
+                + "certificate of the cluster's CA for %s", what, ctx.here(), NodeTls.identityOf(ctx.here()),
+                ctx.targetName(), host);
+    }
+
+    /** The name the target's certificate must carry: its migration address, a subject alternative name of it. */
+    static String tlsHostOf(MigrationContext ctx) {
+        return ctx.store().config().node(ctx.targetName()).map(ferry.cluster.NodeInfo::migrationAddress)
+                .orElseThrow(() -> new NodeException("node '" + ctx.targetName() + "' is not in the cluster"));
     }
 
     /** Capabilities needed on both ends that the target lacks: preempt is dropped, anything else fails. */

@@ -25,12 +25,18 @@ final class Prepare {
     private final LocalNode local;
     private final Volumes volumes;
     private final Function<String, TargetNode> targets;
+    private NodeTls tls;
 
     Prepare(ClusterStore store, LocalNode local, Volumes volumes, Function<String, TargetNode> targets) {
         this.store = store;
         this.local = local;
         this.volumes = volumes;
         this.targets = targets;
+    }
+
+    /** This node's credentials for the streams; null: the cluster has none, streams go in plain TCP. */
+    void tls(NodeTls t) {
+        this.tls = t;
     }
 
     MigrationContext check(MigrationRequest req, String taskId, TaskLog log, StepHook hook) {
@@ -90,7 +96,7 @@ final class Prepare {
         }
         Journal journal = new Journal(store, taskId, req.vmid(), here, req.target(), 0, hook);
         return new MigrationContext(store, local, volumes, settled, taskId, log, vm, target, running, features, journal,
-                System.nanoTime(), disks.moved(), disks.dropped());
+                System.nanoTime(), disks.moved(), disks.dropped(), req.noTls() ? null : tls);
     }
 
     private static String policyOf(MigrationRequest req, VmDefinition vm) {

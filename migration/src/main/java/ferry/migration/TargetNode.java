@@ -63,9 +63,12 @@ public interface TargetNode {
     /**
      * Starts the VM's QEMU paused and waiting for the stream, with those of {@code capabilities}
      * (wire names) on that its QEMU has and with {@code parameters} (only what decoding the stream
-     * needs: multifd's channels and compression); returns the port QEMU picked.
+     * needs: multifd's channels and compression); returns the port QEMU picked. With {@code tls}
+     * the stream (and a disk mirror's NBD server) goes over QEMU's TLS with the target node's
+     * certificate and admits only a peer presenting node {@code source}'s.
      */
-    Endpoint startIncoming(VmDefinition vm, Set<String> capabilities, ObjectNode parameters);
+    Endpoint startIncoming(VmDefinition vm, Set<String> capabilities, ObjectNode parameters, String source,
+                           boolean tls);
 
     /**
      * After a broken postcopy link: makes the paused target listen again ({@code migrate-recover})

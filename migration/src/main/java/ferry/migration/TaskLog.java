@@ -27,6 +27,10 @@ public final class TaskLog {
         lines.addAll(earlier);
     }
 
+    public void warn(String format, Object... args) {
+        info("WARNING: " + format, args);
+    }
+
     public void error(String format, Object... args) {
         info("ERROR: " + format, args);
     }

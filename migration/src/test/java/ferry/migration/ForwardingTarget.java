@@ -17,8 +17,9 @@ abstract class ForwardingTarget implements TargetNode {
     @Override public String name() { return real.name(); }
     @Override public Info probe() { return real.probe(); }
     @Override public QemuState state(int vmid) { return real.state(vmid); }
-    @Override public Endpoint startIncoming(VmDefinition vm, Set<String> caps, ObjectNode params) {
-        return real.startIncoming(vm, caps, params);
+    @Override public Endpoint startIncoming(VmDefinition vm, Set<String> caps, ObjectNode params, String source,
+                                            boolean tls) {
+        return real.startIncoming(vm, caps, params, source, tls);
     }
     @Override public Endpoint recover(int vmid) { return real.recover(vmid); }
     @Override public Endpoint probeSink() { return real.probeSink(); }

@@ -270,7 +270,7 @@ class LocalDiskMigrationTest {
             TargetNode refusing = new ForwardingTarget(new LocalTarget(nodes.b, nodes.volumes, "127.0.0.1")) {
                 @Override
                 public Endpoint startIncoming(VmDefinition v, java.util.Set<String> c,
-                                              com.fasterxml.jackson.databind.node.ObjectNode p) {
+                                              com.fasterxml.jackson.databind.node.ObjectNode p, String s, boolean t) {
                     throw new IllegalStateException("target QEMU failed to start (test)");
                 }
             };

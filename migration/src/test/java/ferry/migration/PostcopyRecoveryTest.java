@@ -65,8 +65,9 @@ class PostcopyRecoveryTest {
             }
         }
 
-        @Override public Endpoint startIncoming(VmDefinition vm, Set<String> caps, ObjectNode params) {
-            return through(real.startIncoming(vm, caps, params));
+        @Override public Endpoint startIncoming(VmDefinition vm, Set<String> caps, ObjectNode params, String source,
+                                                boolean tls) {
+            return through(real.startIncoming(vm, caps, params, source, tls));
         }
         @Override public Endpoint recover(int vmid) { return through(real.recover(vmid)); }
 

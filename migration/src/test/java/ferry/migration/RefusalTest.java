@@ -93,7 +93,7 @@ class RefusalTest {
                 public Info probe() { throw new IllegalStateException("connection refused (127.0.0.1:2)"); }
                 public QemuState state(int id) { throw new AssertionError(); }
                 public Endpoint startIncoming(VmDefinition v, java.util.Set<String> c,
-                        com.fasterxml.jackson.databind.node.ObjectNode p) { throw new AssertionError(); }
+                        com.fasterxml.jackson.databind.node.ObjectNode p, String s, boolean t) { throw new AssertionError(); }
                 public Endpoint recover(int id) { throw new AssertionError(); }
                 public Endpoint probeSink() { throw new AssertionError(); }
                 public void resume(int id) { throw new AssertionError(); }

@@ -139,8 +139,9 @@ class TuningMigrationTest {
                 }
 
                 @Override
-                public Endpoint startIncoming(VmDefinition vm, Set<String> caps, ObjectNode params) {
-                    Endpoint ep = real.startIncoming(vm, caps, params);
+                public Endpoint startIncoming(VmDefinition vm, Set<String> caps, ObjectNode params, String source,
+                                              boolean tls) {
+                    Endpoint ep = real.startIncoming(vm, caps, params, source, tls);
                     started = true;
                     return ep;
                 }

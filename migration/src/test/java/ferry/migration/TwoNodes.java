@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.cluster.DirectoryClusterStore;
 import ferry.cluster.NodeInfo;
+import ferry.cluster.pki.ClusterPki;
 import ferry.node.LocalNode;
 import ferry.node.QemuBinary;
 import ferry.node.Storage;
@@ -63,6 +64,29 @@ final class TwoNodes implements AutoCloseable {
     VmDefinition define(String owner, VmDefinition vm) {
         store.create(owner, vm.vmid(), (ObjectNode) JSON.valueToTree(vm));
         return vm;
+    }
+
+    /**
+     * Makes the cluster's CA and certificates for a, b and a third node c, which takes no part in
+     * migrations: a stranger whose certificate is valid but names someone else.
+     */
+    void withCertificates() {
+        ClusterPki.create(dir.resolve("cluster"), "test", List.of(new NodeInfo("a", "127.0.0.1:1", "127.0.0.1"),
+                new NodeInfo("b", "127.0.0.1:2", "127.0.0.1"), new NodeInfo("c", "127.0.0.1:3", "127.0.0.1")));
+    }
+
+    NodeTls tls(String node) {
+        return NodeTls.of(dir.resolve("cluster"), node).orElseThrow();
+    }
+
+    /** Node b's target side with its certificate. */
+    LocalTarget tlsTargetB() {
+        return new LocalTarget(b, volumes, "127.0.0.1", tls("b"));
+    }
+
+    /** A migration from a whose streams go over TLS, a presenting {@code as}'s certificate. */
+    Migration tlsMigrationFromA(String as, java.util.function.Function<String, TargetNode> targets) {
+        return new Migration(store, a, volumes, targets).tls(tls(as)).pollInterval(Duration.ofMillis(300));
     }
 
     Migration migrationFromA() {

@@ -7,16 +7,21 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.PrivateKey;
+import java.security.interfaces.ECPrivateKey;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
+import org.bouncycastle.asn1.DERBitString;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.jcajce.provider.asymmetric.util.EC5Util;
+import org.bouncycastle.jce.spec.ECParameterSpec;
 import org.bouncycastle.openssl.PEMKeyPair;
 import org.bouncycastle.openssl.PEMParser;
 import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
 import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
+import org.bouncycastle.util.io.pem.PemObject;
 
 /** PEM text of certificates and keys, the form QEMU's GnuTLS and people's tools read. */
 public final class Pem {
@@ -26,13 +31,33 @@ public final class Pem {
         return write(cert);
     }
 
-    /** A private key as PKCS#8 ({@code BEGIN PRIVATE KEY}), which GnuTLS and Java both read. */
+    /**
+     * A private key as PKCS#8 ({@code BEGIN PRIVATE KEY}), which GnuTLS and Java both read. An EC
+     * key carries its public point too: Java leaves it out, and GnuTLS (so QEMU) refuses such a key
+     * ("ASN1 parser: Element was not found").
+     */
     public static String of(PrivateKey key) {
         try {
+            if (key instanceof ECPrivateKey ec) {
+                return write(new PemObject("PRIVATE KEY", withPublicPoint(ec).getEncoded()));
+            }
             return write(new JcaPKCS8Generator(key, null).generate());
         } catch (IOException e) {
             throw new PkiException("cannot encode a private key: " + e.getMessage(), e);
         }
+    }
+
+    private static PrivateKeyInfo withPublicPoint(ECPrivateKey key) throws IOException {
+        PrivateKeyInfo info = PrivateKeyInfo.getInstance(key.getEncoded());
+        org.bouncycastle.asn1.sec.ECPrivateKey inner =
+                org.bouncycastle.asn1.sec.ECPrivateKey.getInstance(info.parsePrivateKey());
+        if (inner.getPublicKey() != null) {
+            return info;
+        }
+        ECParameterSpec spec = EC5Util.convertSpec(key.getParams());
+        byte[] point = spec.getG().multiply(key.getS()).normalize().getEncoded(false);
+        return new PrivateKeyInfo(info.getPrivateKeyAlgorithm(), new org.bouncycastle.asn1.sec.ECPrivateKey(
+                spec.getN().bitLength(), key.getS(), new DERBitString(point), inner.getParametersObject()));
     }
 
     private static String write(Object o) {
