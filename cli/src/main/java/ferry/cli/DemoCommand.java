@@ -152,6 +152,9 @@ final class DemoCommand implements Callable<Integer> {
                         !linux ? "" : integrity.pauseMs() == null ? ", pause seen by the guest under 50 ms (its threshold)"
                                 : ", pause seen by the guest " + integrity.pauseMs() + " ms",
                         integrity.verdict());
+                out.println(summary.path("tls").asBoolean()
+                        ? "streams: TLS (QEMU's own, with the cluster's node certificates; node b admitted only node a)"
+                        : "streams: plain TCP (see the task log's warning)");
                 summary.path("disks").forEach(d -> out.printf(java.util.Locale.ROOT,
                         "disk %s: %s mirrored in %.1f s (%s); disk integrity: %s (last write acknowledged to the guest %d,"
                                 + " newest on node b's copy %d)%n", d.path("name").asText(), mib(d.path("bytes").asLong()),

@@ -75,6 +75,10 @@ final class MigrateCommand implements Callable<Integer> {
             + "postcopy before giving up (default 300 s; both QEMUs stay paused, never killed).")
     Integer recoverWait;
 
+    @Option(names = "--no-tls", description = {"Send the migration and disk streams in plain TCP although the",
+            "cluster has certificates: only to measure what TLS costs (the task log warns)."})
+    boolean noTls;
+
     @Mixin
     ReconnectOption reconnect;
 
@@ -104,6 +108,9 @@ final class MigrateCommand implements Callable<Integer> {
         BudgetOptions.putIfSet(req, "recover_wait", recoverWait);
         if (policy != null) {
             req.put("policy", policy);
+        }
+        if (noTls) {
+            req.put("tls", false);
         }
         JsonNode task = source.migrate(req);
         boolean bar = !json && System.console() != null;

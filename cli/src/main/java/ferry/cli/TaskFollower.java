@@ -172,6 +172,7 @@ final class TaskFollower {
         o.set("max_throttle_percent", r.path("maxThrottlePercent"));
         o.put("paused_by_ferry_ms", r.path("pausedByFerryMs").asLong());
         o.put("postcopy", r.path("postcopy").asBoolean());
+        o.put("tls", r.path("tls").asBoolean()); // the streams went over QEMU's TLS
         o.set("prediction", r.path("prediction").isMissingNode() ? null : r.path("prediction"));
         ArrayNode disks = o.putArray("disks"); // the local disks mirrored live: name, bytes, seconds, mode
         r.path("disks").forEach(d -> disks.addObject().put("name", d.path("name").asText())

@@ -262,6 +262,6 @@ public final class Migration {
         return new MigrationResult(status, ctx.vmid(), ctx.here(), ctx.targetName(), ctx.online(), ctx.elapsedMs(), total,
                 downtime, bytes, ctx.req().policy(), error, List.copyOf(problems), ctx.log().lines(), predicted,
                 m == null ? null : m.passes(), m == null ? null : m.maxThrottlePercent(), Math.max(0, paused),
-                phase2.postcopy(), phase2.diskResults());
+                phase2.postcopy(), phase2.diskResults(), ctx.online() && ctx.tls() != null);
     }
 }

@@ -11,12 +11,14 @@ import java.util.List;
  * @param maxThrottlePercent the highest auto-converge throttle seen
  * @param pausedByFerryMs how long the guest was paused by the pause-and-finish step, 0 if never
  * @param disks          the local disks mirrored live, empty when none was
+ * @param tls            the streams (RAM, NBD) went over QEMU's TLS; false for plain TCP, an offline
+ *                       migration, or an end resolved from the journal
  */
 public record MigrationResult(Status status, int vmid, String source, String target, boolean online, long durationMs,
                               Long qemuTotalMs, Long downtimeMs, Long transferredBytes, String policy, String error,
                               List<String> problems, List<String> log, Plan.Prediction prediction, Long passes,
                               Integer maxThrottlePercent, long pausedByFerryMs, boolean postcopy,
-                              List<Disk> disks) {
+                              List<Disk> disks, boolean tls) {
     /** One mirrored disk: bytes the mirror copied, seconds it ran, the copy mode it ended in. */
     public record Disk(String name, long bytes, double seconds, String mode) {}
 
@@ -40,6 +42,6 @@ public record MigrationResult(Status status, int vmid, String source, String tar
     static MigrationResult recovered(Status status, JournalState j, long durationMs, String error, List<String> problems,
                                      List<String> log) {
         return new MigrationResult(status, j.vmid(), j.source(), j.target(), j.online(), durationMs, null, null, null,
-                null, error, List.copyOf(problems), log, null, null, null, 0, false, List.of());
+                null, error, List.copyOf(problems), log, null, null, null, 0, false, List.of(), false);
     }
 }
