@@ -2,6 +2,7 @@ package ferry.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import ferry.migration.TlsCheck;
 import ferry.node.HostCheck;
 import ferry.node.QemuBinary;
 import ferry.qapi.Conformance;
@@ -19,7 +20,8 @@ import picocli.CommandLine.Option;
 @Command(name = "doctor", mixinStandardHelpOptions = true,
         description = {"Checks this host: the QEMU binary and version, KVM, every bound QMP command, event and",
                 "member against the installed QEMU's own schema, and the migration capabilities and",
-                "parameters it accepts. Starts one short-lived QEMU without a guest."})
+                "parameters it accepts, and whether QEMU can carry streams over TLS (it loads a throwaway",
+                "CA's certificate). Starts two short-lived QEMUs without a guest."})
 final class DoctorCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object instead of the report.")
     boolean json;
@@ -31,11 +33,15 @@ final class DoctorCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         QemuBinary qemu = QemuBinary.find();
         HostCheck.Report r = HostCheck.run(qemu, Files.createTempDirectory("ferry-doctor"));
+        TlsCheck.Result tls = TlsCheck.run(qemu, Files.createTempDirectory("ferry-doctor-tls"));
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
-            out.println(QapiJson.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(toJson(r)));
+            ObjectNode o = toJson(r);
+            o.putObject("tls").put("able", tls.able()).put("detail", tls.detail());
+            out.println(QapiJson.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(o));
         } else {
             print(r, out);
+            printTls(tls, out);
         }
         out.flush();
         return r.binding().commandsMissing().isEmpty() && r.unexpected().isEmpty() ? Main.OK : Main.FAILED;
@@ -69,6 +75,14 @@ final class DoctorCommand implements Callable<Integer> {
         r.parameters().forEach(o.putArray("parameters")::add);
         r.lacks().forEach(o.putArray("lacks")::add);
         return o;
+    }
+
+    /** Not a failure: without TLS streams go in plain TCP, which a cluster without certificates does anyway. */
+    private static void printTls(TlsCheck.Result tls, PrintWriter out) {
+        out.printf("TLS       %s%n", tls.able()
+                ? "QEMU can carry migration and NBD streams over TLS (GnuTLS built in: " + tls.detail() + ")"
+                : "QEMU cannot do TLS: " + tls.detail() + "; migrations of a cluster with certificates fail until "
+                        + "it can (install Debian's QEMU 10 with scripts/install-deps)");
     }
 
     private static void names(ObjectNode o, List<String> bound, List<String> missing) {

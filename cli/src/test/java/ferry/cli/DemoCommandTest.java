@@ -37,6 +37,9 @@ class DemoCommandTest {
         assertThat(j.path("hosts").asText()).isEqualTo("loopback");
         assertThat(j.path("store").asText()).isEqualTo("directory");
         assertThat(j.path("link").isMissingNode()).isTrue();
+        // the demo's cluster has certificates: the streams went over TLS, and no key reached the log
+        assertThat(j.path("tls").asBoolean()).as(j.path("log").toString()).isTrue();
+        assertThat(j.path("log").toString()).contains("over TLS").doesNotContain("WARNING").doesNotContain("PRIVATE KEY");
     }
 
     /**

@@ -40,13 +40,16 @@ class DoctorCommandTest {
         assertThat(j.at("/binding/mismatches").toString()).contains("MigrationCapability.compress");
         assertThat(j.at("/binding/unexpected_differences")).isEmpty();
         assertThat(j.get("capabilities").toString()).contains("\"postcopy-ram\"", "\"mapped-ram\"");
+        // Debian's QEMU links GnuTLS: it loads Ferry's certificates and keys
+        assertThat(j.at("/tls/able").asBoolean()).as(j.at("/tls/detail").asText()).isTrue();
     }
 
     @Test
     void humanReportEndsWithVerdict() {
         Run r = ferry("doctor");
         assertThat(r.code()).as(r.err()).isZero();
-        assertThat(r.out()).contains("QEMU      10.0").contains("OK: this host can run Ferry.");
+        assertThat(r.out()).contains("QEMU      10.0").contains("OK: this host can run Ferry.")
+                .contains("TLS       QEMU can carry migration and NBD streams over TLS");
     }
 
     @Test
