@@ -43,7 +43,45 @@ class AgentMigrationTest {
             assertThat(c.layout.taskLog("a", task.path("id").asText())).content()
                     .contains("stream: multifd 2 channels, zstd compression")
                     .containsPattern("switch-over: continued after \\d+ ms of checks")
-                    .contains("migration finished successfully");
+                    .contains("migration finished successfully")
+                    .contains("the migration stream over TLS: node 'a' presents CN=a, the only peer node 'b' admits");
+            assertThat(done.at("/result/tls").asBoolean()).isTrue();
+            assertNoKeyOutsidePki(c);
+        }
+    }
+
+    /** {@code "tls": false} sends the stream in plain TCP, for measurement only, and the task log says so. */
+    @Test
+    void tlsFalseIsPlainAndWarned() throws Exception {
+        try (LocalCluster c = new LocalCluster(dir.resolve("c"), "a", "b")) {
+            AgentClient a = defineOnA(c, 101, "bb", new BootblockGuest(64, 1024 * 1024 + (8L << 20), 100_000));
+            a.post("/api/v1/vms/101/start", null);
+            var req = new ObjectMapper().createObjectNode().put("vmid", 101).put("target", "b").put("online", true);
+            assertThat(catchThrowable(() -> a.migrate(req.deepCopy().put("tls", "no"))))
+                    .hasMessageContaining("'tls' must be true or false");
+            JsonNode task = a.migrate(req.put("tls", false));
+            JsonNode done = c.await("a", task.path("id").asText(), Duration.ofMinutes(2));
+            assertThat(done.path("status").asText()).as(done.toPrettyString()).isEqualTo("completed");
+            assertThat(done.at("/result/tls").asBoolean()).isFalse();
+            assertThat(c.layout.taskLog("a", task.path("id").asText())).content()
+                    .containsPattern("WARNING: --no-tls: the migration stream cross.* plain TCP, unauthenticated; this "
+                            + "option exists only to measure what TLS costs");
+        }
+    }
+
+    /** Task logs, agent files, run directories: no private key anywhere but the cluster's pki folder. */
+    private static void assertNoKeyOutsidePki(LocalCluster c) throws Exception {
+        Path pki = c.layout.dir().resolve("pki");
+        try (var files = Files.walk(c.layout.dir())) {
+            for (Path f : files.filter(Files::isRegularFile).filter(f -> !f.startsWith(pki))
+                    .filter(f -> !f.toString().endsWith(".raw") && !f.toString().endsWith(".qcow2")).toList()) {
+                try {
+                    assertThat(Files.readString(f, java.nio.charset.StandardCharsets.ISO_8859_1)).as(f.toString())
+                            .doesNotContain("PRIVATE KEY");
+                } catch (java.io.IOException unreadable) {
+                    // a socket
+                }
+            }
         }
     }
 
@@ -72,6 +110,8 @@ class AgentMigrationTest {
             JsonNode done = c.await("a", task.path("id").asText(), Duration.ofMinutes(2));
             assertThat(done.path("status").asText()).as(done.toPrettyString()).isEqualTo("completed");
             assertThat(done.at("/result/disks/0/name").asText()).isEqualTo("drive-disk1");
+            assertThat(c.layout.taskLog("a", task.path("id").asText())).content()
+                    .containsPattern("NBD server on node 'b' at 127.0.0.1:\\d+ exports disk1 over TLS");
             assertThat(done.at("/result/disks/0/bytes").asLong()).isEqualTo(32L << 20);
             assertThat(done.at("/result/disks/0/mode").asText()).isEqualTo("background, then write-blocking");
             assertThat(c.client("b").get("/api/v1/vms/104").path("status").asText()).isEqualTo("running");

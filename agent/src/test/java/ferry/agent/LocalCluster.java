@@ -2,6 +2,7 @@ package ferry.agent;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import ferry.cluster.ClusterStore;
+import ferry.cluster.pki.ClusterPki;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,6 +20,10 @@ final class LocalCluster implements AutoCloseable {
         layout = ClusterLayout.createOnFreePorts(dir, "test", List.of(nodes));
         try (ClusterStore s = layout.open()) {
             token = s.config().token();
+            // certificates as a new cluster has them: the agents' migration streams go over TLS
+            if (!ClusterPki.in(dir).exists()) {
+                ClusterPki.create(dir, "test", s.config().nodes());
+            }
         }
         for (String n : nodes) {
             agents.put(n, Agent.start(dir, n));

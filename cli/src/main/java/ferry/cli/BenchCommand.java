@@ -75,6 +75,11 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "bench-results", description = "Where reports go (default bench-results/).")
     Path outDir;
 
+    @Option(names = "--tls-cost", description = {"Only measure what TLS costs the stream: S1's guest, paused, sent",
+            "without a bandwidth limit alternately over TLS and plain TCP (--reps times each, default 3);",
+            "prints both median rates and their ratio (JSON: {tls_cost: {...}})."})
+    boolean tlsCost;
+
     @Option(names = "--json", description = "Print one JSON object ({runs: [...]}) instead of progress lines.")
     boolean json;
 
@@ -103,7 +108,9 @@ final class BenchCommand implements Callable<Integer> {
         Agent a = null;
         Agent b = null;
         try {
-            ClusterLayout layout = ClusterLayout.createOnFreePorts(dir.resolve("cluster"), "bench", List.of("a", "b"));
+            // with certificates, as a cluster has them: the streams go over TLS unless a run says otherwise
+            ClusterLayout layout = DemoNodes.withCertificates(ClusterLayout.createOnFreePorts(dir.resolve("cluster"),
+                    "bench", List.of("a", "b")));
             a = Agent.start(layout.dir(), "a");
             b = Agent.start(layout.dir(), "b");
             Map<String, AgentClient> agents = new LinkedHashMap<>();
@@ -111,6 +118,9 @@ final class BenchCommand implements Callable<Integer> {
                 for (String node : List.of("a", "b")) {
                     agents.put(node, new AgentClient(s.config().node(node).orElseThrow().agentAddress(), s.config().token()));
                 }
+            }
+            if (tlsCost) {
+                return tlsCost(layout, agents, n);
             }
             List<BenchRun> runs = new ArrayList<>();
             for (Scenario sc : scenarios) {
@@ -148,6 +158,8 @@ final class BenchCommand implements Callable<Integer> {
             setup.put("QEMU", QemuBinary.find().version() + ", TCG, loopback");
             setup.put("guest", "linux-stress, " + MEMORY_MIB + " MiB RAM");
             setup.put("max-bandwidth", BANDWIDTH_MIB + " MiB/s");
+            setup.put("streams", "over TLS (QEMU's tls-creds-x509, the cluster's node certificates; --tls-cost measures "
+                    + "what that costs)");
             setup.put("scenarios", String.join("; ", scenarios.stream().map(s -> s.name() + " " + s.what() + " ("
                     + s.rateMiBps() + " MiB/s over " + s.dirtyMiB() + " MiB)").toList()));
             setup.put("policies", "qemu-default (QEMU's 300 ms); classic (from 100 ms, doubled when stalled, xbzrle, "
@@ -186,6 +198,42 @@ final class BenchCommand implements Callable<Integer> {
             DemoCommand.stopLeftovers(dir.resolve("cluster"));
             DemoCommand.deleteTree(dir);
         }
+    }
+
+    /** {@code --tls-cost}: S1's floor migration, over TLS and in plain TCP by turns, at full speed. */
+    private int tlsCost(ClusterLayout layout, Map<String, AgentClient> agents, int reps) throws Exception {
+        Scenario s1 = SCENARIOS.get(0);
+        List<TlsCost.Run> runs = new ArrayList<>();
+        for (int rep = 1; rep <= reps; rep++) {
+            // alternate which goes first, so a drift of the host's speed does not favour one
+            for (boolean tls : rep % 2 == 1 ? new boolean[] {false, true} : new boolean[] {true, false}) {
+                int vmid = boot(layout, agents, s1);
+                agents.get("a").post("/api/v1/vms/" + vmid + "/pause", null);
+                ObjectNode extra = VmCommand.JSON.createObjectNode().put("tls", tls);
+                JsonNode done = migrate(agents.get("a"), vmid, "qemu-default", new ArrayList<>(), extra, null);
+                stopWherever(agents, vmid);
+                JsonNode r = done.path("result");
+                if (!done.path("status").asText().equals("completed") || r.path("tls").asBoolean() != tls) {
+                    throw new IllegalStateException("the " + (tls ? "TLS" : "plain") + " run failed: "
+                            + r.path("error").asText(done.path("status").asText()));
+                }
+                TlsCost.Run run = new TlsCost.Run(rep, tls, r.path("transferredBytes").asLong(),
+                        r.path("qemuTotalMs").asLong());
+                runs.add(run);
+                say("S1 %s #%d: %s in %d ms = %.1f MiB/s", tls ? "TLS  " : "plain", rep, mib(run.bytes()), run.ms(),
+                        run.mibPerS());
+            }
+        }
+        TlsCost cost = new TlsCost(runs);
+        if (json) {
+            ObjectNode o = VmCommand.JSON.createObjectNode();
+            o.set("tls_cost", cost.json());
+            out.println(VmCommand.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(o));
+        } else {
+            out.println();
+            out.println(cost.markdown());
+        }
+        return Main.OK;
     }
 
     /** The floor: the guest paused, then sent once; what any policy's total is compared with. */
@@ -278,8 +326,17 @@ final class BenchCommand implements Callable<Integer> {
     /** Runs one migration to its end, sampling the remaining bytes about every 250 ms. */
     private static JsonNode migrate(AgentClient source, int vmid, String policy, List<BenchRun.Sample> samples,
                                     ObjectNode extra) throws InterruptedException {
+        return migrate(source, vmid, policy, samples, extra, BANDWIDTH_MIB);
+    }
+
+    /** @param bwlimitMiB null: no limit but Ferry's default (the stream as fast as the host sends it) */
+    private static JsonNode migrate(AgentClient source, int vmid, String policy, List<BenchRun.Sample> samples,
+                                    ObjectNode extra, Integer bwlimitMiB) throws InterruptedException {
         ObjectNode req = VmCommand.JSON.createObjectNode().put("vmid", vmid).put("target", "b").put("online", true)
-                .put("bwlimit", BANDWIDTH_MIB).put("policy", policy);
+                .put("policy", policy);
+        if (bwlimitMiB != null) {
+            req.put("bwlimit", bwlimitMiB);
+        }
         if (policy.equals("budget")) {
             // postcopy is refused with local disks: their mirrors would still run while the target runs the guest
             req.put("downtime", BUDGET_MS).put("allow_throttle", true).put("allow_postcopy", extra == null);
@@ -329,6 +386,10 @@ final class BenchCommand implements Callable<Integer> {
 
     private static Long longOrNull(JsonNode r, String field) {
         return r.hasNonNull(field) ? r.path(field).asLong() : null;
+    }
+
+    private static String mib(long bytes) {
+        return mib(Long.valueOf(bytes));
     }
 
     private static String mib(Long bytes) {
