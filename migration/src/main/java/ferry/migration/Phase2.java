@@ -176,8 +176,10 @@ final class Phase2 {
 
     /** The name the target's certificate must carry: its migration address, a subject alternative name of it. */
     static String tlsHostOf(MigrationContext ctx) {
-        return ctx.store().config().node(ctx.targetName()).map(ferry.cluster.NodeInfo::migrationAddress)
+        String a = ctx.store().config().node(ctx.targetName()).map(ferry.cluster.NodeInfo::migrationAddress)
                 .orElseThrow(() -> new NodeException("node '" + ctx.targetName() + "' is not in the cluster"));
+        // an IPv6 literal as the certificate names it: without brackets
+        return a.startsWith("[") && a.endsWith("]") ? a.substring(1, a.length() - 1) : a;
     }
 
     /** Capabilities needed on both ends that the target lacks: preempt is dropped, anything else fails. */
