@@ -58,6 +58,9 @@ class DemoCommandTest {
         assertThat(j.path("store").asText()).isEqualTo(ferry.testkit.etcd.EtcdServer.unavailableReason() == null
                 ? "etcd" : "directory");
         assertThat(j.path("log").toString()).contains("starting migration of VM 100 to node 'b' (10.77.0.2)");
+        // over the bridge the streams go over TLS, the target's certificate checked for its address
+        assertThat(j.path("tls").asBoolean()).isTrue();
+        assertThat(j.path("log").toString()).contains("for 10.77.0.2");
         JsonNode link = j.path("link");
         long rate = link.path("rate_bits_per_s").asLong();
         long stream = link.path("stream_bytes").asLong();
