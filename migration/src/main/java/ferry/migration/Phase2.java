@@ -214,13 +214,20 @@ final class Phase2 {
             return null; // a paused guest dirties nothing: nothing to predict
         }
         try {
+            DiskWrites before = DiskWrites.read(src.qmp());
             GuestProbe.Measured m = GuestProbe.measure(src, ctx.vm().memoryMiB(), Duration.ofSeconds(1));
-            Plan p0 = ctx.plan(m, bw, "bandwidth limit");
+            Plan p0 = ctx.plan(m, bw, "bandwidth limit", false, DiskWrites.read(src.qmp()).ratesSince(before));
             Plan.Prediction p = p0.forPolicy(ctx.req().policy());
             ctx.log().info("planner: dirty rate %s/s, %.0f%% zero pages, link %s/s -> %s: %s, %d passes, %.1f s, "
                     + "downtime %.0f ms (measured in %d ms)", Sizes.bytes((long) m.dirtyBytesPerS()), m.zeroShare() * 100,
                     Sizes.bytes(bw), p.strategy(), p.converges() ? "converges" : "does not converge", p.passes(),
                     p.seconds(), p.downtimeMs(), m.took().toMillis());
+            if (!p0.disks().isEmpty()) {
+                Plan.Disks d = p0.inputs().disks();
+                ctx.log().info("planner: disks first, %.1f s until every mirror is ready (the guest writes %s/s to "
+                        + "them); then the RAM in what is left: %.1f s in all of the %d s limit", d.mirrorSeconds(),
+                        Sizes.bytes((long) d.writeBytesPerS()), p0.totalSeconds(p), p0.inputs().maxDurationMs() / 1000);
+            }
             return p0;
         } catch (RuntimeException e) {
             ctx.log().info("planner: could not measure the guest (%s); migrating without a prediction", e.getMessage());
