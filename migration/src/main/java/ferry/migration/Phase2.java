@@ -78,6 +78,9 @@ final class Phase2 {
         }
         pausedByUs = qmp.call(Commands.QUERY_STATUS).status() == RunState.RUNNING;
         plan = predict(src, bw);
+        if (plan != null) {
+            policy.planned(plan);
+        }
         long cache = StreamSetup.xbzrleCacheFor(plan, ctx.vm().memoryMiB());
         StreamSetup stream = StreamSetup.of(setup, tuning, ctx.features(), cache);
         if (stream.sourceCaps().getOrDefault("xbzrle", false) && tuning.xbzrleCacheMiB() == null
