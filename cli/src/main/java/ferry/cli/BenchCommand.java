@@ -148,10 +148,13 @@ final class BenchCommand implements Callable<Integer> {
             setup.put("QEMU", QemuBinary.find().version() + ", TCG, loopback");
             setup.put("guest", "linux-stress, " + MEMORY_MIB + " MiB RAM");
             setup.put("max-bandwidth", BANDWIDTH_MIB + " MiB/s");
-            setup.put("scenarios", String.join("; ", scenarios.stream().map(s -> s.name() + " " + s.what() + " ("
-                    + s.rateMiBps() + " MiB/s over " + s.dirtyMiB() + " MiB)").toList()));
-            setup.put("policies", "qemu-default (QEMU's 300 ms); classic (from 100 ms, doubled when stalled, xbzrle, "
-                    + "auto-converge); budget (max-downtime " + BUDGET_MS + " ms, --allow-throttle --allow-postcopy)");
+            if (!scenarios.isEmpty()) {
+                setup.put("scenarios", String.join("; ", scenarios.stream().map(s -> s.name() + " " + s.what() + " ("
+                        + s.rateMiBps() + " MiB/s over " + s.dirtyMiB() + " MiB)").toList()));
+                setup.put("policies", "qemu-default (QEMU's 300 ms); classic (from 100 ms, doubled when stalled, "
+                        + "xbzrle, auto-converge); budget (max-downtime " + BUDGET_MS + " ms, --allow-throttle "
+                        + "--allow-postcopy)");
+            }
             setup.put("time limit", "each policy's default (at least 60 s)");
             setup.put("repetitions", Integer.toString(n));
             if (disks) {
