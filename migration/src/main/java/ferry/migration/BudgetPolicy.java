@@ -115,9 +115,9 @@ final class BudgetPolicy implements ConvergencePolicy {
         }
         judgedPass = s.pass();
         int maxThrottle = c.limits().allowThrottle() ? MAX_THROTTLE : 0;
-        trend.add(s.dirtyBytesPerS(), s.linkBytesPerS(), s.throttlePercent());
+        trend.add(s.dirtyBytesPerS(), s.linkBytesPerS(), s.throttlePercent(), s.remaining());
         Escalation.Observation o = new Escalation.Observation(s.elapsedMs(), s.remaining(), trend.dirtyBytesPerS(),
-                trend.linkBytesPerS(), limitMs, s.throttlePercent(), maxThrottle, false,
+                trend.linkBytesPerS(), trend.shrinkRatio(), limitMs, s.throttlePercent(), maxThrottle, false,
                 stalledSinceMs < 0 ? 0 : s.elapsedMs() - stalledSinceMs, notConverging, plannedStuck);
         Escalation.Decision d = Escalation.decide(budget, o);
         if (!(d instanceof Escalation.Stalled) && !(d instanceof Escalation.Abort)) {

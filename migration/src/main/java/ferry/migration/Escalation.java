@@ -23,13 +23,14 @@ public final class Escalation {
      * One judgement's view of a running pre-copy migration: the rates smoothed over the last passes
      * (see {@link RateTrend}) and what has been applied so far.
      *
+     * @param shrinkRatio    what each recent pass left over what it found (NaN when not seen yet)
      * @param stalledMs      how long every judgement has found pre-copy stuck with nothing left to try
      *                       (0 when the previous one did not)
      * @param priorEvidence  how many judgements in a row before this one found pre-copy not converging
      * @param plannedStuck   the pre-flight plan predicted that pre-copy alone misses the budget
      */
     public record Observation(long elapsedMs, long remainingBytes, double dirtyBytesPerS, double linkBytesPerS,
-                              long downtimeLimitMs, int throttlePercent, int maxThrottlePercent,
+                              double shrinkRatio, long downtimeLimitMs, int throttlePercent, int maxThrottlePercent,
                               boolean postcopyActive, long stalledMs, int priorEvidence, boolean plannedStuck) {
         /** The downtime if QEMU stopped the guest now. */
         public double expectedDowntimeMs() {
@@ -37,9 +38,9 @@ public final class Escalation {
         }
 
         /**
-         * How long pre-copy needs, at these rates, until what is left fits {@code downtimeMs}: each
-         * pass sends what the previous one left, while the guest dirties dirty/link of it again.
-         * Infinite when the guest dirties as fast as the link sends.
+         * How long pre-copy needs until what is left fits {@code downtimeMs}: each pass sends what
+         * the previous one left, while the guest dirties a share r of it again — dirty/link by the
+         * rates, or what the passes were seen to leave, whichever is worse. Infinite at r ≥ 1.
          */
         public double projectedMs(long downtimeMs) {
             double link = Math.max(1.0, linkBytesPerS);
@@ -47,7 +48,7 @@ public final class Escalation {
             if (remainingBytes <= fits) {
                 return 0;
             }
-            double r = dirtyBytesPerS / link;
+            double r = Double.isNaN(shrinkRatio) ? dirtyBytesPerS / link : Math.max(dirtyBytesPerS / link, shrinkRatio);
             if (r >= 1) {
                 return Double.POSITIVE_INFINITY;
             }

@@ -21,6 +21,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Phase 2, the live migration of a running VM: predicts the outcome, sets capabilities and
@@ -40,6 +42,8 @@ final class Phase2 {
     private boolean targetStarted;
     private boolean pausedByUs;
     private Plan plan;
+    private CompletableFuture<Plan> planning;
+    private boolean planGiven;
     private Phase2Monitor monitor;
     private EventSubscription events;
     private MigrationInfo stats;
@@ -77,9 +81,12 @@ final class Phase2 {
             }
         }
         pausedByUs = qmp.call(Commands.QUERY_STATUS).status() == RunState.RUNNING;
-        plan = predict(src, bw);
-        if (plan != null) {
-            policy.planned(plan);
+        // the guest's sample (a second) runs while the target starts; the stream waits for it only
+        // where the plan sizes something: the xbzrle cache here, the policy before migrate
+        planning = CompletableFuture.supplyAsync(() -> predict(src, bw));
+        boolean xbzrle = tuning.xbzrle() != null ? tuning.xbzrle() : setup.capabilities().getOrDefault("xbzrle", false);
+        if (xbzrle && tuning.xbzrleCacheMiB() == null && !setup.parameters().has("xbzrle-cache-size")) {
+            awaitPlan(policy);
         }
         long cache = StreamSetup.xbzrleCacheFor(plan, ctx.vm().memoryMiB());
         StreamSetup stream = StreamSetup.of(setup, tuning, ctx.features(), cache);
@@ -114,6 +121,7 @@ final class Phase2 {
         if (!stream.summary().isEmpty()) {
             ctx.log().info("%s", stream.summary());
         }
+        awaitPlan(policy); // before the mirrors measure the guest's writes: the sample slows a TCG guest
         if (!ctx.localDisks().isEmpty()) {
             disks.start(src, bw, ctx.maxDurationMs(bw));
             disks.awaitReady(ctx.maxDurationMs(bw));
@@ -211,6 +219,18 @@ final class Phase2 {
         }
     }
 
+    /** Waits for the plan started at the top of {@link #run} and gives it to the policy, once. */
+    private void awaitPlan(ConvergencePolicy policy) {
+        if (planGiven) {
+            return;
+        }
+        planGiven = true;
+        plan = planning.join();
+        if (plan != null) {
+            policy.planned(plan);
+        }
+    }
+
     /** Measures the guest and predicts every strategy; a failed measurement only costs the prediction. */
     private Plan predict(QemuProcess src, long bw) {
         if (!pausedByUs) {
@@ -259,6 +279,14 @@ final class Phase2 {
     void cleanup() {
         int vmid = ctx.vmid();
         closeEvents();
+        if (planning != null) {
+            // a sample still running would log into a task that is ending; it takes a second at most
+            try {
+                planning.get(5, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                ctx.log().info("planner: its sample did not end (%s)", e.toString());
+            }
+        }
         if (!targetStarted) {
             ctx.local().running(vmid).ifPresent(cdroms::cleanup);
             return;
@@ -336,8 +364,9 @@ final class Phase2 {
         return plan;
     }
 
+    /** QEMU's final figures; for a stream that ended early (aborted, not converged), its last ones. */
     MigrationInfo stats() {
-        return stats;
+        return stats != null || monitor == null ? stats : monitor.last();
     }
 
     /** Postcopy ended: QEMU's final figures replace those at the switch. */

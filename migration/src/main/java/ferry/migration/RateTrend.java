@@ -13,15 +13,32 @@ final class RateTrend {
     static final int WINDOW = 3;
     private final Deque<Double> dirty = new ArrayDeque<>();
     private final Deque<Double> link = new ArrayDeque<>();
+    /** What was left at the start of each judged pass over what was left at the one before. */
+    private final Deque<Double> shrink = new ArrayDeque<>();
     private int throttle = -1;
+    private long lastRemaining = -1;
 
-    void add(double dirtyBytesPerS, double linkBytesPerS, int throttlePercent) {
+    /** One judged pass: its rates and what was left to send when it began. */
+    void add(double dirtyBytesPerS, double linkBytesPerS, int throttlePercent, long remainingBytes) {
         if (throttlePercent != throttle) {
             dirty.clear();
+            shrink.clear();
             throttle = throttlePercent;
+        } else if (lastRemaining > 0) {
+            push(shrink, remainingBytes / (double) lastRemaining);
         }
+        lastRemaining = remainingBytes;
         push(dirty, dirtyBytesPerS);
         push(link, linkBytesPerS);
+    }
+
+    /**
+     * How much of what was left each pass leaves for the next, as observed (NaN before two passes
+     * were seen): QEMU's rates miss the cost of each pass's bitmap sync and of pages dirtied twice,
+     * so a guest at 90% of the link by the rates may in truth leave as much as it found.
+     */
+    double shrinkRatio() {
+        return shrink.isEmpty() ? Double.NaN : mean(shrink);
     }
 
     double dirtyBytesPerS() {

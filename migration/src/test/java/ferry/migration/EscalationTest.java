@@ -19,19 +19,20 @@ class EscalationTest {
 
     private static Observation stalled(long elapsedMs, long remainingMiB, double dirtyMiB, double linkMiB, long downtime,
                                        int throttle, long stalledMs) {
-        return new Observation(elapsedMs, (long) (remainingMiB * MIB), dirtyMiB * MIB, linkMiB * MIB, downtime, throttle,
-                99, false, stalledMs, 0, false);
+        return new Observation(elapsedMs, (long) (remainingMiB * MIB), dirtyMiB * MIB, linkMiB * MIB, Double.NaN,
+                downtime, throttle, 99, false, stalledMs, 0, false);
     }
 
     /** The same observation after {@code prior} judgements in a row found pre-copy stuck. */
     private static Observation again(Observation o, int prior) {
         return new Observation(o.elapsedMs(), o.remainingBytes(), o.dirtyBytesPerS(), o.linkBytesPerS(),
-                o.downtimeLimitMs(), o.throttlePercent(), o.maxThrottlePercent(), false, o.stalledMs(), prior, false);
+                o.shrinkRatio(), o.downtimeLimitMs(), o.throttlePercent(), o.maxThrottlePercent(), false, o.stalledMs(),
+                prior, false);
     }
 
     private static Observation planned(Observation o) {
         return new Observation(o.elapsedMs(), o.remainingBytes(), o.dirtyBytesPerS(), o.linkBytesPerS(),
-                o.downtimeLimitMs(), o.throttlePercent(), o.maxThrottlePercent(), false, o.stalledMs(),
+                o.shrinkRatio(), o.downtimeLimitMs(), o.throttlePercent(), o.maxThrottlePercent(), false, o.stalledMs(),
                 o.priorEvidence(), true);
     }
 
@@ -105,6 +106,21 @@ class EscalationTest {
     }
 
     @Test
+    void passesThatLeaveWhatTheyFoundAreStuckWhateverTheRatesSay() {
+        // recorded: 16 MiB/s dirtied over a 17-19 MiB/s link by QEMU's rates, yet each pass left ~30 MiB
+        Observation byRates = obs(9000, 30, 16, 18.6, 225, 0);
+        assertThat(byRates.projectedMs(168)).isLessThan(20_000);
+        Observation seen = new Observation(byRates.elapsedMs(), byRates.remainingBytes(), byRates.dirtyBytesPerS(),
+                byRates.linkBytesPerS(), 1.01, 225, 0, 0, false, 0, 0, false);
+        assertThat(seen.projectedMs(168)).isInfinite();
+        assertThat(Escalation.decide(NOTHING, seen)).isInstanceOf(Escalation.Stalled.class);
+        // and passes seen to halve what is left converge even when a noisy rate says 97%
+        Observation halving = new Observation(3500, (long) (20 * MIB), 15.8 * MIB, 16.3 * MIB, 0.5, 225, 0, 0, false, 0,
+                1, false);
+        assertThat(halving.projectedMs(168)).isLessThan(60_000);
+    }
+
+    @Test
     void oneStuckPassWithMostOfTheTimeLeftIsNoReasonToAbort() {
         // the fresh-clone CI failure: 97% of the link after 1 s of 60 s, nothing else allowed
         Observation ci = obs(1000, 40, 15.8, 16.3, 225, 0);
@@ -144,7 +160,8 @@ class EscalationTest {
 
     @Test
     void postcopyInProgressIsNeverInterrupted() {
-        Observation o = new Observation(90_000, (long) (500 * MIB), 200 * MIB, 100 * MIB, 100, 99, 99, true, 0, 5, true);
+        Observation o = new Observation(90_000, (long) (500 * MIB), 200 * MIB, 100 * MIB, Double.NaN, 100, 99, 99, true, 0,
+                5, true);
         assertThat(Escalation.decide(NOTHING, o)).isInstanceOf(Escalation.Wait.class);
     }
 }
