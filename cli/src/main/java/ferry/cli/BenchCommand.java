@@ -160,10 +160,13 @@ final class BenchCommand implements Callable<Integer> {
             setup.put("max-bandwidth", BANDWIDTH_MIB + " MiB/s");
             setup.put("streams", "over TLS (QEMU's tls-creds-x509, the cluster's node certificates; --tls-cost measures "
                     + "what that costs)");
-            setup.put("scenarios", String.join("; ", scenarios.stream().map(s -> s.name() + " " + s.what() + " ("
-                    + s.rateMiBps() + " MiB/s over " + s.dirtyMiB() + " MiB)").toList()));
-            setup.put("policies", "qemu-default (QEMU's 300 ms); classic (from 100 ms, doubled when stalled, xbzrle, "
-                    + "auto-converge); budget (max-downtime " + BUDGET_MS + " ms, --allow-throttle --allow-postcopy)");
+            if (!scenarios.isEmpty()) {
+                setup.put("scenarios", String.join("; ", scenarios.stream().map(s -> s.name() + " " + s.what() + " ("
+                        + s.rateMiBps() + " MiB/s over " + s.dirtyMiB() + " MiB)").toList()));
+                setup.put("policies", "qemu-default (QEMU's 300 ms); classic (from 100 ms, doubled when stalled, "
+                        + "xbzrle, auto-converge); budget (max-downtime " + BUDGET_MS + " ms, --allow-throttle "
+                        + "--allow-postcopy)");
+            }
             setup.put("time limit", "each policy's default (at least 60 s)");
             setup.put("repetitions", Integer.toString(n));
             if (disks) {

@@ -96,6 +96,15 @@ final class PlanCommand implements Callable<Integer> {
                         d.path("volume").asText(), mib(d.path("bytes").asLong()), d.path("mode").asText(),
                         d.path("seconds").asDouble(), d.path("note").asText());
             }
+            JsonNode disks = in.path("disks");
+            out.printf(Locale.ROOT, "TIME above is the RAM's, after %.1f s of mirroring (%.0f s of the limit left for it)",
+                    disks.path("mirrorSeconds").asDouble(), in.path("ramTimeMs").asDouble() / 1000);
+            if (disks.path("writesShareTheLink").asBoolean()) {
+                out.printf(Locale.ROOT, "; the guest's disk writes (%.1f MiB/s) share the link, so the RAM was "
+                        + "predicted at %.1f MiB/s", disks.path("writeBytesPerS").asDouble() / 1048576,
+                        in.path("ramLinkBytesPerS").asDouble() / 1048576);
+            }
+            out.println();
         }
     }
 

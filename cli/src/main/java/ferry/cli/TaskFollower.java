@@ -165,6 +165,7 @@ final class TaskFollower {
         o.put("online", r.path("online").asBoolean());
         o.put("duration_ms", r.path("durationMs").asLong());
         o.set("qemu_total_ms", r.path("qemuTotalMs"));
+        o.set("overhead_ms", r.path("overheadMs")); // wall time beside QEMU's stream
         o.set("downtime_ms", r.path("downtimeMs"));
         o.set("transferred_bytes", r.path("transferredBytes"));
         o.put("policy", r.path("policy").asText());

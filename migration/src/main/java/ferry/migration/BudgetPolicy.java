@@ -31,6 +31,10 @@ final class BudgetPolicy implements ConvergencePolicy {
     private long judgedPass = -1;
     /** Elapsed ms when the judgements began to find pre-copy stuck with nothing left to try; -1 when not. */
     private long stalledSinceMs = -1;
+    private final RateTrend trend = new RateTrend();
+    /** Judgements in a row that found pre-copy not converging. */
+    private int notConverging;
+    private boolean plannedStuck;
 
     BudgetPolicy(Policies.Context c) {
         this.c = c;
@@ -90,6 +94,13 @@ final class BudgetPolicy implements ConvergencePolicy {
                 + (allowed.isEmpty() ? "nothing beyond the downtime" : String.join(", ", allowed)));
     }
 
+    /** Pre-copy alone predicted to miss the budget is one witness; the first pass that agrees is the second. */
+    @Override
+    public void planned(Plan plan) {
+        Plan.Prediction precopy = plan.forPolicy("budget:precopy");
+        plannedStuck = precopy != null && !precopy.fitsBudget();
+    }
+
     @Override
     public void step(Sample s, Control control) {
         boolean overTime = s.elapsedMs() > c.maxDurationMs();
@@ -104,13 +115,15 @@ final class BudgetPolicy implements ConvergencePolicy {
         }
         judgedPass = s.pass();
         int maxThrottle = c.limits().allowThrottle() ? MAX_THROTTLE : 0;
-        Escalation.Observation o = new Escalation.Observation(s.elapsedMs(), s.remaining(), s.dirtyBytesPerS(),
-                s.linkBytesPerS(), limitMs, s.throttlePercent(), maxThrottle, false,
-                stalledSinceMs < 0 ? 0 : s.elapsedMs() - stalledSinceMs);
+        trend.add(s.dirtyBytesPerS(), s.linkBytesPerS(), s.throttlePercent(), s.remaining());
+        Escalation.Observation o = new Escalation.Observation(s.elapsedMs(), s.remaining(), trend.dirtyBytesPerS(),
+                trend.linkBytesPerS(), trend.shrinkRatio(), limitMs, s.throttlePercent(), maxThrottle, false,
+                stalledSinceMs < 0 ? 0 : s.elapsedMs() - stalledSinceMs, notConverging, plannedStuck);
         Escalation.Decision d = Escalation.decide(budget, o);
         if (!(d instanceof Escalation.Stalled) && !(d instanceof Escalation.Abort)) {
             stalledSinceMs = -1;
         }
+        notConverging = d instanceof Escalation.Wait || d instanceof Escalation.SetDowntime ? 0 : notConverging + 1;
         switch (d) {
             case Escalation.Wait w -> control.log("budget: pass %d: %s", s.pass(), w.reason());
             case Escalation.Stalled st -> {

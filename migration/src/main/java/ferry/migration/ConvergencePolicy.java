@@ -13,6 +13,9 @@ interface ConvergencePolicy {
     /** Capabilities and parameters, set before {@code migrate}. */
     Setup setup();
 
+    /** The pre-flight plan, when one was made, before the stream starts. */
+    default void planned(Plan plan) {}
+
     /** Called after every poll of a pre-copy migration; acts through {@code control}. */
     void step(Sample s, Control control);
 

@@ -75,6 +75,7 @@ final class DiskMirror {
                 String.join(", ", drives), ctx.tls() != null ? " over TLS" : "");
         // each disk gets an equal share of the link, as the seed divides its bwlimit
         long speed = bytesPerS / ctx.localDisks().size();
+        // measured apart from the plan's sample: the dirty-rate probe beside it slows a TCG guest's writes
         Map<String, Double> writes = writeRates(Duration.ofSeconds(1));
         events = qmp.subscribe(EVENTS.toArray(String[]::new));
         startedNanos = System.nanoTime();

@@ -20,19 +20,45 @@ public final class Escalation {
     public static final long MIN_STALL_MS = 15_000;
 
     /**
-     * One observation of a running pre-copy migration and of what has been applied so far.
+     * One judgement's view of a running pre-copy migration: the rates smoothed over the last passes
+     * (see {@link RateTrend}) and what has been applied so far.
      *
-     * @param stalledMs how long every judgement has found pre-copy stuck with nothing left to try
-     *                  (0 when the previous one did not)
+     * @param shrinkRatio    what each recent pass left over what it found (NaN when not seen yet)
+     * @param stalledMs      how long every judgement has found pre-copy stuck with nothing left to try
+     *                       (0 when the previous one did not)
+     * @param priorEvidence  how many judgements in a row before this one found pre-copy not converging
+     * @param plannedStuck   the pre-flight plan predicted that pre-copy alone misses the budget
      */
     public record Observation(long elapsedMs, long remainingBytes, double dirtyBytesPerS, double linkBytesPerS,
-                              long downtimeLimitMs, int throttlePercent, int maxThrottlePercent,
-                              boolean postcopyActive, long stalledMs) {
+                              double shrinkRatio, long downtimeLimitMs, int throttlePercent, int maxThrottlePercent,
+                              boolean postcopyActive, long stalledMs, int priorEvidence, boolean plannedStuck) {
         /** The downtime if QEMU stopped the guest now. */
         public double expectedDowntimeMs() {
             return remainingBytes / Math.max(1.0, linkBytesPerS) * 1000;
         }
+
+        /**
+         * How long pre-copy needs until what is left fits {@code downtimeMs}: each pass sends what
+         * the previous one left, while the guest dirties a share r of it again — dirty/link by the
+         * rates, or what the passes were seen to leave, whichever is worse. Infinite at r ≥ 1.
+         */
+        public double projectedMs(long downtimeMs) {
+            double link = Math.max(1.0, linkBytesPerS);
+            double fits = downtimeMs / 1000.0 * link;
+            if (remainingBytes <= fits) {
+                return 0;
+            }
+            double r = Double.isNaN(shrinkRatio) ? dirtyBytesPerS / link : Math.max(dirtyBytesPerS / link, shrinkRatio);
+            if (r >= 1) {
+                return Double.POSITIVE_INFINITY;
+            }
+            int passes = r <= 0 ? 1 : (int) Math.ceil(Math.log(fits / remainingBytes) / Math.log(r));
+            return remainingBytes / link * (1 - Math.pow(r, passes)) / (1 - r) * 1000;
+        }
     }
+
+    /** Judgements in a row that must find pre-copy stuck before a step that cannot be undone. */
+    public static final int EVIDENCE_PASSES = 2;
 
     /** What to do next. */
     public sealed interface Decision {
@@ -63,6 +89,8 @@ public final class Escalation {
         double expected = o.expectedDowntimeMs();
         double ratio = o.dirtyBytesPerS() / Math.max(1.0, o.linkBytesPerS());
         boolean overTime = o.elapsedMs() > budget.maxDurationMs();
+        long leftMs = Math.max(0, budget.maxDurationMs() - o.elapsedMs());
+        double projected = o.projectedMs(budget.maxDowntimeMs());
         String numbers = String.format(Locale.ROOT, "expected downtime %.0f ms, dirty rate %.1f MiB/s = %.0f%% of the "
                 + "link's %.1f MiB/s, %d s of %d s used", expected, o.dirtyBytesPerS() / 1048576, ratio * 100,
                 o.linkBytesPerS() / 1048576, o.elapsedMs() / 1000, budget.maxDurationMs() / 1000);
@@ -74,22 +102,30 @@ public final class Escalation {
             return new SetDowntime(raise, "raising the downtime limit to " + raise + " ms, within the budget of "
                     + budget.maxDowntimeMs() + " ms: " + numbers);
         }
-        // the remaining bytes only shrink if the guest dirties slower than the link sends
-        boolean converging = ratio < 0.8;
-        if (!overTime && converging) {
-            return new Wait("converging (dirty rate below the link's): " + numbers);
+        if (!overTime && projected <= leftMs) {
+            return new Wait(String.format(Locale.ROOT, "converging: at these rates the switch-over fits in about "
+                    + "%.1f s of the %d s left: %s", projected / 1000, leftMs / 1000, numbers));
         }
-        if (!overTime && budget.allowThrottle() && o.throttlePercent() < o.maxThrottlePercent()) {
+        String why = overTime ? "the time budget is spent" : "pre-copy cannot meet the downtime budget of "
+                + budget.maxDowntimeMs() + " ms in the time left";
+        int evidence = o.priorEvidence() + 1;
+        // one noisy pass decides nothing that cannot be undone; a plan that foresaw it is a second witness
+        boolean proven = overTime || evidence >= EVIDENCE_PASSES || o.plannedStuck();
+        String witnesses = overTime ? "" : o.plannedStuck() && evidence < EVIDENCE_PASSES
+                ? " (as the plan predicted)" : " (" + evidence + " passes in a row)";
+        if (budget.allowPostcopy() && proven) {
+            return new StartPostcopy("switching to postcopy, " + why + witnesses + ": " + numbers);
+        }
+        if (!overTime && budget.allowThrottle() && !budget.allowPostcopy() && o.throttlePercent() < o.maxThrottlePercent()) {
             return new Throttle("throttling the guest (now " + o.throttlePercent() + "%, up to "
                     + o.maxThrottlePercent() + "%): " + numbers);
         }
-        String why = overTime ? "the time budget is spent" : "pre-copy cannot meet the downtime budget of "
-                + budget.maxDowntimeMs() + " ms";
-        if (budget.allowPostcopy()) {
-            return new StartPostcopy("switching to postcopy, " + why + ": " + numbers);
+        if (!proven) {
+            return new Stalled("not converging on one pass of evidence; judging again on the next before anything "
+                    + "that cannot be undone: " + numbers);
         }
         if (budget.allowPause()) {
-            return new PauseAndFinish("pausing the guest to finish, " + why + ": " + numbers);
+            return new PauseAndFinish("pausing the guest to finish, " + why + witnesses + ": " + numbers);
         }
         long grace = Math.min(budget.maxDurationMs(), Math.max(MIN_STALL_MS, budget.maxDurationMs() / 4));
         if (!overTime && o.stalledMs() < grace) {

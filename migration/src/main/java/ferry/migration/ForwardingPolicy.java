@@ -19,6 +19,11 @@ abstract class ForwardingPolicy implements ConvergencePolicy {
     }
 
     @Override
+    public void planned(Plan plan) {
+        policy.planned(plan);
+    }
+
+    @Override
     public void step(Sample s, Control control) {
         policy.step(s, control);
     }

@@ -238,16 +238,7 @@ public final class Migration {
         DiskWrites before = DiskWrites.read(src.qmp());
         GuestProbe.Measured m = GuestProbe.measure(src, ctx.vm().memoryMiB(), sample);
         Map<String, Double> writes = DiskWrites.read(src.qmp()).ratesSince(before);
-        List<Plan.DiskPrediction> disks = new ArrayList<>();
-        for (LocalDisk d : ctx.localDisks()) {
-            long speed = (long) link / ctx.localDisks().size();
-            double w = writes.getOrDefault(d.drive(), 0.0);
-            MirrorStart.Choice c = MirrorStart.choose(req.disks().mirrorMode(), d.virtualSize(), w, speed,
-                    ctx.maxDurationMs((long) link));
-            disks.add(new Plan.DiskPrediction(d.label(), d.volumeName(), d.virtualSize(), w,
-                    c.writeBlocking() ? "write-blocking" : "background", c.seconds(), c.why()));
-        }
-        return ctx.plan(m, link, linkSource).withDisks(disks);
+        return ctx.plan(m, link, linkSource, limit == null, writes);
     }
 
     private static MigrationResult result(MigrationContext ctx, Phase2 phase2, long resumedNanos,

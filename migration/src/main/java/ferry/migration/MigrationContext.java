@@ -6,6 +6,7 @@ import ferry.node.VmDefinition;
 import ferry.node.Volumes;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * What every phase of one migration shares, settled by {@link Prepare} and never changed after:
@@ -76,13 +77,23 @@ record MigrationContext(ClusterStore store, LocalNode local, Volumes volumes, Mi
                 + 2 * disks * 1000 / Math.max(1, linkBytesPerS);
     }
 
-    /** The model's inputs from what was measured; the working set is taken as all non-zero RAM. */
-    Plan plan(GuestProbe.Measured m, double link, String linkSource) {
+    /**
+     * The plan from what was measured; the working set is taken as all non-zero RAM. With local
+     * disks, {@code diskWrites} (bytes/s per drive) decide each mirror's mode and time, and the RAM
+     * is predicted on what the mirrors leave of the time limit and, on a measured link
+     * ({@code linkIsCapacity}), of the link.
+     */
+    Plan plan(GuestProbe.Measured m, double link, String linkSource, boolean linkIsCapacity,
+              Map<String, Double> diskWrites) {
         long ram = (long) vm.memoryMiB() << 20;
         Integer downtime = downtimeMs();
         MigrationRequest.Limits l = req.limits();
-        return Plan.of(new Plan.Inputs(ram, m.zeroShare(), m.dirtyBytesPerS(), (long) (ram * (1 - m.zeroShare())),
-                link, linkSource, downtime != null ? downtime : BudgetPolicy.DEFAULT_BUDGET_MS,
-                maxDurationMs((long) link), l.allowThrottle(), l.allowPostcopy(), l.allowPause()));
+        long limit = maxDurationMs((long) link);
+        Plan.Inputs in = new Plan.Inputs(ram, m.zeroShare(), m.dirtyBytesPerS(), (long) (ram * (1 - m.zeroShare())),
+                link, linkSource, downtime != null ? downtime : BudgetPolicy.DEFAULT_BUDGET_MS, limit,
+                l.allowThrottle(), l.allowPostcopy(), l.allowPause());
+        List<Plan.DiskPrediction> disks = online
+                ? MirrorStart.predict(localDisks, diskWrites, link, req.disks().mirrorMode(), limit) : List.of();
+        return Plan.of(in, disks, linkIsCapacity);
     }
 }

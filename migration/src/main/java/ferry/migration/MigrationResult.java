@@ -1,5 +1,6 @@
 package ferry.migration;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.List;
 
 /**
@@ -19,6 +20,15 @@ public record MigrationResult(Status status, int vmid, String source, String tar
                               List<String> problems, List<String> log, Plan.Prediction prediction, Long passes,
                               Integer maxThrottlePercent, long pausedByFerryMs, boolean postcopy,
                               List<Disk> disks, boolean tls) {
+    /**
+     * Wall time that is not QEMU's stream: preparation, the plan's sample, disk mirrors, the
+     * hand-over. Null when QEMU's total is not known.
+     */
+    @JsonProperty
+    public Long overheadMs() {
+        return qemuTotalMs == null ? null : Math.max(0, durationMs - qemuTotalMs);
+    }
+
     /** One mirrored disk: bytes the mirror copied, seconds it ran, the copy mode it ended in. */
     public record Disk(String name, long bytes, double seconds, String mode) {}
 

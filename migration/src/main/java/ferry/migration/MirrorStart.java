@@ -1,5 +1,9 @@
 package ferry.migration;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
 /**
  * How a disk's mirror starts, decided from what was measured (pure). In the background mode the
  * mirror copies at its share of the link while the guest's writes only mark blocks dirty: it
@@ -15,6 +19,24 @@ final class MirrorStart {
 
     /** @param seconds the time until the mirror is ready, predicted */
     record Choice(boolean writeBlocking, String why, double seconds) {}
+
+    /**
+     * Each disk's choice and prediction; the disks share the link equally, as their mirrors do.
+     *
+     * @param writes the guest's write rate per drive (bytes/s), measured
+     */
+    static List<Plan.DiskPrediction> predict(List<LocalDisk> disks, Map<String, Double> writes, double linkBytesPerS,
+                                             String mode, long budgetMs) {
+        List<Plan.DiskPrediction> out = new ArrayList<>();
+        for (LocalDisk d : disks) {
+            long speed = (long) linkBytesPerS / disks.size();
+            double w = writes.getOrDefault(d.drive(), 0.0);
+            Choice c = choose(mode, d.virtualSize(), w, speed, budgetMs);
+            out.add(new Plan.DiskPrediction(d.label(), d.volumeName(), d.virtualSize(), w,
+                    c.writeBlocking() ? "write-blocking" : "background", c.seconds(), c.why()));
+        }
+        return out;
+    }
 
     /**
      * @param bytes         what the mirror copies first (the disk's virtual size: zeros are written too)

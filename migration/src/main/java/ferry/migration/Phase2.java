@@ -22,6 +22,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Phase 2, the live migration of a running VM: predicts the outcome, sets capabilities and
@@ -41,6 +43,8 @@ final class Phase2 {
     private boolean targetStarted;
     private boolean pausedByUs;
     private Plan plan;
+    private CompletableFuture<Plan> planning;
+    private boolean planGiven;
     private Phase2Monitor monitor;
     private EventSubscription events;
     private MigrationInfo stats;
@@ -78,7 +82,13 @@ final class Phase2 {
             }
         }
         pausedByUs = qmp.call(Commands.QUERY_STATUS).status() == RunState.RUNNING;
-        plan = predict(src, bw);
+        // the guest's sample (a second) runs while the target starts; the stream waits for it only
+        // where the plan sizes something: the xbzrle cache here, the policy before migrate
+        planning = CompletableFuture.supplyAsync(() -> predict(src, bw));
+        boolean xbzrle = tuning.xbzrle() != null ? tuning.xbzrle() : setup.capabilities().getOrDefault("xbzrle", false);
+        if (xbzrle && tuning.xbzrleCacheMiB() == null && !setup.parameters().has("xbzrle-cache-size")) {
+            awaitPlan(policy);
+        }
         long cache = StreamSetup.xbzrleCacheFor(plan, ctx.vm().memoryMiB());
         StreamSetup stream = StreamSetup.of(setup, tuning, ctx.features(), cache);
         if (stream.sourceCaps().getOrDefault("xbzrle", false) && tuning.xbzrleCacheMiB() == null
@@ -114,6 +124,7 @@ final class Phase2 {
         if (!stream.summary().isEmpty()) {
             ctx.log().info("%s", stream.summary());
         }
+        awaitPlan(policy); // before the mirrors measure the guest's writes: the sample slows a TCG guest
         if (!ctx.localDisks().isEmpty()) {
             disks.start(src, bw, ctx.maxDurationMs(bw));
             disks.awaitReady(ctx.maxDurationMs(bw));
@@ -245,19 +256,38 @@ final class Phase2 {
         }
     }
 
+    /** Waits for the plan started at the top of {@link #run} and gives it to the policy, once. */
+    private void awaitPlan(ConvergencePolicy policy) {
+        if (planGiven) {
+            return;
+        }
+        planGiven = true;
+        plan = planning.join();
+        if (plan != null) {
+            policy.planned(plan);
+        }
+    }
+
     /** Measures the guest and predicts every strategy; a failed measurement only costs the prediction. */
     private Plan predict(QemuProcess src, long bw) {
         if (!pausedByUs) {
             return null; // a paused guest dirties nothing: nothing to predict
         }
         try {
+            DiskWrites before = DiskWrites.read(src.qmp());
             GuestProbe.Measured m = GuestProbe.measure(src, ctx.vm().memoryMiB(), Duration.ofSeconds(1));
-            Plan p0 = ctx.plan(m, bw, "bandwidth limit");
+            Plan p0 = ctx.plan(m, bw, "bandwidth limit", false, DiskWrites.read(src.qmp()).ratesSince(before));
             Plan.Prediction p = p0.forPolicy(ctx.req().policy());
             ctx.log().info("planner: dirty rate %s/s, %.0f%% zero pages, link %s/s -> %s: %s, %d passes, %.1f s, "
                     + "downtime %.0f ms (measured in %d ms)", Sizes.bytes((long) m.dirtyBytesPerS()), m.zeroShare() * 100,
                     Sizes.bytes(bw), p.strategy(), p.converges() ? "converges" : "does not converge", p.passes(),
                     p.seconds(), p.downtimeMs(), m.took().toMillis());
+            if (!p0.disks().isEmpty()) {
+                Plan.Disks d = p0.inputs().disks();
+                ctx.log().info("planner: disks first, %.1f s until every mirror is ready (the guest writes %s/s to "
+                        + "them); then the RAM in what is left: %.1f s in all of the %d s limit", d.mirrorSeconds(),
+                        Sizes.bytes((long) d.writeBytesPerS()), p0.totalSeconds(p), p0.inputs().maxDurationMs() / 1000);
+            }
             return p0;
         } catch (RuntimeException e) {
             ctx.log().info("planner: could not measure the guest (%s); migrating without a prediction", e.getMessage());
@@ -286,6 +316,14 @@ final class Phase2 {
     void cleanup() {
         int vmid = ctx.vmid();
         closeEvents();
+        if (planning != null) {
+            // a sample still running would log into a task that is ending; it takes a second at most
+            try {
+                planning.get(5, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                ctx.log().info("planner: its sample did not end (%s)", e.toString());
+            }
+        }
         if (!targetStarted) {
             ctx.local().running(vmid).ifPresent(cdroms::cleanup);
             return;
@@ -363,8 +401,9 @@ final class Phase2 {
         return plan;
     }
 
+    /** QEMU's final figures; for a stream that ended early (aborted, not converged), its last ones. */
     MigrationInfo stats() {
-        return stats;
+        return stats != null || monitor == null ? stats : monitor.last();
     }
 
     /** Postcopy ended: QEMU's final figures replace those at the switch. */

@@ -32,6 +32,8 @@ final class Phase2Monitor implements ConvergencePolicy.Control {
     private double percent;
     /** Where the RAM's progress starts: the share the disk mirrors took before it. */
     private double floor;
+    /** QEMU's latest figures of the running stream: what a migration that ends early still reports. */
+    private volatile MigrationInfo last;
     private long lastTransferred = -1;
     private long lastAt;
     private long pass;
@@ -137,6 +139,7 @@ final class Phase2Monitor implements ConvergencePolicy.Control {
             if (status == MigrationStatus.SETUP || info.ram() == null) {
                 continue;
             }
+            last = info;
             ConvergencePolicy.Sample s = sample(info);
             publish(s);
             if (status == MigrationStatus.ACTIVE) {
@@ -266,6 +269,11 @@ final class Phase2Monitor implements ConvergencePolicy.Control {
         if (info.cpuThrottlePercentage() != null) {
             maxThrottle = Math.max(maxThrottle, info.cpuThrottlePercentage().intValue());
         }
+    }
+
+    /** The latest {@code query-migrate} answer with RAM figures, null before the first. */
+    MigrationInfo last() {
+        return last;
     }
 
     long elapsedMs() {

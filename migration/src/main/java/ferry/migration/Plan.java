@@ -1,5 +1,6 @@
 package ferry.migration;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -29,12 +30,65 @@ public record Plan(Inputs inputs, List<Prediction> strategies, String recommende
      */
     public record Inputs(long ramBytes, double zeroShare, double dirtyBytesPerS, long workingSetBytes,
                          double linkBytesPerS, String linkSource, long maxDowntimeMs, long maxDurationMs,
-                         boolean allowThrottle, boolean allowPostcopy, boolean allowPause) {
+                         boolean allowThrottle, boolean allowPostcopy, boolean allowPause, Disks disks) {
+        public Inputs {
+            disks = disks == null ? Disks.NONE : disks;
+        }
+
+        /** Without local disks to mirror. */
+        public Inputs(long ramBytes, double zeroShare, double dirtyBytesPerS, long workingSetBytes,
+                      double linkBytesPerS, String linkSource, long maxDowntimeMs, long maxDurationMs,
+                      boolean allowThrottle, boolean allowPostcopy, boolean allowPause) {
+            this(ramBytes, zeroShare, dirtyBytesPerS, workingSetBytes, linkBytesPerS, linkSource, maxDowntimeMs,
+                    maxDurationMs, allowThrottle, allowPostcopy, allowPause, Disks.NONE);
+        }
+
         PrecopyModel model(double dirty) {
             long ws = Math.min(ramBytes, Math.max(0, workingSetBytes));
-            return new PrecopyModel(ramBytes, zeroShare, ws, Math.max(0, dirty), linkBytesPerS);
+            return new PrecopyModel(ramBytes, zeroShare, ws, Math.max(0, dirty), ramLinkBytesPerS());
+        }
+
+        /**
+         * The link the RAM stream has. While it runs the mirrors are in write-blocking mode: every
+         * guest write to a local disk crosses to the target at once, outside QEMU's rate limits. On
+         * a measured link those writes take their share from the RAM; under a configured limit QEMU
+         * holds the RAM stream to the limit whatever the mirrors send beside it.
+         */
+        @JsonProperty
+        public double ramLinkBytesPerS() {
+            if (!disks.writesShareTheLink()) {
+                return linkBytesPerS;
+            }
+            return Math.max(linkBytesPerS * MIN_RAM_SHARE, linkBytesPerS - disks.writeBytesPerS());
+        }
+
+        /** The part of the time limit left for the RAM once the mirrors are ready (the budget covers both). */
+        @JsonProperty
+        public long ramTimeMs() {
+            return Math.max(0, maxDurationMs - (long) (disks.mirrorSeconds() * 1000));
         }
     }
+
+    /**
+     * What the local disks take from the RAM migration that follows them.
+     *
+     * @param mirrorSeconds       until every mirror is ready (they copy side by side), predicted
+     * @param writeBytesPerS      the guest's writes to all its local disks, measured
+     * @param writesShareTheLink  the link figure is the path's capacity (measured), not a limit QEMU
+     *                            applies to the RAM stream alone
+     */
+    public record Disks(double mirrorSeconds, double writeBytesPerS, boolean writesShareTheLink) {
+        public static final Disks NONE = new Disks(0, 0, false);
+
+        /** From the disks' predictions: the slowest mirror decides when the RAM may start; the writes add up. */
+        static Disks of(List<DiskPrediction> disks, boolean writesShareTheLink) {
+            return new Disks(disks.stream().mapToDouble(DiskPrediction::seconds).max().orElse(0),
+                    disks.stream().mapToDouble(DiskPrediction::writeBytesPerS).sum(), writesShareTheLink);
+        }
+    }
+
+    /** The RAM stream is never modelled below this share of the link, however much the guest writes. */
+    static final double MIN_RAM_SHARE = 0.1;
 
     /**
      * One strategy's predicted outcome.
@@ -59,9 +113,31 @@ public record Plan(Inputs inputs, List<Prediction> strategies, String recommende
         this(inputs, strategies, recommended, reason, List.of());
     }
 
-    /** The same plan with the disks' predictions. */
-    Plan withDisks(List<DiskPrediction> d) {
-        return new Plan(inputs, strategies, recommended, reason, List.copyOf(d));
+    /**
+     * Predicts the mirrors of {@code disks} first, then every RAM strategy on what they leave of
+     * the time limit and, when {@code linkIsCapacity}, of the link ({@code in} must not carry disks yet).
+     */
+    static Plan of(Inputs in, List<DiskPrediction> disks, boolean linkIsCapacity) {
+        if (disks.isEmpty()) {
+            return of(in);
+        }
+        Disks d = Disks.of(disks, linkIsCapacity);
+        Inputs withDisks = new Inputs(in.ramBytes(), in.zeroShare(), in.dirtyBytesPerS(), in.workingSetBytes(),
+                in.linkBytesPerS(), in.linkSource(), in.maxDowntimeMs(), in.maxDurationMs(), in.allowThrottle(),
+                in.allowPostcopy(), in.allowPause(), d);
+        Plan ram = of(withDisks);
+        String reason = d.mirrorSeconds() * 1000 >= in.maxDurationMs()
+                ? String.format(Locale.ROOT, "the disks' mirrors alone need %.0f s of the %d s time limit; raise "
+                        + "--max-duration or --bwlimit", d.mirrorSeconds(), in.maxDurationMs() / 1000)
+                : ram.reason() + String.format(Locale.ROOT, " (after %.1f s of disk mirroring%s)", d.mirrorSeconds(),
+                        linkIsCapacity ? "; the guest's disk writes leave the RAM "
+                                + Sizes.bytes((long) withDisks.ramLinkBytesPerS()) + "/s of the link" : "");
+        return new Plan(withDisks, ram.strategies(), ram.recommended(), reason, List.copyOf(disks));
+    }
+
+    /** Wall time of a strategy's migration: the mirrors, then the RAM as predicted. */
+    public double totalSeconds(Prediction p) {
+        return inputs.disks().mirrorSeconds() + p.seconds();
     }
 
     /** Predicts every strategy and recommends the first of the budget policy's steps that keeps the budget. */
@@ -139,9 +215,9 @@ public record Plan(Inputs inputs, List<Prediction> strategies, String recommende
 
     private static Prediction precopy(String name, Inputs in, double dirty, double downtimeMs, String note) {
         PrecopyModel.Prediction p = in.model(dirty).predict(downtimeMs, MAX_PASSES);
-        boolean inTime = p.converges() && p.seconds() * 1000 <= in.maxDurationMs();
-        double seconds = inTime ? p.seconds() : Math.min(p.seconds(), in.maxDurationMs() / 1000.0);
-        long bytes = inTime ? p.bytes() : (long) (seconds * in.linkBytesPerS());
+        boolean inTime = p.converges() && p.seconds() * 1000 <= in.ramTimeMs();
+        double seconds = inTime ? p.seconds() : Math.min(p.seconds(), in.ramTimeMs() / 1000.0);
+        long bytes = inTime ? p.bytes() : (long) (seconds * in.ramLinkBytesPerS());
         return new Prediction(name, inTime, inTime && p.downtimeMs() <= in.maxDowntimeMs(), p.passes(), bytes, seconds,
                 p.downtimeMs(), note);
     }
@@ -160,11 +236,11 @@ public record Plan(Inputs inputs, List<Prediction> strategies, String recommende
             downtime *= 2;
             doublings++;
         }
-        double firstPass = in.ramBytes() * (1 - in.zeroShare()) / in.linkBytesPerS();
+        double firstPass = in.ramBytes() * (1 - in.zeroShare()) / in.ramLinkBytesPerS();
         double seconds = firstPass + doublings * CLASSIC_STEP_S;
-        boolean converges = downtime >= needed && seconds * 1000 <= in.maxDurationMs();
+        boolean converges = downtime >= needed && seconds * 1000 <= in.ramTimeMs();
         return new Prediction("classic", converges, converges && downtime <= in.maxDowntimeMs(),
-                (int) Math.ceil(seconds / Math.max(0.1, needed / 1000)), (long) (seconds * in.linkBytesPerS()), seconds,
+                (int) Math.ceil(seconds / Math.max(0.1, needed / 1000)), (long) (seconds * in.ramLinkBytesPerS()), seconds,
                 Math.min(downtime, needed), String.format(Locale.ROOT, "%d doublings of the downtime limit to %.0f ms",
                 doublings, downtime));
     }
@@ -189,32 +265,32 @@ public record Plan(Inputs inputs, List<Prediction> strategies, String recommende
         double firstPass = in.ramBytes() * (1 - in.zeroShare());
         double dirtied = dirtiedDuring(in, firstPass);
         double bytes = firstPass + dirtied;
-        double seconds = bytes / in.linkBytesPerS();
-        boolean inTime = seconds * 1000 <= in.maxDurationMs();
+        double seconds = bytes / in.ramLinkBytesPerS();
+        boolean inTime = seconds * 1000 <= in.ramTimeMs();
         return new Prediction("budget:postcopy", inTime, inTime && POSTCOPY_SWITCH_MS <= in.maxDowntimeMs(), 2,
                 (long) bytes, seconds, POSTCOPY_SWITCH_MS, String.format(Locale.ROOT,
                 "%.0f MiB pulled after the switch; the guest runs slower for %.1f s", dirtied / 1048576,
-                dirtied / in.linkBytesPerS()));
+                dirtied / in.ramLinkBytesPerS()));
     }
 
     /** One pre-copy pass, then the guest is paused: the downtime is whatever it dirtied meanwhile. */
     private static Prediction pauseAndFinish(Inputs in) {
         double firstPass = in.ramBytes() * (1 - in.zeroShare());
         double dirtied = dirtiedDuring(in, firstPass);
-        double seconds = (firstPass + dirtied) / in.linkBytesPerS();
-        double downtime = dirtied / in.linkBytesPerS() * 1000;
-        boolean inTime = seconds * 1000 <= in.maxDurationMs();
+        double seconds = (firstPass + dirtied) / in.ramLinkBytesPerS();
+        double downtime = dirtied / in.ramLinkBytesPerS() * 1000;
+        boolean inTime = seconds * 1000 <= in.ramTimeMs();
         return new Prediction("budget:pause", inTime, inTime && downtime <= in.maxDowntimeMs(), 2,
                 (long) (firstPass + dirtied), seconds, downtime, "the guest is paused for the last pass");
     }
 
     /** What the guest dirties while {@code pass} bytes are on the wire, at most its working set. */
     private static double dirtiedDuring(Inputs in, double pass) {
-        return Math.min(in.model(in.dirtyBytesPerS()).workingSetBytes(), in.dirtyBytesPerS() * pass / in.linkBytesPerS());
+        return Math.min(in.model(in.dirtyBytesPerS()).workingSetBytes(), in.dirtyBytesPerS() * pass / in.ramLinkBytesPerS());
     }
 
     private static Prediction fromModel(String name, Inputs in, PrecopyModel.Prediction p, String note) {
-        boolean inTime = p.converges() && p.seconds() * 1000 <= in.maxDurationMs();
+        boolean inTime = p.converges() && p.seconds() * 1000 <= in.ramTimeMs();
         return new Prediction(name, inTime, inTime && p.downtimeMs() <= in.maxDowntimeMs(), p.passes(), p.bytes(),
                 p.seconds(), p.downtimeMs(), note);
     }

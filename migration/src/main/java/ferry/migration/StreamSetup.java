@@ -118,7 +118,7 @@ record StreamSetup(Map<String, Boolean> sourceCaps, ObjectNode sourceParams, Set
         }
         Plan.Inputs in = plan.inputs();
         double nonZero = in.ramBytes() * (1 - in.zeroShare());
-        double onePassS = nonZero / Math.max(1, in.linkBytesPerS());
+        double onePassS = nonZero / Math.max(1, in.ramLinkBytesPerS());
         return cacheSize((long) Math.min(nonZero, in.dirtyBytesPerS() * onePassS), in.ramBytes());
     }
 

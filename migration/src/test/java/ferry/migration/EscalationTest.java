@@ -19,8 +19,21 @@ class EscalationTest {
 
     private static Observation stalled(long elapsedMs, long remainingMiB, double dirtyMiB, double linkMiB, long downtime,
                                        int throttle, long stalledMs) {
-        return new Observation(elapsedMs, (long) (remainingMiB * MIB), dirtyMiB * MIB, linkMiB * MIB, downtime, throttle,
-                99, false, stalledMs);
+        return new Observation(elapsedMs, (long) (remainingMiB * MIB), dirtyMiB * MIB, linkMiB * MIB, Double.NaN,
+                downtime, throttle, 99, false, stalledMs, 0, false);
+    }
+
+    /** The same observation after {@code prior} judgements in a row found pre-copy stuck. */
+    private static Observation again(Observation o, int prior) {
+        return new Observation(o.elapsedMs(), o.remainingBytes(), o.dirtyBytesPerS(), o.linkBytesPerS(),
+                o.shrinkRatio(), o.downtimeLimitMs(), o.throttlePercent(), o.maxThrottlePercent(), false, o.stalledMs(),
+                prior, false);
+    }
+
+    private static Observation planned(Observation o) {
+        return new Observation(o.elapsedMs(), o.remainingBytes(), o.dirtyBytesPerS(), o.linkBytesPerS(),
+                o.shrinkRatio(), o.downtimeLimitMs(), o.throttlePercent(), o.maxThrottlePercent(), false, o.stalledMs(),
+                o.priorEvidence(), true);
     }
 
     @Test
@@ -42,32 +55,93 @@ class EscalationTest {
 
     @Test
     void escalatesInOrderWhenPrecopyCannotMeetTheBudget() {
+        Budget throttleOnly = new Budget(300, 60_000, true, false, false);
+        Budget throttleOrPause = new Budget(300, 60_000, true, false, true);
         Observation stuck = obs(5000, 200, 120, 100, 300, 0);
-        assertThat(Escalation.decide(ALL, stuck)).isInstanceOf(Escalation.Throttle.class);
+        // throttling is gradual: it may act on one pass
+        assertThat(Escalation.decide(throttleOnly, stuck)).isInstanceOf(Escalation.Throttle.class);
         Observation throttledOut = obs(5000, 200, 120, 100, 300, 99);
-        assertThat(Escalation.decide(ALL, throttledOut)).isInstanceOf(Escalation.StartPostcopy.class);
-        assertThat(Escalation.decide(new Budget(300, 60_000, true, false, true), throttledOut))
+        // pausing cannot be undone: one pass is not enough, two in a row are
+        assertThat(Escalation.decide(throttleOrPause, throttledOut)).isInstanceOf(Escalation.Stalled.class);
+        assertThat(Escalation.decide(throttleOrPause, again(throttledOut, 1)))
                 .isInstanceOf(Escalation.PauseAndFinish.class);
-        Escalation.Decision abort = Escalation.decide(NOTHING, stalled(20_000, 200, 120, 100, 300, 0, 15_000));
+        Escalation.Decision abort = Escalation.decide(NOTHING, again(stalled(20_000, 200, 120, 100, 300, 0, 15_000), 5));
         assertThat(abort).isInstanceOf(Escalation.Abort.class);
         assertThat(abort.reason()).contains("cannot meet the downtime budget of 300 ms")
                 .contains("expected downtime 2000 ms");
     }
 
     @Test
+    void withPostcopyAllowedAStuckPreCopySwitchesInsteadOfThrottling() {
+        Observation stuck = obs(5000, 200, 120, 100, 300, 0);
+        // no plan: the first judgement waits for a second witness rather than throttle the guest
+        assertThat(Escalation.decide(ALL, stuck)).isInstanceOf(Escalation.Stalled.class);
+        Escalation.Decision second = Escalation.decide(ALL, again(stuck, 1));
+        assertThat(second).isInstanceOf(Escalation.StartPostcopy.class);
+        assertThat(second.reason()).contains("2 passes in a row");
+        // the plan foresaw it: the first full pass that agrees is enough
+        Escalation.Decision early = Escalation.decide(ALL, planned(stuck));
+        assertThat(early).isInstanceOf(Escalation.StartPostcopy.class);
+        assertThat(early.reason()).contains("as the plan predicted");
+    }
+
+    @Test
+    void aPlanThatPredictedTroubleDoesNotOverruleAConvergingPass() {
+        // the plan said stuck, but the pass shows the guest at 40% of the link: nothing to do
+        assertThat(Escalation.decide(ALL, planned(obs(5000, 200, 40, 100, 300, 0)))).isInstanceOf(Escalation.Wait.class);
+    }
+
+    @Test
+    void theProjectionDecidesNotTheRatioAlone() {
+        // 90% of the link, 100 MiB left: 12 passes, about 7 s to converge, 55 s left: wait
+        Observation slow = obs(5000, 100, 90, 100, 300, 0);
+        assertThat(slow.projectedMs(300)).isBetween(7_000.0, 7_400.0);
+        assertThat(Escalation.decide(ALL, slow)).isInstanceOf(Escalation.Wait.class)
+                .extracting(Escalation.Decision::reason).asString().contains("converging: at these rates");
+        // the same with 4 s left: it cannot finish in time
+        assertThat(Escalation.decide(NOTHING, obs(56_000, 100, 90, 100, 300, 0)))
+                .isInstanceOf(Escalation.Stalled.class);
+        assertThat(obs(0, 100, 100, 100, 300, 0).projectedMs(300)).isInfinite();
+        assertThat(obs(0, 20, 100, 100, 300, 0).projectedMs(300)).isZero();
+    }
+
+    @Test
+    void passesThatLeaveWhatTheyFoundAreStuckWhateverTheRatesSay() {
+        // recorded: 16 MiB/s dirtied over a 17-19 MiB/s link by QEMU's rates, yet each pass left ~30 MiB
+        Observation byRates = obs(9000, 30, 16, 18.6, 225, 0);
+        assertThat(byRates.projectedMs(168)).isLessThan(20_000);
+        Observation seen = new Observation(byRates.elapsedMs(), byRates.remainingBytes(), byRates.dirtyBytesPerS(),
+                byRates.linkBytesPerS(), 1.01, 225, 0, 0, false, 0, 0, false);
+        assertThat(seen.projectedMs(168)).isInfinite();
+        assertThat(Escalation.decide(NOTHING, seen)).isInstanceOf(Escalation.Stalled.class);
+        // and passes seen to halve what is left converge even when a noisy rate says 97%
+        Observation halving = new Observation(3500, (long) (20 * MIB), 15.8 * MIB, 16.3 * MIB, 0.5, 225, 0, 0, false, 0,
+                1, false);
+        assertThat(halving.projectedMs(168)).isLessThan(60_000);
+    }
+
+    @Test
     void oneStuckPassWithMostOfTheTimeLeftIsNoReasonToAbort() {
         // the fresh-clone CI failure: 97% of the link after 1 s of 60 s, nothing else allowed
-        Escalation.Decision first = Escalation.decide(NOTHING, obs(1000, 40, 15.8, 16.3, 225, 0));
+        Observation ci = obs(1000, 40, 15.8, 16.3, 225, 0);
+        Escalation.Decision first = Escalation.decide(NOTHING, ci);
         assertThat(first).isInstanceOf(Escalation.Stalled.class);
-        assertThat(first.reason()).contains("giving up if it stays so for 15 s");
+        assertThat(first.reason()).contains("one pass of evidence");
+        Escalation.Decision second = Escalation.decide(NOTHING, again(ci, 1));
+        assertThat(second).isInstanceOf(Escalation.Stalled.class);
+        assertThat(second.reason()).contains("giving up if it stays so for 15 s");
         // stuck for 14 s: still judged again; after 15 s it gives up with the numbers
-        assertThat(Escalation.decide(NOTHING, stalled(15_000, 40, 15.8, 16.3, 225, 0, 14_000)))
+        assertThat(Escalation.decide(NOTHING, again(stalled(15_000, 40, 15.8, 16.3, 225, 0, 14_000), 6)))
                 .isInstanceOf(Escalation.Stalled.class);
-        assertThat(Escalation.decide(NOTHING, stalled(16_000, 40, 15.8, 16.3, 225, 0, 15_000)))
+        assertThat(Escalation.decide(NOTHING, again(stalled(16_000, 40, 15.8, 16.3, 225, 0, 15_000), 7)))
                 .isInstanceOf(Escalation.Abort.class);
         // a longer time limit gives a longer grace: a quarter of 200 s
-        assertThat(Escalation.decide(new Budget(300, 200_000, false, false, false),
-                stalled(40_000, 40, 15.8, 16.3, 225, 0, 40_000))).isInstanceOf(Escalation.Stalled.class);
+        Budget longer = new Budget(300, 200_000, false, false, false);
+        assertThat(Escalation.decide(longer, again(stalled(40_000, 40, 17, 16.3, 225, 0, 40_000), 9)))
+                .isInstanceOf(Escalation.Stalled.class);
+        // and at 97% of the link the projection (about 70 s) fits the 160 s left: it converges, slowly
+        assertThat(Escalation.decide(longer, again(stalled(40_000, 40, 15.8, 16.3, 225, 0, 40_000), 9)))
+                .isInstanceOf(Escalation.Wait.class);
     }
 
     @Test
@@ -86,7 +160,8 @@ class EscalationTest {
 
     @Test
     void postcopyInProgressIsNeverInterrupted() {
-        Observation o = new Observation(90_000, (long) (500 * MIB), 200 * MIB, 100 * MIB, 100, 99, 99, true, 0);
+        Observation o = new Observation(90_000, (long) (500 * MIB), 200 * MIB, 100 * MIB, Double.NaN, 100, 99, 99, true, 0,
+                5, true);
         assertThat(Escalation.decide(NOTHING, o)).isInstanceOf(Escalation.Wait.class);
     }
 }

@@ -54,6 +54,10 @@ class PolicyTest {
             assertThat(nodes.store.vm(500).orElseThrow().lock()).isNull();
             assertThat(r.prediction()).as("the planner's view was recorded").isNotNull();
             assertThat(r.prediction().converges()).as("the planner saw it coming").isFalse();
+            // what was sent and for how long, although the stream never finished
+            assertThat(r.transferredBytes()).as("bytes sent before the limit").isPositive();
+            assertThat(r.qemuTotalMs()).as("QEMU's time of the stream").isBetween(7_000L, r.durationMs());
+            assertThat(r.overheadMs()).isEqualTo(r.durationMs() - r.qemuTotalMs());
             // the guest still runs on the source: it makes new passes
             int before = BootblockGuest.passes(nodes.a.running(500).orElseThrow());
             BootblockGuest.awaitPasses(nodes.a.running(500).orElseThrow(), before + 1, Duration.ofSeconds(10));
@@ -105,6 +109,8 @@ class PolicyTest {
             assertThat(r.status()).isEqualTo(MigrationResult.Status.ABORTED);
             assertThat(r.error()).contains("neither postcopy nor pausing is allowed").contains("dirty rate")
                     .contains("MiB/s");
+            assertThat(r.transferredBytes()).as("an aborted run still says what it sent").isPositive();
+            assertThat(r.qemuTotalMs()).isPositive();
             assertThat(nodes.a.status(504).state()).isEqualTo(LocalNode.State.RUNNING);
             assertThat(nodes.store.vm(504).orElseThrow().lock()).isNull();
         }

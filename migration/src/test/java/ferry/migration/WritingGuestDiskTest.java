@@ -73,10 +73,15 @@ class WritingGuestDiskTest {
             assertThat(p.writeBytesPerS()).as(p.toString()).isBetween(rateKiB * 1024 * 0.5, rateKiB * 1024 * 1.5);
             assertThat(p.mode()).isEqualTo(rateKiB * 1024L >= bwlimitMiB * 1048576L * 0.8 ? "write-blocking"
                     : "background");
+            // the RAM is predicted after the mirror, in the time it leaves; QEMU holds the RAM to the limit
+            assertThat(plan.inputs().disks().mirrorSeconds()).isEqualTo(p.seconds());
+            assertThat(plan.inputs().ramTimeMs()).isEqualTo(plan.inputs().maxDurationMs() - (long) (p.seconds() * 1000));
+            assertThat(plan.inputs().ramLinkBytesPerS()).isEqualTo(bwlimitMiB * 1048576.0);
             MigrationResult r = nodes.migrationFromA().run(req, "task-writer", new TaskLog(), new CancelSignal());
             String log = String.join("\n", r.log());
             System.out.println(log);
             assertThat(r.status()).as(log).isEqualTo(MigrationResult.Status.COMPLETED);
+            assertThat(log).contains("planner: disks first,");
             assertThat(nodes.b.status(vmid).state()).isEqualTo(LocalNode.State.RUNNING);
 
             QemuProcess dst = nodes.b.running(vmid).orElseThrow();
