@@ -48,20 +48,7 @@ class TlsMigrationTest {
             QemuProcess src = nodes.a.start(vm);
             BootblockGuest.awaitPasses(src, 1, Duration.ofSeconds(30));
             List<FirstBytes> wire = new ArrayList<>();
-            TargetNode sniffed = new ForwardingTarget(nodes.tlsTargetB()) {
-                @Override
-                public Endpoint startIncoming(VmDefinition v, Set<String> caps, ObjectNode params, String source,
-                                              boolean tls) {
-                    Endpoint ep = real.startIncoming(v, caps, params, source, tls);
-                    try {
-                        FirstBytes f = new FirstBytes(ep.host(), ep.port());
-                        wire.add(f);
-                        return new Endpoint("127.0.0.1", f.port(), ep.capabilities());
-                    } catch (IOException e) {
-                        throw new IllegalStateException(e);
-                    }
-                }
-            };
+            TargetNode sniffed = sniffed(nodes.tlsTargetB(), wire);
             MigrationResult r = nodes.tlsMigrationFromA("a", n -> sniffed).run(
                     new MigrationRequest(700, "b", true, false, 64, null, null), "task-700", new TaskLog(),
                     new CancelSignal());
@@ -90,13 +77,18 @@ class TlsMigrationTest {
             QemuProcess src = nodes.a.start(vm);
             BootblockGuest.awaitPasses(src, 1, Duration.ofSeconds(30));
             Tuning multifd = new Tuning(2, null, null, null, null, null, false, false, null, false, null);
-            MigrationResult r = nodes.tlsMigrationFromA("a", n -> nodes.tlsTargetB()).run(
+            List<FirstBytes> wire = new ArrayList<>();
+            MigrationResult r = nodes.tlsMigrationFromA("a", n -> sniffed(nodes.tlsTargetB(), wire)).run(
                     new MigrationRequest(701, "b", true, false, 64, null, null, null, multifd), "task-701",
                     new TaskLog(), new CancelSignal());
             String log = String.join("\n", r.log());
             System.out.println(log);
             assertThat(r.status()).as(log).isEqualTo(MigrationResult.Status.COMPLETED);
             assertThat(log).contains("stream: multifd 2 channels", "over TLS");
+            // the main channel and both multifd channels: each its own TLS session
+            assertThat(wire.get(0).firsts()).hasSizeGreaterThanOrEqualTo(3)
+                    .allSatisfy(first -> assertThat(first[0]).isEqualTo(TLS_HANDSHAKE));
+            wire.get(0).close();
             QemuProcess target = nodes.b.running(701).orElseThrow();
             var params = target.qmp().call(Commands.QUERY_MIGRATE_PARAMETERS);
             assertThat(params.tlsCreds()).isEqualTo(QemuTls.CREDS);
@@ -248,6 +240,38 @@ class TlsMigrationTest {
                     .containsPattern("WARNING: --no-tls: .* plain TCP.* only to measure what TLS costs");
             assertThat(nodes.b.running(706).orElseThrow().qmp().call(Commands.QUERY_MIGRATE_PARAMETERS).tlsCreds())
                     .isEmpty();
+        }
+    }
+
+    /** A target reached through a {@link FirstBytes} relay (added to {@code wire}) that shows what the wire carries. */
+    static TargetNode sniffed(TargetNode target, List<FirstBytes> wire) {
+        return new ForwardingTarget(target) {
+            @Override
+            public Endpoint startIncoming(VmDefinition v, Set<String> caps, ObjectNode params, String source,
+                                          boolean tls) {
+                Endpoint ep = real.startIncoming(v, caps, params, source, tls);
+                try {
+                    FirstBytes f = new FirstBytes(ep.host(), ep.port());
+                    wire.add(f);
+                    return new Endpoint("127.0.0.1", f.port(), ep.capabilities());
+                } catch (IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        };
+    }
+
+    /** A node without a certificate refuses a TLS stream before it starts a QEMU. */
+    @Test
+    void aTargetWithoutACertificateRefusesATlsStreamAndStartsNothing() throws Exception {
+        try (TwoNodes nodes = new TwoNodes(dir)) {
+            VmDefinition vm = nodes.bootblockVm(707, GUEST);
+            LocalTarget plainB = new LocalTarget(nodes.b, nodes.volumes, "127.0.0.1");
+            Throwable t = org.assertj.core.api.Assertions.catchThrowable(() ->
+                    plainB.startIncoming(vm, Set.of(), null, "a", true));
+            assertThat(t).hasMessageContaining("node 'b' has no certificate of the cluster")
+                    .hasMessageContaining("cannot take a TLS stream from node 'a'");
+            assertThat(nodes.b.status(707).state()).isEqualTo(LocalNode.State.STOPPED);
         }
     }
 
