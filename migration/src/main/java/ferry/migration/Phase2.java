@@ -165,15 +165,16 @@ final class Phase2 {
      */
     private void sourceTls(QemuProcess src) {
         String what = ctx.localDisks().isEmpty() ? "the migration stream" : "the migration stream and the disks' NBD stream";
+        String cross = ctx.localDisks().isEmpty() ? "crosses" : "cross";
         if (ctx.tls() == null) {
             QemuTls.usePlain(src);
             if (ctx.req().noTls()) {
-                ctx.log().warn("--no-tls: %s cross the network in plain TCP, unauthenticated; this option exists only "
-                        + "to measure what TLS costs", what);
+                ctx.log().warn("--no-tls: %s %s the network in plain TCP, unauthenticated; this option exists only "
+                        + "to measure what TLS costs", what, cross);
             } else {
-                ctx.log().warn("no certificates for node '%s' (the cluster folder has no %s/ with them): %s cross the "
+                ctx.log().warn("no certificates for node '%s' (the cluster folder has no %s/ with them): %s %s the "
                         + "network in plain TCP, unauthenticated; 'ferry cluster create' makes them",
-                        ctx.here(), ferry.cluster.pki.ClusterPki.FOLDER, what);
+                        ctx.here(), ferry.cluster.pki.ClusterPki.FOLDER, what, cross);
             }
             return;
         }
