@@ -6,8 +6,9 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * What QEMU's TLS costs the migration stream on this host: S1's guest, paused (so its RAM crosses
- * once, as for S1's floor), sent without a bandwidth limit alternately over TLS and in plain TCP,
+ * What QEMU's TLS costs the migration stream on this host: an idle guest (S1's dirty rate, its
+ * RAM mostly written), paused (so its RAM crosses once, as for a floor), sent without a bandwidth
+ * limit alternately over TLS and in plain TCP,
  * in one process against the same baseline. Each repetition is one pair, run back to back; the
  * figure is the median of the pairs' ratios, which a host whose speed drifts (other load) skews
  * less than a ratio of overall medians.
@@ -43,7 +44,7 @@ record TlsCost(List<Run> runs) {
 
     ObjectNode json() {
         ObjectNode o = VmCommand.JSON.createObjectNode();
-        o.put("scenario", "S1");
+        o.put("guest", "linux-stress, 384 of 512 MiB written, idle (1 MiB/s), paused");
         o.put("plain_mib_per_s", round(medianMiBps(false)));
         o.put("tls_mib_per_s", round(medianMiBps(true)));
         o.put("ratio", Math.round(ratio() * 1000) / 1000.0);
@@ -54,7 +55,7 @@ record TlsCost(List<Run> runs) {
     }
 
     String markdown() {
-        StringBuilder b = new StringBuilder("## What TLS costs the stream (S1, paused guest, no bandwidth limit)\n\n"
+        StringBuilder b = new StringBuilder("## What TLS costs the stream (idle guest, paused, no bandwidth limit)\n\n"
                 + "| stream | median MiB/s | runs (MiB/s) |\n|---|---|---|\n");
         for (boolean tls : new boolean[] {false, true}) {
             b.append(String.format(Locale.ROOT, "| %s | %.1f | %s |%n", tls ? "TLS" : "plain TCP", medianMiBps(tls),
