@@ -110,7 +110,7 @@ final class BenchCommand implements Callable<Integer> {
         Agent b = null;
         try {
             // with certificates, as a cluster has them: the streams go over TLS unless a run says otherwise
-            ClusterLayout layout = DemoNodes.withCertificates(ClusterLayout.createOnFreePorts(dir.resolve("cluster"),
+            ClusterLayout layout = ClusterCertificates.ensure(ClusterLayout.createOnFreePorts(dir.resolve("cluster"),
                     "bench", List.of("a", "b")));
             a = Agent.start(layout.dir(), "a");
             b = Agent.start(layout.dir(), "b");

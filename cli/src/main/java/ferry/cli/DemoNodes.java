@@ -2,7 +2,6 @@ package ferry.cli;
 
 import ferry.agent.Agent;
 import ferry.agent.ClusterLayout;
-import ferry.cluster.pki.ClusterPki;
 import ferry.cluster.StoreAddress;
 import ferry.testkit.etcd.EtcdServer;
 import ferry.testkit.netns.HostNetwork;
@@ -30,23 +29,10 @@ sealed interface DemoNodes extends AutoCloseable {
     @Override
     void close();
 
-    /**
-     * The cluster's CA and node certificates, so the demo's streams go over TLS as a real
-     * cluster's do; kept when the cluster was made with them already.
-     */
-    static ClusterLayout withCertificates(ClusterLayout layout) {
-        if (!ClusterPki.in(layout.dir()).exists()) {
-            try (var store = layout.open()) {
-                ClusterPki.create(layout.dir(), store.config().name(), store.config().nodes());
-            }
-        }
-        return layout;
-    }
-
     /** Both agents in this process, on consecutive free loopback ports. */
     static DemoNodes loopback(Path clusterDir) {
-        Loopback nodes = new Loopback(withCertificates(ClusterLayout.createOnFreePorts(clusterDir, "demo", NAMES)),
-                new ArrayList<>());
+        Loopback nodes = new Loopback(ClusterCertificates.ensure(ClusterLayout.createOnFreePorts(clusterDir, "demo",
+                NAMES)), new ArrayList<>());
         try {
             NAMES.forEach(n -> nodes.agents().add(Agent.start(nodes.layout().dir(), n)));
         } catch (RuntimeException e) {
@@ -70,8 +56,8 @@ sealed interface DemoNodes extends AutoCloseable {
         StoreAddress store = etcd == null ? StoreAddress.DIRECTORY : StoreAddress.parse(etcd.storeAddress());
         OnHosts nodes;
         try {
-            nodes = new OnHosts(withCertificates(ClusterLayout.create(clusterDir, "demo", ClusterLayout.hostNodes(addresses,
-                    AcrossHosts.AGENT_PORT), store)), net, new ArrayList<>(), etcd);
+            nodes = new OnHosts(ClusterCertificates.ensure(ClusterLayout.create(clusterDir, "demo",
+                    ClusterLayout.hostNodes(addresses, AcrossHosts.AGENT_PORT), store)), net, new ArrayList<>(), etcd);
         } catch (RuntimeException e) {
             if (etcd != null) {
                 etcd.close();
