@@ -83,11 +83,9 @@ public final class AgentProcess {
         }
     }
 
-    /** A client of the agent of {@code node}, with the cluster's token. */
+    /** A client of the agent of {@code node}, with the admin's certificate. */
     public static AgentClient client(ClusterLayout layout, String node) {
-        try (ClusterStore s = layout.open()) {
-            return new AgentClient(s.config().node(node).orElseThrow().agentAddress(), s.config().token());
-        }
+        return layout.adminClient(node);
     }
 
     /** Whether the agent behind {@code c} answers its API. */

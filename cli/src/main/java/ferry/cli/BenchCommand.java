@@ -107,10 +107,8 @@ final class BenchCommand implements Callable<Integer> {
             a = Agent.start(layout.dir(), "a");
             b = Agent.start(layout.dir(), "b");
             Map<String, AgentClient> agents = new LinkedHashMap<>();
-            try (ClusterStore s = layout.open()) {
-                for (String node : List.of("a", "b")) {
-                    agents.put(node, new AgentClient(s.config().node(node).orElseThrow().agentAddress(), s.config().token()));
-                }
+            for (String node : List.of("a", "b")) {
+                agents.put(node, layout.adminClient(node));
             }
             List<BenchRun> runs = new ArrayList<>();
             for (Scenario sc : scenarios) {

@@ -378,9 +378,7 @@ class ClusterCliTest {
     }
 
     private AgentClient agent(String node) {
-        try (ClusterStore s = layout.open()) {
-            return new AgentClient(s.config().node(node).orElseThrow().agentAddress(), s.config().token());
-        }
+        return layout.adminClient(node);
     }
 
     /** The id of the task whose log file appears in the node's task folder. */
