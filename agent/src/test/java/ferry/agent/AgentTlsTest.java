@@ -27,10 +27,15 @@ import java.time.Instant;
 import java.util.List;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 /**
  * Real agents on loopback behind mutual TLS: who is let in at all (the handshake), and what a
@@ -43,8 +48,16 @@ class AgentTlsTest {
     static String addressOfA;
     static ClusterPki pki;
 
+    /** Everything the agents log, with Ferry's and Jetty's TLS debugging on: no key may show in it. */
+    static final ListAppender<ILoggingEvent> LOG = new ListAppender<>();
+    static final List<String> DEBUGGED = List.of("ferry", "org.eclipse.jetty.util.ssl");
+
     @BeforeAll
     static void agents() throws IOException {
+        DEBUGGED.forEach(n -> ((Logger) LoggerFactory.getLogger(n)).setLevel(Level.DEBUG));
+        Logger root = (Logger) LoggerFactory.getLogger(Logger.ROOT_LOGGER_NAME);
+        LOG.start();
+        root.addAppender(LOG);
         cluster = new LocalCluster(dir.resolve("c"), "a", "b");
         pki = cluster.layout.pki();
         try (ClusterStore s = cluster.layout.open()) {
@@ -53,8 +66,16 @@ class AgentTlsTest {
     }
 
     @AfterAll
-    static void stop() {
+    static void stop() throws IOException {
         cluster.close();
+        Logger root = (Logger) LoggerFactory.getLogger(Logger.ROOT_LOGGER_NAME);
+        root.detachAppender(LOG);
+        DEBUGGED.forEach(n -> ((Logger) LoggerFactory.getLogger(n)).setLevel(null));
+        String keyBody = Files.readAllLines(pki.nodeFolder("a").resolve("key.pem")).get(1);
+        List<String> lines = LOG.list.stream().map(e -> e.getFormattedMessage()
+                + (e.getThrowableProxy() == null ? "" : " " + e.getThrowableProxy().getMessage())).toList();
+        assertThat(lines).as("what the agents logged").hasSizeGreaterThan(10)
+                .noneMatch(l -> l.contains("PRIVATE KEY") || l.contains(keyBody));
     }
 
     private static AgentClient as(Credential who) {

@@ -188,8 +188,45 @@ class ClusterCliTest {
     void clusterStatusShowsBothAgentsUp() {
         FerryCli.Run r = ferry(dir, "cluster", "status");
         assertThat(r.code()).as(r.both()).isZero();
-        assertThat(r.out().lines().filter(l -> l.contains("node a") || l.contains("node b")))
+        assertThat(r.out().lines().filter(l -> l.strip().startsWith("node a") || l.strip().startsWith("node b")))
                 .hasSize(2).allMatch(l -> l.matches(".*\\bup\\b.*"));
+        assertThat(r.out()).containsPattern("certificate node a +valid until \\S+ \\(\\d+ days left\\)");
+    }
+
+    @Test
+    void certificatesAreListedRenewedAndIssuedForANewNode() throws Exception {
+        FerryCli.Run st = ferry(dir, "cluster", "status", "--json");
+        assertThat(st.json().path("certificates")).extracting(c -> c.path("who").asText())
+                .containsExactly("ca", "admin", "node a", "node b");
+        assertThat(st.json().path("certificates")).allMatch(c -> !c.path("expired").asBoolean()
+                && c.path("days_left").asInt() > 800);
+
+        Path other = tmp.resolve("other");
+        assertThat(ferry("cluster", "create", other.toString(), "--nodes", "a", "--port", "18999").code()).isZero();
+        var before = ferry.cluster.pki.Pem.readCertificate(other.resolve("pki/nodes/a/cert.pem")).getSerialNumber();
+        FerryCli.Run rotated = ferry(other, "cluster", "rotate-certs", "--node", "a");
+        assertThat(rotated.code()).as(rotated.both()).isZero();
+        assertThat(rotated.out()).contains("node a: new certificate").contains("restart").doesNotContain("admin:");
+        assertThat(ferry.cluster.pki.Pem.readCertificate(other.resolve("pki/nodes/a/cert.pem")).getSerialNumber())
+                .isNotEqualTo(before);
+
+        FerryCli.Run added = ferry(other, "cluster", "add-node", "c", "--agent", "10.77.0.9:8640");
+        assertThat(added.code()).as(added.both()).isZero();
+        try (ClusterStore s = new ClusterLayout(other).open()) {
+            assertThat(s.config().node("c").orElseThrow().migrationAddress()).isEqualTo("10.77.0.9");
+        }
+        var c = ferry.cluster.pki.ClusterPki.in(other).node("c");
+        assertThat(c.certificate().getSubjectAlternativeNames()).anyMatch(san -> san.get(1).equals("10.77.0.9"));
+        assertThat(Files.getPosixFilePermissions(other.resolve("pki/nodes/c/key.pem")))
+                .isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        FerryCli.Run twice = ferry(other, "cluster", "add-node", "c", "--agent", "10.77.0.9:8641");
+        assertThat(twice.code()).isEqualTo(Main.USAGE);
+        assertThat(twice.err()).contains("node 'c' twice");
+
+        Files.delete(other.resolve("pki/ca-key.pem"));
+        FerryCli.Run noKey = ferry(other, "cluster", "rotate-certs");
+        assertThat(noKey.code()).isNotZero();
+        assertThat(noKey.err()).contains("is not on this machine");
     }
 
     @Test
