@@ -34,6 +34,10 @@ final class TlsFailure {
             return head + " refused our certificate (" + us.identity() + ", valid until " + us.notAfter()
                     + "): not of its cluster's CA, or expired; 'ferry cluster rotate-certs' renews it";
         }
+        if (e instanceof java.net.http.HttpConnectTimeoutException) {
+            return head + " does not answer: no TLS connection within the time limit (is the address right, and is "
+                    + "the agent up? 'ferry cluster status' shows each node)";
+        }
         if (e instanceof SSLException || hasCause(e, SSLException.class)) {
             return head + ": the TLS handshake failed (" + firstMessage(e) + ")";
         }

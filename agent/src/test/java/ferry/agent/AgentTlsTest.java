@@ -156,6 +156,40 @@ class AgentTlsTest {
     }
 
     @Test
+    void aServerThatSpeaksPlainHttpIsNamedAsSuch() throws Exception {
+        // what an HTTP server (an agent of a Ferry before TLS) answers to a TLS hello: a 400 in clear text
+        try (java.net.ServerSocket plain = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            Thread server = Thread.ofVirtual().start(() -> {
+                try (java.net.Socket s = plain.accept()) {
+                    s.getInputStream().read(new byte[512]);
+                    s.getOutputStream().write("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                            .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                } catch (IOException ignored) {
+                    // the client hung up first
+                }
+            });
+            AgentClient c = new AgentClient("127.0.0.1:" + plain.getLocalPort(), AgentCredentials.admin(cluster.layout.dir()));
+            assertThat(refusal(() -> c.get("/api/v1/node"))).hasMessageContaining("does not speak HTTPS");
+            server.join(5000);
+        }
+    }
+
+    @Test
+    void anAgentWithAnExpiredCertificateDoesNotStartAndSaysHowToRenewIt() throws Exception {
+        ClusterLayout other = ClusterLayout.createOnFreePorts(dir.resolve("expired"), "test", List.of("a"));
+        Instant now = Instant.now();
+        Credential old = other.pki().authority().issue(Identity.node("a"), List.of("127.0.0.1"),
+                now.minus(Duration.ofDays(30)), now.minus(Duration.ofDays(1)));
+        Files.writeString(other.pki().nodeFolder("a").resolve("key.pem"), ferry.cluster.pki.Pem.of(old.key()));
+        Files.writeString(other.pki().nodeFolder("a").resolve("cert.pem"), ferry.cluster.pki.Pem.of(old.certificate()));
+
+        Throwable t = catchThrowable(() -> Agent.start(other.dir(), "a").close());
+
+        assertThat(t).hasMessageContaining("certificate of node 'a' expired")
+                .hasMessageContaining("ferry cluster rotate-certs --node a");
+    }
+
+    @Test
     void aNodeCertificateCannotStartStopOrMigrateVmsButTheAdminCan() throws Exception {
         AgentClient admin = cluster.client("a");
         defineOnA(admin, 120);
