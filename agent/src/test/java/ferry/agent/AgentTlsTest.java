@@ -190,6 +190,20 @@ class AgentTlsTest {
     }
 
     @Test
+    void anAgentWhoseCertificateDoesNotNameItsAddressIsRefusedByItsClients() throws Exception {
+        ClusterLayout other = ClusterLayout.createOnFreePorts(dir.resolve("wrong-address"), "test", List.of("a"));
+        Credential elsewhere = other.pki().authority().issue(Identity.node("a"), List.of("127.0.0.2"), Duration.ofDays(1));
+        Files.writeString(other.pki().nodeFolder("a").resolve("key.pem"), ferry.cluster.pki.Pem.of(elsewhere.key()));
+        Files.writeString(other.pki().nodeFolder("a").resolve("cert.pem"),
+                ferry.cluster.pki.Pem.of(elsewhere.certificate()));
+
+        try (Agent a = Agent.start(other.dir(), "a")) {
+            assertThat(refusal(() -> other.adminClient("a").get("/api/v1/node")))
+                    .hasMessageContaining("not valid for that address").hasMessageContaining("rotate-certs --node");
+        }
+    }
+
+    @Test
     void aNodeCertificateCannotStartStopOrMigrateVmsButTheAdminCan() throws Exception {
         AgentClient admin = cluster.client("a");
         defineOnA(admin, 120);
