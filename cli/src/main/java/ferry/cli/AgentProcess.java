@@ -2,7 +2,6 @@ package ferry.cli;
 
 import ferry.agent.AgentClient;
 import ferry.agent.ClusterLayout;
-import ferry.cluster.ClusterStore;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.time.Duration;
