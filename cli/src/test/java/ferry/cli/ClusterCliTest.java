@@ -223,6 +223,21 @@ class ClusterCliTest {
         assertThat(twice.code()).isEqualTo(Main.USAGE);
         assertThat(twice.err()).contains("node 'c' twice");
 
+        java.time.Instant now = java.time.Instant.now();
+        var expired = ferry.cluster.pki.ClusterPki.in(other).authority().issue(ferry.cluster.pki.Identity.admin(),
+                List.of(), now.minus(Duration.ofDays(9)), now.minus(Duration.ofDays(2)));
+        Files.writeString(other.resolve("pki/admin/cert.pem"), ferry.cluster.pki.Pem.of(expired.certificate()));
+        Files.writeString(other.resolve("pki/admin/key.pem"), ferry.cluster.pki.Pem.of(expired.key()));
+        FerryCli.Run list = ferry(other, "vm", "list");
+        assertThat(list.code()).isNotZero();
+        assertThat(list.err()).contains("certificate of the admin expired").contains("rotate-certs --admin");
+        FerryCli.Run expiredStatus = ferry(other, "cluster", "status");
+        assertThat(expiredStatus.out()).contains("cannot ask the agents: the certificate of the admin expired")
+                .containsPattern("certificate admin +EXPIRED");
+        assertThat(ferry(other, "cluster", "rotate-certs", "--admin").code()).isZero();
+        assertThat(ferry(other, "cluster", "status", "--json").json().path("certificates").get(1).path("expired")
+                .asBoolean()).isFalse();
+
         Files.delete(other.resolve("pki/ca-key.pem"));
         FerryCli.Run noKey = ferry(other, "cluster", "rotate-certs");
         assertThat(noKey.code()).isNotZero();
