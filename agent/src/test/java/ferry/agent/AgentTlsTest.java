@@ -204,6 +204,34 @@ class AgentTlsTest {
     }
 
     @Test
+    void aRenewedCertificateIsServedWithoutARestart() throws Exception {
+        java.math.BigInteger before = servedSerial();
+        ferry.cluster.NodeInfo a;
+        try (ClusterStore s = cluster.layout.open()) {
+            a = s.config().node("a").orElseThrow();
+        }
+        Credential renewed = pki.issueNode(pki.authority(), a, Duration.ofDays(10));
+        assertThat(renewed.certificate().getSerialNumber()).isNotEqualTo(before);
+
+        long deadline = System.nanoTime() + NodeCertificate.EVERY.multipliedBy(6).toNanos();
+        while (!servedSerial().equals(renewed.certificate().getSerialNumber()) && System.nanoTime() < deadline) {
+            Thread.sleep(200);
+        }
+        assertThat(servedSerial()).isEqualTo(renewed.certificate().getSerialNumber());
+        assertThat(cluster.client("a").get("/api/v1/node").path("node").asText()).isEqualTo("a");
+    }
+
+    /** The serial number of the certificate agent a presents to a new connection. */
+    private static java.math.BigInteger servedSerial() throws Exception {
+        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .sslContext(AgentCredentials.admin(cluster.layout.dir()).tls()).build();
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("https://" + addressOfA + "/api/v1/node"))
+                .build(), HttpResponse.BodyHandlers.ofString());
+        return ((java.security.cert.X509Certificate) r.sslSession().orElseThrow().getPeerCertificates()[0])
+                .getSerialNumber();
+    }
+
+    @Test
     void aNodeCertificateCannotStartStopOrMigrateVmsButTheAdminCan() throws Exception {
         AgentClient admin = cluster.client("a");
         defineOnA(admin, 120);

@@ -20,8 +20,8 @@ import picocli.CommandLine.Option;
         description = {"Issues new certificates and keys from the cluster's CA, for the nodes named by --node",
                 "and the admin with --admin (all of them when neither is given). A node's certificate",
                 "names its current agent and migration addresses. Needs the CA's key (pki/ca-key.pem),",
-                "so it runs where the cluster was created. Agents read their certificate when they start:",
-                "restart them ('ferry cluster down', then 'up') to serve the new one."})
+                "so it runs where the cluster was created. A running agent notices its new certificate",
+                "file within seconds and serves (and calls its peers with) the new one; no restart."})
 final class ClusterRotateCerts implements Callable<Integer> {
     @Mixin
     ClusterOption cluster;
@@ -59,8 +59,8 @@ final class ClusterRotateCerts implements Callable<Integer> {
             Credential c = pki.issueAdmin(ca, CertificateAuthority.LEAF_VALIDITY);
             out.printf("admin: new certificate, valid until %s (%s)%n", c.notAfter(), pki.adminFolder());
         }
-        out.println("running agents keep serving their old certificate until they restart ('ferry cluster down', then "
-                + "'ferry cluster up'); copy the new files to other hosts first");
+        out.println("running agents take their new certificate within seconds (their log says so); on other hosts, "
+                + "copy each node's pki/nodes/NODE/ there");
         return Main.OK;
     }
 }

@@ -206,7 +206,7 @@ class ClusterCliTest {
         var before = ferry.cluster.pki.Pem.readCertificate(other.resolve("pki/nodes/a/cert.pem")).getSerialNumber();
         FerryCli.Run rotated = ferry(other, "cluster", "rotate-certs", "--node", "a");
         assertThat(rotated.code()).as(rotated.both()).isZero();
-        assertThat(rotated.out()).contains("node a: new certificate").contains("restart").doesNotContain("admin:");
+        assertThat(rotated.out()).contains("node a: new certificate").contains("within seconds").doesNotContain("admin:");
         assertThat(ferry.cluster.pki.Pem.readCertificate(other.resolve("pki/nodes/a/cert.pem")).getSerialNumber())
                 .isNotEqualTo(before);
 

@@ -31,4 +31,9 @@ public final class HttpsConnector {
         c.setPort(port);
         return c;
     }
+
+    /** The TLS settings of a connector made by {@link #create}: {@code reload} swaps its certificate. */
+    public static SslContextFactory.Server sslContextFactory(ServerConnector c) {
+        return (SslContextFactory.Server) c.getConnectionFactory(SslConnectionFactory.class).getSslContextFactory();
+    }
 }
