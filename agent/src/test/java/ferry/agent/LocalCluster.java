@@ -2,7 +2,6 @@ package ferry.agent;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import ferry.cluster.ClusterStore;
-import ferry.cluster.pki.ClusterPki;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -14,26 +13,16 @@ import java.util.Map;
 final class LocalCluster implements AutoCloseable {
     final ClusterLayout layout;
     final Map<String, Agent> agents = new LinkedHashMap<>();
-    final String token;
 
     LocalCluster(Path dir, String... nodes) throws IOException {
         layout = ClusterLayout.createOnFreePorts(dir, "test", List.of(nodes));
-        try (ClusterStore s = layout.open()) {
-            token = s.config().token();
-            // certificates as a new cluster has them: the agents' migration streams go over TLS
-            if (!ClusterPki.in(dir).exists()) {
-                ClusterPki.create(dir, "test", s.config().nodes());
-            }
-        }
         for (String n : nodes) {
             agents.put(n, Agent.start(dir, n));
         }
     }
 
     AgentClient client(String node) {
-        try (ClusterStore s = layout.open()) {
-            return new AgentClient(s.config().node(node).orElseThrow().agentAddress(), token);
-        }
+        return layout.adminClient(node);
     }
 
     /** Follows a task's log to its end and returns the final task JSON. */

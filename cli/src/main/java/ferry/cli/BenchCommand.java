@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.agent.Agent;
 import ferry.agent.AgentClient;
 import ferry.agent.ClusterLayout;
-import ferry.cluster.ClusterStore;
 import ferry.node.QemuBinary;
 import ferry.node.VmDefinition;
 import ferry.node.Volumes;
@@ -109,16 +108,12 @@ final class BenchCommand implements Callable<Integer> {
         Agent a = null;
         Agent b = null;
         try {
-            // with certificates, as a cluster has them: the streams go over TLS unless a run says otherwise
-            ClusterLayout layout = ClusterCertificates.ensure(ClusterLayout.createOnFreePorts(dir.resolve("cluster"),
-                    "bench", List.of("a", "b")));
+            ClusterLayout layout = ClusterLayout.createOnFreePorts(dir.resolve("cluster"), "bench", List.of("a", "b"));
             a = Agent.start(layout.dir(), "a");
             b = Agent.start(layout.dir(), "b");
             Map<String, AgentClient> agents = new LinkedHashMap<>();
-            try (ClusterStore s = layout.open()) {
-                for (String node : List.of("a", "b")) {
-                    agents.put(node, new AgentClient(s.config().node(node).orElseThrow().agentAddress(), s.config().token()));
-                }
+            for (String node : List.of("a", "b")) {
+                agents.put(node, layout.adminClient(node));
             }
             if (tlsCost) {
                 return tlsCost(layout, agents, n);

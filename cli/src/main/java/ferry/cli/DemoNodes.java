@@ -31,8 +31,7 @@ sealed interface DemoNodes extends AutoCloseable {
 
     /** Both agents in this process, on consecutive free loopback ports. */
     static DemoNodes loopback(Path clusterDir) {
-        Loopback nodes = new Loopback(ClusterCertificates.ensure(ClusterLayout.createOnFreePorts(clusterDir, "demo",
-                NAMES)), new ArrayList<>());
+        Loopback nodes = new Loopback(ClusterLayout.createOnFreePorts(clusterDir, "demo", NAMES), new ArrayList<>());
         try {
             NAMES.forEach(n -> nodes.agents().add(Agent.start(nodes.layout().dir(), n)));
         } catch (RuntimeException e) {
@@ -56,8 +55,8 @@ sealed interface DemoNodes extends AutoCloseable {
         StoreAddress store = etcd == null ? StoreAddress.DIRECTORY : StoreAddress.parse(etcd.storeAddress());
         OnHosts nodes;
         try {
-            nodes = new OnHosts(ClusterCertificates.ensure(ClusterLayout.create(clusterDir, "demo",
-                    ClusterLayout.hostNodes(addresses, AcrossHosts.AGENT_PORT), store)), net, new ArrayList<>(), etcd);
+            nodes = new OnHosts(ClusterLayout.create(clusterDir, "demo", ClusterLayout.hostNodes(addresses,
+                    AcrossHosts.AGENT_PORT), store), net, new ArrayList<>(), etcd);
         } catch (RuntimeException e) {
             if (etcd != null) {
                 etcd.close();

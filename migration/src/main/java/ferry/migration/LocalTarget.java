@@ -40,15 +40,20 @@ public final class LocalTarget implements TargetNode {
     private final LocalNode node;
     private final Volumes volumes;
     private final String migrationHost;
-    private final NodeTls tls;
+    private final java.util.function.Supplier<NodeTls> tls;
 
     /** A target without certificates: it accepts only plain TCP streams. */
     public LocalTarget(LocalNode node, Volumes volumes, String migrationHost) {
-        this(node, volumes, migrationHost, null);
+        this(node, volumes, migrationHost, (NodeTls) null);
     }
 
     /** @param tls this node's certificate and the cluster's CA; null when the cluster has none */
     public LocalTarget(LocalNode node, Volumes volumes, String migrationHost, NodeTls tls) {
+        this(node, volumes, migrationHost, () -> tls);
+    }
+
+    /** @param tls asked at each incoming migration (a renewed certificate is used from the next one on) */
+    public LocalTarget(LocalNode node, Volumes volumes, String migrationHost, java.util.function.Supplier<NodeTls> tls) {
         this.node = node;
         this.volumes = volumes;
         this.migrationHost = migrationHost;
@@ -102,7 +107,8 @@ public final class LocalTarget implements TargetNode {
             throw new NodeException("node '" + node.name() + "' sets only " + INCOMING_PARAMETERS
                     + " on an incoming migration, not " + unknown);
         }
-        if (wantTls && tls == null) {
+        NodeTls mine = wantTls ? tls.get() : null;
+        if (wantTls && mine == null) {
             throw new NodeException("node '" + node.name() + "' has no certificate of the cluster (pki/nodes/"
                     + node.name() + "/ in its cluster folder), so it cannot take a TLS stream from node '" + source
                     + "'; copy its certificate there (or issue it with 'ferry cluster rotate-certs')");
@@ -114,7 +120,7 @@ public final class LocalTarget implements TargetNode {
         try {
             if (wantTls) {
                 // before it listens: from the first connection on, only the source's certificate is admitted
-                QemuTls.load(q, node.runDir(vm.vmid()), ferry.protocol.QCryptoTLSCredsEndpoint.SERVER, tls);
+                QemuTls.load(q, node.runDir(vm.vmid()), ferry.protocol.QCryptoTLSCredsEndpoint.SERVER, mine);
                 QemuTls.admitOnly(q, source);
                 QemuTls.useAsServer(q);
             }

@@ -53,6 +53,11 @@ public final class Migration {
      * {@code pki/}) the streams go in plain TCP and the task log warns.
      */
     public Migration tls(NodeTls t) {
+        return tls(() -> t);
+    }
+
+    /** The same, asked for each migration: a renewed certificate is used from the next one on. */
+    public Migration tls(java.util.function.Supplier<NodeTls> t) {
         prepare.tls(t);
         return this;
     }

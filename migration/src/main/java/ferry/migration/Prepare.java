@@ -25,7 +25,7 @@ final class Prepare {
     private final LocalNode local;
     private final Volumes volumes;
     private final Function<String, TargetNode> targets;
-    private NodeTls tls;
+    private java.util.function.Supplier<NodeTls> tls = () -> null;
 
     Prepare(ClusterStore store, LocalNode local, Volumes volumes, Function<String, TargetNode> targets) {
         this.store = store;
@@ -35,7 +35,7 @@ final class Prepare {
     }
 
     /** This node's credentials for the streams; null: the cluster has none, streams go in plain TCP. */
-    void tls(NodeTls t) {
+    void tls(java.util.function.Supplier<NodeTls> t) {
         this.tls = t;
     }
 
@@ -96,7 +96,7 @@ final class Prepare {
         }
         Journal journal = new Journal(store, taskId, req.vmid(), here, req.target(), 0, hook);
         return new MigrationContext(store, local, volumes, settled, taskId, log, vm, target, running, features, journal,
-                System.nanoTime(), disks.moved(), disks.dropped(), req.noTls() ? null : tls);
+                System.nanoTime(), disks.moved(), disks.dropped(), req.noTls() ? null : tls.get());
     }
 
     private static String policyOf(MigrationRequest req, VmDefinition vm) {

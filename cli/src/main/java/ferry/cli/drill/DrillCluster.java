@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.agent.AgentClient;
 import ferry.agent.ClusterLayout;
-import ferry.cli.ClusterCertificates;
 import ferry.cli.AgentProcess;
 import ferry.cluster.ClusterStore;
 import ferry.cluster.StoreAddress;
@@ -90,8 +89,6 @@ final class DrillCluster implements AutoCloseable {
                 layout = ClusterLayout.create(root.resolve("cluster"), "drill", ClusterLayout.hostNodes(addresses, 8640),
                         store);
             }
-            // certificates as a cluster has them: every drill migration's streams go over TLS
-            ClusterCertificates.ensure(layout);
             return new DrillCluster(root, layout, keep, etcd, net);
         } catch (RuntimeException e) {
             if (etcd != null) {
