@@ -209,6 +209,13 @@ class TlsMigrationTest {
             int passes = BootblockGuest.passes(nodes.a.running(704).orElseThrow());
             BootblockGuest.awaitPasses(nodes.a.running(704).orElseThrow(), passes + 1, Duration.ofSeconds(30));
             assertNoKeyMaterial(nodes, r.log());
+
+            // the same source QEMU, now with its own certificate: its credentials are replaced and it goes
+            MigrationResult again = nodes.tlsMigrationFromA("a", n -> nodes.tlsTargetB()).run(
+                    new MigrationRequest(704, "b", true, false, 64, null, null), "task-704b", new TaskLog(),
+                    new CancelSignal());
+            assertThat(again.status()).as(String.join("\n", again.log())).isEqualTo(MigrationResult.Status.COMPLETED);
+            assertMemoryIntact(GUEST, nodes.b.running(704).orElseThrow());
         }
     }
 
