@@ -59,6 +59,12 @@ public final class Agent implements AutoCloseable {
         routes.install(http);
     }
 
+    /**
+     * System property: when "true" at start, this agent takes plain-TCP migration streams from its
+     * peers ({@code --no-tls}, to measure what TLS costs); otherwise a peer's plain request gets 403.
+     */
+    public static final String ALLOW_PLAIN_STREAMS = "ferry.allowPlainStreams";
+
     /** How long a node counts as alive after its agent last renewed its claim, unless told otherwise. */
     public static final Duration DEFAULT_LEASE_TTL = Duration.ofSeconds(10);
 

@@ -62,11 +62,14 @@ final class PeerAccess {
     private final String node;
     private final ClusterStore store;
     private final Function<Context, JsonNode> body;
+    /** This node takes plain-TCP streams from its peers (its agent was started to measure TLS's cost). */
+    private final boolean plainStreams;
 
-    PeerAccess(String node, ClusterStore store, Function<Context, JsonNode> body) {
+    PeerAccess(String node, ClusterStore store, Function<Context, JsonNode> body, boolean plainStreams) {
         this.node = node;
         this.store = store;
         this.body = body;
+        this.plainStreams = plainStreams;
     }
 
     /** Runs before every matched endpoint; throws {@link Forbidden} to refuse. */
@@ -96,6 +99,12 @@ final class PeerAccess {
                     throw new Forbidden("node '" + node + "' refuses an incoming migration of VM " + vmid + " from '"
                             + source.asText() + "' asked by " + describe(who) + ": a node may only start incoming "
                             + "migrations whose source it is");
+                }
+                // a peer cannot talk this node down to plain TCP: that takes the admin, on this node
+                if (!body.apply(ctx).path("tls").asBoolean(false) && !plainStreams) {
+                    throw new Forbidden("node '" + node + "' takes migration streams from its peers over TLS only; "
+                            + describe(who) + " asked for a plain one (--no-tls). To measure TLS's cost, start "
+                            + "node '" + node + "''s agent with --allow-plain-streams");
                 }
             }
         }

@@ -61,7 +61,7 @@ final class Routes {
         this.tasks = tasks;
         this.holders = holders;
         this.history = new TaskHistory(node, store, tasks);
-        this.access = new PeerAccess(node, store, Routes::json);
+        this.access = new PeerAccess(node, store, Routes::json, Boolean.getBoolean(Agent.ALLOW_PLAIN_STREAMS));
     }
 
     /** The outcome a journal closed by a person's {@code unlock --force} records. */

@@ -50,9 +50,25 @@ class AgentMigrationTest {
         }
     }
 
+    /** A peer cannot talk a node down to plain TCP unless that node's agent was started to allow it. */
+    @Test
+    void tlsFalseIsRefusedByATargetThatTakesOnlyTls() throws Exception {
+        try (LocalCluster c = new LocalCluster(dir.resolve("t"), "a", "b")) {
+            AgentClient a = defineOnA(c, 102, "bb", new BootblockGuest(64, 1024 * 1024 + (8L << 20), 100_000));
+            a.post("/api/v1/vms/102/start", null);
+            var req = new ObjectMapper().createObjectNode().put("vmid", 102).put("target", "b").put("online", true);
+            JsonNode done = c.await("a", a.migrate(req.put("tls", false)).path("id").asText(), Duration.ofMinutes(2));
+            assertThat(done.path("status").asText()).isEqualTo("failed");
+            assertThat(done.at("/result/error").asText()).contains("node 'b' takes migration streams from its peers "
+                    + "over TLS only").contains("--allow-plain-streams");
+            assertThat(c.client("a").get("/api/v1/vms/102").path("status").asText()).isEqualTo("running");
+        }
+    }
+
     /** {@code "tls": false} sends the stream in plain TCP, for measurement only, and the task log says so. */
     @Test
     void tlsFalseIsPlainAndWarned() throws Exception {
+        System.setProperty(Agent.ALLOW_PLAIN_STREAMS, "true");
         try (LocalCluster c = new LocalCluster(dir.resolve("c"), "a", "b")) {
             AgentClient a = defineOnA(c, 101, "bb", new BootblockGuest(64, 1024 * 1024 + (8L << 20), 100_000));
             a.post("/api/v1/vms/101/start", null);
@@ -66,6 +82,8 @@ class AgentMigrationTest {
             assertThat(c.layout.taskLog("a", task.path("id").asText())).content()
                     .containsPattern("WARNING: --no-tls: the migration stream cross.* plain TCP, unauthenticated; this "
                             + "option exists only to measure what TLS costs");
+        } finally {
+            System.clearProperty(Agent.ALLOW_PLAIN_STREAMS);
         }
     }
 

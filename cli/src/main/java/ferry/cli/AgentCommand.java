@@ -25,8 +25,15 @@ final class AgentCommand implements Callable<Integer> {
                     "do the target's part of its migrations."})
     int leaseTtl;
 
+    @Option(names = "--allow-plain-streams", description = {"Take migration streams from peers in plain TCP when",
+            "they ask (ferry migrate --no-tls), to measure what TLS costs. Without it a peer's plain request is refused."})
+    boolean allowPlainStreams;
+
     @Override
     public Integer call() throws InterruptedException {
+        if (allowPlainStreams) {
+            System.setProperty(Agent.ALLOW_PLAIN_STREAMS, "true");
+        }
         if (leaseTtl < 2) {
             throw new UsageError("--lease-ttl must be at least 2 s (etcd's shortest lease), got " + leaseTtl);
         }

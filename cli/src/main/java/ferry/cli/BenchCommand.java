@@ -109,6 +109,9 @@ final class BenchCommand implements Callable<Integer> {
         Agent b = null;
         try {
             ClusterLayout layout = ClusterLayout.createOnFreePorts(dir.resolve("cluster"), "bench", List.of("a", "b"));
+            if (tlsCost) {
+                System.setProperty(Agent.ALLOW_PLAIN_STREAMS, "true"); // its baseline is the plain stream
+            }
             a = Agent.start(layout.dir(), "a");
             b = Agent.start(layout.dir(), "b");
             Map<String, AgentClient> agents = new LinkedHashMap<>();

@@ -76,7 +76,8 @@ final class MigrateCommand implements Callable<Integer> {
     Integer recoverWait;
 
     @Option(names = "--no-tls", description = {"Send the migration and disk streams in plain TCP although the",
-            "cluster has certificates: only to measure what TLS costs (the task log warns)."})
+            "cluster has certificates: only to measure what TLS costs (the task log warns). The target's agent",
+            "must have been started with --allow-plain-streams."})
     boolean noTls;
 
     @Mixin
