@@ -1,0 +1,79 @@
+package ferry.migration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** The KubeVirt emulation fed with recorded polls: its two watchdogs, and nothing else. */
+class KubevirtPolicyTest {
+    private static final long MIB = 1 << 20;
+
+    private static KubevirtPolicy policy(int memoryMiB, Integer maxDurationS) {
+        return new KubevirtPolicy(new Policies.Context(memoryMiB, 1, 32 * MIB, null, 60_000,
+                new MigrationRequest.Limits(maxDurationS, true, true, true, null), Set.of(), Set.of(), false));
+    }
+
+    private static ConvergencePolicy.Sample poll(long elapsedMs, long pass, long remainingMiB) {
+        return new ConvergencePolicy.Sample(elapsedMs, "active", 0, remainingMiB * MIB, 256 * MIB, 32.0 * MIB,
+                48.0 * MIB, pass, 0, 0, 300);
+    }
+
+    @Test
+    void theCompletionTimeoutIs150sPerStartedDecimalGigabyte() {
+        assertThat(KubevirtPolicy.completionTimeoutMs(256 * MIB)).isEqualTo(150_000);
+        assertThat(KubevirtPolicy.completionTimeoutMs(1_000_000_000L)).isEqualTo(150_000);
+        assertThat(KubevirtPolicy.completionTimeoutMs(1024 * MIB)).as("1 GiB is more than 1 GB").isEqualTo(300_000);
+        assertThat(KubevirtPolicy.completionTimeoutMs(4096 * MIB)).isEqualTo(750_000);
+    }
+
+    @Test
+    void setsQemusDefaultDowntimeAndNeitherThrottleNorPostcopyEvenWhenAllowed() {
+        ConvergencePolicy.Setup s = policy(256, null).setup();
+        assertThat(s.capabilities()).containsExactly(java.util.Map.entry("events", true));
+        assertThat(s.parameters().path("downtime-limit").asLong()).isEqualTo(300);
+        assertThat(s.parameters().path("max-bandwidth").asLong()).isEqualTo(32 * MIB);
+        assertThat(s.summary()).contains("emulation of KubeVirt", "abort after 150 s", "150 s without progress");
+    }
+
+    @Test
+    void aMigrationThatKeepsShrinkingRunsUntilTheCompletionTimeoutAndIsAbortedThere() {
+        RecordingControl c = new RecordingControl();
+        KubevirtPolicy p = policy(256, null);
+        long remaining = 200;
+        long at = 0;
+        for (; at <= 150_000; at += 2000) {
+            p.step(poll(at, at / 2000 + 1, remaining), c);
+            remaining = Math.max(1, remaining - 1); // a new low now and then: progress
+        }
+        assertThat(c.actions).as("nothing before the timeout, well past Ferry's default 60 s").isEmpty();
+        assertThatThrownBy(() -> p.step(poll(150_001, 80, 1), c)).isInstanceOf(RecordingControl.Stopped.class);
+        assertThat(c.actions).containsExactly("stop ABORTED");
+        assertThat(c.log.getLast()).contains("not completed after 150 s", "completionTimeoutPerGiB");
+    }
+
+    @Test
+    void noNewLowFor150sAbortsBeforeTheCompletionTimeoutOfABigGuest() {
+        RecordingControl c = new RecordingControl();
+        KubevirtPolicy p = policy(4096, null); // 750 s to complete
+        p.step(poll(0, 1, 4000), c);
+        p.step(poll(10_000, 1, 60), c); // the low mark: 60 MiB at 10 s
+        for (long at = 12_000; at <= 160_000; at += 2000) {
+            p.step(poll(at, at / 2000, 60 + at / 2000 % 20), c); // passes that never go below it
+        }
+        assertThat(c.actions).isEmpty();
+        assertThatThrownBy(() -> p.step(poll(160_001, 81, 61), c)).isInstanceOf(RecordingControl.Stopped.class);
+        assertThat(c.actions).containsExactly("stop ABORTED");
+        assertThat(c.log.getLast()).contains("no progress for 150 s", "60.0 MiB", "since 10.0 s", "progressTimeout");
+    }
+
+    @Test
+    void aTimeLimitTheUserGaveStillEndsItAsNotConverged() {
+        RecordingControl c = new RecordingControl();
+        KubevirtPolicy p = policy(256, 60);
+        p.step(poll(59_000, 20, 60), c);
+        assertThatThrownBy(() -> p.step(poll(60_001, 21, 60), c)).isInstanceOf(RecordingControl.Stopped.class);
+        assertThat(c.actions).containsExactly("stop NOT_CONVERGED");
+    }
+}
