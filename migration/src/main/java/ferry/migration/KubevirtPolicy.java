@@ -10,18 +10,20 @@ import java.util.Locale;
  * leaving the VM on the source:
  * <ul>
  *   <li>completion: 150 s per GiB of the data to move, counted from the start;</li>
- *   <li>progress: 150 s in which the remaining data never fell below its lowest value so far.</li>
+ *   <li>progress: 150 s in which the remaining data never fell from one look to the next.</li>
  * </ul>
  * Sources: the defaults are the constants {@code MigrationAllowAutoConverge = false},
  * {@code MigrationAllowPostCopy = false}, {@code MigrationProgressTimeout = 150} and
  * {@code MigrationCompletionTimeoutPerGiB = 150} in kubevirt/kubevirt
  * {@code pkg/virt-config/virt-config.go}; the watchdogs are virt-launcher's migration monitor
- * ({@code liveMigrationMonitor} in {@code pkg/virt-launcher/virtwrap/manager.go}, later moved to
- * {@code live-migration-source.go}): it polls libvirt's job info every 400 ms, keeps the lowest
- * remaining-data figure as a watermark, and its data size ({@code getVMIMigrationDataSize}) is the
- * guest's memory (plus its ephemeral local disks in a block migration) in decimal GB, rounded up
- * by Kubernetes' {@code Quantity.ScaledValue(Giga)}. Ferry's guests here carry no KubeVirt
- * ephemeral disks, so only the memory counts.
+ * ({@code migrationMonitor} in {@code pkg/virt-launcher/virtwrap/live-migration-source.go}, once
+ * {@code liveMigrationMonitor} in {@code manager.go}): it reads libvirt's job info every 400 ms and
+ * counts as progress a remaining-data figure below the one it read before (early versions kept
+ * the lowest figure instead); its completion limit is the per-GiB value times
+ * {@code getVMIMigrationDataSize}: the guest's memory (plus its local disks in a block migration)
+ * in decimal GB, rounded up by Kubernetes' {@code Quantity.ScaledValue(Giga)}. Ferry's guests here
+ * bring no KubeVirt block-migration disks, so only the memory counts. The stall detection newer
+ * releases add is behind a feature gate, off by default, and not emulated.
  *
  * <p>A time limit the user gave explicitly ({@code --max-duration}) still ends the migration as
  * not-converged; without one, the emulation's own watchdogs are the only limits, as in KubeVirt.
@@ -33,7 +35,7 @@ final class KubevirtPolicy implements ConvergencePolicy {
     private final Policies.Context c;
     private final long completionMs;
     private final long progressMs;
-    private long watermark = -1;
+    private long previous = -1;
     private long lastProgressMs;
 
     KubevirtPolicy(Policies.Context c) {
@@ -77,17 +79,17 @@ final class KubevirtPolicy implements ConvergencePolicy {
         if (explicitLimit() && Policies.overTime(s, c, control)) {
             return;
         }
-        if (watermark < 0 || s.remaining() < watermark) {
-            watermark = s.remaining();
+        if (previous < 0 || s.remaining() < previous) {
             lastProgressMs = s.elapsedMs();
         }
+        previous = s.remaining();
         long stuckMs = s.elapsedMs() - lastProgressMs;
         if (stuckMs > progressMs) {
             control.stop(MigrationResult.Status.ABORTED, String.format(Locale.ROOT, "kubevirt: no progress for %d s "
-                            + "(the remaining data has not fallen below %s since %.1f s; %s still to send at %.1f MiB/s "
-                            + "while the guest dirties %.1f MiB/s): aborted, as KubeVirt's progressTimeout does",
-                    stuckMs / 1000, Sizes.bytes(watermark), lastProgressMs / 1000.0, Sizes.bytes(s.remaining()),
-                    s.linkBytesPerS() / 1048576, s.dirtyBytesPerS() / 1048576));
+                            + "(the remaining data has not fallen between two looks since %.1f s; %s still to send at "
+                            + "%.1f MiB/s while the guest dirties %.1f MiB/s): aborted, as KubeVirt's progressTimeout does",
+                    stuckMs / 1000, lastProgressMs / 1000.0, Sizes.bytes(s.remaining()), s.linkBytesPerS() / 1048576,
+                    s.dirtyBytesPerS() / 1048576));
             return;
         }
         if (s.elapsedMs() > completionMs) {
