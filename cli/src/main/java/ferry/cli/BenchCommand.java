@@ -187,9 +187,9 @@ final class BenchCommand implements Callable<Integer> {
                         + "within the policy's limits, and QEMU's total time");
                 setup.put("overhead", "the migration's wall time less QEMU's total time");
                 setup.put("guest work", "the stressor's loop slices done during the migration (its whole wall time) ÷ "
-                        + "(its slices per second over " + RATE_BEFORE_MS / 1000 + " s before × the duration); slices, "
-                        + "because the MiB it dirties catch up after a throttled or late slice (JSON "
-                        + "guest_dirty_ratio shows them)");
+                        + "(its slices per second over " + RATE_BEFORE_MS / 1000 + " s before × the duration); it "
+                        + "makes up at most one slice after a late wake-up, so a throttle shows (held at 80% it runs "
+                        + "~40%); JSON guest_dirty_ratio is the same in MiB dirtied");
             }
             setup.put("guest pause", "the longest pause the guest's own clock saw; it notices pauses above "
                     + BenchReport.GUEST_PAUSE_RESOLUTION_MS + " ms (shorter: <" + BenchReport.GUEST_PAUSE_RESOLUTION_MS

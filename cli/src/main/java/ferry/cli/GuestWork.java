@@ -12,11 +12,12 @@ import java.util.function.ToDoubleFunction;
  * the migration ÷ (its rate before × the migration's duration). 1 means untouched; a guest
  * throttled to a fifth of its CPU shows about 0.2.
  *
- * <p>The work is counted in the stressor's loop slices, not in the MiB it dirtied: the stressor
- * paces its writes by its own clock and makes up a late slice (up to one slice's worth), so a
- * guest throttled to half its CPU still dirties at its full rate, and the MiB would hide what the
- * throttle took. A slice it had no CPU for is lost, so the slices do not. Both ratios are kept
- * ({@link #workRatio}, {@link #dirtyRatio}) so the difference can be seen.
+ * <p>The work is counted in the stressor's loop slices (100 a second when it gets the CPU on
+ * time, whatever its dirty rate); the MiB it dirtied give the same ratio in bytes
+ * ({@link #dirtyRatio}). Neither hides a throttle: the stressor makes up at most one slice after a
+ * late wake-up, and nothing for a pause (its clock stops with the VM). Held at an 80% throttle it
+ * runs about 40% of both (LinuxStressGuestTest); it needs only a sliver of CPU per slice, so it
+ * keeps more than the 20% a guest that needs the whole CPU would.
  *
  * <p>Time is the guest's own wall clock, which the stressor keeps on the host's across pauses
  * (from the RTC, 1-3 s after the resume): the migration's window is mapped onto it with the

@@ -125,8 +125,8 @@ public record LinuxStressGuest(int memoryMiB, int dirtyMiB, int rateMiBps) {
 
     /**
      * One FERRY-TICK line: tick number since the stressor started, guest wall clock, MiB dirtied so
-     * far, and the stressor's slices run so far (-1 from a stressor that does not print them). A
-     * slice it had no CPU for is lost, not made up later: the slices measure what the guest got.
+     * far, and the stressor's loop slices run so far (-1 from a stressor that does not print them):
+     * at most 100 a second, and no more than one lost slice is made up after a late wake-up.
      */
     public record Tick(long seq, long wallMs, double dirtiedMiB, long slices) {
         public Tick(long seq, long wallMs, double dirtiedMiB) {

@@ -13,10 +13,11 @@
  *   FERRY-ERROR <message>
  *
  * <seq> counts ticks since the start; it lives in guest memory, so it carries on across a
- * migration. <slices> counts the passes of the main loop: one per SLICE_NS at most, and a slice
- * the program did not get the CPU for is never run later. The dirtied MiB do catch up (up to one
- * slice's worth after a late wake-up), so a guest throttled to half its CPU still dirties at its
- * full rate; the slices show what the throttle took. Two kinds of gap:
+ * migration. <slices> counts the passes of the main loop, one per SLICE_NS when it gets the CPU
+ * on time: the guest's work in units that do not depend on RATE. Neither count makes up for lost
+ * time beyond one slice: after a late wake-up the loop runs once more at once, and the write
+ * credit is capped at two slices; during a pause the guest's clock stops, so nothing is owed.
+ * Two kinds of gap:
  *
  *  - stall: two consecutive slices more than GAP_NS apart on CLOCK_MONOTONIC (the guest ran, but
  *    this program did not). <ms> is the interval less the slice period.
