@@ -19,7 +19,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The per-node daemon: serves the node's VMs, the target side of migrations, and migration
- * tasks over HTTP/JSON on the node's agent address; every request must carry the cluster token.
+ * tasks over HTTPS/JSON on the node's agent address. Clients must present a certificate of the
+ * cluster's CA (mutual TLS); what they may call depends on whose it is (see {@link PeerAccess}).
+ * The node's own certificate serves the port and is the one it calls its peers with; a renewed
+ * certificate ({@code ferry cluster rotate-certs}) is taken within seconds (see {@link NodeCertificate}).
  */
 public final class Agent implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Agent.class);
@@ -32,21 +35,25 @@ public final class Agent implements AutoCloseable {
     private final Javalin http;
     private final Routes routes;
     private final Recoverer recoverer;
+    private final NodeCertificate certificate;
     private NodeLease lease;
 
-    private Agent(ClusterLayout layout, String node, ClusterStore store, LocalNode local, Migration migration,
+    private Agent(NodeInfo me, NodeCertificate certificate, ClusterStore store, LocalNode local, Migration migration,
                   LocalTarget target, Tasks tasks, Function<String, AgentClient> agents) {
+        String node = me.name();
         this.node = node;
         this.store = store;
         this.local = local;
         this.tasks = tasks;
+        this.certificate = certificate;
         this.recoverer = new Recoverer(node, store, migration, tasks);
         this.http = Javalin.create(cfg -> {
             cfg.showJavalinBanner = false;
             cfg.jsonMapper(new JavalinJackson(JSON, false));
+            // the only port: HTTPS that demands a client certificate; no plain HTTP connector
+            cfg.jetty.addConnector((server, http) -> certificate.connector(server, http, me.agentHost(), me.agentPort()));
         });
-        this.routes = new Routes(node, store, local, migration, target, tasks, new LockHolders(node, store, tasks, agents),
-                store.config().token());
+        this.routes = new Routes(node, store, local, migration, target, tasks, new LockHolders(node, store, tasks, agents));
         routes.install(http);
     }
 
@@ -71,16 +78,27 @@ public final class Agent implements AutoCloseable {
         QemuBinary qemu = QemuBinary.find();
         Volumes volumes = new Volumes(qemu.qemuImg());
         LocalNode local = new LocalNode(node, qemu, layout.storages(node), layout.runRoot(node));
+        // read before anything starts: a missing or expired certificate stops the agent with the reason
+        NodeCertificate certificate;
+        try {
+            certificate = NodeCertificate.load(clusterDir, node);
+        } catch (RuntimeException e) {
+            store.close();
+            throw e;
+        }
         Function<String, AgentClient> agents = other ->
-                new AgentClient(store.config().node(other).orElseThrow().agentAddress(), store.config().token());
+                new AgentClient(store.config().node(other).orElseThrow().agentAddress(), certificate.current());
         Migration migration = new Migration(store, local, volumes, agents::apply);
         LocalTarget targetSide = new LocalTarget(local, volumes, me.migrationAddress());
         Tasks tasks = new Tasks(layout, node);
-        Agent agent = new Agent(layout, node, store, local, migration, targetSide, tasks, agents);
-        agent.http.start(me.agentHost(), me.agentPort());
+        Agent agent = new Agent(me, certificate, store, local, migration, targetSide, tasks, agents);
+        agent.http.start();
+        certificate.watch();
         agent.lease = store.announce(node, leaseTtl);
         agent.routes.lease(agent.lease, leaseTtl);
-        log.info("agent of node '{}' listens on {}; cluster store: {}", node, me.agentAddress(), store.location());
+        log.info("agent of node '{}' listens on https://{} (client certificates of the cluster's CA only; its own "
+                + "valid until {}); cluster store: {}", node, me.agentAddress(), certificate.current().notAfter(),
+                store.location());
         // after the API is up: a recovery may need this node's own target side (a migration to itself never runs)
         agent.recoverer.start();
         return agent;
@@ -95,6 +113,7 @@ public final class Agent implements AutoCloseable {
     @Override
     public void close() {
         recoverer.close();
+        certificate.close();
         tasks.awaitQuiet(Duration.ofMinutes(10));
         http.stop();
         if (lease != null) {

@@ -25,17 +25,21 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * A client of one node's agent: what the CLI uses, and the target side of a migration as the
- * source's orchestrator reaches it.
+ * A client of one node's agent over HTTPS with a client certificate: what the CLI uses (as the
+ * admin), and the target side of a migration as the source's orchestrator reaches it (as its node).
+ * The agent's certificate must be of the cluster's CA and name the address's host.
  */
 public final class AgentClient implements TargetNode {
     private final String address;
-    private final String token;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final AgentCredentials credentials;
+    private final HttpClient http;
 
-    public AgentClient(String address, String token) {
+    public AgentClient(String address, AgentCredentials credentials) {
         this.address = address;
-        this.token = token;
+        this.credentials = credentials;
+        // HTTP/1.1: the agent's port speaks nothing else; the JDK checks the agent's certificate names our host
+        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).version(HttpClient.Version.HTTP_1_1)
+                .sslContext(credentials.tls()).build();
     }
 
     /** The agent answered with an error status; the message is the agent's own. */
@@ -69,8 +73,7 @@ public final class AgentClient implements TargetNode {
     }
 
     private HttpRequest.Builder request(String path) {
-        return HttpRequest.newBuilder(URI.create("http://" + address + path)).timeout(Duration.ofSeconds(120))
-                .header("Authorization", "Bearer " + token);
+        return HttpRequest.newBuilder(URI.create("https://" + address + path)).timeout(Duration.ofSeconds(120));
     }
 
     private JsonNode send(HttpRequest req) {
@@ -81,7 +84,7 @@ public final class AgentClient implements TargetNode {
             throw new AgentException(0, "the agent at " + address + " does not answer (connection refused); is it "
                     + "running? ('ferry cluster up' starts local agents)");
         } catch (IOException e) {
-            throw new AgentException(0, "the agent at " + address + " does not answer: " + e);
+            throw new AgentException(0, TlsFailure.explain(address, credentials, e));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new AgentException(0, "interrupted while talking to the agent at " + address);

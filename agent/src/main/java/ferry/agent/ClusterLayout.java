@@ -7,6 +7,7 @@ import ferry.cluster.ClusterStore;
 import ferry.cluster.ClusterStores;
 import ferry.cluster.NodeInfo;
 import ferry.cluster.StoreAddress;
+import ferry.cluster.pki.ClusterPki;
 import ferry.node.NodeException;
 import ferry.node.Storage;
 import java.io.IOException;
@@ -63,10 +64,12 @@ public final class ClusterLayout {
 
     /**
      * Creates a cluster of {@code nodes} whose records live where {@code store} says (the folder
-     * itself, or etcd); the folder also gets the storages, and later run directories and logs.
+     * itself, or etcd); the folder also gets the cluster's CA with a certificate for each node and
+     * the admin ({@code pki/}), the storages, and later run directories and logs.
      */
     public static ClusterLayout create(Path dir, String name, List<NodeInfo> nodes, StoreAddress store) {
         ClusterStores.create(dir, name, nodes, store).close();
+        ClusterPki.create(dir, name, nodes);
         ClusterLayout layout = new ClusterLayout(dir);
         ArrayNode storages = JSON.createArrayNode();
         storages.addObject().put("id", "local").put("path", dir.toAbsolutePath().resolve("storage/{node}/local").toString())
@@ -159,6 +162,20 @@ public final class ClusterLayout {
             throw new NodeException("cannot read the storages of cluster " + dir + " (" + file + "): " + e.getMessage(), e);
         }
         return out;
+    }
+
+    /** The cluster's certificates ({@code pki/} in the folder). */
+    public ClusterPki pki() {
+        return ClusterPki.in(dir);
+    }
+
+    /** A client of node {@code node}'s agent that speaks as the admin (the CLI, tests, demo, drill). */
+    public AgentClient adminClient(String node) {
+        try (ClusterStore s = open()) {
+            NodeInfo n = s.config().node(node).orElseThrow(() -> new IllegalArgumentException("unknown node '" + node
+                    + "'; the cluster's nodes are " + String.join(", ", s.config().nodeNames())));
+            return new AgentClient(n.agentAddress(), AgentCredentials.admin(dir));
+        }
     }
 
     public Path runRoot(String node) {

@@ -25,8 +25,6 @@ import ferry.node.VmDefinition;
 import ferry.qmp.QmpException;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -42,7 +40,7 @@ final class Routes {
     private final Tasks tasks;
     private final LockHolders holders;
     private final TaskHistory history;
-    private final byte[] token;
+    private final PeerAccess access;
 
     private volatile NodeLease lease;
     private volatile java.time.Duration leaseTtl;
@@ -54,7 +52,7 @@ final class Routes {
     }
 
     Routes(String node, ClusterStore store, LocalNode local, Migration migration, LocalTarget target, Tasks tasks,
-           LockHolders holders, String token) {
+           LockHolders holders) {
         this.node = node;
         this.store = store;
         this.local = local;
@@ -63,14 +61,15 @@ final class Routes {
         this.tasks = tasks;
         this.holders = holders;
         this.history = new TaskHistory(node, store, tasks);
-        this.token = token.getBytes(StandardCharsets.UTF_8);
+        this.access = new PeerAccess(node, store, Routes::json);
     }
 
     /** The outcome a journal closed by a person's {@code unlock --force} records. */
     static final String ABANDONED = "abandoned-by-unlock";
 
     void install(Javalin app) {
-        app.before("/api/*", this::authenticate);
+        // who the client is comes from its certificate (checked in the TLS handshake); what it may call, here
+        app.beforeMatched(access::check);
         app.get("/api/v1/node", ctx -> {
             var o = JSON.createObjectNode().put("node", node).put("qemu", local.qemu().version())
                     .put("store", store.location());
@@ -181,18 +180,8 @@ final class Routes {
         return o;
     }
 
-    private void authenticate(Context ctx) {
-        String h = ctx.header("Authorization");
-        byte[] given = h != null && h.startsWith("Bearer ") ? h.substring(7).getBytes(StandardCharsets.UTF_8) : new byte[0];
-        // constant time: how much of the token matched must not show in the response time
-        if (!MessageDigest.isEqual(given, token)) {
-            ctx.status(401).json(error("missing or wrong cluster token (node '" + node + "'); use the token of this "
-                    + "cluster (its cluster.json, or its config in etcd)"));
-            ctx.skipRemainingHandlers();
-        }
-    }
-
     private static void errors(Javalin app) {
+        app.exception(PeerAccess.Forbidden.class, (e, ctx) -> ctx.status(403).json(error(e.getMessage())));
         app.exception(MigrationRefused.class, (e, ctx) -> ctx.status(409).json(error(e.getMessage())));
         app.exception(ClusterException.class, (e, ctx) -> ctx.status(switch (e.reason()) {
             case NOT_FOUND -> 404;
@@ -372,7 +361,7 @@ final class Routes {
         ctx.json(JSON.valueToTree(migration.plan(req, Duration.ofSeconds(sample == null ? 3 : Math.min(sample, 60)))));
     }
 
-    private static JsonNode json(Context ctx) {
+    static JsonNode json(Context ctx) {
         try {
             JsonNode b = JSON.readTree(ctx.body());
             return b == null ? JSON.createObjectNode() : b;

@@ -160,13 +160,9 @@ class AgentMigrationTest {
     }
 
     @Test
-    void wrongTokenIs401AndBadInputIsAClearError() throws Exception {
+    void badInputIsAClearError() throws Exception {
+        // who may call at all, and what, is AgentTlsTest's
         try (LocalCluster c = new LocalCluster(dir.resolve("c"), "a", "b")) {
-            String addr = c.layout.open().config().node("a").orElseThrow().agentAddress();
-            Throwable e = catchThrowable(() -> new AgentClient(addr, "not-the-token").get("/api/v1/vms"));
-            assertThat(e).isInstanceOf(AgentClient.AgentException.class).hasMessageContaining("wrong cluster token");
-            assertThat(((AgentClient.AgentException) e).status()).isEqualTo(401);
-
             AgentClient a = c.client("a");
             Throwable bad = catchThrowable(() -> a.post("/api/v1/migrations", "{not json"));
             assertThat(((AgentClient.AgentException) bad).status()).isEqualTo(400);

@@ -13,22 +13,16 @@ import java.util.Map;
 final class LocalCluster implements AutoCloseable {
     final ClusterLayout layout;
     final Map<String, Agent> agents = new LinkedHashMap<>();
-    final String token;
 
     LocalCluster(Path dir, String... nodes) throws IOException {
         layout = ClusterLayout.createOnFreePorts(dir, "test", List.of(nodes));
-        try (ClusterStore s = layout.open()) {
-            token = s.config().token();
-        }
         for (String n : nodes) {
             agents.put(n, Agent.start(dir, n));
         }
     }
 
     AgentClient client(String node) {
-        try (ClusterStore s = layout.open()) {
-            return new AgentClient(s.config().node(node).orElseThrow().agentAddress(), token);
-        }
+        return layout.adminClient(node);
     }
 
     /** Follows a task's log to its end and returns the final task JSON. */

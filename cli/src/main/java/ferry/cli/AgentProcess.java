@@ -2,7 +2,6 @@ package ferry.cli;
 
 import ferry.agent.AgentClient;
 import ferry.agent.ClusterLayout;
-import ferry.cluster.ClusterStore;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.time.Duration;
@@ -83,11 +82,9 @@ public final class AgentProcess {
         }
     }
 
-    /** A client of the agent of {@code node}, with the cluster's token. */
+    /** A client of the agent of {@code node}, with the admin's certificate. */
     public static AgentClient client(ClusterLayout layout, String node) {
-        try (ClusterStore s = layout.open()) {
-            return new AgentClient(s.config().node(node).orElseThrow().agentAddress(), s.config().token());
-        }
+        return layout.adminClient(node);
     }
 
     /** Whether the agent behind {@code c} answers its API. */

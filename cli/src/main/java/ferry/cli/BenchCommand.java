@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.agent.Agent;
 import ferry.agent.AgentClient;
 import ferry.agent.ClusterLayout;
-import ferry.cluster.ClusterStore;
 import ferry.node.QemuBinary;
 import ferry.node.VmDefinition;
 import ferry.node.Volumes;
@@ -122,10 +121,8 @@ final class BenchCommand implements Callable<Integer> {
             a = Agent.start(layout.dir(), "a");
             b = Agent.start(layout.dir(), "b");
             Map<String, AgentClient> agents = new LinkedHashMap<>();
-            try (ClusterStore s = layout.open()) {
-                for (String node : List.of("a", "b")) {
-                    agents.put(node, new AgentClient(s.config().node(node).orElseThrow().agentAddress(), s.config().token()));
-                }
+            for (String node : List.of("a", "b")) {
+                agents.put(node, layout.adminClient(node));
             }
             List<BenchRun> runs = new ArrayList<>();
             for (Scenario sc : scenarios) {

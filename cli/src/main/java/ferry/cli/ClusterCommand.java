@@ -19,15 +19,20 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code ferry cluster create|up|down|status}: a cluster of nodes on this host, with local agents. */
+/**
+ * {@code ferry cluster create|up|down|status|add-node|rotate-certs}: a cluster of nodes, its
+ * certificates, and the agents on this host.
+ */
 @Command(name = "cluster", mixinStandardHelpOptions = true,
         description = "Creates a cluster folder and starts, stops or shows its local agents.",
         subcommands = {ClusterCommand.Create.class, ClusterCommand.Up.class, ClusterCommand.Down.class,
-                ClusterCommand.Status.class})
+                ClusterCommand.Status.class, ClusterAddNode.class, ClusterRotateCerts.class})
 final class ClusterCommand {
     @Command(name = "create", mixinStandardHelpOptions = true,
             description = {"Creates a cluster folder: nodes with agents on 127.0.0.1 from --port on (or on the",
-                    "addresses --address gives), a token, and two storages ('local' per node, 'shared' for all).",
+                    "addresses --address gives), two storages ('local' per node, 'shared' for all), and the",
+                    "cluster's CA with a certificate for each node and one for the admin (pki/; keys 0600):",
+                    "agents speak HTTPS and let in only clients with a certificate of this CA.",
                     "The records (nodes, VMs, locks, journals, liveness) live in the folder itself, for nodes",
                     "on one host, or in etcd (--store etcd://HOST:PORT) for nodes on several hosts: then",
                     "the folder only points to etcd; copy it to every host."})
@@ -73,9 +78,10 @@ final class ClusterCommand {
             }
             ferry.cluster.StoreAddress where = ferry.cluster.StoreAddress.parse(store);
             ClusterLayout.create(dir, name, members, where);
-            spec.commandLine().getOut().printf("created cluster '%s' in %s with nodes %s (records: %s); start the "
-                    + "agents with 'ferry cluster up --cluster %s'%n", name, dir.toAbsolutePath(),
-                    String.join(", ", nodes), where.isEtcd() ? "etcd " + where : "the folder", dir);
+            spec.commandLine().getOut().printf("created cluster '%s' in %s with nodes %s (records: %s; certificates: "
+                    + "%s); start the agents with 'ferry cluster up --cluster %s'%n", name, dir.toAbsolutePath(),
+                    String.join(", ", nodes), where.isEtcd() ? "etcd " + where : "the folder",
+                    ferry.cluster.pki.ClusterPki.in(dir).folder(), dir);
             return Main.OK;
         }
     }
@@ -173,7 +179,8 @@ final class ClusterCommand {
     @Command(name = "status", mixinStandardHelpOptions = true,
             description = {"Shows each node: whether its agent answers, whether its liveness claim in the",
                     "cluster store is current (a node whose claim lapsed is DOWN: peers act for its",
-                    "migrations), its VMs, and the migrations left open. Exit 1 if a node is down."})
+                    "migrations), its VMs, the certificates and when they expire, and the migrations",
+                    "left open. Exit 1 if a node is down."})
     static final class Status implements Callable<Integer> {
         @Mixin
         ClusterOption cluster;
@@ -197,8 +204,15 @@ final class ClusterCommand {
                     out.printf("cluster '%s' (%s; records: %s)%n", s.config().name(), cluster.dir.toAbsolutePath(),
                             s.location());
                 }
+                String noAdmin = adminProblem();
+                if (noAdmin != null) {
+                    report.put("admin_certificate_problem", noAdmin);
+                    if (!json) {
+                        out.printf("  cannot ask the agents: %s%n", noAdmin);
+                    }
+                }
                 for (NodeInfo n : s.config().nodes()) {
-                    boolean answers = AgentProcess.answers(cluster.agent(n.name()));
+                    boolean answers = noAdmin == null && AgentProcess.answers(cluster.agent(n.name()));
                     boolean alive = live.contains(n.name());
                     down += answers && alive ? 0 : 1;
                     int vms = s.vmsOf(n.name()).size();
@@ -208,6 +222,11 @@ final class ClusterCommand {
                         out.printf("  node %-10s agent %-21s %-7s lease %-7s VMs: %d%n", n.name(), n.agentAddress(),
                                 answers ? "up" : "DOWN", alive ? "alive" : "LAPSED", vms);
                     }
+                }
+                java.time.Instant now = java.time.Instant.now();
+                report.set("certificates", CertificateReport.json(cluster.layout().pki(), now));
+                if (!json) {
+                    CertificateReport.print(cluster.layout().pki(), now, out);
                 }
                 var open = report.putArray("open_migrations");
                 for (String id : s.openJournals()) {
@@ -233,6 +252,16 @@ final class ClusterCommand {
                 out.println(VmCommand.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(report));
             }
             return down == 0 ? Main.OK : Main.FAILED;
+        }
+
+        /** Why the admin's certificate cannot be used here (missing, expired), or null. */
+        private String adminProblem() {
+            try {
+                ferry.agent.AgentCredentials.admin(cluster.layout().dir());
+                return null;
+            } catch (ferry.cluster.pki.PkiException e) {
+                return e.getMessage();
+            }
         }
     }
 }

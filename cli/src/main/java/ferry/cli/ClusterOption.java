@@ -1,6 +1,7 @@
 package ferry.cli;
 
 import ferry.agent.AgentClient;
+import ferry.agent.AgentCredentials;
 import ferry.agent.ClusterLayout;
 import ferry.cluster.ClusterStore;
 import ferry.cluster.NodeInfo;
@@ -38,7 +39,7 @@ final class ClusterOption {
         try (ClusterStore s = store()) {
             NodeInfo n = s.config().node(node).orElseThrow(() -> new UsageError("unknown node '" + node
                     + "'; the cluster's nodes are " + String.join(", ", s.config().nodeNames())));
-            return new AgentClient(n.agentAddress(), s.config().token());
+            return new AgentClient(n.agentAddress(), AgentCredentials.admin(dir));
         }
     }
 

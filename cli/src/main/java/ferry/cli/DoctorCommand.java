@@ -24,6 +24,10 @@ final class DoctorCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object instead of the report.")
     boolean json;
 
+    @Option(names = "--cluster", paramLabel = "DIR", defaultValue = "${env:FERRY_CLUSTER}",
+            description = "Also show this cluster's certificates and when they expire (default: $FERRY_CLUSTER).")
+    Path cluster;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -32,13 +36,30 @@ final class DoctorCommand implements Callable<Integer> {
         QemuBinary qemu = QemuBinary.find();
         HostCheck.Report r = HostCheck.run(qemu, Files.createTempDirectory("ferry-doctor"));
         PrintWriter out = spec.commandLine().getOut();
+        ferry.cluster.pki.ClusterPki pki = cluster != null && Files.isDirectory(cluster)
+                ? ferry.cluster.pki.ClusterPki.in(cluster) : null;
+        java.time.Instant now = java.time.Instant.now();
+        int expired = 0;
         if (json) {
-            out.println(QapiJson.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(toJson(r)));
+            ObjectNode o = toJson(r);
+            if (pki != null) {
+                var certs = CertificateReport.json(pki, now);
+                certs.forEach(c -> o.withArray("certificates").add(c));
+                for (var c : certs) {
+                    expired += c.path("expired").asBoolean() ? 1 : 0;
+                }
+            }
+            out.println(QapiJson.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(o));
         } else {
             print(r, out);
+            if (pki != null) {
+                out.printf("Certificates of cluster %s:%n", cluster.toAbsolutePath());
+                expired = CertificateReport.print(pki, now, out);
+            }
         }
         out.flush();
-        return r.binding().commandsMissing().isEmpty() && r.unexpected().isEmpty() ? Main.OK : Main.FAILED;
+        return r.binding().commandsMissing().isEmpty() && r.unexpected().isEmpty() && expired == 0
+                ? Main.OK : Main.FAILED;
     }
 
     static ObjectNode toJson(HostCheck.Report r) {

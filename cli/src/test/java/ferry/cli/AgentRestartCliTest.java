@@ -61,6 +61,8 @@ class AgentRestartCliTest {
                     .contains("the agent of node a answers again; following task " + task)
                     .doesNotContain("does not answer");
             assertThat(r.out()).contains("recovered after restart: task " + task);
+            assertThat(layout.agentLog("a")).as("the agent's log, over two starts").content()
+                    .contains("listens on https://").doesNotContain("PRIVATE KEY");
         } finally {
             a.stop(Duration.ofSeconds(60)); // a stop signal: the agent ends its tasks first
             b.close();

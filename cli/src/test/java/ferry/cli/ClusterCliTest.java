@@ -188,8 +188,60 @@ class ClusterCliTest {
     void clusterStatusShowsBothAgentsUp() {
         FerryCli.Run r = ferry(dir, "cluster", "status");
         assertThat(r.code()).as(r.both()).isZero();
-        assertThat(r.out().lines().filter(l -> l.contains("node a") || l.contains("node b")))
+        assertThat(r.out().lines().filter(l -> l.strip().startsWith("node a") || l.strip().startsWith("node b")))
                 .hasSize(2).allMatch(l -> l.matches(".*\\bup\\b.*"));
+        assertThat(r.out()).containsPattern("certificate node a +valid until \\S+ \\(\\d+ days left\\)");
+    }
+
+    @Test
+    void certificatesAreListedRenewedAndIssuedForANewNode() throws Exception {
+        FerryCli.Run st = ferry(dir, "cluster", "status", "--json");
+        assertThat(st.json().path("certificates")).extracting(c -> c.path("who").asText())
+                .containsExactly("ca", "admin", "node a", "node b");
+        assertThat(st.json().path("certificates")).allMatch(c -> !c.path("expired").asBoolean()
+                && c.path("days_left").asInt() > 800);
+
+        Path other = tmp.resolve("other");
+        assertThat(ferry("cluster", "create", other.toString(), "--nodes", "a", "--port", "18999").code()).isZero();
+        var before = ferry.cluster.pki.Pem.readCertificate(other.resolve("pki/nodes/a/cert.pem")).getSerialNumber();
+        FerryCli.Run rotated = ferry(other, "cluster", "rotate-certs", "--node", "a");
+        assertThat(rotated.code()).as(rotated.both()).isZero();
+        assertThat(rotated.out()).contains("node a: new certificate").contains("within seconds").doesNotContain("admin:");
+        assertThat(ferry.cluster.pki.Pem.readCertificate(other.resolve("pki/nodes/a/cert.pem")).getSerialNumber())
+                .isNotEqualTo(before);
+
+        FerryCli.Run added = ferry(other, "cluster", "add-node", "c", "--agent", "10.77.0.9:8640");
+        assertThat(added.code()).as(added.both()).isZero();
+        try (ClusterStore s = new ClusterLayout(other).open()) {
+            assertThat(s.config().node("c").orElseThrow().migrationAddress()).isEqualTo("10.77.0.9");
+        }
+        var c = ferry.cluster.pki.ClusterPki.in(other).node("c");
+        assertThat(c.certificate().getSubjectAlternativeNames()).anyMatch(san -> san.get(1).equals("10.77.0.9"));
+        assertThat(Files.getPosixFilePermissions(other.resolve("pki/nodes/c/key.pem")))
+                .isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        FerryCli.Run twice = ferry(other, "cluster", "add-node", "c", "--agent", "10.77.0.9:8641");
+        assertThat(twice.code()).isEqualTo(Main.USAGE);
+        assertThat(twice.err()).contains("node 'c' twice");
+
+        java.time.Instant now = java.time.Instant.now();
+        var expired = ferry.cluster.pki.ClusterPki.in(other).authority().issue(ferry.cluster.pki.Identity.admin(),
+                List.of(), now.minus(Duration.ofDays(9)), now.minus(Duration.ofDays(2)));
+        Files.writeString(other.resolve("pki/admin/cert.pem"), ferry.cluster.pki.Pem.of(expired.certificate()));
+        Files.writeString(other.resolve("pki/admin/key.pem"), ferry.cluster.pki.Pem.of(expired.key()));
+        FerryCli.Run list = ferry(other, "vm", "list");
+        assertThat(list.code()).isNotZero();
+        assertThat(list.err()).contains("certificate of the admin expired").contains("rotate-certs --admin");
+        FerryCli.Run expiredStatus = ferry(other, "cluster", "status");
+        assertThat(expiredStatus.out()).contains("cannot ask the agents: the certificate of the admin expired")
+                .containsPattern("certificate admin +EXPIRED");
+        assertThat(ferry(other, "cluster", "rotate-certs", "--admin").code()).isZero();
+        assertThat(ferry(other, "cluster", "status", "--json").json().path("certificates").get(1).path("expired")
+                .asBoolean()).isFalse();
+
+        Files.delete(other.resolve("pki/ca-key.pem"));
+        FerryCli.Run noKey = ferry(other, "cluster", "rotate-certs");
+        assertThat(noKey.code()).isNotZero();
+        assertThat(noKey.err()).contains("is not on this machine");
     }
 
     @Test
@@ -378,9 +430,7 @@ class ClusterCliTest {
     }
 
     private AgentClient agent(String node) {
-        try (ClusterStore s = layout.open()) {
-            return new AgentClient(s.config().node(node).orElseThrow().agentAddress(), s.config().token());
-        }
+        return layout.adminClient(node);
     }
 
     /** The id of the task whose log file appears in the node's task folder. */

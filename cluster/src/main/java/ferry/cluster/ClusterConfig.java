@@ -11,7 +11,9 @@ import java.util.Set;
  * What every node agrees on about the cluster itself.
  *
  * @param name  cluster name
- * @param token shared secret the agents authenticate each other with (not shown by {@link #toString()})
+ * @param token a random value of this cluster (the etcd store recognises its own config by it); it
+ *              authenticates nothing since agents speak mutual TLS (see {@code ferry.cluster.pki});
+ *              still not shown by {@link #toString()}
  * @param nodes the members, in the order they were given
  */
 public record ClusterConfig(String name, String token, List<NodeInfo> nodes) {

@@ -26,6 +26,13 @@ public interface ClusterStore extends AutoCloseable {
     /** Cluster name, token and members. */
     ClusterConfig config();
 
+    /**
+     * Adds a member to the cluster's config and returns the new config; refused (INVALID) if its
+     * name or agent address is taken. This handle keeps the members it was opened with: agents
+     * learn of the new node when they open the store again (at their next start).
+     */
+    ClusterConfig addNode(NodeInfo node);
+
     /** The VM, wherever it lives; empty if no node has it. */
     Optional<VmRecord> vm(int vmid);
 

@@ -140,6 +140,21 @@ public final class DirectoryClusterStore implements ClusterStore {
     }
 
     @Override
+    public ClusterConfig addNode(NodeInfo node) {
+        return locked("add node '" + node.name() + "'", () -> {
+            Path file = dir.resolve(CLUSTER_FILE);
+            ClusterConfig now = Json.cluster(Files.readAllBytes(file));
+            List<NodeInfo> nodes = new java.util.ArrayList<>(now.nodes());
+            nodes.add(node);
+            ClusterConfig next = new ClusterConfig(now.name(), now.token(), nodes); // checks name and address
+            AtomicFiles.createFolders(dir.resolve("nodes").resolve(node.name()).resolve("vms"));
+            AtomicFiles.write(file, Json.cluster(next), OWNER_ONLY);
+            log.info("added node '{}' ({}) to cluster '{}'", node.name(), node.agentAddress(), now.name());
+            return next;
+        });
+    }
+
+    @Override
     public Optional<VmRecord> vm(int vmid) {
         Names.vmid(vmid);
         return locked("read VM " + vmid, () -> find(vmid));

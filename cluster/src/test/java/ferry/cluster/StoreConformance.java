@@ -1,6 +1,7 @@
 package ferry.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -99,6 +100,22 @@ abstract class StoreConformance {
         assertThat(other.vmsOf("b")).extracting(VmRecord::vmid).containsExactly(200);
         assertThat(other.vmsOf("a")).containsExactly(r);
         assertThat(other.location()).isEqualTo(store.location());
+    }
+
+    @Test
+    void anAddedNodeIsAMemberForHandlesOpenedAfterwards() {
+        NodeInfo c = new NodeInfo("c", "127.0.0.1:9999", "127.0.0.1");
+        ClusterConfig next = store.addNode(c);
+        assertThat(next.nodeNames()).containsExactly("a", "b", "c");
+        assertThat(next.token()).isEqualTo(store.config().token());
+        ClusterStore other = track(reopen());
+        assertThat(other.config()).isEqualTo(next);
+        assertThat(other.create("c", 300, config("on-c")).owner()).isEqualTo("c");
+        assertThatThrownBy(() -> other.addNode(new NodeInfo("c", "127.0.0.1:9998", "127.0.0.1")))
+                .isInstanceOf(ClusterException.class).hasMessageContaining("twice");
+        assertThatThrownBy(() -> other.addNode(new NodeInfo("d", "127.0.0.1:9999", "127.0.0.1")))
+                .isInstanceOf(ClusterException.class).hasMessageContaining("of another node");
+        assertThat(track(reopen()).config().nodeNames()).containsExactly("a", "b", "c");
     }
 
     @Test

@@ -45,6 +45,9 @@ final class Phase2Monitor implements ConvergencePolicy.Control {
     private Runnable beforeSwitchover;
     private boolean switchoverContinued;
     private Journal journal;
+    private Plan preflight;
+    private String policyName;
+    private Plan calibrated;
 
     /** {@code events} should carry the source's MIGRATION events: a status change ends the wait at once. */
     Phase2Monitor(QmpClient qmp, EventSubscription events, TaskLog log, CancelSignal cancel, Duration interval,
@@ -89,6 +92,18 @@ final class Phase2Monitor implements ConvergencePolicy.Control {
     Phase2Monitor beforeSwitchover(Runnable check) {
         this.beforeSwitchover = check;
         return this;
+    }
+
+    /** The pre-flight plan, checked against the stream once its first pass is done (see {@link #calibrate}). */
+    Phase2Monitor checking(Plan plan, String policy) {
+        this.preflight = plan;
+        this.policyName = policy;
+        return this;
+    }
+
+    /** The plan re-made on the stream's own rates after its first pass; null before, or without a plan. */
+    Plan calibrated() {
+        return calibrated;
     }
 
     /** The policy's irreversible steps (postcopy, pausing the guest) are journaled before they act. */
@@ -143,6 +158,7 @@ final class Phase2Monitor implements ConvergencePolicy.Control {
             ConvergencePolicy.Sample s = sample(info);
             publish(s);
             if (status == MigrationStatus.ACTIVE) {
+                calibrate(s);
                 policy.step(s, this);
             }
             lastRemaining = s.remaining();
@@ -226,6 +242,28 @@ final class Phase2Monitor implements ConvergencePolicy.Control {
                 : (long) (ram.remaining() / Math.max(1.0, link) * 1000);
         return new ConvergencePolicy.Sample(elapsedMs(), info.status().wire(), ram.transferred(), ram.remaining(),
                 ram.total(), link, dirty, pass, throttle, expected, downtimeMs);
+    }
+
+    /**
+     * Once the first pass is done, re-plans on the rates the stream showed and says whether the
+     * pre-flight sample told the truth about convergence.
+     */
+    private void calibrate(ConvergencePolicy.Sample s) {
+        if (preflight == null || calibrated != null || s.pass() < 2 || s.linkBytesPerS() <= 0) {
+            return;
+        }
+        calibrated = preflight.calibrated(s.linkBytesPerS(), s.dirtyBytesPerS());
+        Plan.Prediction before = preflight.forPolicy(policyName);
+        Plan.Prediction now = calibrated.forPolicy(policyName);
+        if (before == null || now == null) {
+            return;
+        }
+        String verdict = now.converges() == before.converges() ? "the pre-flight plan holds"
+                : "the pre-flight plan was wrong: it predicted " + (before.converges() ? "" : "no ") + "convergence"
+                        + " from a dirty rate of " + Sizes.bytes((long) preflight.inputs().dirtyBytesPerS()) + "/s";
+        log.info("planner, on the stream's first pass: link %s/s, dirty %s/s -> %s: %s, %.1f s, downtime %.0f ms; %s",
+                Sizes.bytes((long) s.linkBytesPerS()), Sizes.bytes((long) s.dirtyBytesPerS()), now.strategy(),
+                now.converges() ? "converges" : "does not converge", now.seconds(), now.downtimeMs(), verdict);
     }
 
     private void publish(ConvergencePolicy.Sample s) {

@@ -135,6 +135,20 @@ public record Plan(Inputs inputs, List<Prediction> strategies, String recommende
         return new Plan(withDisks, ram.strategies(), ram.recommended(), reason, List.copyOf(disks));
     }
 
+    /**
+     * The same plan on the rates the stream itself showed over its first pass (QEMU's link rate
+     * and dirty-pages rate), everything else as measured before: the check of the pre-flight
+     * sample, which can miss writes (page sampling compares contents) or catch a noisy second.
+     */
+    public Plan calibrated(double streamLinkBytesPerS, double streamDirtyBytesPerS) {
+        Inputs in = inputs;
+        Inputs c = new Inputs(in.ramBytes(), in.zeroShare(), streamDirtyBytesPerS, in.workingSetBytes(),
+                streamLinkBytesPerS, "the stream's first pass", in.maxDowntimeMs(), in.maxDurationMs(),
+                in.allowThrottle(), in.allowPostcopy(), in.allowPause(), in.disks());
+        Plan p = of(c);
+        return new Plan(c, p.strategies(), p.recommended(), p.reason(), disks);
+    }
+
     /** Wall time of a strategy's migration: the mirrors, then the RAM as predicted. */
     public double totalSeconds(Prediction p) {
         return inputs.disks().mirrorSeconds() + p.seconds();

@@ -57,7 +57,7 @@ public interface TargetNode {
     /** The VM's QEMU on the target, as it is now; throws when the target does not answer. */
     QemuState state(int vmid);
 
-    /** Answers only when the target is reachable and accepts this cluster's token. */
+    /** Answers only when the target is reachable and accepts this node's certificate (mutual TLS). */
     Info probe();
 
     /**

@@ -94,6 +94,32 @@ class Phase2MonitorTest {
 
     // ---- failures ------------------------------------------------------------------------------
 
+    /** A pass-{@code pass} answer whose stream dirties {@code dirtyPages} pages/s at {@code mbps}. */
+    static String pass(int pass, long transferred, long remaining, long dirtyPages, double mbps) {
+        return "{\"status\":\"active\",\"total-time\":100,\"ram\":{\"transferred\":" + transferred
+                + ",\"remaining\":" + remaining + ",\"total\":134217728,\"duplicate\":0,\"skipped\":0,\"normal\":0,"
+                + "\"normal-bytes\":0,\"dirty-pages-rate\":" + dirtyPages + ",\"mbps\":" + mbps
+                + ",\"dirty-sync-count\":" + pass + ",\"postcopy-requests\":0,\"page-size\":4096}}";
+    }
+
+    @Test
+    void theFirstPassOfTheStreamChecksThePreflightPlan() {
+        // the pre-flight sample saw 1 MiB/s dirtied over 100 MiB/s: converges; the stream shows
+        // 40 MiB/s over 32 MiB/s, which does not
+        Plan preflight = Plan.of(new Plan.Inputs(128L << 20, 0.2, 1 << 20, 100L << 20, 100 << 20, "limit", 300,
+                600_000, false, false, false));
+        assertThat(preflight.forPolicy("qemu-default").converges()).isTrue();
+        script(n -> n < 2 ? pass(1, 1000, 90 << 20, 0, 268)
+                : n < 4 ? pass(2, 1000, 60 << 20, 40 * 256, 268) : COMPLETED); // link from QEMU's mbps
+        Phase2Monitor m = monitor(FAST, false, 300).checking(preflight, "qemu-default");
+        m.follow();
+        assertThat(m.calibrated()).isNotNull();
+        assertThat(m.calibrated().inputs().linkSource()).isEqualTo("the stream's first pass");
+        assertThat(log.lines()).filteredOn(l -> l.contains("planner, on the stream's first pass")).singleElement()
+                .asString().contains("does not converge")
+                .contains("the pre-flight plan was wrong: it predicted convergence from a dirty rate of 1.0 MiB/s");
+    }
+
     @Test
     void fiveFailedQueriesInARowAbort() {
         script(n -> null);

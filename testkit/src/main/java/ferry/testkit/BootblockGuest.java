@@ -68,19 +68,34 @@ public record BootblockGuest(int memoryMiB, long regionEnd, int delay) {
     }
 
     /**
-     * How fast the running guest rewrites its region here and now, in bytes per second, from the
-     * pass markers it prints over {@code window}: under TCG this depends on the host's speed.
+     * How fast the running guest rewrites its region here and now, in bytes per second, timed
+     * from one pass marker to the one {@code window} or more later (at least two passes): under
+     * TCG this depends on the host's speed, and counting markers in a fixed window rounds a slow
+     * guest down to nothing. Gives up after a minute with 0.
      */
     public double dirtyBytesPerS(QemuProcess q, Duration window) {
-        int before = passMarkers(q);
+        long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
+        int first = passMarkers(q);
+        while (passMarkers(q) == first && System.nanoTime() < deadline) {
+            pause();
+        }
+        int from = passMarkers(q);
         long start = System.nanoTime();
+        int now = from;
+        while ((now - from < 2 || System.nanoTime() - start < window.toNanos()) && System.nanoTime() < deadline) {
+            pause();
+            now = passMarkers(q);
+        }
+        double secs = (System.nanoTime() - start) / 1e9;
+        return (now - from) * Bootblock.pages(regionEnd) * 4096.0 / secs;
+    }
+
+    private static void pause() {
         try {
-            Thread.sleep(window.toMillis());
+            Thread.sleep(20);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        double secs = (System.nanoTime() - start) / 1e9;
-        return (passMarkers(q) - before) * Bootblock.pages(regionEnd) * 4096.0 / secs;
     }
 
     /** Waits until the guest has made at least {@code n} passes since boot. */

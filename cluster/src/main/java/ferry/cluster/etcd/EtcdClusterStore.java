@@ -163,6 +163,45 @@ public final class EtcdClusterStore implements ClusterStore {
     }
 
     @Override
+    public ClusterConfig addNode(NodeInfo node) {
+        String what = "add node '" + node.name() + "' to cluster '" + config.name() + "'";
+        long deadline = calls.deadline();
+        boolean tried = false;
+        while (true) {
+            GetResponse got = calls.read(what, () -> kv.get(CONFIG));
+            if (got.getKvs().isEmpty()) {
+                throw new ClusterException(NOT_FOUND, "etcd at " + address + " no longer holds cluster '"
+                        + config.name() + "'");
+            }
+            ClusterConfig now;
+            try {
+                now = Json.cluster(got.getKvs().get(0).getValue().getBytes());
+            } catch (IOException e) {
+                throw new ClusterException(IO, "the config of cluster '" + config.name() + "' cannot be read: "
+                        + e.getMessage(), e);
+            }
+            if (tried && now.nodes().contains(node)) {
+                return now; // our own write, whose answer was lost
+            }
+            List<NodeInfo> nodes = new java.util.ArrayList<>(now.nodes());
+            nodes.add(node);
+            ClusterConfig next = new ClusterConfig(now.name(), now.token(), nodes); // checks name and address
+            tried = true;
+            byte[] body = encode(() -> Json.cluster(next));
+            long revision = got.getKvs().get(0).getModRevision();
+            // only over the config we read: of two racing additions one writes, the other reads again
+            Optional<TxnResponse> r = calls.attempt(() -> kv.txn()
+                    .If(new Cmp(CONFIG, Cmp.Op.EQUAL, CmpTarget.modRevision(revision)))
+                    .Then(Op.put(CONFIG, ByteSequence.from(body), PutOption.DEFAULT)).commit());
+            if (r.isPresent() && r.get().isSucceeded()) {
+                log.info("added node '{}' ({}) to cluster '{}' in etcd", node.name(), node.agentAddress(), now.name());
+                return next;
+            }
+            calls.pause(what, deadline);
+        }
+    }
+
+    @Override
     public String location() {
         return "etcd " + address;
     }
