@@ -38,7 +38,7 @@ import picocli.CommandLine.Option;
                 "bytes, passes, max throttle, the planner's prediction, the overhead (wall time less QEMU's) and the",
                 "guest's work during the migration against its rate before. Writes a Markdown table, JSON and an",
                 "SVG plot of remaining bytes over",
-                "time to --out (default bench-results/). Takes ~5 minutes with --quick, ~15 without.",
+                "time to --out (default bench-results/). Takes ~11 minutes with --quick (kubevirt waits 150 s on S3), ~30 without.",
                 "Exit codes: 0 done (whatever the outcomes), 1 the bench itself failed, 2 bad usage."})
 final class BenchCommand implements Callable<Integer> {
     static final int BASE_VMID = 700;
