@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
  * held at an 80% throttle it was seen to run 40% of both (LinuxStressGuestTest).
  */
 class GuestWorkTest {
-    /** Ticks every 100 ms from {@code fromMs}, at {@code sliceShare} of the full 100 slices/s and {@code dirtyShare} of 48 MiB/s. */
+    /** Ticks every 100 ms from {@code fromMs}, at a share of the full 100 slices/s and of 48 MiB/s. */
     private static List<Tick> ticks(long seq0, long fromMs, long toMs, long slices0, double mib0, double sliceShare,
                                     double dirtyShare) {
         List<Tick> out = new ArrayList<>();
@@ -46,7 +46,8 @@ class GuestWorkTest {
         assertThat(w.workRatio()).isCloseTo(0.4, org.assertj.core.data.Offset.offset(0.03));
         assertThat(w.dirtyRatio()).isCloseTo(0.41, org.assertj.core.data.Offset.offset(0.03));
         // over the whole 20 s, half of it throttled: (10 s + 0.4 x 10 s) / 20 s
-        assertThat(new GuestWork(BEFORE, all, 0, 20_000).workRatio()).isCloseTo(0.7, org.assertj.core.data.Offset.offset(0.03));
+        assertThat(new GuestWork(BEFORE, all, 0, 20_000).workRatio())
+                .isCloseTo(0.7, org.assertj.core.data.Offset.offset(0.03));
     }
 
     @Test

@@ -62,7 +62,8 @@ final class OvirtPolicy implements ConvergencePolicy {
     public Setup setup() {
         ObjectNode p = Policies.parameters().put("max-bandwidth", c.bandwidthBytesPerS())
                 .put("downtime-limit", INITIAL_DOWNTIME_MS);
-        return new Setup(Policies.capabilities("events", true, "auto-converge", true), p, String.format(Locale.ROOT, "policy ovirt (an emulation of oVirt's \"Minimal "
+        return new Setup(Policies.capabilities("events", true, "auto-converge", true), p, String.format(Locale.ROOT,
+                "policy ovirt (an emulation of oVirt's \"Minimal "
                 + "downtime\" policy): downtime-limit %d ms, raised to 150/200/300/400/500 ms after more than 1/2/3/4/6 "
                 + "passes, then abort; auto-converge on, max-bandwidth %s/s; VDSM looks every %d s%s",
                 INITIAL_DOWNTIME_MS, Sizes.bytes(c.bandwidthBytesPerS()), intervalMs / 1000,

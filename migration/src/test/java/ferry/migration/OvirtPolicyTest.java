@@ -11,7 +11,8 @@ class OvirtPolicyTest {
     private static final long MIB = 1 << 20;
 
     private static OvirtPolicy policy(Integer maxDurationS) {
-        return new OvirtPolicy(new Policies.Context(256, 1, 32 * MIB, null, maxDurationS == null ? 60_000 : maxDurationS * 1000L,
+        long limitMs = maxDurationS == null ? 60_000 : maxDurationS * 1000L;
+        return new OvirtPolicy(new Policies.Context(256, 1, 32 * MIB, null, limitMs,
                 new MigrationRequest.Limits(maxDurationS, false, false, false, null), Set.of(), Set.of(), false),
                 OvirtPolicy.MONITOR_INTERVAL_MS);
     }
@@ -46,7 +47,8 @@ class OvirtPolicyTest {
                 "downtime 500", "stop ABORTED");
         // first look at 10 s records the pass; the steps come at 20, 30, 40, 50, 60 s; the abort at 70 s
         assertThat(at).isEqualTo(70_000);
-        assertThat(c.log).anyMatch(l -> l.startsWith("ovirt: 5 passes since the first look (more than 1): downtime limit 150"));
+        assertThat(c.log).anyMatch(l -> l.startsWith("ovirt: 5 passes since the first look (more than 1): "
+                + "downtime limit 150"));
         assertThat(c.log.getLast()).contains("whole Minimal downtime schedule", "aborted, as VDSM does");
         // the remaining data never fell: VDSM only logs that it stalls
         assertThat(c.log).anyMatch(l -> l.contains("stalling: 64.0 MiB remaining"));

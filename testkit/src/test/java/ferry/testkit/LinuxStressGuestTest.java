@@ -103,9 +103,9 @@ class LinuxStressGuestTest {
     /**
      * What QEMU's throttle takes from the guest, as its ticks show it: auto-converge held at 80% (a
      * migration into a pipe that throws it away, started at 80%, then slowed to 1 MiB/s so that it
-     * never ends) leaves the stressor about 40% of its slices and of its writes. It makes up at most one slice after a late wake-up, so
-     * neither count hides the throttle; it needs only a sliver of CPU per slice, so it keeps more
-     * than the 20% a guest that needs the whole CPU would.
+     * never ends) leaves the stressor about 40% of its slices and of its writes. It makes up at most
+     * one slice after a late wake-up, so neither count hides the throttle; it needs only a sliver of
+     * CPU per slice, so it keeps more than the 20% a guest that needs the whole CPU would.
      */
     @Test
     void aThrottledGuestRunsAFractionOfItsSlices() throws Exception {
