@@ -21,8 +21,9 @@ import java.util.Locale;
  * counts as progress a remaining-data figure below the one it read before (early versions kept
  * the lowest figure instead); its completion limit is the per-GiB value times
  * {@code getVMIMigrationDataSize}: the guest's memory (plus its local disks in a block migration)
- * in decimal GB, rounded up by Kubernetes' {@code Quantity.ScaledValue(Giga)}. Ferry's guests here
- * bring no KubeVirt block-migration disks, so only the memory counts. The stall detection newer
+ * in decimal GB, rounded up by Kubernetes' {@code Quantity.ScaledValue(Giga)}. Here the local disks
+ * Ferry mirrors count as KubeVirt's block-migrated ones, their sizes taken from the plan (without
+ * a plan, only the memory counts). The stall detection newer
  * releases add is behind a feature gate, off by default, and not emulated.
  *
  * <p>A time limit the user gave explicitly ({@code --max-duration}) still ends the migration as
@@ -33,15 +34,29 @@ final class KubevirtPolicy implements ConvergencePolicy {
     static final long PROGRESS_TIMEOUT_S = 150;
 
     private final Policies.Context c;
-    private final long completionMs;
+    private long completionMs;
     private final long progressMs;
     private long previous = -1;
+    private boolean announced;
     private long lastProgressMs;
 
     KubevirtPolicy(Policies.Context c) {
         this.c = c;
         this.completionMs = completionTimeoutMs((long) c.memoryMiB() << 20);
         this.progressMs = PROGRESS_TIMEOUT_S * 1000;
+    }
+
+    /** The local disks move in the same migration: KubeVirt counts them in the data to move. */
+    @Override
+    public void planned(Plan plan) {
+        long disks = diskBytes(plan);
+        if (disks > 0) {
+            completionMs = completionTimeoutMs(((long) c.memoryMiB() << 20) + disks);
+        }
+    }
+
+    static long diskBytes(Plan plan) {
+        return plan.disks().stream().mapToLong(Plan.DiskPrediction::bytes).sum();
     }
 
     /** 150 s per started decimal GB of the data, as virt-launcher computes it. */
@@ -63,7 +78,8 @@ final class KubevirtPolicy implements ConvergencePolicy {
         return new Setup(Policies.capabilities("events", true), p,
                 String.format(Locale.ROOT, "policy kubevirt (an emulation of KubeVirt's default MigrationConfiguration): "
                         + "downtime-limit %d ms (%s), max-bandwidth %s/s, no auto-converge, no postcopy; abort after "
-                        + "%d s in all (%d s per started GB of %d MiB) or %d s without progress%s", downtime,
+                        + "%d s in all (%d s per started GB of its %d MiB of RAM; local disks add theirs) or %d s "
+                        + "without progress%s", downtime,
                         c.downtimeMs() != null ? "asked for" : "QEMU's default", Sizes.bytes(c.bandwidthBytesPerS()),
                         completionMs / 1000, COMPLETION_TIMEOUT_PER_GIB_S, c.memoryMiB(), progressMs / 1000,
                         explicitLimit() ? ", or not-converged at the --max-duration of " + c.maxDurationMs() / 1000 + " s"
@@ -79,6 +95,10 @@ final class KubevirtPolicy implements ConvergencePolicy {
         if (explicitLimit() && Policies.overTime(s, c, control)) {
             return;
         }
+        if (!announced && completionMs != completionTimeoutMs((long) c.memoryMiB() << 20)) {
+            control.log("kubevirt: with the local disks, the completion timeout is %d s", completionMs / 1000);
+        }
+        announced = true;
         if (previous < 0 || s.remaining() < previous) {
             lastProgressMs = s.elapsedMs();
         }

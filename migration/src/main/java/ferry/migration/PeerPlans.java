@@ -31,7 +31,8 @@ final class PeerPlans {
         double mirrorS = in.disks().mirrorSeconds();
         double capS = explicitLimit ? in.ramTimeMs() / 1000.0 : Double.POSITIVE_INFINITY;
         List<Plan.Prediction> all = new ArrayList<>(plan.strategies());
-        all.add(kubevirt(in, Math.min(capS, KubevirtPolicy.completionTimeoutMs(in.ramBytes()) / 1000.0 - mirrorS)));
+        long data = in.ramBytes() + KubevirtPolicy.diskBytes(plan);
+        all.add(kubevirt(in, Math.min(capS, KubevirtPolicy.completionTimeoutMs(data) / 1000.0 - mirrorS)));
         all.add(ovirt(in, Long.getLong(Policies.OVIRT_INTERVAL_PROPERTY, OvirtPolicy.MONITOR_INTERVAL_MS), capS));
         return new Plan(in, List.copyOf(all), plan.recommended(), plan.reason(), plan.disks());
     }

@@ -80,6 +80,21 @@ class KubevirtPolicyTest {
     }
 
     @Test
+    void localDisksInThePlanCountInTheDataToMove() {
+        Plan plan = new Plan(new Plan.Inputs(256L << 20, 0.5, 0, 128L << 20, 32 * MIB, "limit", 300, 60_000, false,
+                false, false), java.util.List.of(), "budget", "", java.util.List.of(new Plan.DiskPrediction("virtio0",
+                "vm-1-disk-0.raw", 2_000_000_000L, 0, "background", 60, "")));
+        RecordingControl c = new RecordingControl();
+        KubevirtPolicy p = policy(256, null);
+        p.planned(plan);
+        p.step(poll(150_001, 80, 50), c); // 256 MiB + 2 GB: 3 GB, 450 s
+        assertThat(c.actions).isEmpty();
+        assertThat(c.log).containsExactly("kubevirt: with the local disks, the completion timeout is 450 s");
+        assertThatThrownBy(() -> p.step(poll(450_001, 200, 40), c)).isInstanceOf(RecordingControl.Stopped.class);
+        assertThat(c.actions).containsExactly("stop ABORTED");
+    }
+
+    @Test
     void aTimeLimitTheUserGaveStillEndsItAsNotConverged() {
         RecordingControl c = new RecordingControl();
         KubevirtPolicy p = policy(256, 60);

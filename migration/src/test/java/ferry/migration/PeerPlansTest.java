@@ -2,6 +2,7 @@ package ferry.migration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The planner's view of the peers on the bench's scenarios (256 MiB guest, 32 MiB/s link). */
@@ -48,6 +49,16 @@ class PeerPlansTest {
         assertThat(o.converges()).as(o.note()).isFalse();
         assertThat(o.note()).contains("aborted after the Minimal downtime schedule");
         assertThat(o.seconds()).isBetween(60.0, 90.0);
+    }
+
+    @Test
+    void kubevirtCountsTheLocalDisksInItsTimeoutAndTheMirrorsInItsTime() {
+        Plan.Inputs in = new Plan.Inputs(256L << 20, 0.7, 48 * MIB, 64L << 20, 32 * MIB, "limit", 300, 600_000, false,
+                false, false);
+        Plan withDisk = Plan.of(in, List.of(new Plan.DiskPrediction("virtio0", "vm-1-disk-0.raw", 2_000_000_000L, 0,
+                "background", 60, "")), false);
+        // 256 MiB + 2 GB start 3 GB: 450 s from the start, of which the mirror took 60 s
+        assertThat(PeerPlans.addTo(withDisk, false).forPolicy("kubevirt").seconds()).isEqualTo(390);
     }
 
     @Test
