@@ -29,13 +29,16 @@ import picocli.CommandLine.Option;
  * guest paused and sent once.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = {"Benchmarks the convergence policies (qemu-default, classic, budget) on three scenarios with",
+        description = {"Benchmarks the convergence policies (qemu-default: virsh migrate --live's defaults; classic:",
+                "Proxmox's; kubevirt and ovirt: emulations of those peers' defaults; budget) on three scenarios with",
                 "the linux-stress guest behind a fixed max-bandwidth on loopback: S1 idle, S2 dirtying about half",
                 "the bandwidth, S3 dirtying more than the bandwidth; S4 a local disk the guest writes to, mirrored",
                 "with each mirror mode (auto, background, write-blocking). Per run: outcome, QEMU downtime, the pause the",
                 "guest saw (its own clock), total time and its ratio to the floor (the paused guest sent once),",
-                "bytes, passes, max throttle. Writes a Markdown table, JSON and an SVG plot of remaining bytes over",
-                "time to --out (default bench-results/). Takes ~5 minutes with --quick, ~15 without.",
+                "bytes, passes, max throttle, the planner's prediction, the overhead (wall time less QEMU's) and the",
+                "guest's work during the migration against its rate before. Writes a Markdown table, JSON and an",
+                "SVG plot of remaining bytes over",
+                "time to --out (default bench-results/). Takes ~11 minutes with --quick (kubevirt waits 150 s on S3), ~30 without.",
                 "Exit codes: 0 done (whatever the outcomes), 1 the bench itself failed, 2 bad usage."})
 final class BenchCommand implements Callable<Integer> {
     static final int BASE_VMID = 700;
@@ -43,7 +46,9 @@ final class BenchCommand implements Callable<Integer> {
     static final int DIRTY_MIB = 64;
     static final int BANDWIDTH_MIB = 32;
     static final int BUDGET_MS = 300;
-    static final List<String> POLICIES = List.of("qemu-default", "classic", "budget");
+    static final List<String> POLICIES = List.of("qemu-default", "classic", "kubevirt", "ovirt", "budget");
+    /** How long the guest's rate is measured before each migration. */
+    static final long RATE_BEFORE_MS = 3000;
 
     /** The stressor's rate 0 means flat out, so "idle" is 1 MiB/s over 1 MiB. */
     record Scenario(String name, int dirtyMiB, int rateMiBps, String what) {}
@@ -71,6 +76,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--scenario", paramLabel = "S", split = ",", description = "Only these scenarios (S1,S2,S3,S4).")
     List<String> only;
 
+    @Option(names = "--policies", paramLabel = "P", split = ",", description = "Only these policies in S1-S3 "
+            + "(default all: qemu-default, classic, kubevirt, ovirt, budget).")
+    List<String> policies;
+
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "bench-results", description = "Where reports go (default bench-results/).")
     Path outDir;
 
@@ -97,6 +106,12 @@ final class BenchCommand implements Callable<Integer> {
             throw new UsageError("--reps must be between 1 and 20");
         }
         List<Scenario> scenarios = SCENARIOS.stream().filter(s -> only == null || only.contains(s.name())).toList();
+        List<String> rows = policies == null ? POLICIES : List.copyOf(policies);
+        for (String p : rows) {
+            if (!POLICIES.contains(p)) {
+                throw new UsageError("--policies: unknown policy '" + p + "'; choose from " + String.join(", ", POLICIES));
+            }
+        }
         boolean disks = only == null || only.contains(DISK_SCENARIO);
         if (scenarios.isEmpty() && !disks) {
             throw new UsageError("--scenario names none of S1, S2, S3, S4");
@@ -127,14 +142,18 @@ final class BenchCommand implements Callable<Integer> {
                 long floor = floor(layout, agents, sc);
                 say("%s floor: %d ms", sc.name(), floor);
                 for (int rep = 1; rep <= n; rep++) {
-                    for (String policy : POLICIES) {
+                    for (String policy : rows) {
                         BenchRun r = run(layout, agents, sc, policy, rep, floor);
                         runs.add(r);
                         say("%s %-12s #%d: %s, downtime %s ms, guest pause %s ms, total %d ms (%.1fx floor), %s sent, "
-                                        + "%s passes, max throttle %s%%", sc.name(), policy, rep, r.outcome(),
-                                r.downtimeMs(), r.guestPauseMs() == null ? "<50" : r.guestPauseMs(), r.totalMs(),
+                                        + "%s passes, max throttle %s%%, predicted %s, overhead %s ms, guest work %s",
+                                sc.name(), policy, rep, r.outcome(), r.downtimeMs(),
+                                r.guestPauseMs() == null ? "<50" : r.guestPauseMs(), r.totalMs(),
                                 r.totalMs() / (double) Math.max(1, floor), mib(r.transferredBytes()), r.passes(),
-                                r.maxThrottlePercent());
+                                r.maxThrottlePercent(), r.predicted() == null ? "?" : (r.predicted().converges()
+                                        ? "converges in " : "not converged after ") + r.predicted().totalMs() + " ms",
+                                r.overheadMs(), r.guestWork() == null || r.guestWork().ratio() == null ? "?"
+                                        : String.format(Locale.ROOT, "%.2f", r.guestWork().ratio()));
                     }
                 }
             }
@@ -162,9 +181,7 @@ final class BenchCommand implements Callable<Integer> {
             if (!scenarios.isEmpty()) {
                 setup.put("scenarios", String.join("; ", scenarios.stream().map(s -> s.name() + " " + s.what() + " ("
                         + s.rateMiBps() + " MiB/s over " + s.dirtyMiB() + " MiB)").toList()));
-                setup.put("policies", "qemu-default (QEMU's 300 ms); classic (from 100 ms, doubled when stalled, "
-                        + "xbzrle, auto-converge); budget (max-downtime " + BUDGET_MS + " ms, --allow-throttle "
-                        + "--allow-postcopy)");
+                setup.put("policies", String.join("; ", rows.stream().map(BenchCommand::describe).toList()));
             }
             setup.put("time limit", "each policy's default (at least 60 s)");
             setup.put("repetitions", Integer.toString(n));
@@ -176,6 +193,15 @@ final class BenchCommand implements Callable<Integer> {
                         + "; guest writes = acknowledged writes per second before vs during the migration");
             }
             setup.put("floor", "the same guest paused, then migrated once");
+            if (!scenarios.isEmpty()) {
+                setup.put("predicted", "the planner's view for the policy, made before the stream starts: converges "
+                        + "within the policy's limits, and QEMU's total time");
+                setup.put("overhead", "the migration's wall time less QEMU's total time");
+                setup.put("guest work", "the stressor's loop slices done during the migration (its whole wall time) ÷ "
+                        + "(its slices per second over " + RATE_BEFORE_MS / 1000 + " s before × the duration); it "
+                        + "makes up at most one slice after a late wake-up, so a throttle shows (held at 80% it runs "
+                        + "~40%); JSON guest_dirty_ratio is the same in MiB dirtied");
+            }
             setup.put("guest pause", "the longest pause the guest's own clock saw; it notices pauses above "
                     + BenchReport.GUEST_PAUSE_RESOLUTION_MS + " ms (shorter: <" + BenchReport.GUEST_PAUSE_RESOLUTION_MS
                     + " here, null in JSON)");
@@ -258,24 +284,54 @@ final class BenchCommand implements Callable<Integer> {
         return r.path("qemuTotalMs").asLong(r.path("durationMs").asLong());
     }
 
+    /** What the setup says each policy is. */
+    static String describe(String policy) {
+        return switch (policy) {
+            case "qemu-default" -> "qemu-default (QEMU's defaults, 300 ms: what virsh migrate --live does)";
+            case "classic" -> "classic (Proxmox's: from 100 ms, doubled when stalled, xbzrle, auto-converge)";
+            case "kubevirt" -> "kubevirt (an emulation of KubeVirt's default MigrationConfiguration: QEMU's 300 ms, no "
+                    + "auto-converge, no postcopy, aborted after 150 s per GB of RAM or 150 s without progress)";
+            case "ovirt" -> "ovirt (an emulation of oVirt's Minimal downtime policy: 100 ms, then 150/200/300/400/500 ms "
+                    + "after more than 1/2/3/4/6 passes as VDSM sees them every 10 s, then abort; auto-converge)";
+            default -> "budget (max-downtime " + BUDGET_MS + " ms, --allow-throttle --allow-postcopy)";
+        };
+    }
+
     private BenchRun run(ClusterLayout layout, Map<String, AgentClient> agents, Scenario sc, String policy, int rep,
                          long floor) throws Exception {
         int vmid = boot(layout, agents, sc);
+        Path serialA = layout.runRoot("a").resolve(Integer.toString(vmid)).resolve("serial.log");
+        Path serialB = layout.runRoot("b").resolve(Integer.toString(vmid)).resolve("serial.log");
+        GuestClock before = GuestClock.watch(serialA, RATE_BEFORE_MS);
+        long startMs = System.currentTimeMillis();
         List<BenchRun.Sample> samples = new ArrayList<>();
         JsonNode done = migrate(agents.get("a"), vmid, policy, samples, null);
         JsonNode r = done.path("result");
         String outcome = done.path("status").asText();
+        long endMs = startMs + r.path("durationMs").asLong();
         Long pause = null;
         if (outcome.equals("completed")) {
-            pause = guestPause(layout.runRoot("b").resolve(Integer.toString(vmid)).resolve("serial.log"));
+            pause = guestPause(serialB);
         }
+        Path after = outcome.equals("completed") ? serialB : serialA;
+        GuestWork work = before.workUntil(endMs, after, serialA, serialB, startMs);
         stopWherever(agents, vmid);
         long total = r.hasNonNull("qemuTotalMs") ? r.path("qemuTotalMs").asLong() : r.path("durationMs").asLong();
         String note = r.hasNonNull("error") ? r.path("error").asText() : r.path("postcopy").asBoolean() ? "postcopy" : null;
         return new BenchRun(sc.name(), policy, rep, outcome.equals("problems") ? BenchRun.FAILED : outcome,
                 longOrNull(r, "downtimeMs"), policy.equals("budget") ? BUDGET_MS : 300, total, pause,
                 longOrNull(r, "transferredBytes"), longOrNull(r, "passes"),
-                r.hasNonNull("maxThrottlePercent") ? r.path("maxThrottlePercent").asInt() : null, floor, note, samples);
+                r.hasNonNull("maxThrottlePercent") ? r.path("maxThrottlePercent").asInt() : null, floor, note, samples,
+                prediction(r.path("prediction")), longOrNull(r, "overheadMs"),
+                work == null ? null : new BenchRun.Work(work.workRatio(), work.dirtyRatio()));
+    }
+
+    /** The planner's prediction in a result: whether it converges, and QEMU's total time it expected. */
+    private static BenchRun.Prediction prediction(JsonNode p) {
+        if (!p.hasNonNull("converges") || !p.hasNonNull("seconds")) {
+            return null;
+        }
+        return new BenchRun.Prediction(p.path("converges").asBoolean(), Math.round(p.path("seconds").asDouble() * 1000));
     }
 
     /**

@@ -88,6 +88,11 @@ final class BenchReport {
             o.put("max_throttle_percent", r.maxThrottlePercent());
             o.put("floor_ms", r.floorMs());
             o.put("total_vs_floor", totalVsFloor(r));
+            o.put("predicted_converges", r.predicted() == null ? null : r.predicted().converges());
+            o.put("predicted_total_ms", r.predicted() == null ? null : r.predicted().totalMs());
+            o.put("overhead_ms", r.overheadMs());
+            o.put("guest_work_ratio", r.guestWork() == null ? null : round2(r.guestWork().ratio()));
+            o.put("guest_dirty_ratio", r.guestWork() == null ? null : round2(r.guestWork().dirtyRatio()));
             o.put("note", r.note());
         }
         ArrayNode sum = root.putArray("summary");
@@ -139,6 +144,10 @@ final class BenchReport {
         return root;
     }
 
+    private static Double round2(Double v) {
+        return v == null ? null : BigDecimal.valueOf(v).setScale(2, RoundingMode.HALF_UP).doubleValue();
+    }
+
     /** total / floor rounded to 2 decimals; null when the floor is unknown (0). */
     private static Double totalVsFloor(BenchRun r) {
         if (r.floorMs() <= 0) {
@@ -168,16 +177,21 @@ final class BenchReport {
         }
         b.append("## Runs\n\n");
         row(b, "Scenario", "Policy", "Rep", "Outcome", "Downtime (ms)", "Budget (ms)", "Guest pause (ms)",
-                "Total (s)", "× floor", "Sent (MiB)", "Passes", "Max throttle %");
-        row(b, "---", "---", "---:", "---", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:");
+                "Total (s)", "× floor", "Sent (MiB)", "Passes", "Max throttle %", "Predicted", "Overhead (s)",
+                "Guest work");
+        row(b, "---", "---", "---:", "---", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---",
+                "---:", "---:");
         for (BenchRun r : runs) {
             Double vsFloor = totalVsFloor(r);
+            Double work = r.guestWork() == null ? null : r.guestWork().ratio();
             row(b, mdCell(r.scenario()), mdCell(r.policy()), Integer.toString(r.repetition()), mdCell(r.outcome()),
                     num(r.downtimeMs()), Long.toString(r.maxDowntimeMs()),
                     guestPause(r.guestPauseMs(), r.completed()),
                     fixed(r.totalMs() / 1000.0, 1), vsFloor == null ? NONE : fixed(vsFloor, 2),
                     r.transferredBytes() == null ? NONE : fixed(r.transferredBytes() / MIB, 1),
-                    num(r.passes()), r.maxThrottlePercent() == null ? NONE : r.maxThrottlePercent().toString());
+                    num(r.passes()), r.maxThrottlePercent() == null ? NONE : r.maxThrottlePercent().toString(),
+                    predicted(r.predicted()), r.overheadMs() == null ? NONE : fixed(r.overheadMs() / 1000.0, 1),
+                    work == null ? NONE : fixed(work, 2));
         }
         // Notes explain failures; a column for them would make every row unreadably wide.
         List<BenchRun> noted = runs.stream().filter(r -> r.note() != null && !r.note().isBlank()).toList();
@@ -201,6 +215,11 @@ final class BenchReport {
                     guestPause(g.medianGuestPauseMs(), g.completed() > 0));
         }
         return b.toString();
+    }
+
+    /** "converges, 8.1 s" or "not, 60.0 s": the planner's outcome and the time it expected. */
+    private static String predicted(BenchRun.Prediction p) {
+        return p == null ? NONE : (p.converges() ? "converges, " : "not, ") + fixed(p.totalMs() / 1000.0, 1) + " s";
     }
 
     /**

@@ -7,7 +7,7 @@ import java.util.Objects;
  * One benchmark run: one migration of one scenario under one convergence policy.
  *
  * @param scenario           the workload, e.g. "idle" or "memory-stress"
- * @param policy             the convergence policy, e.g. "qemu-default", "classic", "budget"
+ * @param policy             the convergence policy, e.g. "qemu-default", "classic", "kubevirt", "ovirt", "budget"
  * @param repetition         1-based repetition number within (scenario, policy)
  * @param outcome            one of {@link #COMPLETED}, {@link #NOT_CONVERGED}, {@link #ABORTED}, {@link #FAILED}
  * @param downtimeMs         the downtime QEMU reported; null if the migration did not complete
@@ -20,12 +20,33 @@ import java.util.Objects;
  * @param floorMs            the physical floor: guest RAM / bandwidth, the best any policy could do; 0 if unknown
  * @param note               free text, e.g. why a run failed; may be null
  * @param samples            remaining-bytes progress over time, in the order taken; never null
+ * @param predicted          what the planner expected for this policy before the stream started; null if it made no plan
+ * @param overheadMs         the migration's wall time less QEMU's total time; null if QEMU's is unknown
+ * @param guestWork          what the migration cost the guest (see {@link GuestWork}); null if unknown
  */
 record BenchRun(String scenario, String policy, int repetition, String outcome,
                 Long downtimeMs, long maxDowntimeMs,
                 long totalMs, Long guestPauseMs, Long transferredBytes,
                 Long passes, Integer maxThrottlePercent, long floorMs, String note,
-                List<Sample> samples) {
+                List<Sample> samples, Prediction predicted, Long overheadMs, Work guestWork) {
+
+    /** The planner's view: converges within the policy's limits, and the time it expected QEMU to take. */
+    record Prediction(boolean converges, long totalMs) {}
+
+    /**
+     * Work the guest did during the migration ÷ its rate before × the duration: in the stressor's
+     * slices ({@code ratio}), and in the MiB it dirtied ({@code dirtyRatio}, which its catching up
+     * inflates). Either may be null.
+     */
+    record Work(Double ratio, Double dirtyRatio) {}
+
+    /** A run without a prediction, overhead or guest-work figure. */
+    BenchRun(String scenario, String policy, int repetition, String outcome, Long downtimeMs, long maxDowntimeMs,
+             long totalMs, Long guestPauseMs, Long transferredBytes, Long passes, Integer maxThrottlePercent,
+             long floorMs, String note, List<Sample> samples) {
+        this(scenario, policy, repetition, outcome, downtimeMs, maxDowntimeMs, totalMs, guestPauseMs, transferredBytes,
+                passes, maxThrottlePercent, floorMs, note, samples, null, null, null);
+    }
 
     static final String COMPLETED = "completed";
     static final String NOT_CONVERGED = "not-converged";

@@ -11,11 +11,13 @@ final class BudgetOptions {
 
     @Option(names = {"--max-downtime", "--downtime"}, paramLabel = "MS", description = {
             "budget: the most downtime the guest may see (default 300 ms);",
-            "classic: the first downtime limit (default 100 ms); qemu-default: QEMU's downtime limit."})
+            "classic: the first downtime limit (default 100 ms); qemu-default and kubevirt: QEMU's downtime",
+            "limit (default 300 ms); ovirt: not used (its schedule sets the limit)."})
     Integer downtime;
 
     @Option(names = "--max-duration", paramLabel = "S", description = "Seconds pre-copy may take before the policy "
-            + "escalates or gives up (default: 5 passes of all RAM at the bandwidth limit, at least 60 s).")
+            + "escalates or gives up (default: 5 passes of all RAM at the bandwidth limit, at least 60 s; kubevirt "
+            + "and ovirt: none, they end by their peer's own timeouts or schedule).")
     Integer maxDuration;
 
     @Option(names = "--allow-throttle", description = "budget: the guest's vCPUs may be slowed (auto-converge).")

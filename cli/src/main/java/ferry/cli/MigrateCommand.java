@@ -68,7 +68,11 @@ final class MigrateCommand implements Callable<Integer> {
             "                --allow-* permits (throttle, postcopy, pause), else abort with the reason;",
             "  classic       Proxmox's: double the downtime when stalled (from --downtime, 100 ms),",
             "                xbzrle and auto-converge on;",
-            "  qemu-default  QEMU's defaults, only --bwlimit applied (what virsh migrate --live does)."})
+            "  qemu-default  QEMU's defaults, only --bwlimit applied (what virsh migrate --live does);",
+            "  kubevirt      an emulation of KubeVirt's defaults: pre-copy at QEMU's downtime, aborted after",
+            "                150 s per GB of RAM or 150 s without progress;",
+            "  ovirt         an emulation of oVirt's \"Minimal downtime\": auto-converge, downtime 100 ms raised",
+            "                to 150-500 ms as the passes go by (VDSM looks every 10 s), then aborted."})
     String policy;
 
     @Option(names = "--recover-wait", paramLabel = "S", description = "How long to wait for a broken link during "

@@ -35,7 +35,8 @@ class BenchReportTest {
     private static BenchRun run(String scenario, String policy, int rep, String outcome, Long downtime,
                                 long totalMs, Long guestPause, List<BenchRun.Sample> samples) {
         return new BenchRun(scenario, policy, rep, outcome, downtime, 300, totalMs, guestPause, 600 * MIB,
-                3L, 20, 16_000, null, samples);
+                3L, 20, 16_000, null, samples, new BenchRun.Prediction(outcome.equals("completed"), totalMs - 500),
+                1200L, new BenchRun.Work(0.876, 0.994));
     }
 
     /** Two scenarios, three policies; the idle guest gets one run per policy, the stressed one more. */
@@ -45,6 +46,8 @@ class BenchReportTest {
         r.add(run("idle", "classic", 1, "completed", 90L, 16_500, 100L, drain(512, 5)));
         r.add(run("idle", "budget", 1, "completed", 80L, 16_400, 95L, List.of(new BenchRun.Sample(0, 512 * MIB))));
         r.add(run("stress", "qemu-default", 1, "not-converged", null, 60_000, null, drain(700, 10)));
+        r.add(run("stress", "kubevirt", 1, "aborted", null, 150_000, null, drain(700, 10)));
+        r.add(run("stress", "ovirt", 1, "completed", 480L, 35_000, 500L, drain(700, 10)));
         r.add(run("stress", "classic", 1, "completed", 450L, 40_000, 470L, drain(900, 8)));
         r.add(run("stress", "classic", 2, "completed", 250L, 30_000, 260L, drain(800, 7)));
         r.add(run("stress", "budget", 1, "completed", 280L, 24_000, 290L, drain(600, 7)));
@@ -78,7 +81,7 @@ class BenchReportTest {
 
         assertThat(j.get("setup").fieldNames()).toIterable().containsExactly("QEMU", "guest", "max-bandwidth");
         assertThat(j.at("/setup/QEMU").asText()).isEqualTo("10.0.2");
-        assertThat(j.get("runs")).hasSize(9);
+        assertThat(j.get("runs")).hasSize(11);
         assertThat(j.has("series")).isFalse();
 
         JsonNode first = j.at("/runs/0");
@@ -95,6 +98,11 @@ class BenchReportTest {
         assertThat(first.get("max_throttle_percent").asInt()).isEqualTo(20);
         assertThat(first.get("floor_ms").asLong()).isEqualTo(16_000);
         assertThat(first.get("total_vs_floor").asDouble()).isEqualTo(1.06); // 17000/16000 = 1.0625
+        assertThat(first.get("predicted_converges").asBoolean()).isTrue();
+        assertThat(first.get("predicted_total_ms").asLong()).isEqualTo(16_500);
+        assertThat(first.get("overhead_ms").asLong()).isEqualTo(1200);
+        assertThat(first.get("guest_work_ratio").asDouble()).isEqualTo(0.88);
+        assertThat(first.get("guest_dirty_ratio").asDouble()).isEqualTo(0.99);
         assertThat(first.has("samples")).isFalse();
 
         // Unknowns are explicit nulls, not missing members, so every run has the same shape.
@@ -102,11 +110,19 @@ class BenchReportTest {
         assertThat(notConverged.get("outcome").asText()).isEqualTo("not-converged");
         assertThat(notConverged.get("downtime_ms").isNull()).isTrue();
         assertThat(notConverged.get("guest_pause_ms").isNull()).isTrue();
-        JsonNode noFloor = j.at("/runs/8");
+        assertThat(notConverged.get("predicted_converges").asBoolean()).isFalse();
+        JsonNode noFloor = j.at("/runs/10");
         assertThat(noFloor.get("total_vs_floor").isNull()).isTrue();
         assertThat(noFloor.get("transferred_bytes").isNull()).isTrue();
+        // a run without a plan, an overhead or guest figures says so with nulls
+        assertThat(noFloor.get("predicted_converges").isNull()).isTrue();
+        assertThat(noFloor.get("predicted_total_ms").isNull()).isTrue();
+        assertThat(noFloor.get("overhead_ms").isNull()).isTrue();
+        assertThat(noFloor.get("guest_work_ratio").isNull()).isTrue();
 
-        assertThat(j.get("summary")).hasSize(6);
+        assertThat(j.get("summary")).hasSize(8);
+        assertThat(summary(j, "stress", "kubevirt").get("completed").asInt()).isZero();
+        assertThat(summary(j, "stress", "ovirt").get("max_downtime_ms_seen").asLong()).isEqualTo(480);
         JsonNode budget = summary(j, "stress", "budget");
         assertThat(budget.get("runs").asInt()).isEqualTo(3);
         assertThat(budget.get("completed").asInt()).isEqualTo(3);
@@ -130,7 +146,7 @@ class BenchReportTest {
     @Test
     void seriesCarriesTheSamples() {
         ObjectNode s = new BenchReport(runs(), setup()).series();
-        assertThat(s.get("runs")).hasSize(9);
+        assertThat(s.get("runs")).hasSize(11);
         JsonNode first = s.at("/runs/0");
         assertThat(first.get("scenario").asText()).isEqualTo("idle");
         assertThat(first.get("samples")).hasSize(6);
@@ -138,7 +154,7 @@ class BenchReportTest {
         assertThat(first.at("/samples/0/1").asLong()).isEqualTo(512 * MIB);
         assertThat(first.at("/samples/5/0").asLong()).isEqualTo(5000);
         assertThat(first.at("/samples/5/1").asLong()).isZero();
-        assertThat(s.at("/runs/8/samples")).isEmpty();
+        assertThat(s.at("/runs/10/samples")).isEmpty();
     }
 
     @Test
@@ -147,13 +163,16 @@ class BenchReportTest {
         assertThat(md).startsWith("# ");
         assertThat(md).contains("- **QEMU**: 10.0.2\n", "- **max-bandwidth**: 32 MiB/s\n");
         assertThat(md).contains("| Scenario | Policy | Rep | Outcome | Downtime (ms) | Budget (ms) | Guest pause (ms) "
-                + "| Total (s) | × floor | Sent (MiB) | Passes | Max throttle % |");
+                + "| Total (s) | × floor | Sent (MiB) | Passes | Max throttle % | Predicted | Overhead (s) | Guest work |");
         assertThat(md).contains("| idle | qemu-default | 1 | completed | 120 | 300 | 130 | 17.0 | 1.06 | 600.0 | 3 "
-                + "| 20 |\n");
+                + "| 20 | converges, 16.5 s | 1.2 | 0.88 |\n");
         assertThat(md).contains("| stress | qemu-default | 1 | not-converged | — | 300 | — | 60.0 | 3.75 | 600.0 "
-                + "| 3 | 20 |\n");
+                + "| 3 | 20 | not, 59.5 s | 1.2 | 0.88 |\n");
+        assertThat(md).contains("| stress | kubevirt | 1 | aborted | — | 300 | — | 150.0 | 9.38 | 600.0 | 3 | 20 "
+                + "| not, 149.5 s | 1.2 | 0.88 |\n");
         // completed, and the guest saw no pause above its resolution: not "unknown"
-        assertThat(md).contains("| stress | budget | 3 | completed | 290 | 300 | <50 | 25.0 | — | — | — | — |\n");
+        assertThat(md).contains("| stress | budget | 3 | completed | 290 | 300 | <50 | 25.0 | — | — | — | — | — | — "
+                + "| — |\n");
         assertThat(md).contains("guest agent <&> silent");
         // Summary row: runs, completed, met budget, median total (s), max downtime, median guest pause.
         assertThat(md).contains("| stress | budget | 3 | 3 | 2 | 25.0 | 310 | 305 |\n");
@@ -179,7 +198,7 @@ class BenchReportTest {
         assertThat(root.getLocalName()).isEqualTo("svg");
         NodeList lines = doc.getElementsByTagNameNS("*", "polyline");
         long sampled = runs.stream().filter(r -> !r.samples().isEmpty()).count();
-        assertThat(lines.getLength()).isEqualTo((int) sampled).isEqualTo(8);
+        assertThat(lines.getLength()).isEqualTo((int) sampled).isEqualTo(10);
 
         // Same policy, same colour, across both panels.
         Map<String, String> colourByPolicy = new LinkedHashMap<>();
@@ -191,7 +210,7 @@ class BenchReportTest {
                 assertThat(line.getAttribute("stroke")).isEqualTo(previous);
             }
         }
-        assertThat(colourByPolicy).containsOnlyKeys("qemu-default", "classic", "budget");
+        assertThat(colourByPolicy).containsOnlyKeys("qemu-default", "classic", "kubevirt", "ovirt", "budget");
         assertThat(colourByPolicy.values()).doesNotHaveDuplicates();
 
         List<String> texts = new ArrayList<>();
@@ -234,8 +253,8 @@ class BenchReportTest {
         assertThat(Files.readString(dir.resolve("latest.md"))).isEqualTo(report.markdown());
         assertThat(Files.readString(dir.resolve("latest.svg"))).isEqualTo(report.svg());
         JsonNode j = new ObjectMapper().readTree(dir.resolve("bench-20250304-050607.json").toFile());
-        assertThat(j.get("runs")).hasSize(9);
-        assertThat(j.get("summary")).hasSize(6);
+        assertThat(j.get("runs")).hasSize(11);
+        assertThat(j.get("summary")).hasSize(8);
         assertThat(j.at("/series/runs/0/samples")).hasSize(6);
 
         // A second report replaces latest.* and leaves the earlier stamped files alone.

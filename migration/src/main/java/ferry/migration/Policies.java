@@ -9,7 +9,12 @@ import java.util.Set;
 
 /** The convergence policies by name, and what they are built from. */
 public final class Policies {
-    public static final List<String> NAMES = List.of("budget", "classic", "qemu-default");
+    public static final List<String> NAMES = List.of("budget", "classic", "qemu-default", "kubevirt", "ovirt");
+    /**
+     * How often the ovirt emulation looks at the migration, in ms: VDSM's {@code migration_monitor_interval},
+     * which a host's admin may change too (default 10 s).
+     */
+    static final String OVIRT_INTERVAL_PROPERTY = "ferry.ovirt.monitorIntervalMs";
     static final ObjectMapper JSON = new ObjectMapper();
     /** Capabilities QEMU wants on both ends of the stream. */
     static final Set<String> BOTH_ENDS = Set.of("events", "postcopy-ram", "postcopy-preempt", "multifd", "return-path",
@@ -39,6 +44,8 @@ public final class Policies {
             case "budget" -> new BudgetPolicy(c);
             case "classic" -> new ClassicPolicy(c);
             case "qemu-default" -> new QemuDefaultPolicy(c);
+            case "kubevirt" -> new KubevirtPolicy(c);
+            case "ovirt" -> new OvirtPolicy(c, Long.getLong(OVIRT_INTERVAL_PROPERTY, OvirtPolicy.MONITOR_INTERVAL_MS));
             default -> throw new MigrationRefused(unknown(name));
         };
     }

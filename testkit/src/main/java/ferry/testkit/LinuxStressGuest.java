@@ -123,8 +123,16 @@ public record LinuxStressGuest(int memoryMiB, int dirtyMiB, int rateMiBps) {
                         "-no-reboot");
     }
 
-    /** One FERRY-TICK line: tick number since the stressor started, guest wall clock, MiB dirtied so far. */
-    public record Tick(long seq, long wallMs, double dirtiedMiB) {}
+    /**
+     * One FERRY-TICK line: tick number since the stressor started, guest wall clock, MiB dirtied so
+     * far, and the stressor's loop slices run so far (-1 from a stressor that does not print them):
+     * at most 100 a second, and no more than one lost slice is made up after a late wake-up.
+     */
+    public record Tick(long seq, long wallMs, double dirtiedMiB, long slices) {
+        public Tick(long seq, long wallMs, double dirtiedMiB) {
+            this(seq, wallMs, dirtiedMiB, -1);
+        }
+    }
 
     /**
      * One FERRY-GAP line. A {@link Kind#PAUSE} is time the VM did not run (stopped, e.g. a
@@ -147,7 +155,8 @@ public record LinuxStressGuest(int memoryMiB, int dirtyMiB, int rateMiBps) {
         for (String[] f : fields(serial, TICK)) {
             if (f.length >= 3) {
                 try {
-                    ticks.add(new Tick(Long.parseLong(f[0]), Long.parseLong(f[1]), Double.parseDouble(f[2])));
+                    ticks.add(new Tick(Long.parseLong(f[0]), Long.parseLong(f[1]), Double.parseDouble(f[2]),
+                            f.length >= 4 ? Long.parseLong(f[3]) : -1));
                 } catch (NumberFormatException ignored) {
                     // a line garbled by other console output
                 }

@@ -8,12 +8,16 @@
  * on stdout (the guest console) in lines the host parses:
  *
  *   FERRY-READY <mib> <rate> <touch ms> <rtc|nortc>
- *   FERRY-TICK <seq> <realtime ms> <dirtied MiB total>          every TICK_NS
+ *   FERRY-TICK <seq> <realtime ms> <dirtied MiB total> <slices>   every TICK_NS
  *   FERRY-GAP <ms> <realtime ms> pause|stall
  *   FERRY-ERROR <message>
  *
  * <seq> counts ticks since the start; it lives in guest memory, so it carries on across a
- * migration. Two kinds of gap:
+ * migration. <slices> counts the passes of the main loop, one per SLICE_NS when it gets the CPU
+ * on time: the guest's work in units that do not depend on RATE. Neither count makes up for lost
+ * time beyond one slice: after a late wake-up the loop runs once more at once, and the write
+ * credit is capped at two slices; during a pause the guest's clock stops, so nothing is owed.
+ * Two kinds of gap:
  *
  *  - stall: two consecutive slices more than GAP_NS apart on CLOCK_MONOTONIC (the guest ran, but
  *    this program did not). <ms> is the interval less the slice period.
@@ -218,6 +222,7 @@ static long npages;
 static long cursor;
 static uint64_t stamp;
 static uint64_t dirtied;    /* pages written since the start */
+static uint64_t slices;     /* passes of the main loop since the start */
 
 static void dirty(long n) {
     for (long i = 0; i < n; i++) {
@@ -273,6 +278,7 @@ int main(int argc, char **argv) {
         now = mono_ns();
         int64_t dt = now - last;
         last = now;
+        slices++;
         if (dt > GAP_NS) {
             say("FERRY-GAP %lld %lld stall", (long long) ((dt - SLICE_NS) / 1000000), (long long) real_ms());
         }
@@ -289,9 +295,10 @@ int main(int argc, char **argv) {
         }
         rtc_poll();
         if (now >= next_tick) {
-            say("FERRY-TICK %llu %lld %llu.%02llu", (unsigned long long) seq++, (long long) real_ms(),
+            say("FERRY-TICK %llu %lld %llu.%02llu %llu", (unsigned long long) seq++, (long long) real_ms(),
                     (unsigned long long) (dirtied / PAGES_PER_MIB),
-                    (unsigned long long) (dirtied % PAGES_PER_MIB * 100 / PAGES_PER_MIB));
+                    (unsigned long long) (dirtied % PAGES_PER_MIB * 100 / PAGES_PER_MIB),
+                    (unsigned long long) slices);
             next_tick += TICK_NS;
             if (next_tick <= now) {
                 next_tick = now + TICK_NS;

@@ -100,6 +100,57 @@ class LinuxStressGuestTest {
         }
     }
 
+    /**
+     * What QEMU's throttle takes from the guest, as its ticks show it: auto-converge held at 80% (a
+     * migration into a pipe that throws it away, started at 80%, then slowed to 1 MiB/s so that it
+     * never ends) leaves the stressor about 40% of its slices and of its writes. It makes up at most
+     * one slice after a late wake-up, so neither count hides the throttle; it needs only a sliver of
+     * CPU per slice, so it keeps more than the 20% a guest that needs the whole CPU would.
+     */
+    @Test
+    void aThrottledGuestRunsAFractionOfItsSlices() throws Exception {
+        LinuxStressGuest guest = new LinuxStressGuest(256, 64, 48);
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        try (QemuProcess q = guest.source(qemu, dir.resolve("source")).start()) {
+            LinuxStressGuest.awaitBooted(q, BOOT_TIMEOUT);
+            LinuxStressGuest.awaitTicks(q, 20, Duration.ofSeconds(30));
+            double[] before = rates(q, 3000);
+            var caps = json.createObjectNode();
+            caps.putArray("capabilities").addObject().put("capability", "auto-converge").put("state", true);
+            q.qmp().execute(Commands.MIGRATE_SET_CAPABILITIES, caps);
+            q.qmp().execute(Commands.MIGRATE_SET_PARAMETERS, json.createObjectNode().put("cpu-throttle-initial", 80)
+                    .put("cpu-throttle-increment", 1).put("max-bandwidth", 32L << 20));
+            q.qmp().execute(Commands.MIGRATE, json.createObjectNode().put("uri", "exec:cat > /dev/null"));
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            MigrationInfo info = q.qmp().call(Commands.QUERY_MIGRATE);
+            while ((info.cpuThrottlePercentage() == null || info.cpuThrottlePercentage() < 80)
+                    && System.nanoTime() < deadline) {
+                Thread.sleep(200);
+                info = q.qmp().call(Commands.QUERY_MIGRATE);
+            }
+            assertThat(info.cpuThrottlePercentage()).as("the throttle started: %s", info).isNotNull();
+            // from here on the stream is too slow to ever finish: the guest keeps running, throttled
+            q.qmp().execute(Commands.MIGRATE_SET_PARAMETERS, json.createObjectNode().put("max-bandwidth", 1L << 20));
+            double[] throttled = rates(q, 3000);
+            MigrationInfo after = q.qmp().call(Commands.QUERY_MIGRATE);
+            q.qmp().execute(Commands.MIGRATE_CANCEL, null);
+            System.out.printf("linux-stress throttled to %d%%+: %.1f slices/s and %.1f MiB/s, before %.1f and %.1f%n",
+                    info.cpuThrottlePercentage(), throttled[0], throttled[1], before[0], before[1]);
+            assertThat(after.status()).as("still throttled at the end: %s", after).isEqualTo(MigrationStatus.ACTIVE);
+            assertThat(throttled[0] / before[0]).as("slices").isBetween(0.15, 0.6);
+            assertThat(throttled[1] / before[1]).as("MiB dirtied").isBetween(0.15, 0.6);
+        }
+    }
+
+    /** Slices and MiB per second of the guest's clock over {@code ms} from now. */
+    private static double[] rates(QemuProcess q, long ms) throws InterruptedException {
+        Tick a = LinuxStressGuest.ticks(q).getLast();
+        Thread.sleep(ms);
+        Tick b = LinuxStressGuest.ticks(q).getLast();
+        double s = (b.wallMs() - a.wallMs()) / 1000.0;
+        return new double[] {(b.slices() - a.slices()) / s, (b.dirtiedMiB() - a.dirtiedMiB()) / s};
+    }
+
     @Test
     void migratesWithTheCounterCarryingOn() throws Exception {
         LinuxStressGuest guest = new LinuxStressGuest(256, 64, 20);

@@ -166,6 +166,11 @@ class LinuxStressInitramfsTest {
             assertThat(ticks.get(i).seq()).isEqualTo(i);
         }
         assertThat(LinuxStressGuest.dirtyRate(ticks)).isBetween(30.0, 50.0);
+        // one loop slice per 10 ms, never more: about 100 a second of its clock
+        Tick first = ticks.getFirst();
+        Tick last = ticks.getLast();
+        double slicesPerS = (last.slices() - first.slices()) * 1000.0 / (last.wallMs() - first.wallMs());
+        assertThat(slicesPerS).isBetween(80.0, 101.0);
     }
 
     @Test
