@@ -199,7 +199,8 @@ class AgentMigrationTest {
             assertThat(plan.path("inputs").path("dirtyBytesPerS").asDouble()).as("the guest dirties ~10 MB/s").isPositive();
             assertThat(plan.path("inputs").path("zeroShare").asDouble()).as("a bootblock guest is mostly zero").isGreaterThan(0.5);
             assertThat(plan.path("strategies")).extracting(n -> n.path("strategy").asText()).containsExactly(
-                    "qemu-default", "classic", "budget:precopy", "budget:throttle", "budget:postcopy", "budget:pause");
+                    "qemu-default", "classic", "budget:precopy", "budget:throttle", "budget:postcopy", "budget:pause",
+                    "kubevirt", "ovirt");
             assertThat(plan.path("recommended").asText()).isEqualTo("budget");
             var probed = a.post("/api/v1/vms/101/plan", json.createObjectNode().put("target", "b").put("sample_seconds", 1));
             assertThat(probed.path("inputs").path("linkSource").asText()).startsWith("measured by a 1 s probe to node 'b'");
