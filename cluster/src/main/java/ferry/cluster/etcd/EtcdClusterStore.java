@@ -63,6 +63,8 @@ public final class EtcdClusterStore implements ClusterStore {
     /** How long an agent's store waits for an etcd that does not answer (e.g. while it restarts). */
     public static final Duration PATIENCE = EtcdCalls.PATIENCE;
 
+    private static final Set<String> PLAIN_WARNED = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     private final StoreAddress address;
     private final Client client;
     private final KV kv;
@@ -163,7 +165,7 @@ public final class EtcdClusterStore implements ClusterStore {
             // jetcd dials all endpoints under one authority, which TLS checks against the server's
             // certificate: cluster create issues one etcd certificate that names every endpoint's host
             b.sslContext(tls.sslContext()).authority(address.etcdHosts().get(0));
-        } else {
+        } else if (PLAIN_WARNED.add(address.toString())) { // once per process: the CLI opens a store several times
             log.warn("cluster '{}': etcd at {} is spoken to without TLS; anyone who reaches its port can rewrite the "
                     + "cluster's records (use etcds:// with the cluster's certificates)", name, address);
         }
