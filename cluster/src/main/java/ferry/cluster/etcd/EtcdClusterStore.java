@@ -164,7 +164,7 @@ public final class EtcdClusterStore implements ClusterStore {
         if (address.isTls()) {
             // jetcd dials all endpoints under one authority, which TLS checks against the server's
             // certificate: cluster create issues one etcd certificate that names every endpoint's host
-            b.sslContext(tls.sslContext()).authority(address.etcdHosts().get(0));
+            b.sslContext(tls.sslContext()).authority(address.etcdEndpoints().get(0).getHost()); // [v6] in brackets
         } else if (PLAIN_WARNED.add(address.toString())) { // once per process: the CLI opens a store several times
             log.warn("cluster '{}': etcd at {} is spoken to without TLS; anyone who reaches its port can rewrite the "
                     + "cluster's records (use etcds:// with the cluster's certificates)", name, address);

@@ -52,7 +52,7 @@ final class EtcdHandshake {
             return Optional.of(Optional.of("cannot set up TLS with " + tls.client() + ": " + e.getMessage()));
         }
         try (Socket raw = connect(endpoint);
-             SSLSocket s = (SSLSocket) ssl.getSocketFactory().createSocket(raw, endpoint.getHost(), endpoint.getPort(), true)) {
+             SSLSocket s = (SSLSocket) ssl.getSocketFactory().createSocket(raw, bare(endpoint), endpoint.getPort(), true)) {
             SSLParameters p = s.getSSLParameters();
             p.setEndpointIdentificationAlgorithm("HTTPS"); // the certificate must name the host we dialled
             if (!endpoint.getHost().matches("[0-9.]+|\\[.*\\]")) {
@@ -133,14 +133,18 @@ final class EtcdHandshake {
     private static Socket connect(URI endpoint) throws IOException {
         Socket s = new Socket();
         try {
-            s.connect(new InetSocketAddress(endpoint.getHost().replace("[", "").replace("]", ""), endpoint.getPort()),
-                    TIMEOUT_MS);
+            s.connect(new InetSocketAddress(bare(endpoint), endpoint.getPort()), TIMEOUT_MS);
             s.setSoTimeout(TIMEOUT_MS);
             return s;
         } catch (IOException e) {
             s.close();
             throw e;
         }
+    }
+
+    /** The endpoint's host without an IPv6 literal's brackets. */
+    private static String bare(URI endpoint) {
+        return endpoint.getHost().replace("[", "").replace("]", "");
     }
 
     private static SSLContext context(EtcdTls tls) throws GeneralSecurityException, IOException {
