@@ -83,9 +83,9 @@ public final class ClusterLayout {
                 if (e.reason() != ClusterException.Reason.IO) {
                     throw e;
                 }
-                throw new ClusterException(e.reason(), e.getMessage() + ". The certificates are ready in " + pki.folder()
-                        + ": start etcd with " + etcdFlags(pki) + " (and https:// client URLs), then run this command "
-                        + "again: it keeps them", e);
+                throw new ClusterException(e.reason(), e.getMessage() + ". If that etcd is not yet set up for this "
+                        + "cluster: the certificates are ready in " + pki.folder() + "; start etcd with " + etcdFlags(pki)
+                        + " (and https:// client URLs), then run this command again: it keeps them", e);
             }
         } else {
             ClusterStores.create(dir, name, nodes, store).close();

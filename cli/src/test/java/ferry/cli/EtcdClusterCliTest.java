@@ -56,7 +56,7 @@ class EtcdClusterCliTest {
             FerryCli.Run first = ferry("cluster", "create", dir.toString(), "--nodes", "a,b", "--port",
                     Integer.toString(port), "--store", address, "--name", "onetcd");
             assertThat(first.code()).as(first.both()).isNotZero();
-            assertThat(first.err()).contains("does not speak TLS").contains("The certificates are ready in")
+            assertThat(first.err()).contains("does not speak TLS").contains("the certificates are ready in")
                     .contains("--cert-file " + dir.toAbsolutePath().resolve("pki/etcd/cert.pem"))
                     .contains("--trusted-ca-file " + dir.toAbsolutePath().resolve("pki/ca-cert.pem"))
                     .contains("--client-cert-auth").contains("run this command again");
