@@ -184,10 +184,10 @@ class EtcdClusterCliTest {
         assertThat(r.code()).as(r.both()).isEqualTo(Main.USAGE);
         assertThat(r.err()).contains("node 'c'");
         assertThat(Files.exists(other)).isFalse();
-        // a folder with a CA of its own: etcd trusts only the first cluster's CA and turns its admin away
+        // a folder with a CA of its own: its admin does not trust etcd, whose certificate the first cluster's CA signed
         r = ferry("cluster", "create", other.toString(), "--nodes", "a,b", "--store", etcd.storeAddress(), "--name", "onetcd");
         assertThat(r.code()).as(r.both()).isEqualTo(Main.FAILED);
-        assertThat(r.err()).contains("refused this client's certificate").contains("--trusted-ca-file");
+        assertThat(r.err()).contains("presents a certificate this client does not trust").contains("--trusted-ca-file");
         assertThat(other.resolve("store.json")).doesNotExist();
         // with the same CA (a copy of the folder's pki/) it gets in, and etcd's cluster of that name is kept
         Path copy = tmp.resolve("copy");
