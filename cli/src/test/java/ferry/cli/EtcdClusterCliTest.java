@@ -208,6 +208,45 @@ class EtcdClusterCliTest {
         assertThat(copy.resolve("store.json")).doesNotExist();
     }
 
+    @Test
+    void rotateCertsEtcdRenewsTheCertificateEtcdServesWithoutARestart() throws Exception {
+        java.security.cert.X509Certificate before = served();
+        FerryCli.Run r = ferry(dir, "cluster", "rotate-certs", "--etcd");
+        assertThat(r.code()).as(r.both()).isZero();
+        assertThat(r.out()).contains("etcd: new server certificate for 127.0.0.1").doesNotContain("node a:");
+        java.security.cert.X509Certificate renewed = ferry.cluster.pki.Pem.readCertificate(
+                dir.resolve("pki/etcd/cert.pem"));
+        assertThat(renewed.getSerialNumber()).isNotEqualTo(before.getSerialNumber());
+        // etcd, still the same process, hands the new certificate to the next client
+        assertThat(served().getSerialNumber()).isEqualTo(renewed.getSerialNumber());
+        assertThat(etcd.isAlive()).isTrue();
+        assertThat(statusJson(0).path("store_tls").asBoolean()).isTrue();
+    }
+
+    /** The certificate etcd presents to a new connection (read with the admin's credentials). */
+    private java.security.cert.X509Certificate served() throws Exception {
+        ferry.cluster.pki.ClusterPki pki = ClusterPki.in(dir);
+        java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        trust.setCertificateEntry("ca", pki.caCertificate());
+        java.security.KeyStore keys = java.security.KeyStore.getInstance("PKCS12");
+        keys.load(null, null);
+        keys.setKeyEntry("admin", pki.admin().key(), new char[0], new java.security.cert.Certificate[] {
+                pki.admin().certificate()});
+        javax.net.ssl.TrustManagerFactory tm = javax.net.ssl.TrustManagerFactory.getInstance("PKIX");
+        tm.init(trust);
+        javax.net.ssl.KeyManagerFactory km = javax.net.ssl.KeyManagerFactory.getInstance("SunX509");
+        km.init(keys, new char[0]);
+        javax.net.ssl.SSLContext ssl = javax.net.ssl.SSLContext.getInstance("TLS");
+        ssl.init(km.getKeyManagers(), tm.getTrustManagers(), null);
+        java.net.URI u = java.net.URI.create(etcd.storeAddress().replace("etcds://", "https://"));
+        try (javax.net.ssl.SSLSocket s = (javax.net.ssl.SSLSocket) ssl.getSocketFactory().createSocket(u.getHost(),
+                u.getPort())) {
+            s.startHandshake();
+            return (java.security.cert.X509Certificate) s.getSession().getPeerCertificates()[0];
+        }
+    }
+
     private JsonNode statusJson(int expectedCode) {
         FerryCli.Run r = ferry(dir, "cluster", "status", "--json");
         assertThat(r.code()).as(r.both()).isEqualTo(expectedCode);
