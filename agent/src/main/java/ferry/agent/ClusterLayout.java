@@ -84,7 +84,8 @@ public final class ClusterLayout {
                     throw e;
                 }
                 throw new ClusterException(e.reason(), e.getMessage() + ". If that etcd is not yet set up for this "
-                        + "cluster: the certificates are ready in " + pki.folder() + "; start etcd with " + etcdFlags(pki)
+                        + "cluster: the certificates are ready in " + pki.folder() + "; start etcd with "
+                        + etcdFlags(pki)
                         + " (and https:// client URLs), then run this command again: it keeps them", e);
             }
         } else {
@@ -174,7 +175,8 @@ public final class ClusterLayout {
 
     /** The flags that make an operator's etcd serve with the cluster's certificate and demand a client's. */
     public static String etcdFlags(ClusterPki pki) {
-        return "--cert-file " + pki.etcdFolder().resolve("cert.pem") + " --key-file " + pki.etcdFolder().resolve("key.pem")
+        return "--cert-file " + pki.etcdFolder().resolve("cert.pem")
+                + " --key-file " + pki.etcdFolder().resolve("key.pem")
                 + " --trusted-ca-file " + pki.caCertFile() + " --client-cert-auth";
     }
 

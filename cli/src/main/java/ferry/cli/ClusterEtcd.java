@@ -15,7 +15,7 @@ import java.util.List;
 public final class ClusterEtcd {
     private ClusterEtcd() {}
 
-    /** TLS etcd on loopback (free ports), its data in {@code etcdDir}, for cluster {@code cluster} in {@code clusterDir}. */
+    /** TLS etcd on loopback (free ports), data in {@code etcdDir}, for cluster {@code cluster} in {@code clusterDir}. */
     public static EtcdServer onLoopback(Path clusterDir, String cluster, Path etcdDir)
             throws IOException, InterruptedException {
         return EtcdServer.startOnLoopback(etcdDir, files(ClusterPki.prepare(clusterDir, cluster, List.of(),
@@ -23,8 +23,8 @@ public final class ClusterEtcd {
     }
 
     /** TLS etcd listening on {@code host} (e.g. the ctl host's address). */
-    public static EtcdServer on(Path clusterDir, String cluster, Path etcdDir, String host, int clientPort, int peerPort)
-            throws IOException, InterruptedException {
+    public static EtcdServer on(Path clusterDir, String cluster, Path etcdDir, String host, int clientPort,
+            int peerPort) throws IOException, InterruptedException {
         return EtcdServer.start(etcdDir, List.of(), host, clientPort, peerPort,
                 files(ClusterPki.prepare(clusterDir, cluster, List.of(), List.of(host))));
     }

@@ -95,7 +95,8 @@ final class EtcdHandshake {
     private static Optional<String> refused(String where, EtcdTls tls, SSLException e) {
         String m = String.valueOf(e.getMessage());
         if (m.contains("bad_certificate") || m.contains("certificate_required") || m.contains("unknown_ca")
-                || m.contains("certificate_unknown") || m.contains("bad certificate")) {
+                || m.contains("certificate_unknown") || m.contains("certificate_expired")
+                || m.contains("bad certificate")) {
             return Optional.of(where + " refused this client's certificate (" + tls.client() + "; " + m + "): etcd "
                     + "lets in only certificates of the CA in its --trusted-ca-file; start it with this cluster's "
                     + "pki/ca-cert.pem, or use this cluster's own folder");
