@@ -79,7 +79,7 @@ public final class Agent implements AutoCloseable {
      */
     public static Agent start(Path clusterDir, String node, Duration leaseTtl) {
         ClusterLayout layout = new ClusterLayout(clusterDir);
-        ClusterStore store = layout.open();
+        ClusterStore store = layout.openAsNode(node); // etcds://: with the node's own certificate
         NodeInfo me = store.config().node(node).orElseThrow(() -> new IllegalArgumentException(
                 "node '" + node + "' is not in cluster " + clusterDir + "; its nodes are "
                         + String.join(", ", store.config().nodeNames())));

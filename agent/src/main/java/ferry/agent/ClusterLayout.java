@@ -3,11 +3,13 @@ package ferry.agent;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import ferry.cluster.ClusterException;
 import ferry.cluster.ClusterStore;
 import ferry.cluster.ClusterStores;
 import ferry.cluster.NodeInfo;
 import ferry.cluster.StoreAddress;
 import ferry.cluster.pki.ClusterPki;
+import ferry.cluster.pki.Identity;
 import ferry.node.NodeException;
 import ferry.node.Storage;
 import java.io.IOException;
@@ -68,8 +70,28 @@ public final class ClusterLayout {
      * the admin ({@code pki/}), the storages, and later run directories and logs.
      */
     public static ClusterLayout create(Path dir, String name, List<NodeInfo> nodes, StoreAddress store) {
-        ClusterStores.create(dir, name, nodes, store).close();
-        ClusterPki.create(dir, name, nodes);
+        if (store.isTls()) {
+            if (ClusterStores.holdsCluster(dir)) {
+                throw new ClusterException(ClusterException.Reason.EXISTS, dir + " already holds a cluster; create the "
+                        + "new cluster in another folder");
+            }
+            // the certificates first: the admin's reaches etcd, and etcd must serve with its own before we can
+            ClusterPki pki = ClusterPki.prepare(dir, name, nodes, store.etcdHosts());
+            try {
+                ClusterStores.create(dir, name, nodes, store).close();
+            } catch (ClusterException e) {
+                if (e.reason() != ClusterException.Reason.IO) {
+                    throw e;
+                }
+                throw new ClusterException(e.reason(), e.getMessage() + ". If that etcd is not yet set up for this "
+                        + "cluster: the certificates are ready in " + pki.folder() + "; start etcd with "
+                        + etcdFlags(pki)
+                        + " (and https:// client URLs), then run this command again: it keeps them", e);
+            }
+        } else {
+            ClusterStores.create(dir, name, nodes, store).close();
+            ClusterPki.prepare(dir, name, nodes, List.of());
+        }
         ClusterLayout layout = new ClusterLayout(dir);
         ArrayNode storages = JSON.createArrayNode();
         storages.addObject().put("id", "local").put("path", dir.toAbsolutePath().resolve("storage/{node}/local").toString())
@@ -141,6 +163,21 @@ public final class ClusterLayout {
     /** The same; an etcd that does not answer fails an operation after {@code patience}. */
     public ClusterStore open(java.time.Duration patience) {
         return ClusterStores.open(dir, patience);
+    }
+
+    /**
+     * Opens the cluster's store as node {@code node}'s agent: an {@code etcds://} store is reached
+     * with the node's certificate (a node's host has no admin key).
+     */
+    public ClusterStore openAsNode(String node) {
+        return ClusterStores.open(dir, ferry.cluster.etcd.EtcdClusterStore.PATIENCE, Identity.node(node));
+    }
+
+    /** The flags that make an operator's etcd serve with the cluster's certificate and demand a client's. */
+    public static String etcdFlags(ClusterPki pki) {
+        return "--cert-file " + pki.etcdFolder().resolve("cert.pem")
+                + " --key-file " + pki.etcdFolder().resolve("key.pem")
+                + " --trusted-ca-file " + pki.caCertFile() + " --client-cert-auth";
     }
 
     /** Where the cluster's records live, without connecting. */

@@ -34,8 +34,11 @@ final class ClusterCommand {
                     "cluster's CA with a certificate for each node and one for the admin (pki/; keys 0600):",
                     "agents speak HTTPS and let in only clients with a certificate of this CA.",
                     "The records (nodes, VMs, locks, journals, liveness) live in the folder itself, for nodes",
-                    "on one host, or in etcd (--store etcd://HOST:PORT) for nodes on several hosts: then",
-                    "the folder only points to etcd; copy it to every host."})
+                    "on one host, or in etcd for nodes on several hosts: then the folder only points to etcd;",
+                    "copy it to every host. With --store etcds://HOST:PORT etcd is reached over mutual TLS:",
+                    "this also issues etcd's server certificate (pki/etcd/); start etcd with it (--cert-file",
+                    "--key-file, --trusted-ca-file pki/ca-cert.pem, --client-cert-auth) before or after a",
+                    "first try, and run the command again: it keeps the certificates it made."})
     static final class Create implements Callable<Integer> {
         @Parameters(paramLabel = "DIR", description = "The new cluster folder.")
         Path dir;
@@ -50,8 +53,10 @@ final class ClusterCommand {
         String name;
 
         @Option(names = "--store", paramLabel = "STORE", defaultValue = "dir",
-                description = {"Where the records live: 'dir' (the folder, default) or",
-                        "etcd://HOST:PORT[,HOST:PORT...] (the cluster's name is its key prefix there)."})
+                description = {"Where the records live: 'dir' (the folder, default),",
+                        "etcds://HOST:PORT[,HOST:PORT...] (etcd over mutual TLS with the cluster's",
+                        "certificates), or etcd://HOST:PORT[,...] (an etcd without TLS: a warning); the",
+                        "cluster's name is its key prefix there."})
         String store;
 
         @Option(names = "--address", paramLabel = "NODE=HOST", split = ",",
@@ -78,6 +83,7 @@ final class ClusterCommand {
             }
             ferry.cluster.StoreAddress where = ferry.cluster.StoreAddress.parse(store);
             ClusterLayout.create(dir, name, members, where);
+            StoreWarning.of(where).ifPresent(w -> spec.commandLine().getErr().println("ferry: warning: " + w));
             spec.commandLine().getOut().printf("created cluster '%s' in %s with nodes %s (records: %s; certificates: "
                     + "%s); start the agents with 'ferry cluster up --cluster %s'%n", name, dir.toAbsolutePath(),
                     String.join(", ", nodes), where.isEtcd() ? "etcd " + where : "the folder",
@@ -198,12 +204,19 @@ final class ClusterCommand {
             var report = VmCommand.JSON.createObjectNode();
             try (ClusterStore s = cluster.store()) {
                 java.util.Set<String> live = s.liveNodes();
-                report.put("cluster", s.config().name()).put("store", s.location());
+                ferry.cluster.StoreAddress where = cluster.layout().storeAddress();
+                report.put("cluster", s.config().name()).put("store", s.location()).put("store_tls", where.isTls());
                 var nodesJson = report.putArray("nodes");
                 if (!json) {
-                    out.printf("cluster '%s' (%s; records: %s)%n", s.config().name(), cluster.dir.toAbsolutePath(),
-                            s.location());
+                    out.printf("cluster '%s' (%s; records: %s%s)%n", s.config().name(), cluster.dir.toAbsolutePath(),
+                            s.location(), where.isTls() ? ", over mutual TLS" : "");
                 }
+                StoreWarning.of(where).ifPresent(w -> {
+                    report.put("store_warning", w);
+                    if (!json) {
+                        out.printf("  WARNING: %s%n", w);
+                    }
+                });
                 String noAdmin = adminProblem();
                 if (noAdmin != null) {
                     report.put("admin_certificate_problem", noAdmin);

@@ -17,8 +17,10 @@ import picocli.CommandLine.Option;
 
 /** {@code ferry cluster rotate-certs}: new certificates (and keys) from the cluster's CA. */
 @Command(name = "rotate-certs", mixinStandardHelpOptions = true,
-        description = {"Issues new certificates and keys from the cluster's CA, for the nodes named by --node",
-                "and the admin with --admin (all of them when neither is given). A node's certificate",
+        description = {"Issues new certificates and keys from the cluster's CA, for the nodes named by --node,",
+                "the admin with --admin and, for an etcds:// store, etcd's server certificate with --etcd",
+                "(all of them when none is given; etcd reads its files again at each new connection, so",
+                "copy them over its old ones, no restart needed). A node's certificate",
                 "names its current agent and migration addresses. Needs the CA's key (pki/ca-key.pem),",
                 "so it runs where the cluster was created. A running agent notices its new certificate",
                 "file within seconds and serves (and calls its peers with) the new one; no restart."})
@@ -32,6 +34,9 @@ final class ClusterRotateCerts implements Callable<Integer> {
     @Option(names = "--admin", description = "Renew the admin's (the CLI's) certificate.")
     boolean admin;
 
+    @Option(names = "--etcd", description = "Renew etcd's server certificate (pki/etcd/), for the store's hosts.")
+    boolean etcd;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -41,7 +46,17 @@ final class ClusterRotateCerts implements Callable<Integer> {
         ClusterPki pki = layout.pki();
         CertificateAuthority ca = pki.authority(); // before anything changes: refused where the CA's key is not
         PrintWriter out = spec.commandLine().getOut();
-        boolean all = nodes.isEmpty() && !admin;
+        boolean all = nodes.isEmpty() && !admin && !etcd;
+        ferry.cluster.StoreAddress store = layout.storeAddress();
+        if (etcd && !store.isTls()) {
+            throw new UsageError("--etcd: this cluster's store is " + store + ", not etcd over TLS (etcds://)");
+        }
+        if ((all || etcd) && store.isTls()) {
+            // before the store is opened: an etcd whose certificate expired is reached again once it has the new one
+            Credential c = pki.issueEtcd(ca, store.etcdHosts(), CertificateAuthority.LEAF_VALIDITY);
+            out.printf("etcd: new server certificate for %s, valid until %s (%s): copy it to etcd's --cert-file and "
+                    + "--key-file%n", String.join(", ", store.etcdHosts()), c.notAfter(), pki.etcdFolder());
+        }
         try (ClusterStore s = cluster.store()) {
             List<NodeInfo> which = new ArrayList<>();
             for (String n : all ? s.config().nodeNames() : nodes) {

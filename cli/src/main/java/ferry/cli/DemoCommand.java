@@ -137,6 +137,7 @@ final class DemoCommand implements Callable<Integer> {
             summary.put("guest", linux ? "linux-stress" : "bootblock");
             summary.put("hosts", net == null ? "loopback" : "netns");
             summary.put("store", nodes.store());
+            summary.put("store_tls", nodes.layout().storeAddress().isTls());
             if (net != null) {
                 summary.set("link", link(net, rate, sent, summary));
             }

@@ -49,8 +49,9 @@ sealed interface DemoNodes extends AutoCloseable {
     static DemoNodes onHosts(Path clusterDir, HostNetwork net) throws IOException, InterruptedException {
         Map<String, String> addresses = new LinkedHashMap<>();
         NAMES.forEach(n -> addresses.put(n, net.address(n)));
+        // etcd over mutual TLS (etcds://): the cluster's CA and etcd's certificate are made before it starts
         EtcdServer etcd = EtcdServer.unavailableReason() != null ? null
-                : EtcdServer.start(clusterDir.resolveSibling("etcd"), List.of(), net.address(HostNetwork.CTL),
+                : ClusterEtcd.on(clusterDir, "demo", clusterDir.resolveSibling("etcd"), net.address(HostNetwork.CTL),
                         ETCD_CLIENT_PORT, ETCD_PEER_PORT);
         StoreAddress store = etcd == null ? StoreAddress.DIRECTORY : StoreAddress.parse(etcd.storeAddress());
         OnHosts nodes;

@@ -42,10 +42,12 @@ final class DoctorCommand implements Callable<Integer> {
         ferry.cluster.pki.ClusterPki pki = cluster != null && Files.isDirectory(cluster)
                 ? ferry.cluster.pki.ClusterPki.in(cluster) : null;
         java.time.Instant now = java.time.Instant.now();
+        java.util.Optional<String> storeWarning = pki != null ? StoreWarning.of(cluster) : java.util.Optional.empty();
         int expired = 0;
         if (json) {
             ObjectNode o = toJson(r);
             o.putObject("tls").put("able", tls.able()).put("detail", tls.detail());
+            storeWarning.ifPresent(w -> o.put("store_warning", w));
             if (pki != null) {
                 var certs = CertificateReport.json(pki, now);
                 certs.forEach(c -> o.withArray("certificates").add(c));
@@ -60,6 +62,7 @@ final class DoctorCommand implements Callable<Integer> {
             if (pki != null) {
                 out.printf("Certificates of cluster %s:%n", cluster.toAbsolutePath());
                 expired = CertificateReport.print(pki, now, out);
+                storeWarning.ifPresent(w -> out.printf("WARNING: %s%n", w));
             }
         }
         out.flush();

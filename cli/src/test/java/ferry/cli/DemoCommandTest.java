@@ -57,6 +57,8 @@ class DemoCommandTest {
         // the records live in an etcd on the ctl host when etcd is installed (install-deps installs it)
         assertThat(j.path("store").asText()).isEqualTo(ferry.testkit.etcd.EtcdServer.unavailableReason() == null
                 ? "etcd" : "directory");
+        // and the agents and the demo's client reach that etcd over mutual TLS
+        assertThat(j.path("store_tls").asBoolean()).isEqualTo(j.path("store").asText().equals("etcd"));
         assertThat(j.path("log").toString()).contains("starting migration of VM 100 to node 'b' (10.77.0.2)");
         // over the bridge the streams go over TLS, the target's certificate checked for its address
         assertThat(j.path("tls").asBoolean()).isTrue();

@@ -17,10 +17,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * The conformance suite on etcd (a real etcd process, one per class; every test its own cluster
- * name, so its own key prefix), plus what only etcd has: it can be killed and restarted.
+ * The conformance suite on etcd over mutual TLS, as clusters use it (a real etcd process, one per
+ * class, serving with a certificate of a cluster CA and demanding one from clients; every test its
+ * own cluster name, so its own key prefix), plus what only etcd has: it can be killed and
+ * restarted. The suite's store speaks as the admin, its child JVMs as node a.
  */
 class EtcdStoreConformanceTest extends StoreConformance {
+    static TlsEtcd tlsEtcd;
     static EtcdServer etcd;
     static Path etcdDir;
     private static int clusters;
@@ -34,13 +37,14 @@ class EtcdStoreConformanceTest extends StoreConformance {
         }
         Assumptions.assumeTrue(why == null, why);
         etcdDir = Files.createTempDirectory("ferry-etcd-test");
-        etcd = EtcdServer.startOnLoopback(etcdDir);
+        tlsEtcd = TlsEtcd.start(etcdDir);
+        etcd = tlsEtcd.server();
     }
 
     @AfterAll
     static void stopEtcd() throws Exception {
-        if (etcd != null) {
-            etcd.close();
+        if (tlsEtcd != null) {
+            tlsEtcd.close();
         }
     }
 
@@ -51,28 +55,32 @@ class EtcdStoreConformanceTest extends StoreConformance {
     @Override
     ClusterStore createCluster(String base) {
         name = base + "-" + ProcessHandle.current().pid() + "-" + (++clusters);
-        return EtcdClusterStore.create(address(), name, NODES);
+        return EtcdClusterStore.create(address(), name, NODES, tlsEtcd.admin());
     }
 
     @Override
     ClusterStore reopen() {
-        return EtcdClusterStore.open(address(), name);
+        return open(name, EtcdClusterStore.PATIENCE);
+    }
+
+    private ClusterStore open(String cluster, Duration patience) {
+        return EtcdClusterStore.open(address(), cluster, patience, tlsEtcd.admin());
     }
 
     @Override
     String spec() {
-        return StoreSpec.etcd(etcd.storeAddress(), name);
+        return StoreSpec.etcds(etcd.storeAddress(), name, "a", tlsEtcd.clusterDir());
     }
 
     @Test
     void aSecondClusterOfTheSameNameIsRefusedAndOthersAreSeparate() {
         store.create("a", 100, config("web"));
-        ClusterException e = failure(Reason.EXISTS, () -> EtcdClusterStore.create(address(), name, NODES));
+        ClusterException e = failure(Reason.EXISTS, () -> EtcdClusterStore.create(address(), name, NODES, tlsEtcd.admin()));
         assertThat(e.getMessage()).contains("already holds a cluster named '" + name + "'");
-        ClusterStore other = track(EtcdClusterStore.create(address(), name + "-other", NODES));
+        ClusterStore other = track(EtcdClusterStore.create(address(), name + "-other", NODES, tlsEtcd.node("b")));
         assertThat(other.vms()).isEmpty();
         assertThat(other.config().token()).isNotEqualTo(store.config().token());
-        e = failure(Reason.NOT_FOUND, () -> EtcdClusterStore.open(address(), "nothing-here"));
+        e = failure(Reason.NOT_FOUND, () -> open("nothing-here", EtcdClusterStore.PATIENCE));
         assertThat(e.getMessage()).contains("holds no cluster named 'nothing-here'").contains("ferry cluster create");
     }
 
@@ -109,7 +117,7 @@ class EtcdStoreConformanceTest extends StoreConformance {
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void anUnreachableEtcdIsAClearErrorThatChangesNothing() throws Exception {
         store.create("a", 100, config("web"));
-        ClusterStore impatient = track(EtcdClusterStore.open(address(), name, Duration.ofSeconds(2)));
+        ClusterStore impatient = track(open(name, Duration.ofSeconds(2)));
         etcd.kill();
         try {
             ClusterException e = failure(Reason.IO, () -> impatient.lock(100, "a", "migrate"));

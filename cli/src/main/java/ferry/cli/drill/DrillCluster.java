@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.agent.AgentClient;
 import ferry.agent.ClusterLayout;
 import ferry.cli.AgentProcess;
+import ferry.cli.ClusterEtcd;
 import ferry.cluster.ClusterStore;
 import ferry.cluster.StoreAddress;
 import ferry.testkit.etcd.EtcdServer;
@@ -76,8 +77,11 @@ final class DrillCluster implements AutoCloseable {
     static DrillCluster create(boolean keep, boolean onEtcd, HostNetwork net, Path workDir)
             throws IOException, InterruptedException {
         Path root = workDir != null ? workDir : Files.createTempDirectory("ferry-drill");
-        EtcdServer etcd = !onEtcd ? null : net == null ? EtcdServer.startOnLoopback(root.resolve("etcd"))
-                : EtcdServer.start(root.resolve("etcd"), List.of(), net.address(HostNetwork.CTL), 2379, 2380);
+        // etcd over mutual TLS, as an operator runs it for an etcds:// store: the cluster's CA comes first
+        EtcdServer etcd = !onEtcd ? null : net == null
+                ? ClusterEtcd.onLoopback(root.resolve("cluster"), "drill", root.resolve("etcd"))
+                : ClusterEtcd.on(root.resolve("cluster"), "drill", root.resolve("etcd"), net.address(HostNetwork.CTL),
+                        2379, 2380);
         try {
             StoreAddress store = etcd == null ? StoreAddress.DIRECTORY : StoreAddress.parse(etcd.storeAddress());
             ClusterLayout layout;

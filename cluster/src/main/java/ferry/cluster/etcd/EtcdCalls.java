@@ -23,12 +23,18 @@ final class EtcdCalls {
     /** How long an agent's store waits for an unreachable etcd before it fails the operation. */
     static final Duration PATIENCE = Duration.ofSeconds(30);
 
+    /** How often a failing store asks {@link EtcdHandshake} why. */
+    private static final long DIAGNOSIS_EVERY_NANOS = Duration.ofSeconds(1).toNanos();
+
     private final StoreAddress address;
     private final Duration patience;
+    private final EtcdTls tls;
+    private volatile long lastDiagnosis = System.nanoTime() - DIAGNOSIS_EVERY_NANOS;
 
-    EtcdCalls(StoreAddress address, Duration patience) {
+    EtcdCalls(StoreAddress address, Duration patience, EtcdTls tls) {
         this.address = address;
         this.patience = patience;
+        this.tls = tls;
     }
 
     /** An idempotent call (a read), repeated while etcd does not answer, for at most the patience. */
@@ -68,6 +74,9 @@ final class EtcdCalls {
 
     /** Waits a moment before the next try, or fails when etcd has been away too long. */
     void pause(String what, long deadlineNanos) {
+        refusal().ifPresent(why -> {
+            throw new ClusterException(IO, "cannot " + what + ": " + why, lastError);
+        });
         if (System.nanoTime() > deadlineNanos) {
             throw unreachable(what);
         }
@@ -77,6 +86,19 @@ final class EtcdCalls {
             Thread.currentThread().interrupt();
             throw new ClusterException(IO, "interrupted while waiting for etcd at " + address + " to " + what, e);
         }
+    }
+
+    /**
+     * Whether etcd turns us away for good (a certificate refused, TLS against plain): then waiting
+     * is no use. Asked at most once a second, since an etcd that restarts fails every call.
+     */
+    private Optional<String> refusal() {
+        long now = System.nanoTime();
+        if (now - lastDiagnosis < DIAGNOSIS_EVERY_NANOS) {
+            return Optional.empty();
+        }
+        lastDiagnosis = now;
+        return EtcdHandshake.refusal(address, tls);
     }
 
     ClusterException unreachable(String what) {

@@ -18,6 +18,7 @@ import ferry.cluster.VmRecord;
 import ferry.cluster.VmRules;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
+import io.etcd.jetcd.ClientBuilder;
 import io.etcd.jetcd.KV;
 import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.Watch;
@@ -62,6 +63,8 @@ public final class EtcdClusterStore implements ClusterStore {
     /** How long an agent's store waits for an etcd that does not answer (e.g. while it restarts). */
     public static final Duration PATIENCE = EtcdCalls.PATIENCE;
 
+    private static final Set<String> PLAIN_WARNED = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     private final StoreAddress address;
     private final Client client;
     private final KV kv;
@@ -78,12 +81,20 @@ public final class EtcdClusterStore implements ClusterStore {
         this.rules = new VmRules(config);
     }
 
-    /** Creates cluster {@code name} in the etcd at {@code address}; refuses a name that etcd already holds. */
+    /** Creates cluster {@code name} in the plain etcd at {@code address}; refuses a name that etcd already holds. */
     public static EtcdClusterStore create(StoreAddress address, String name, List<NodeInfo> nodes) {
+        return create(address, name, nodes, null);
+    }
+
+    /**
+     * Creates cluster {@code name} in the etcd at {@code address}, over mutual TLS with {@code tls}
+     * when the address is {@code etcds://}; refuses a name that etcd already holds.
+     */
+    public static EtcdClusterStore create(StoreAddress address, String name, List<NodeInfo> nodes, EtcdTls tls) {
         ClusterConfig config = new ClusterConfig(name, ClusterConfig.newToken(), nodes == null ? List.of() : nodes);
-        Client client = connect(address, name);
+        Client client = connect(address, name, tls);
         try {
-            EtcdCalls calls = new EtcdCalls(address, EtcdCalls.PATIENCE);
+            EtcdCalls calls = new EtcdCalls(address, EtcdCalls.PATIENCE, tls);
             byte[] body = encode(() -> Json.cluster(config));
             String what = "create cluster '" + name + "'";
             long deadline = calls.deadline();
@@ -119,9 +130,14 @@ public final class EtcdClusterStore implements ClusterStore {
 
     /** Opens cluster {@code name}; every operation waits at most {@code patience} for an etcd that does not answer. */
     public static EtcdClusterStore open(StoreAddress address, String name, Duration patience) {
+        return open(address, name, patience, null);
+    }
+
+    /** The same over mutual TLS with {@code tls} when the address is {@code etcds://}. */
+    public static EtcdClusterStore open(StoreAddress address, String name, Duration patience, EtcdTls tls) {
         Names.name("cluster", name);
-        Client client = connect(address, name);
-        EtcdCalls calls = new EtcdCalls(address, patience);
+        Client client = connect(address, name, tls);
+        EtcdCalls calls = new EtcdCalls(address, patience, tls);
         try {
             ClusterConfig config = readConfig(client, calls, address, name)
                     .orElseThrow(() -> new ClusterException(NOT_FOUND, "etcd at " + address + " holds no cluster named '"
@@ -133,15 +149,27 @@ public final class EtcdClusterStore implements ClusterStore {
         }
     }
 
-    private static Client connect(StoreAddress address, String name) {
+    private static Client connect(StoreAddress address, String name, EtcdTls tls) {
         if (!address.isEtcd()) {
             throw new ClusterException(INVALID, "not an etcd store: " + address);
         }
-        return Client.builder().endpoints(address.etcdEndpoints())
+        if (address.isTls() && tls == null) {
+            throw new ClusterException(INVALID, "the etcd at " + address + " speaks TLS: a client needs a certificate "
+                    + "of the cluster's CA (pki/ in the cluster folder)");
+        }
+        ClientBuilder b = Client.builder().endpoints(address.etcdEndpoints())
                 .namespace(bytes("/ferry/" + Names.name("cluster", name) + "/"))
                 .connectTimeout(Duration.ofSeconds(3))
-                .retryMaxDuration(Duration.ofSeconds(3))
-                .build();
+                .retryMaxDuration(Duration.ofSeconds(3));
+        if (address.isTls()) {
+            // jetcd dials all endpoints under one authority, which TLS checks against the server's
+            // certificate: cluster create issues one etcd certificate that names every endpoint's host
+            b.sslContext(tls.sslContext()).authority(address.etcdEndpoints().get(0).getHost()); // [v6] in brackets
+        } else if (PLAIN_WARNED.add(address.toString())) { // once per process: the CLI opens a store several times
+            log.warn("cluster '{}': etcd at {} is spoken to without TLS; anyone who reaches its port can rewrite the "
+                    + "cluster's records (use etcds:// with the cluster's certificates)", name, address);
+        }
+        return b.build();
     }
 
     private static Optional<ClusterConfig> readConfig(Client client, EtcdCalls calls, StoreAddress address, String name) {

@@ -92,20 +92,38 @@ public final class CertificateAuthority {
 
     /** The same with an explicit validity window (tests make expired certificates with it). */
     public Credential issue(Identity who, List<String> hosts, Instant notBefore, Instant notAfter) {
+        ExtendedKeyUsage usage = who.role() == Identity.Role.ADMIN
+                ? new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth)
+                : new ExtendedKeyUsage(new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth});
+        return issue(who.toString(), who.distinguishedName(), alternativeNames(who, hosts), usage, notBefore, notAfter);
+    }
+
+    /**
+     * A server certificate for a service the cluster uses but that is no member of it (its etcd):
+     * valid for {@code hosts}, and carrying no Ferry identity, so an agent lets no client in with
+     * it. It may also act as a client, because etcd's own gateway dials etcd with it.
+     */
+    public Credential issueService(String commonName, List<String> hosts, Duration validity) {
+        Instant now = Instant.now();
+        List<GeneralName> names = hosts.stream().map(CertificateAuthority::hostName).toList();
+        return issue(commonName, "CN=" + commonName, new GeneralNames(names.toArray(GeneralName[]::new)),
+                new ExtendedKeyUsage(new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}),
+                now.minus(BACKDATE), now.plus(validity));
+    }
+
+    private Credential issue(String who, String subject, GeneralNames names, ExtendedKeyUsage usage, Instant notBefore,
+            Instant notAfter) {
         KeyPair keys = newKeyPair();
         try {
             JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
             X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(ca.certificate(), serial(),
-                    Date.from(notBefore), Date.from(notAfter), new X500Name(who.distinguishedName()), keys.getPublic())
+                    Date.from(notBefore), Date.from(notAfter), new X500Name(subject), keys.getPublic())
                     .addExtension(Extension.basicConstraints, true, new BasicConstraints(false))
                     // QEMU refuses a critical key usage without key encipherment, even for an EC key
                     .addExtension(Extension.keyUsage, true,
                             new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyEncipherment))
-                    .addExtension(Extension.extendedKeyUsage, false, who.role() == Identity.Role.ADMIN
-                            ? new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth)
-                            : new ExtendedKeyUsage(new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth,
-                                    KeyPurposeId.id_kp_clientAuth}))
-                    .addExtension(Extension.subjectAlternativeName, false, alternativeNames(who, hosts))
+                    .addExtension(Extension.extendedKeyUsage, false, usage)
+                    .addExtension(Extension.subjectAlternativeName, false, names)
                     .addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(keys.getPublic()))
                     .addExtension(Extension.authorityKeyIdentifier, false,
                             ext.createAuthorityKeyIdentifier(ca.certificate()));
@@ -133,11 +151,16 @@ public final class CertificateAuthority {
             seen.add(who.name());
         }
         for (String h : seen) {
-            String host = h.startsWith("[") && h.endsWith("]") ? h.substring(1, h.length() - 1) : h;
-            names.add(IP.matcher(host).matches() && isAddress(host)
-                    ? new GeneralName(GeneralName.iPAddress, host) : new GeneralName(GeneralName.dNSName, host));
+            names.add(hostName(h));
         }
         return new GeneralNames(names.toArray(GeneralName[]::new));
+    }
+
+    /** A host as a subject alternative name: an IP address entry for a literal, else a DNS name. */
+    private static GeneralName hostName(String h) {
+        String host = h.startsWith("[") && h.endsWith("]") ? h.substring(1, h.length() - 1) : h;
+        return IP.matcher(host).matches() && isAddress(host)
+                ? new GeneralName(GeneralName.iPAddress, host) : new GeneralName(GeneralName.dNSName, host);
     }
 
     private static boolean isAddress(String host) {

@@ -22,6 +22,7 @@ import java.util.stream.Stream;
  *   ca-cert.pem  ca-key.pem          the CA (its key only where the admin issues certificates)
  *   admin/cert.pem  admin/key.pem    the CLI's client certificate
  *   nodes/NODE/cert.pem  key.pem     each node's certificate (a host needs only its own)
+ *   etcd/cert.pem  etcd/key.pem      the server certificate of the cluster's etcd (etcds:// stores only)
  * </pre>
  * Keys are written readable by their owner only (0600), folders 0700.
  */
@@ -49,13 +50,71 @@ public final class ClusterPki {
             throw new PkiException(pki.caCertFile() + " exists already; this cluster has a CA (use 'ferry cluster "
                     + "rotate-certs' to renew its certificates)");
         }
-        CertificateAuthority ca = CertificateAuthority.create(cluster);
-        pki.writeCredential(pki.dir, "ca-cert.pem", "ca-key.pem", ca.credential());
-        for (NodeInfo n : nodes) {
-            pki.issueNode(ca, n, CertificateAuthority.LEAF_VALIDITY);
+        return prepare(clusterDir, cluster, nodes, List.of());
+    }
+
+    /**
+     * Makes what is missing of a new cluster's certificates: the CA, each node's and the admin's
+     * and, when {@code etcdHosts} is not empty, the etcd server's (valid for those hosts). A CA
+     * already there (an earlier {@code cluster create} made it, then found its etcd not yet
+     * serving with the certificate) is kept, and only what is missing is issued. The caller
+     * makes sure the folder holds no cluster yet.
+     */
+    public static ClusterPki prepare(Path clusterDir, String cluster, List<NodeInfo> nodes, List<String> etcdHosts) {
+        ClusterPki pki = in(clusterDir);
+        CertificateAuthority ca;
+        if (pki.exists()) {
+            ca = pki.authority();
+            String expected = "CN=Ferry cluster " + cluster + " CA";
+            if (!ca.certificate().getSubjectX500Principal().getName().equals(expected)) {
+                throw new PkiException(pki.caCertFile() + " is the CA of another cluster ("
+                        + ca.certificate().getSubjectX500Principal().getName() + "); create cluster '" + cluster
+                        + "' in another folder");
+            }
+        } else {
+            ca = CertificateAuthority.create(cluster);
+            pki.writeCredential(pki.dir, "ca-cert.pem", "ca-key.pem", ca.credential());
         }
-        pki.issueAdmin(ca, CertificateAuthority.LEAF_VALIDITY);
+        for (NodeInfo n : nodes) {
+            if (!Files.exists(pki.nodeFolder(n.name()).resolve("cert.pem"))) {
+                pki.issueNode(ca, n, CertificateAuthority.LEAF_VALIDITY);
+            }
+        }
+        if (!Files.exists(pki.adminFolder().resolve("cert.pem"))) {
+            pki.issueAdmin(ca, CertificateAuthority.LEAF_VALIDITY);
+        }
+        if (!etcdHosts.isEmpty() && !pki.etcdCovers(etcdHosts)) {
+            pki.issueEtcd(ca, etcdHosts, CertificateAuthority.LEAF_VALIDITY);
+        }
         return pki;
+    }
+
+    /** Whether the etcd server certificate exists and names every host in {@code hosts}. */
+    private boolean etcdCovers(List<String> hosts) {
+        Path cert = etcdFolder().resolve("cert.pem");
+        if (!Files.exists(cert)) {
+            return false;
+        }
+        try {
+            var sans = Pem.readCertificate(cert).getSubjectAlternativeNames();
+            Set<String> named = new java.util.HashSet<>();
+            if (sans != null) {
+                sans.forEach(san -> named.add(String.valueOf(san.get(1))));
+            }
+            return hosts.stream().allMatch(h -> named.contains(h)
+                    || named.stream().anyMatch(n -> sameAddress(n, h)));
+        } catch (java.security.cert.CertificateParsingException e) {
+            return false;
+        }
+    }
+
+    private static boolean sameAddress(String a, String b) {
+        try {
+            return (a.contains(":") || a.matches("[0-9.]+")) && (b.contains(":") || b.matches("[0-9.]+"))
+                    && java.net.InetAddress.getByName(a).equals(java.net.InetAddress.getByName(b));
+        } catch (java.net.UnknownHostException e) {
+            return false;
+        }
     }
 
     public boolean exists() {
@@ -92,6 +151,16 @@ public final class ClusterPki {
         return dir.resolve("admin");
     }
 
+    /** Where the etcd server certificate is ({@code cert.pem}, {@code key.pem}), for the operator's etcd. */
+    public Path etcdFolder() {
+        return dir.resolve("etcd");
+    }
+
+    /** The certificate and key a client of the cluster's etcd presents when it speaks for {@code who}. */
+    public Credential of(Identity who) {
+        return who.role() == Identity.Role.ADMIN ? admin() : node(who.name());
+    }
+
     /** Node {@code node}'s certificate and key. */
     public Credential node(String node) {
         return read(nodeFolder(node), "node '" + node + "'");
@@ -105,6 +174,13 @@ public final class ClusterPki {
     public Credential issueNode(CertificateAuthority ca, NodeInfo n, Duration validity) {
         Credential c = ca.issue(Identity.node(n.name()), List.of(n.agentHost(), n.migrationAddress()), validity);
         writeCredential(nodeFolder(n.name()), "cert.pem", "key.pem", c);
+        return c;
+    }
+
+    /** Issues (or replaces) the certificate etcd serves with, valid for {@code hosts} (its endpoints). */
+    public Credential issueEtcd(CertificateAuthority ca, List<String> hosts, Duration validity) {
+        Credential c = ca.issueService("ferry-etcd", hosts, validity);
+        writeCredential(etcdFolder(), "cert.pem", "key.pem", c);
         return c;
     }
 
@@ -136,6 +212,10 @@ public final class ClusterPki {
         Path admin = adminFolder().resolve("cert.pem");
         if (Files.exists(admin)) {
             out.add(state("admin", admin));
+        }
+        Path etcd = etcdFolder().resolve("cert.pem");
+        if (Files.exists(etcd)) {
+            out.add(state("etcd server", etcd));
         }
         Path nodes = dir.resolve("nodes");
         if (Files.isDirectory(nodes)) {

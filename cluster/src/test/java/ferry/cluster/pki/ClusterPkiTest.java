@@ -101,4 +101,36 @@ class ClusterPkiTest {
         Credential a = ClusterPki.create(dir, "prod", nodes).node("a");
         assertThat(a.toString()).doesNotContain("PRIVATE").contains("CN=a");
     }
+    @Test
+    void etcdsCertificateNamesTheStoresHostsAndNoFerryIdentity() throws Exception {
+        ClusterPki pki = ClusterPki.prepare(dir, "prod", nodes, List.of("10.0.0.9", "etcd.example", "::1"));
+        Credential etcd = new Credential(Pem.readCertificate(pki.etcdFolder().resolve("cert.pem")),
+                Pem.readKey(pki.etcdFolder().resolve("key.pem")));
+        assertThat(pki.authority().signed(etcd.certificate())).isTrue();
+        assertThat(etcd.certificate().getSubjectAlternativeNames()).extracting(l -> (Object) l.get(1))
+                .containsExactlyInAnyOrder("10.0.0.9", "etcd.example", "0:0:0:0:0:0:0:1");
+        // etcd's own gateway dials etcd with it, so it is a client certificate too
+        assertThat(etcd.certificate().getExtendedKeyUsage()).contains("1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2");
+        assertThat(Identity.of(etcd.certificate())).as("an agent lets no one in with etcd's certificate").isEmpty();
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(pki.etcdFolder().resolve("key.pem"))))
+                .isEqualTo("rw-------");
+        assertThat(pki.states()).extracting(ClusterPki.CertificateState::who).contains("etcd server");
+    }
+
+    @Test
+    void prepareAgainKeepsTheCaAndIssuesOnlyWhatIsMissing() throws Exception {
+        ClusterPki first = ClusterPki.prepare(dir, "prod", List.of(), List.of("10.0.0.9"));
+        byte[] ca = Files.readAllBytes(first.caCertFile());
+        byte[] etcd = Files.readAllBytes(first.etcdFolder().resolve("cert.pem"));
+        ClusterPki again = ClusterPki.prepare(dir, "prod", nodes, List.of("10.0.0.9"));
+        assertThat(Files.readAllBytes(again.caCertFile())).isEqualTo(ca);
+        assertThat(Files.readAllBytes(again.etcdFolder().resolve("cert.pem"))).isEqualTo(etcd);
+        assertThat(again.authority().signed(again.node("a").certificate())).isTrue();
+        // another endpoint: etcd's certificate must name it, so it is issued anew
+        ClusterPki.prepare(dir, "prod", nodes, List.of("10.0.0.9", "10.0.0.10"));
+        assertThat(Pem.readCertificate(again.etcdFolder().resolve("cert.pem")).getSubjectAlternativeNames())
+                .extracting(l -> (Object) l.get(1)).contains("10.0.0.10");
+        assertThatThrownBy(() -> ClusterPki.prepare(dir, "other", nodes, List.of()))
+                .isInstanceOf(PkiException.class).hasMessageContaining("CA of another cluster");
+    }
 }

@@ -17,7 +17,9 @@ import java.util.concurrent.TimeUnit;
  * A real one-member etcd (Debian's {@code etcd-server}) for tests, the demo and the drill: its
  * own data folder, client and peer ports on one address, output in {@code etcd.log} beside the
  * data. It can be killed with -9 and started again on the same data and ports, as an operator's
- * etcd restarts.
+ * etcd restarts. With {@link Tls} it serves clients over TLS only and lets in only clients with a
+ * certificate of the given CA ({@code --client-cert-auth}), as an operator's etcd for an
+ * {@code etcds://} store is set up.
  */
 public final class EtcdServer implements AutoCloseable {
     private static final Duration READY = Duration.ofSeconds(30);
@@ -27,9 +29,18 @@ public final class EtcdServer implements AutoCloseable {
     private final String host;
     private final int clientPort;
     private final int peerPort;
+    private final Tls tls;
     private Process process;
 
-    private EtcdServer(Path dataDir, List<String> prefix, String host, int clientPort, int peerPort) {
+    /**
+     * The files of a TLS etcd: its server certificate and key, the CA whose certificates clients
+     * must present, and a client certificate and key of that CA for the health check (etcd asks
+     * every client, the health check too, for a certificate).
+     */
+    public record Tls(Path cert, Path key, Path trustedCa, Path clientCert, Path clientKey) {}
+
+    private EtcdServer(Path dataDir, List<String> prefix, String host, int clientPort, int peerPort, Tls tls) {
+        this.tls = tls;
         this.dataDir = dataDir;
         this.prefix = List.copyOf(prefix);
         this.host = host;
@@ -59,13 +70,25 @@ public final class EtcdServer implements AutoCloseable {
         return start(dataDir, List.of(), "127.0.0.1", ports[0], ports[1]);
     }
 
+    /** The same over TLS with client certificates ({@code etcds://}). */
+    public static EtcdServer startOnLoopback(Path dataDir, Tls tls) throws IOException, InterruptedException {
+        int[] ports = freePorts(2);
+        return start(dataDir, List.of(), "127.0.0.1", ports[0], ports[1], tls);
+    }
+
     /**
      * Starts etcd listening on {@code host}; {@code prefix} runs it elsewhere (e.g. {@code ip netns
      * exec NS}); returns once it answers its health check.
      */
     public static EtcdServer start(Path dataDir, List<String> prefix, String host, int clientPort, int peerPort)
             throws IOException, InterruptedException {
-        EtcdServer s = new EtcdServer(dataDir, prefix, host, clientPort, peerPort);
+        return start(dataDir, prefix, host, clientPort, peerPort, null);
+    }
+
+    /** The same; over TLS with client certificates when {@code tls} is not null. */
+    public static EtcdServer start(Path dataDir, List<String> prefix, String host, int clientPort, int peerPort, Tls tls)
+            throws IOException, InterruptedException {
+        EtcdServer s = new EtcdServer(dataDir, prefix, host, clientPort, peerPort, tls);
         s.launch();
         return s;
     }
@@ -76,20 +99,26 @@ public final class EtcdServer implements AutoCloseable {
             throw new IllegalStateException(unavailableReason());
         }
         Files.createDirectories(dataDir);
-        String client = "http://" + host + ":" + clientPort;
+        String client = (tls == null ? "http://" : "https://") + host + ":" + clientPort;
         String peer = "http://" + host + ":" + peerPort;
         List<String> cmd = new ArrayList<>(prefix);
         cmd.addAll(List.of(etcd.toString(), "--name", "ferry", "--data-dir", dataDir.resolve("data").toString(),
                 "--listen-client-urls", client, "--advertise-client-urls", client,
                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
                 "--initial-cluster", "ferry=" + peer, "--logger", "zap", "--log-level", "warn"));
+        if (tls != null) {
+            // the peer port stays plain: a one-member etcd has no peers, and it listens on the same host only
+            cmd.addAll(List.of("--cert-file", tls.cert().toString(), "--key-file", tls.key().toString(),
+                    "--trusted-ca-file", tls.trustedCa().toString(), "--client-cert-auth"));
+        }
         process = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log().toFile())).start();
         awaitHealthy();
     }
 
     private void awaitHealthy() throws InterruptedException {
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+        HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1));
+        HttpClient http = (tls == null ? b : b.sslContext(EtcdClientSsl.context(tls))).build();
         long deadline = System.nanoTime() + READY.toNanos();
         while (true) {
             if (!process.isAlive()) {
@@ -112,7 +141,8 @@ public final class EtcdServer implements AutoCloseable {
 
     private boolean healthy(HttpClient http) throws InterruptedException {
         try {
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://" + host + ":" + clientPort
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create((tls == null ? "http://" : "https://")
+                    + host + ":" + clientPort
                     + "/health")).timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
             return r.statusCode() == 200 && r.body().contains("true");
         } catch (IOException e) {
@@ -129,9 +159,13 @@ public final class EtcdServer implements AutoCloseable {
         }
     }
 
-    /** The address for {@code --store}: etcd://host:port. */
+    /** The address for {@code --store}: etcd://host:port, or etcds://host:port over TLS. */
     public String storeAddress() {
-        return "etcd://" + host + ":" + clientPort;
+        return (tls == null ? "etcd://" : "etcds://") + host + ":" + clientPort;
+    }
+
+    public boolean tls() {
+        return tls != null;
     }
 
     public Path log() {
