@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -55,6 +56,7 @@ class DrillCommandTest {
      * On namespaced hosts (root) the link of the target's host goes down for 2 s during postcopy; on
      * loopback the target QEMU's connections are destroyed (ss -K) for 2 s. Neither side is lost.
      */
+    @Tag("long") // two more drill runs (90 s); TlsMigrationTest cuts a postcopy link by default
     @Test
     @Timeout(300)
     void aLinkCutDuringPostcopyLosesNothingOnHostsAndOnLoopback() {

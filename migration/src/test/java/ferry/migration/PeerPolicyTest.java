@@ -10,6 +10,7 @@ import ferry.testkit.BootblockGuest;
 import ferry.testkit.PageOracle;
 import java.nio.file.Path;
 import java.time.Duration;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -20,6 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
  * and oVirt's schedule (its looks every 2 s here instead of VDSM's 10 s) ends in an abort.
  */
 @Timeout(120)
+@Tag("long") // 40 s of real migrations; the emulations' rules run by default on recorded samples
 class PeerPolicyTest {
     static final int BW_MIB = 16;
     static final BootblockGuest CALM = new BootblockGuest(128, 1024 * 1024 + (32L << 20), 400_000);

@@ -10,6 +10,7 @@ import ferry.testkit.BootblockGuest;
 import ferry.testkit.PageOracle;
 import java.nio.file.Path;
 import java.time.Duration;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -134,6 +135,7 @@ class PolicyTest {
      * little. The planner's budget prediction and QEMU's measured total time agree within a factor
      * of two (the model knows neither QEMU's per-pass overhead nor that a sampled second is noisy).
      */
+    @Tag("long") // prediction accuracy: a measurement, load-sensitive
     @Test
     void planAgreesWithTheOutcomeOnHalfBandwidthDirtying() throws Exception {
         BootblockGuest half = new BootblockGuest(128, 1024 * 1024 + (48L << 20), 100_000);

@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -107,6 +108,7 @@ class LinuxStressGuestTest {
      * one slice after a late wake-up, so neither count hides the throttle; it needs only a sliver of
      * CPU per slice, so it keeps more than the 20% a guest that needs the whole CPU would.
      */
+    @Tag("long") // a measurement of the stressor under a throttle (20 s)
     @Test
     void aThrottledGuestRunsAFractionOfItsSlices() throws Exception {
         LinuxStressGuest guest = new LinuxStressGuest(256, 64, 48);
