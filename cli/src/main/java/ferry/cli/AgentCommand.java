@@ -9,9 +9,9 @@ import picocli.CommandLine.Option;
 
 /** {@code ferry agent}: runs one node's agent in the foreground until stopped. */
 @Command(name = "agent", mixinStandardHelpOptions = true,
-        description = {"Runs the agent of one node in the foreground: the HTTP/JSON API on the node's agent",
-                "address. SIGTERM or Ctrl-C stops it once running migrations have finished or cleaned up;",
-                "the VMs keep running."})
+        description = {"Runs the agent of one node in the foreground: the HTTP/JSON API on the node's agent address. "
+                + "SIGTERM or Ctrl-C stops it once running migrations have finished or cleaned up; the VMs keep "
+                + "running."})
 final class AgentCommand implements Callable<Integer> {
     @Option(names = "--node", required = true, description = "This node's name in the cluster.")
     String node;
@@ -20,13 +20,13 @@ final class AgentCommand implements Callable<Integer> {
     Path cluster;
 
     @Option(names = "--lease-ttl", paramLabel = "S", defaultValue = "${sys:ferry.leaseTtl:-10}",
-            description = {"How long the node counts as alive after the agent last renewed its claim in the",
-                    "cluster store (default ${DEFAULT-VALUE} s). Once it lapses, peers show the node down and",
-                    "do the target's part of its migrations."})
+            description = {"How long the node counts as alive after the agent last renewed its claim in the cluster store "
+                + "(default ${DEFAULT-VALUE} s). Once it lapses, peers show the node down and do the target's part "
+                + "of its migrations."})
     int leaseTtl;
 
-    @Option(names = "--allow-plain-streams", description = {"Take migration streams from peers in plain TCP when",
-            "they ask (ferry migrate --no-tls), to measure what TLS costs. Without it a peer's plain request is refused."})
+    @Option(names = "--allow-plain-streams", description = {"Take migration streams from peers in plain TCP when they ask (ferry migrate --no-tls), to "
+                + "measure what TLS costs. Without it a peer's plain request is refused."})
     boolean allowPlainStreams;
 
     @Override

@@ -29,16 +29,16 @@ import picocli.CommandLine.Option;
  * guest paused and sent once.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = {"Benchmarks the convergence policies (qemu-default: virsh migrate --live's defaults; classic:",
-                "Proxmox's; kubevirt and ovirt: emulations of those peers' defaults; budget) on three scenarios with",
-                "the linux-stress guest behind a fixed max-bandwidth on loopback: S1 idle, S2 dirtying about half",
-                "the bandwidth, S3 dirtying more than the bandwidth; S4 a local disk the guest writes to, mirrored",
-                "with each mirror mode (auto, background, write-blocking). Per run: outcome, QEMU downtime, the pause the",
-                "guest saw (its own clock), total time and its ratio to the floor (the paused guest sent once),",
-                "bytes, passes, max throttle, the planner's prediction, the overhead (wall time less QEMU's) and the",
-                "guest's work during the migration against its rate before. Writes a Markdown table, JSON and an",
-                "SVG plot of remaining bytes over",
-                "time to --out (default bench-results/). Takes ~11 minutes with --quick (kubevirt waits 150 s on S3), ~30 without.",
+        description = {"Benchmarks the convergence policies (qemu-default: virsh migrate --live's defaults; classic: "
+                + "Proxmox's; kubevirt and ovirt: emulations of those peers' defaults; budget) on three scenarios "
+                + "with the linux-stress guest behind a fixed max-bandwidth on loopback: S1 idle, S2 dirtying "
+                + "about half the bandwidth, S3 dirtying more than the bandwidth; S4 a local disk the guest writes "
+                + "to, mirrored with each mirror mode (auto, background, write-blocking). Per run: outcome, QEMU "
+                + "downtime, the pause the guest saw (its own clock), total time and its ratio to the floor (the "
+                + "paused guest sent once), bytes, passes, max throttle, the planner's prediction, the overhead "
+                + "(wall time less QEMU's) and the guest's work during the migration against its rate before. "
+                + "Writes a Markdown table, JSON and an SVG plot of remaining bytes over time to --out (default "
+                + "bench-results/). Takes ~11 minutes with --quick (kubevirt waits 150 s on S3), ~30 without.",
                 "Exit codes: 0 done (whatever the outcomes), 1 the bench itself failed, 2 bad usage."})
 final class BenchCommand implements Callable<Integer> {
     static final int BASE_VMID = 700;

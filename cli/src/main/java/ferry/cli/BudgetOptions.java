@@ -9,10 +9,9 @@ final class BudgetOptions {
             + "unlimited, 8192 MiB/s; without one, 'ferry plan' measures the link with a short probe).")
     Integer bwlimit;
 
-    @Option(names = {"--max-downtime", "--downtime"}, paramLabel = "MS", description = {
-            "budget: the most downtime the guest may see (default 300 ms);",
-            "classic: the first downtime limit (default 100 ms); qemu-default and kubevirt: QEMU's downtime",
-            "limit (default 300 ms); ovirt: not used (its schedule sets the limit)."})
+    @Option(names = {"--max-downtime", "--downtime"}, paramLabel = "MS", description = {"budget: the most downtime the guest may see (default 300 ms); classic: the first downtime limit "
+                + "(default 100 ms); qemu-default and kubevirt: QEMU's downtime limit (default 300 ms); ovirt: not "
+                + "used (its schedule sets the limit)."})
     Integer downtime;
 
     @Option(names = "--max-duration", paramLabel = "S", description = "Seconds pre-copy may take before the policy "

@@ -15,10 +15,10 @@ import picocli.CommandLine.Parameters;
 
 /** {@code ferry cluster add-node}: a new member in the cluster's records, with its certificate. */
 @Command(name = "add-node", mixinStandardHelpOptions = true,
-        description = {"Adds a node to the cluster: its agent address and migration address go into the",
-                "cluster's config (in the folder or in etcd), and the cluster's CA issues its certificate",
-                "(pki/nodes/NODE/). Needs the CA's key, so it runs where the cluster was created. Running",
-                "agents learn of the new peer when they restart."})
+        description = {"Adds a node to the cluster: its agent address and migration address go into the cluster's "
+                + "config (in the folder or in etcd), and the cluster's CA issues its certificate "
+                + "(pki/nodes/NODE/). Needs the CA's key, so it runs where the cluster was created. Running agents "
+                + "learn of the new peer when they restart."})
 final class ClusterAddNode implements Callable<Integer> {
     @Mixin
     ClusterOption cluster;

@@ -29,16 +29,16 @@ import picocli.CommandLine.Parameters;
                 ClusterCommand.Status.class, ClusterAddNode.class, ClusterRotateCerts.class})
 final class ClusterCommand {
     @Command(name = "create", mixinStandardHelpOptions = true,
-            description = {"Creates a cluster folder: nodes with agents on 127.0.0.1 from --port on (or on the",
-                    "addresses --address gives), two storages ('local' per node, 'shared' for all), and the",
-                    "cluster's CA with a certificate for each node and one for the admin (pki/; keys 0600):",
-                    "agents speak HTTPS and let in only clients with a certificate of this CA.",
-                    "The records (nodes, VMs, locks, journals, liveness) live in the folder itself, for nodes",
-                    "on one host, or in etcd for nodes on several hosts: then the folder only points to etcd;",
-                    "copy it to every host. With --store etcds://HOST:PORT etcd is reached over mutual TLS:",
-                    "this also issues etcd's server certificate (pki/etcd/); start etcd with it (--cert-file",
-                    "--key-file, --trusted-ca-file pki/ca-cert.pem, --client-cert-auth) before or after a",
-                    "first try, and run the command again: it keeps the certificates it made."})
+            description = {"Creates a cluster folder: nodes with agents on 127.0.0.1 from --port on (or on the addresses "
+                + "--address gives), two storages ('local' per node, 'shared' for all), and the cluster's CA with "
+                + "a certificate for each node and one for the admin (pki/; keys 0600): agents speak HTTPS and let "
+                + "in only clients with a certificate of this CA.",
+                "The records (nodes, VMs, locks, journals, liveness) live in the folder itself, for nodes on one "
+                + "host, or in etcd for nodes on several hosts: then the folder only points to etcd; copy it to "
+                + "every host. With --store etcds://HOST:PORT etcd is reached over mutual TLS: this also issues "
+                + "etcd's server certificate (pki/etcd/); start etcd with it (--cert-file --key-file, "
+                + "--trusted-ca-file pki/ca-cert.pem, --client-cert-auth) before or after a first try, and run the "
+                + "command again: it keeps the certificates it made."})
     static final class Create implements Callable<Integer> {
         @Parameters(paramLabel = "DIR", description = "The new cluster folder.")
         Path dir;
@@ -53,16 +53,14 @@ final class ClusterCommand {
         String name;
 
         @Option(names = "--store", paramLabel = "STORE", defaultValue = "dir",
-                description = {"Where the records live: 'dir' (the folder, default),",
-                        "etcds://HOST:PORT[,HOST:PORT...] (etcd over mutual TLS with the cluster's",
-                        "certificates), or etcd://HOST:PORT[,...] (an etcd without TLS: a warning); the",
-                        "cluster's name is its key prefix there."})
+                description = {"Where the records live: 'dir' (the folder, default), etcds://HOST:PORT[,HOST:PORT...] (etcd "
+                + "over mutual TLS with the cluster's certificates), or etcd://HOST:PORT[,...] (an etcd without "
+                + "TLS: a warning); the cluster's name is its key prefix there."})
         String store;
 
         @Option(names = "--address", paramLabel = "NODE=HOST", split = ",",
-                description = {"A node's address on its host (its agent listens on HOST and the --port of the",
-                        "node, and migration streams to it use HOST), e.g. a=10.0.0.1,b=10.0.0.2; nodes",
-                        "not named use 127.0.0.1."})
+                description = {"A node's address on its host (its agent listens on HOST and the --port of the node, and "
+                + "migration streams to it use HOST), e.g. a=10.0.0.1,b=10.0.0.2; nodes not named use 127.0.0.1."})
         java.util.Map<String, String> addresses = new java.util.LinkedHashMap<>();
 
         @CommandLine.Spec
@@ -123,9 +121,9 @@ final class ClusterCommand {
 
     @Command(name = "down", mixinStandardHelpOptions = true,
             description = {"Stops the local agents once no migration runs; VMs keep running.",
-                    "First it asks every node's agent for its running migrations (outgoing and",
-                    "incoming alike: each runs as a task of its source) and waits until none",
-                    "runs; after --timeout it refuses (exit 1) and stops nothing."})
+                "First it asks every node's agent for its running migrations (outgoing and incoming alike: each "
+                + "runs as a task of its source) and waits until none runs; after --timeout it refuses (exit 1) "
+                + "and stops nothing."})
     static final class Down implements Callable<Integer> {
         @Mixin
         ClusterOption cluster;
@@ -183,10 +181,9 @@ final class ClusterCommand {
     }
 
     @Command(name = "status", mixinStandardHelpOptions = true,
-            description = {"Shows each node: whether its agent answers, whether its liveness claim in the",
-                    "cluster store is current (a node whose claim lapsed is DOWN: peers act for its",
-                    "migrations), its VMs, the certificates and when they expire, and the migrations",
-                    "left open. Exit 1 if a node is down."})
+            description = {"Shows each node: whether its agent answers, whether its liveness claim in the cluster store is "
+                + "current (a node whose claim lapsed is DOWN: peers act for its migrations), its VMs, the "
+                + "certificates and when they expire, and the migrations left open. Exit 1 if a node is down."})
     static final class Status implements Callable<Integer> {
         @Mixin
         ClusterOption cluster;

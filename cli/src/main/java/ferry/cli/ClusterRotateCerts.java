@@ -17,13 +17,13 @@ import picocli.CommandLine.Option;
 
 /** {@code ferry cluster rotate-certs}: new certificates (and keys) from the cluster's CA. */
 @Command(name = "rotate-certs", mixinStandardHelpOptions = true,
-        description = {"Issues new certificates and keys from the cluster's CA, for the nodes named by --node,",
-                "the admin with --admin and, for an etcds:// store, etcd's server certificate with --etcd",
-                "(all of them when none is given; etcd reads its files again at each new connection, so",
-                "copy them over its old ones, no restart needed). A node's certificate",
-                "names its current agent and migration addresses. Needs the CA's key (pki/ca-key.pem),",
-                "so it runs where the cluster was created. A running agent notices its new certificate",
-                "file within seconds and serves (and calls its peers with) the new one; no restart."})
+        description = {"Issues new certificates and keys from the cluster's CA, for the nodes named by --node, the "
+                + "admin with --admin and, for an etcds:// store, etcd's server certificate with --etcd (all of "
+                + "them when none is given; etcd reads its files again at each new connection, so copy them over "
+                + "its old ones, no restart needed). A node's certificate names its current agent and migration "
+                + "addresses. Needs the CA's key (pki/ca-key.pem), so it runs where the cluster was created. A "
+                + "running agent notices its new certificate file within seconds and serves (and calls its peers "
+                + "with) the new one; no restart."})
 final class ClusterRotateCerts implements Callable<Integer> {
     @Mixin
     ClusterOption cluster;

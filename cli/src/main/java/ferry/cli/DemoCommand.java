@@ -31,12 +31,12 @@ import picocli.CommandLine.Option;
  * its memory and disk integrity checked, all torn down.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = {"Shows a live migration end to end on this host: creates a throwaway 2-node cluster in a",
-                "temporary folder with agents on loopback, boots the linux-stress guest (the bootblock guest if",
-                "the kernel package is missing) on node a, migrates it live to node b while it dirties memory",
-                "and writes to a local disk (mirrored over NBD; the bootblock guest has none), checks that the",
-                "guest went on where it was and that node b's copy of the disk holds every write, prints the task",
-                "log and a summary, and removes everything. Takes under a minute here.",
+        description = {"Shows a live migration end to end on this host: creates a throwaway 2-node cluster in a "
+                + "temporary folder with agents on loopback, boots the linux-stress guest (the bootblock guest if "
+                + "the kernel package is missing) on node a, migrates it live to node b while it dirties memory "
+                + "and writes to a local disk (mirrored over NBD; the bootblock guest has none), checks that the "
+                + "guest went on where it was and that node b's copy of the disk holds every write, prints the "
+                + "task log and a summary, and removes everything. Takes under a minute here.",
                 "With --hosts (root only) each node runs in its own network namespace over a shaped link."})
 final class DemoCommand implements Callable<Integer> {
     private static final int VMID = 100;
@@ -50,9 +50,9 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--guest", description = "linux-stress or bootblock (default: linux-stress when available).")
     String guest;
 
-    @Option(names = "--hosts", description = {"Run each node on its own host: network namespaces a and b (agent and",
-            "QEMUs inside) and ctl (this demo's client) on one bridge, the links of a and b shaped to --link-rate,",
-            "so the migration stream crosses a real, rate-limited link. Needs root; delay and loss are not shaped."})
+    @Option(names = "--hosts", description = {"Run each node on its own host: network namespaces a and b (agent and QEMUs inside) and ctl "
+                + "(this demo's client) on one bridge, the links of a and b shaped to --link-rate, so the "
+                + "migration stream crosses a real, rate-limited link. Needs root; delay and loss are not shaped."})
     boolean hosts;
 
     @Option(names = "--link-rate", defaultValue = "200mbit", paramLabel = "RATE",

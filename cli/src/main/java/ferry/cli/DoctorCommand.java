@@ -18,10 +18,10 @@ import picocli.CommandLine.Option;
 
 /** {@code ferry doctor}: checks that this host can run Ferry, and how the installed QEMU matches the binding. */
 @Command(name = "doctor", mixinStandardHelpOptions = true,
-        description = {"Checks this host: the QEMU binary and version, KVM, every bound QMP command, event and",
-                "member against the installed QEMU's own schema, and the migration capabilities and",
-                "parameters it accepts, and whether QEMU can carry streams over TLS (it loads a throwaway",
-                "CA's certificate). Starts two short-lived QEMUs without a guest."})
+        description = {"Checks this host: the QEMU binary and version, KVM, every bound QMP command, event and member "
+                + "against the installed QEMU's own schema, and the migration capabilities and parameters it "
+                + "accepts, and whether QEMU can carry streams over TLS (it loads a throwaway CA's certificate). "
+                + "Starts two short-lived QEMUs without a guest."})
 final class DoctorCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object instead of the report.")
     boolean json;

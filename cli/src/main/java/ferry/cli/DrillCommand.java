@@ -10,23 +10,22 @@ import picocli.CommandLine.Option;
 
 /** {@code ferry drill}: fault injection against a throwaway cluster, to trust Ferry's crash recovery on this host. */
 @Command(name = "drill", mixinStandardHelpOptions = true,
-        description = {"Proves on this host that no fault loses or duplicates a VM: creates a throwaway 2-node",
-                "cluster in a temporary folder with both agents as separate processes (as root each on a host",
-                "of its own: a network namespace, the drill itself in a third; --loopback otherwise), and for each scenario",
-                "boots a bootblock guest, migrates it live and injects a fault: kill -9 of the source agent,",
-                "the target agent, the source QEMU or the target QEMU at each journaled step; SIGTERM of an",
-                "agent mid pre-copy; a 2 s link cut (the target host's link down, or ss -K on loopback; needs",
-                "root) during pre-copy and during postcopy;",
-                "concurrent and crossing migrations; the source node down until its peer acts alone (at",
-                "three steps); and, with the records in etcd, etcd killed -9 and restarted 5 s later at each",
-                "journaled step. What was killed is started again (a killed QEMU is a",
-                "crashed guest), then it checks: one QEMU runs the guest unpaused, on the store's owner; no",
-                "lock or open journal; no orphan QEMU or volume copy; the guest's memory passes the page",
-                "oracle. Prints a table (or one JSON object) with the counters lost, duplicated,",
-                "stale_locks, orphans, manual_steps; exit 0 only when all are 0.",
-                "The cluster's records live in an etcd of its own when Debian's etcd-server is installed",
-                "(--store dir keeps them in the folder). Takes about 4 minutes with --quick, 20 minutes",
-                "without (2 cores, QEMU TCG).",
+        description = {"Proves on this host that no fault loses or duplicates a VM: creates a throwaway 2-node cluster "
+                + "in a temporary folder with both agents as separate processes (as root each on a host of its "
+                + "own: a network namespace, the drill itself in a third; --loopback otherwise), and for each "
+                + "scenario boots a bootblock guest, migrates it live and injects a fault: kill -9 of the source "
+                + "agent, the target agent, the source QEMU or the target QEMU at each journaled step; SIGTERM of "
+                + "an agent mid pre-copy; a 2 s link cut (the target host's link down, or ss -K on loopback; needs "
+                + "root) during pre-copy and during postcopy; concurrent and crossing migrations; the source node "
+                + "down until its peer acts alone (at three steps); and, with the records in etcd, etcd killed -9 "
+                + "and restarted 5 s later at each journaled step. What was killed is started again (a killed QEMU "
+                + "is a crashed guest), then it checks: one QEMU runs the guest unpaused, on the store's owner; no "
+                + "lock or open journal; no orphan QEMU or volume copy; the guest's memory passes the page oracle. "
+                + "Prints a table (or one JSON object) with the counters lost, duplicated, stale_locks, orphans, "
+                + "manual_steps; exit 0 only when all are 0.",
+                "The cluster's records live in an etcd of its own when Debian's etcd-server is installed "
+                + "(--store dir keeps them in the folder). Takes about 4 minutes with --quick, 20 minutes without "
+                + "(2 cores, QEMU TCG).",
                 "Progress goes to stderr."})
 final class DrillCommand implements Callable<Integer> {
     @Option(names = "--quick", description = "Run the representative subset (9 scenarios on etcd) instead of all.")
@@ -42,9 +41,9 @@ final class DrillCommand implements Callable<Integer> {
     @Option(names = "--keep", description = "Keep the cluster folder (journals, task logs, agent logs) to look into.")
     boolean keep;
 
-    @Option(names = "--hosts", description = {"Run each node on its own host: network namespaces a and b, the agents",
-            "and QEMUs inside, the drill and etcd in ctl, links shaped to 1gbit; the link cuts are 'ip link",
-            "set down' of the target's link. The default where namespaces can be made (root)."})
+    @Option(names = "--hosts", description = {"Run each node on its own host: network namespaces a and b, the agents and QEMUs inside, the "
+                + "drill and etcd in ctl, links shaped to 1gbit; the link cuts are 'ip link set down' of the "
+                + "target's link. The default where namespaces can be made (root)."})
     boolean hosts;
 
     @Option(names = "--loopback", description = "Run both nodes on this host's loopback instead (link cuts by ss -K).")

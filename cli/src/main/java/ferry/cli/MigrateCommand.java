@@ -14,15 +14,15 @@ import picocli.CommandLine.Parameters;
 
 /** {@code ferry migrate VMID TARGET}: moves a VM to another node, live with --online. */
 @Command(name = "migrate", mixinStandardHelpOptions = true,
-        description = {"Migrates a VM to another node. A running VM needs --online (live migration); a stopped",
-                "VM moves with its local volumes copied. Before the stream starts, the guest's dirty rate and",
-                "zero pages are measured and the outcome predicted (see 'ferry plan'). If the source's agent",
-                "stops answering, it waits for it (--reconnect-wait) and follows the recovered task to its end.",
-                "Exit codes: 0 completed; 1 failed, not converged or aborted by the policy (cleaned up: the VM is",
-                "where it was); 2 refused or bad usage (nothing changed); 3 finished with problems (the VM moved;",
-                "the log says what is left to repair); 4 not finished or unknown: a hand-over is pending (the",
-                "guest waits paused on the source, the agent finishes it) or the agent did not come back",
-                "('ferry task log ID' shows the end)."})
+        description = {"Migrates a VM to another node. A running VM needs --online (live migration); a stopped VM moves "
+                + "with its local volumes copied. Before the stream starts, the guest's dirty rate and zero pages "
+                + "are measured and the outcome predicted (see 'ferry plan'). If the source's agent stops "
+                + "answering, it waits for it (--reconnect-wait) and follows the recovered task to its end.",
+                "Exit codes: 0 completed; 1 failed, not converged or aborted by the policy (cleaned up: the VM "
+                + "is where it was); 2 refused or bad usage (nothing changed); 3 finished with problems (the VM "
+                + "moved; the log says what is left to repair); 4 not finished or unknown: a hand-over is pending "
+                + "(the guest waits paused on the source, the agent finishes it) or the agent did not come back "
+                + "('ferry task log ID' shows the end)."})
 final class MigrateCommand implements Callable<Integer> {
     @Mixin
     ClusterOption cluster;
@@ -39,21 +39,21 @@ final class MigrateCommand implements Callable<Integer> {
     @Option(names = "--force", description = "Allow local devices (stopped VMs only).")
     boolean force;
 
-    @Option(names = "--with-local-disks", description = {"Mirror a running VM's local volumes to the target",
-            "(NBD export there, blockdev-mirror here; the source's volumes are freed once the target runs)."})
+    @Option(names = "--with-local-disks", description = {"Mirror a running VM's local volumes to the target (NBD export there, blockdev-mirror here; the "
+                + "source's volumes are freed once the target runs)."})
     boolean withLocalDisks;
 
-    @Option(names = "--target-storage", paramLabel = "MAP", description = {"Where local volumes go on the target:",
-            "one storage id for all, or src:dst[,src:dst...] (default: the storage of the same id)."})
+    @Option(names = "--target-storage", paramLabel = "MAP", description = {"Where local volumes go on the target: one storage id for all, or src:dst[,src:dst...] (default: "
+                + "the storage of the same id)."})
     String targetStorage;
 
-    @Option(names = "--mirror-mode", paramLabel = "MODE", description = {"How local disks' mirrors start: auto",
-            "(default: measured, write-blocking when the guest writes too fast for a background copy),",
-            "background (write-blocking once ready), write-blocking (the guest's writes at the link's pace)."})
+    @Option(names = "--mirror-mode", paramLabel = "MODE", description = {"How local disks' mirrors start: auto (default: measured, write-blocking when the guest writes "
+                + "too fast for a background copy), background (write-blocking once ready), write-blocking (the "
+                + "guest's writes at the link's pace)."})
     String mirrorMode;
 
-    @Option(names = "--unsafe", description = {"Migrate live although a disk on shared storage runs with a host",
-            "cache mode (writeback, writethrough, unsafe): only when the storage keeps both hosts coherent."})
+    @Option(names = "--unsafe", description = {"Migrate live although a disk on shared storage runs with a host cache mode (writeback, "
+                + "writethrough, unsafe): only when the storage keeps both hosts coherent."})
     boolean unsafe;
 
     @Mixin
@@ -62,33 +62,31 @@ final class MigrateCommand implements Callable<Integer> {
     @Mixin
     TuningOptions tuning;
 
-    @Option(names = "--policy", paramLabel = "NAME", description = {
-            "How to make the migration converge (default: the VM's, else budget):",
-            "  budget        keep --max-downtime: raise QEMU's limit within it, then escalate to what",
-            "                --allow-* permits (throttle, postcopy, pause), else abort with the reason;",
-            "  classic       Proxmox's: double the downtime when stalled (from --downtime, 100 ms),",
-            "                xbzrle and auto-converge on;",
-            "  qemu-default  QEMU's defaults, only --bwlimit applied (what virsh migrate --live does);",
-            "  kubevirt      an emulation of KubeVirt's defaults: pre-copy at QEMU's downtime, aborted after",
-            "                150 s per GB of RAM or 150 s without progress;",
-            "  ovirt         an emulation of oVirt's \"Minimal downtime\": auto-converge, downtime 100 ms raised",
-            "                to 150-500 ms as the passes go by (VDSM looks every 10 s), then aborted."})
+    @Option(names = "--policy", paramLabel = "NAME", description = {"How to make the migration converge (default: the VM's, else budget): budget        keep "
+                + "--max-downtime: raise QEMU's limit within it, then escalate to what --allow-* permits "
+                + "(throttle, postcopy, pause), else abort with the reason; classic       Proxmox's: double the "
+                + "downtime when stalled (from --downtime, 100 ms), xbzrle and auto-converge on; qemu-default  "
+                + "QEMU's defaults, only --bwlimit applied (what virsh migrate --live does); kubevirt      an "
+                + "emulation of KubeVirt's defaults: pre-copy at QEMU's downtime, aborted after 150 s per GB of "
+                + "RAM or 150 s without progress; ovirt         an emulation of oVirt's \"Minimal downtime\": "
+                + "auto-converge, downtime 100 ms raised to 150-500 ms as the passes go by (VDSM looks every 10 "
+                + "s), then aborted."})
     String policy;
 
     @Option(names = "--recover-wait", paramLabel = "S", description = "How long to wait for a broken link during "
             + "postcopy before giving up (default 300 s; both QEMUs stay paused, never killed).")
     Integer recoverWait;
 
-    @Option(names = "--no-tls", description = {"Send the migration and disk streams in plain TCP although the",
-            "cluster has certificates: only to measure what TLS costs (the task log warns). The target's agent",
-            "must have been started with --allow-plain-streams."})
+    @Option(names = "--no-tls", description = {"Send the migration and disk streams in plain TCP although the cluster has certificates: only to "
+                + "measure what TLS costs (the task log warns). The target's agent must have been started with "
+                + "--allow-plain-streams."})
     boolean noTls;
 
     @Mixin
     ReconnectOption reconnect;
 
-    @Option(names = "--json", description = {"Print one JSON object when done, instead of progress and log lines;",
-            "progress goes to stderr as one JSON object per line."})
+    @Option(names = "--json", description = {"Print one JSON object when done, instead of progress and log lines; progress goes to stderr as "
+                + "one JSON object per line."})
     boolean json;
 
     @CommandLine.Spec

@@ -31,9 +31,9 @@ final class TaskCommand {
 
     @Command(name = "list", mixinStandardHelpOptions = true,
             description = {"Lists the migration tasks of every node (or of --node), oldest first.",
-                    "Running ones, and ended ones from the cluster's journals with their outcome",
-                    "('interrupted': unfinished and no task runs it; its node's agent resolves it",
-                    "when it starts). Nodes whose agent does not answer are named; exit code 1."})
+                "Running ones, and ended ones from the cluster's journals with their outcome ('interrupted': "
+                + "unfinished and no task runs it; its node's agent resolves it when it starts). Nodes whose agent "
+                + "does not answer are named; exit code 1."})
     static final class ListTasks implements Callable<Integer> {
         private static final String ROW = "%-40s %-6s %-7s %-7s %-19s %-17s %s%n";
 
@@ -90,8 +90,8 @@ final class TaskCommand {
 
     @Command(name = "log", mixinStandardHelpOptions = true,
             description = {"Prints a task's log, following it until it ends.",
-                    "Exit codes as for 'ferry migrate' (4: a hand-over is pending, or the agent",
-                    "stopped answering and did not come back)."})
+                "Exit codes as for 'ferry migrate' (4: a hand-over is pending, or the agent stopped answering "
+                + "and did not come back)."})
     static final class Log implements Callable<Integer> {
         @Mixin
         ClusterOption cluster;

@@ -102,8 +102,7 @@ final class VmCommand {
 
     @Command(name = "pause", mixinStandardHelpOptions = true,
             description = {"Pauses a running VM's guest; its QEMU stays.",
-                    "Refused (exit 2) while a migration holds the VM; the message names the task",
-                    "and its node."})
+                "Refused (exit 2) while a migration holds the VM; the message names the task and its node."})
     static final class Pause extends OwnerAction {
         @Override
         String action() {
@@ -113,9 +112,8 @@ final class VmCommand {
 
     @Command(name = "resume", mixinStandardHelpOptions = true,
             description = {"Resumes a paused VM's guest.",
-                    "Refused (exit 2) while a migration holds the VM, running or unfinished: a",
-                    "guest left paused by a hand-over is resumed by the migration's recovery,",
-                    "never by hand."})
+                "Refused (exit 2) while a migration holds the VM, running or unfinished: a guest left paused by "
+                + "a hand-over is resumed by the migration's recovery, never by hand."})
     static final class Resume extends OwnerAction {
         @Override
         String action() {
@@ -125,14 +123,13 @@ final class VmCommand {
 
     @Command(name = "unlock", mixinStandardHelpOptions = true,
             description = {"Clears a VM's lock, unless a migration holds it.",
-                    "Refused (exit 2) while a task runs the VM's migration (cancel it with",
-                    "'ferry task cancel ID', or wait), and while an unfinished",
-                    "migration's journal is open: its node's agent resolves it, when it starts",
-                    "again if it is down ('ferry cluster up'). A lock no journal explains is",
-                    "cleared; an unlocked VM is left as it is."})
+                "Refused (exit 2) while a task runs the VM's migration (cancel it with 'ferry task cancel ID', "
+                + "or wait), and while an unfinished migration's journal is open: its node's agent resolves it, "
+                + "when it starts again if it is down ('ferry cluster up'). A lock no journal explains is cleared; "
+                + "an unlocked VM is left as it is."})
     static final class Unlock extends OwnerAction {
-        @Option(names = "--force", description = {"For a node gone for good: close its unfinished migration's",
-                "journal (outcome abandoned-by-unlock), then clear the lock. Never while the task runs."})
+        @Option(names = "--force", description = {"For a node gone for good: close its unfinished migration's journal (outcome "
+                + "abandoned-by-unlock), then clear the lock. Never while the task runs."})
         boolean force;
 
         @Override
