@@ -61,13 +61,19 @@ final class BudgetPolicy implements ConvergencePolicy {
         var caps = Policies.capabilities("events", true);
         ObjectNode p = Policies.parameters().put("downtime-limit", limitMs).put("max-bandwidth", c.bandwidthBytesPerS());
         List<String> allowed = new ArrayList<>();
-        if (l.allowThrottle() && c.dirtyLimit()) {
+        // with postcopy allowed it comes first, and a throttle armed now would act on QEMU's own
+        // trigger before the policy judged anything: the guest keeps its CPU instead
+        boolean throttle = l.allowThrottle() && !l.allowPostcopy();
+        if (l.allowThrottle() && !throttle) {
+            allowed.add("throttle (not armed: postcopy comes first)");
+        }
+        if (throttle && c.dirtyLimit()) {
             // each vCPU may dirty its share of half the link: the rest of the link drains the backlog
             long perVcpu = Math.max(1, c.bandwidthBytesPerS() / 2 / 1_000_000 / Math.max(1, c.vcpus()));
             caps.put("dirty-limit", true);
             p.put("vcpu-dirty-limit", perVcpu);
             allowed.add("throttle (dirty-limit " + perVcpu + " MB/s per vCPU)");
-        } else if (l.allowThrottle()) {
+        } else if (throttle) {
             caps.put("auto-converge", true);
             // start firmly and climb fast: a throttle that creeps up wastes the time budget
             p.put("cpu-throttle-initial", 30).put("cpu-throttle-increment", 20).put("cpu-throttle-tailslow", true)

@@ -203,7 +203,7 @@ public record Plan(Inputs inputs, List<Prediction> strategies, String recommende
 
     static boolean allowed(Inputs in, String strategy) {
         return switch (strategy) {
-            case "budget:throttle" -> in.allowThrottle();
+            case "budget:throttle" -> in.allowThrottle() && !in.allowPostcopy(); // postcopy comes first
             case "budget:postcopy" -> in.allowPostcopy();
             case "budget:pause" -> in.allowPause();
             default -> true;
