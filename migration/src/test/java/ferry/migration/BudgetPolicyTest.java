@@ -2,53 +2,12 @@ package ferry.migration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /** The budget policy fed with recorded passes: what it does, and what it must not do on one noisy pass. */
 class BudgetPolicyTest {
     private static final double MIB = 1 << 20;
-
-    /** What the policy asked for, in order. */
-    private static final class Recorder implements ConvergencePolicy.Control {
-        final List<String> actions = new ArrayList<>();
-        final List<String> log = new ArrayList<>();
-
-        @Override
-        public void setDowntime(long ms, String reason) {
-            actions.add("downtime " + ms);
-        }
-
-        @Override
-        public void setParameter(String name, long value, String reason) {
-            actions.add(name + " " + value);
-        }
-
-        @Override
-        public void startPostcopy(String reason) {
-            actions.add("postcopy");
-            log.add(reason);
-        }
-
-        @Override
-        public void pauseGuest(String reason) {
-            actions.add("pause");
-        }
-
-        @Override
-        public void stop(MigrationResult.Status outcome, String reason) {
-            actions.add("stop " + outcome);
-            log.add(reason);
-            throw new IllegalStateException("stopped: " + reason);
-        }
-
-        @Override
-        public void log(String format, Object... args) {
-            log.add(String.format(format, args));
-        }
-    }
 
     private static BudgetPolicy policy(long downtimeMs, boolean throttle, boolean postcopy, boolean pause) {
         long link = (long) (16.3 * MIB);
@@ -66,7 +25,7 @@ class BudgetPolicyTest {
     void theCiFailureANoisyFirstEstimateOnAHalfLinkGuestEndsNothing() {
         // recorded from the fresh-clone CI failure: pass 2 claimed 97% of the link after 1 s; the
         // guest really dirties about half the link, as the next passes show
-        Recorder r = new Recorder();
+        RecordingControl r = new RecordingControl();
         for (boolean pause : new boolean[] {false, true}) {
             BudgetPolicy p = policy(225, false, false, pause);
             p.step(pass(250, 1, 200, 0), r);
@@ -84,7 +43,7 @@ class BudgetPolicyTest {
     void passesThatLeaveAsMuchAsTheyFoundEndItAfterTheGraceNotAtTheTimeLimit() {
         // recorded (PolicyTest, nothing allowed): QEMU's rates said 82-95% of the link, yet every
         // pass began with about 30 MiB left; judged by the rates alone it ran to the time limit
-        Recorder r = new Recorder();
+        RecordingControl r = new RecordingControl();
         BudgetPolicy p = policy(225, false, false, false);
         p.step(pass(250, 1, 200, 0), r);
         double[] rates = {15.4, 15.4, 15.5, 15.8, 16.0, 16.3, 15.9, 16.0, 15.9, 15.9, 15.7, 15.9};
@@ -94,7 +53,7 @@ class BudgetPolicyTest {
                 p.step(new ConvergencePolicy.Sample(at, "active", 0, (long) ((29 + i % 3) * MIB), 256L << 20,
                         18.5 * MIB, rates[i] * MIB, i + 2, 0, 0, 100), r);
             }
-        } catch (IllegalStateException stopped) {
+        } catch (RecordingControl.Stopped stopped) {
             // the recorder's stop
         }
         assertThat(r.actions).as(String.join("\n", r.log)).containsExactly("stop ABORTED");
@@ -105,7 +64,7 @@ class BudgetPolicyTest {
 
     @Test
     void aGuestThatReallyOutrunsTheLinkSwitchesToPostcopyOnTheSecondPassInARow() {
-        Recorder r = new Recorder();
+        RecordingControl r = new RecordingControl();
         BudgetPolicy p = policy(300, true, true, false);
         p.step(pass(250, 1, 200, 0), r);
         p.step(pass(8000, 2, 120, 24), r);
@@ -120,7 +79,7 @@ class BudgetPolicyTest {
         Plan stuck = Plan.of(new Plan.Inputs(256L << 20, 0.1, 24 * MIB, 200L << 20, 16.3 * MIB, "limit", 300, 60_000,
                 true, true, false));
         assertThat(stuck.forPolicy("budget:precopy").fitsBudget()).isFalse();
-        Recorder r = new Recorder();
+        RecordingControl r = new RecordingControl();
         BudgetPolicy p = policy(300, true, true, false);
         p.planned(stuck);
         p.step(pass(250, 1, 200, 0), r);
@@ -133,7 +92,7 @@ class BudgetPolicyTest {
     void aPlanThatForesawTroubleDoesNotSwitchAMigrationThatConverges() {
         Plan stuck = Plan.of(new Plan.Inputs(256L << 20, 0.1, 24 * MIB, 200L << 20, 16.3 * MIB, "limit", 300, 60_000,
                 true, true, false));
-        Recorder r = new Recorder();
+        RecordingControl r = new RecordingControl();
         BudgetPolicy p = policy(300, true, true, false);
         p.planned(stuck);
         p.step(pass(250, 1, 200, 0), r);
