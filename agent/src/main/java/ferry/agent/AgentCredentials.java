@@ -1,6 +1,6 @@
 package ferry.agent;
 
-import ferry.agent.tls.TlsContexts;
+import ferry.cluster.pki.TlsContexts;
 import ferry.cluster.pki.ClusterPki;
 import ferry.cluster.pki.Credential;
 import ferry.cluster.pki.Identity;

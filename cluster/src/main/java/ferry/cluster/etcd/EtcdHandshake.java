@@ -1,23 +1,20 @@
 package ferry.cluster.etcd;
 
 import ferry.cluster.StoreAddress;
+import ferry.cluster.pki.PkiException;
+import ferry.cluster.pki.TlsContexts;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.security.GeneralSecurityException;
-import java.security.KeyStore;
-import java.security.cert.Certificate;
 import java.util.Optional;
-import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManagerFactory;
 
 /**
  * Why etcd turns this client away, found with a handshake of our own. gRPC hides the reason (a
@@ -47,9 +44,9 @@ final class EtcdHandshake {
         String where = "etcd at " + endpoint.getHost() + ":" + endpoint.getPort();
         SSLContext ssl;
         try {
-            ssl = context(tls);
-        } catch (GeneralSecurityException | IOException e) {
-            return Optional.of(Optional.of("cannot set up TLS with " + tls.client() + ": " + e.getMessage()));
+            ssl = TlsContexts.of(tls.client(), tls.ca());
+        } catch (PkiException e) {
+            return Optional.of(Optional.of(e.getMessage()));
         }
         try (Socket raw = connect(endpoint);
              SSLSocket s = (SSLSocket) ssl.getSocketFactory().createSocket(raw, bare(endpoint), endpoint.getPort(), true)) {
@@ -146,22 +143,5 @@ final class EtcdHandshake {
     /** The endpoint's host without an IPv6 literal's brackets. */
     private static String bare(URI endpoint) {
         return endpoint.getHost().replace("[", "").replace("]", "");
-    }
-
-    private static SSLContext context(EtcdTls tls) throws GeneralSecurityException, IOException {
-        KeyStore trust = KeyStore.getInstance("PKCS12");
-        trust.load(null, null);
-        trust.setCertificateEntry("ca", tls.ca());
-        KeyStore keys = KeyStore.getInstance("PKCS12");
-        keys.load(null, null);
-        char[] none = new char[0];
-        keys.setKeyEntry("client", tls.client().key(), none, new Certificate[] {tls.client().certificate()});
-        TrustManagerFactory tm = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        tm.init(trust);
-        KeyManagerFactory km = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-        km.init(keys, none);
-        SSLContext ssl = SSLContext.getInstance("TLS");
-        ssl.init(km.getKeyManagers(), tm.getTrustManagers(), null);
-        return ssl;
     }
 }

@@ -1,7 +1,5 @@
-package ferry.agent.tls;
+package ferry.cluster.pki;
 
-import ferry.cluster.pki.Credential;
-import ferry.cluster.pki.PkiException;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.cert.Certificate;
@@ -13,7 +11,7 @@ import javax.net.ssl.TrustManagerFactory;
 /**
  * The JDK's TLS context for one party of the cluster: it presents its own certificate and trusts
  * only the cluster's CA (not the JDK's public roots). The same context serves an agent's port and
- * its calls to peers, and the CLI's calls as the admin.
+ * its calls to peers, the CLI's calls as the admin, and the etcd store's handshake check.
  */
 public final class TlsContexts {
     /** The in-memory key store needs a password; it never leaves this process. */
