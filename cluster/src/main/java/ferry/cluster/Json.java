@@ -90,10 +90,13 @@ public final class Json {
         o.put("token", c.token());
         var nodes = o.putArray("nodes");
         for (NodeInfo n : c.nodes()) {
-            nodes.addObject()
+            var entry = nodes.addObject()
                     .put("name", n.name())
                     .put("agentAddress", n.agentAddress())
                     .put("migrationAddress", n.migrationAddress());
+            if (n.maintenance()) { // absent when off: files written before the flag existed read the same
+                entry.put("maintenance", true);
+            }
         }
         return pretty(o);
     }
@@ -107,7 +110,12 @@ public final class Json {
         }
         try {
             for (JsonNode n : list) {
-                nodes.add(new NodeInfo(text(n, "name"), text(n, "agentAddress"), text(n, "migrationAddress")));
+                JsonNode m = n.path("maintenance");
+                if (!m.isMissingNode() && !m.isBoolean()) {
+                    throw new IOException("\"maintenance\" of a node is not true or false");
+                }
+                nodes.add(new NodeInfo(text(n, "name"), text(n, "agentAddress"), text(n, "migrationAddress"),
+                        m.asBoolean(false)));
             }
             return new ClusterConfig(text(o, "name"), text(o, "token"), nodes);
         } catch (ClusterException e) {
