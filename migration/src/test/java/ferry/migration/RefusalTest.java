@@ -112,4 +112,60 @@ class RefusalTest {
             nodes.a.stop(320, Duration.ofSeconds(5));
         }
     }
+
+    /** What a refusal must leave as it was: the VM runs on a, unlocked, no journal, no QEMU of it on b. */
+    private static void unchanged(TwoNodes nodes, int vmid) {
+        assertThat(nodes.a.status(vmid).state()).isEqualTo(ferry.node.LocalNode.State.RUNNING);
+        assertThat(nodes.store.vm(vmid).orElseThrow().owner()).isEqualTo("a");
+        assertThat(nodes.store.vm(vmid).orElseThrow().lock()).isNull();
+        assertThat(nodes.store.openJournals()).isEmpty();
+        assertThat(nodes.store.closedJournals()).isEmpty();
+        assertThat(nodes.b.running(vmid)).isEmpty();
+    }
+
+    @Test
+    void aTargetInMaintenanceIsRefusedUntilItResumes() throws Exception {
+        try (TwoNodes nodes = new TwoNodes(dir)) {
+            VmDefinition vm = nodes.bootblockVm(330, new BootblockGuest(128, 1024 * 1024 + (8L << 20), 100_000));
+            nodes.a.start(vm).detach();
+            nodes.store.maintenance("b", true); // as another process would: this migration's store reads it now
+
+            assertThat(refusal(nodes, req(330, "b", true))).contains("target node 'b' is in maintenance")
+                    .contains("ferry node resume b");
+            unchanged(nodes, 330);
+            assertThat(nodes.store.currentConfig().node("b").orElseThrow().maintenance()).isTrue();
+
+            nodes.store.maintenance("b", false);
+            MigrationResult r = nodes.migrationFromA().run(req(330, "b", true), "t", new TaskLog(), new CancelSignal());
+            assertThat(r.status()).isEqualTo(MigrationResult.Status.COMPLETED);
+            assertThat(nodes.store.vm(330).orElseThrow().owner()).isEqualTo("b");
+        }
+    }
+
+    @Test
+    void aTargetWithoutMemoryForTheVmIsRefused() throws Exception {
+        try (TwoNodes nodes = new TwoNodes(dir)) {
+            VmDefinition vm = nodes.bootblockVm(331, new BootblockGuest(128, 1024 * 1024 + (8L << 20), 100_000));
+            nodes.a.start(vm).detach();
+            // b's agent holds back all but 100 MiB of what the host has free: less than 128 MiB + 128 MiB for QEMU
+            long available = ferry.node.HostMemory.now().availableBytes();
+            Migration m = new Migration(nodes.store, nodes.a, nodes.volumes, n -> new LocalTarget(nodes.b, nodes.volumes,
+                    "127.0.0.1").memoryReserve(available - (100L << 20)));
+            Throwable e = catchThrowable(() -> m.run(req(331, "b", true), "t", new TaskLog(), new CancelSignal()));
+            assertThat(e).isInstanceOf(MigrationRefused.class)
+                    .hasMessageContaining("target node 'b' has ")
+                    .hasMessageContaining("VM 331 needs 256.0 MiB (its 128.0 MiB plus 128.0 MiB for QEMU itself)")
+                    .hasMessageContaining("free memory there or choose another node");
+            assertThat(e.getMessage()).as("the numbers: what b can give, what it has, its reserve")
+                    .containsPattern("has \\d+\\.\\d MiB of memory for VMs \\(available \\d+\\.\\d [MG]iB, its agent's "
+                            + "reserve \\d+\\.\\d [MG]iB\\)");
+            unchanged(nodes, 331);
+
+            // the same target with its whole memory for VMs takes the VM
+            Migration roomy = new Migration(nodes.store, nodes.a, nodes.volumes,
+                    n -> new LocalTarget(nodes.b, nodes.volumes, "127.0.0.1"));
+            assertThat(roomy.run(req(331, "b", true), "t2", new TaskLog(), new CancelSignal()).status())
+                    .isEqualTo(MigrationResult.Status.COMPLETED);
+        }
+    }
 }
