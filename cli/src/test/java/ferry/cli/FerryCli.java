@@ -54,20 +54,44 @@ final class FerryCli {
 
     /** A loopback port p with p+1 free too (a two-node cluster takes consecutive ports). */
     static int twoFreePorts() throws IOException {
+        return freePorts(2);
+    }
+
+    /** A loopback port p with the {@code n - 1} ports after it free too (a cluster's nodes take consecutive ports). */
+    static int freePorts(int n) throws IOException {
         for (int i = 0; i < 50; i++) {
+            int p;
             try (ServerSocket s1 = new ServerSocket(0)) {
-                int p = s1.getLocalPort();
-                if (p >= 65535) {
-                    continue;
-                }
-                try (ServerSocket s2 = new ServerSocket(p + 1)) {
-                    return p;
-                } catch (IOException busy) {
-                    // try another
+                p = s1.getLocalPort();
+            }
+            if (p + n - 1 > 65535) {
+                continue;
+            }
+            if (allFree(p, n)) {
+                return p;
+            }
+        }
+        throw new IOException("no " + n + " consecutive free ports");
+    }
+
+    private static boolean allFree(int from, int n) {
+        List<ServerSocket> held = new java.util.ArrayList<>();
+        try {
+            for (int q = from; q < from + n; q++) {
+                held.add(new ServerSocket(q));
+            }
+            return true;
+        } catch (IOException busy) {
+            return false;
+        } finally {
+            for (ServerSocket s : held) {
+                try {
+                    s.close();
+                } catch (IOException ignored) {
+                    // closing a probe socket
                 }
             }
         }
-        throw new IOException("no two consecutive free ports");
     }
 
     /**
