@@ -114,15 +114,22 @@ final class NodeEvacuate implements Callable<Integer> {
             s.maintenance(node, true); // first: nothing may arrive while the node empties
             Evacuation.Settings settings = new Evacuation.Settings(node, to, all, parallel, clusterLimit,
                     Duration.ofSeconds(lockWait), reconnect.duration(), request);
-            List<EvacuationRow> rows = new Evacuation(s, agents, settings, (line, event) -> {
-                if (json) {
-                    err.println(event);
-                    err.flush();
-                } else {
-                    out.println(line);
-                    out.flush();
-                }
-            }).run();
+            List<EvacuationRow> rows;
+            try {
+                rows = new Evacuation(s, agents, settings, (line, event) -> {
+                    if (json) {
+                        err.println(event);
+                        err.flush();
+                    } else {
+                        out.println(line);
+                        out.flush();
+                    }
+                }).run();
+            } catch (InterruptedException e) {
+                err.println("ferry: evacuation of node " + node + " interrupted: the migrations it started go on in "
+                        + "node " + node + "'s agent ('ferry task list' shows them); run it again to continue");
+                return Main.FAILED;
+            }
             if (json) {
                 out.println(VmCommand.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(report(rows)));
             } else {
@@ -144,6 +151,17 @@ final class NodeEvacuate implements Callable<Integer> {
     }
 
     private void table(List<EvacuationRow> rows, PrintWriter out) {
+        if (!rows.isEmpty()) {
+            rowsTable(rows, out);
+        }
+        long failed = rows.stream().filter(EvacuationRow::failed).count();
+        out.printf("node %s: %d moved, %d not moved, %d stopped left; it stays in maintenance until 'ferry node "
+                + "resume %s'%s%n", node, rows.stream().filter(EvacuationRow::moved).count(), failed,
+                rows.stream().filter(r -> r.outcome().equals("skipped")).count(), node,
+                failed > 0 ? "; fix what the table names and run the evacuation again" : "");
+    }
+
+    private static void rowsTable(List<EvacuationRow> rows, PrintWriter out) {
         out.printf("%n%-6s %-16s %-8s %-16s %-10s %-9s %s%n", "VM", "NAME", "TARGET", "OUTCOME", "DOWNTIME", "DURATION",
                 "NOTE");
         for (EvacuationRow r : rows) {
@@ -153,10 +171,5 @@ final class NodeEvacuate implements Callable<Integer> {
                     r.durationMs() == null ? "-" : String.format(Locale.ROOT, "%.1f s", r.durationMs() / 1000.0),
                     r.error() == null ? "" : r.error());
         }
-        long failed = rows.stream().filter(EvacuationRow::failed).count();
-        out.printf("node %s: %d moved, %d not moved, %d stopped left; it stays in maintenance until 'ferry node "
-                + "resume %s'%s%n", node, rows.stream().filter(EvacuationRow::moved).count(), failed,
-                rows.stream().filter(r -> r.outcome().equals("skipped")).count(), node,
-                failed > 0 ? "; fix what the table names and run the evacuation again" : "");
     }
 }
