@@ -8,11 +8,8 @@ import ferry.agent.Agent;
 import ferry.agent.AgentClient;
 import ferry.agent.ClusterLayout;
 import ferry.node.HostMemory;
-import ferry.node.LocalNode;
-import ferry.node.QemuBinary;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -50,22 +47,7 @@ class EvacuateCliTest {
         if (layout == null) {
             return;
         }
-        QemuBinary qemu = QemuBinary.find();
-        for (String node : List.of("a", "b", "c")) {
-            LocalNode n = new LocalNode(node, qemu, layout.storages(node), layout.runRoot(node));
-            for (int vmid : VMIDS) {
-                try {
-                    n.stop(vmid, Duration.ofSeconds(5));
-                } catch (RuntimeException ignored) {
-                    // reported below if it still runs
-                }
-            }
-        }
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        while (!FerryCli.qemusUnder(dir).isEmpty() && System.nanoTime() < deadline) {
-            Thread.sleep(100);
-        }
-        assertThat(FerryCli.qemusUnder(dir)).as("QEMUs left running").isEmpty();
+        FerryCli.stopQemus(layout, dir, List.of("a", "b", "c"), VMIDS);
     }
 
     /** A bootblock VM of {@code memoryMiB} on the shared storage, defined on a (and started if {@code start}). */

@@ -118,4 +118,28 @@ final class FerryCli {
             return cmd.contains("qemu-system") && cmd.contains(p);
         }).toList();
     }
+
+    /**
+     * Stops the VMs {@code vmids} on every node of {@code nodes} (agents closed first: they hold
+     * each VM's only QMP connection) and checks that no QEMU of the cluster in {@code dir} is left.
+     */
+    static void stopQemus(ferry.agent.ClusterLayout layout, Path dir, List<String> nodes, List<Integer> vmids)
+            throws InterruptedException {
+        ferry.node.QemuBinary qemu = ferry.node.QemuBinary.find();
+        for (String node : nodes) {
+            ferry.node.LocalNode n = new ferry.node.LocalNode(node, qemu, layout.storages(node), layout.runRoot(node));
+            for (int vmid : vmids) {
+                try {
+                    n.stop(vmid, java.time.Duration.ofSeconds(5));
+                } catch (RuntimeException ignored) {
+                    // reported below if it is still running
+                }
+            }
+        }
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (!qemusUnder(dir).isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+        }
+        org.assertj.core.api.Assertions.assertThat(qemusUnder(dir)).as("QEMUs left running").isEmpty();
+    }
 }
