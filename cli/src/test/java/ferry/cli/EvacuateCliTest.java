@@ -8,6 +8,8 @@ import ferry.agent.Agent;
 import ferry.agent.AgentClient;
 import ferry.agent.ClusterLayout;
 import ferry.node.HostMemory;
+import ferry.qapi.QapiJson;
+import ferry.testkit.JsonKeys;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -194,6 +196,9 @@ class EvacuateCliTest {
         System.out.println("most migration tasks the agents ran at once: " + mostSeen.get());
         assertThat(mostSeen.get()).isBetween(1, 2);
         assertThat(r.err().lines().filter(l -> l.contains("\"event\":\"started\""))).hasSize(3);
+        assertThat(JsonKeys.notSnakeCase(report)).isEmpty();
+        assertThat(r.err().lines()).allSatisfy(l ->
+                assertThat(JsonKeys.notSnakeCase(QapiJson.mapper().readTree(l))).as(l).isEmpty());
 
         // a stays in maintenance: shown, and a migration to it is refused without changing anything
         assertThat(nodeStatus("a").path("maintenance").asBoolean()).isTrue();
