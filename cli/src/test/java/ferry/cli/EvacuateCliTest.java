@@ -64,6 +64,20 @@ class EvacuateCliTest {
         }
     }
 
+    /** The running VMs {@code running} (vmid to MiB), side by side, and one stopped 128 MiB VM. */
+    private void vmsOnA(Map<Integer, Integer> running, int stopped) throws Exception {
+        List<CompletableFuture<Void>> all = new ArrayList<>();
+        running.forEach((vmid, mib) -> all.add(CompletableFuture.runAsync(() -> {
+            try {
+                vmOnA(vmid, mib, true);
+            } catch (Exception e) {
+                throw new java.util.concurrent.CompletionException(e);
+            }
+        })));
+        vmOnA(stopped, 128, false);
+        CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
+    }
+
     private JsonNode vmStatus(int vmid) {
         FerryCli.Run r = ferry(dir, "vm", "status", Integer.toString(vmid), "--json");
         assertThat(r.code()).as(r.both()).isZero();
@@ -122,11 +136,8 @@ class EvacuateCliTest {
         // RAM, at least 8 GiB), which every target's prepare must refuse however much other work
         // frees meanwhile
         int bigMiB = (int) Math.max(8192, (HostMemory.now().totalBytes() >> 20) / 2);
-        for (int vmid : List.of(101, 102, 103)) {
-            vmOnA(vmid, 128, true);
-        }
-        vmOnA(104, bigMiB, true); // QEMU takes the guest's RAM as it is touched: it runs on a with a few MiB
-        vmOnA(105, 128, false);
+        // QEMU takes the guest's RAM as it is touched: the big one runs on a with a few MiB
+        vmsOnA(Map.of(101, 128, 102, 128, 103, 128, 104, bigMiB), 105);
 
         // bad usage changes nothing
         FerryCli.Run r = ferry(dir, "node", "evacuate", "a", "--to", "a");
@@ -227,10 +238,7 @@ class EvacuateCliTest {
     @Tag("long")
     void aSecondRunContinuesWhereTheFirstStopped() throws Exception {
         startCluster();
-        for (int vmid : List.of(101, 102, 103)) {
-            vmOnA(vmid, 128, true);
-        }
-        vmOnA(105, 128, false);
+        vmsOnA(Map.of(101, 128, 102, 128, 103, 128), 105);
         AgentClient agentA = layout.adminClient("a");
         CompletableFuture<FerryCli.Run> first = new CompletableFuture<>();
         Thread firstRun = new Thread(() -> first.complete(
