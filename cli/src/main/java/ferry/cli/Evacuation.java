@@ -156,8 +156,10 @@ final class Evacuation {
             try {
                 r = f.row().get();
             } catch (java.util.concurrent.ExecutionException e) {
-                r = EvacuationRow.notSent(f.vm().vmid, f.vm().name, f.vm().online, "failed", f.target(),
-                        String.valueOf(e.getCause().getMessage()));
+                // the task may well go on: this run only lost sight of it
+                r = EvacuationRow.notSent(f.vm().vmid, f.vm().name, f.vm().online, "unknown", f.target(),
+                        "could not follow its migration any more: " + e.getCause().getMessage()
+                                + "; 'ferry task list' shows how it ended");
             }
             rows.add(r);
             report("VM " + r.vmid() + " -> " + r.target() + ": " + r.outcome()

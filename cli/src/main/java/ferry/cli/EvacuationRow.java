@@ -31,9 +31,25 @@ record EvacuationRow(int vmid, String name, boolean online, String target, Strin
         return MOVED.contains(outcome);
     }
 
-    /** The VM should have left and did not (a skipped stopped VM is no failure). */
+    /** The VM should have left and did not, or may not have (a skipped stopped VM is no failure). */
     boolean failed() {
         return !moved() && !"skipped".equals(outcome);
+    }
+
+    /**
+     * The exit code of an evacuation, as {@code ferry migrate}'s: 1 when a VM did not move, else 4
+     * when one's outcome is not known yet (its agent was lost, or its hand-over is pending), else
+     * 3 when one moved with problems, else 0.
+     */
+    static int exitCode(java.util.List<EvacuationRow> rows) {
+        Set<String> open = Set.of("unknown", "handover-pending");
+        if (rows.stream().anyMatch(r -> r.failed() && !open.contains(r.outcome()))) {
+            return Main.FAILED;
+        }
+        if (rows.stream().anyMatch(r -> open.contains(r.outcome()))) {
+            return Main.UNKNOWN;
+        }
+        return rows.stream().anyMatch(r -> r.outcome().equals("problems")) ? Main.PROBLEMS : Main.OK;
     }
 
     ObjectNode json() {

@@ -32,7 +32,9 @@ import picocli.CommandLine.Parameters;
                 "Running it again continues: VMs that moved are no longer the node's, so only those left are "
                 + "tried. It prints a line per step and a summary table (VM, target, outcome, downtime, duration).",
                 "Exit codes: 0 every VM moved (or was a stopped one left without --all); 1 some VM did not move "
-                + "(the table says why; run it again once that is fixed); 2 bad usage (nothing changed)."})
+                + "(the table says why; run it again once that is fixed); 2 bad usage (nothing changed); 3 all "
+                + "moved, some with problems (see their task logs); 4 some VM's outcome is not known yet (its "
+                + "agent was lost, or its hand-over is pending: 'ferry task list')."})
 final class NodeEvacuate implements Callable<Integer> {
     @Mixin
     ClusterOption cluster;
@@ -135,7 +137,7 @@ final class NodeEvacuate implements Callable<Integer> {
             } else {
                 table(rows, out);
             }
-            return rows.stream().anyMatch(EvacuationRow::failed) ? Main.FAILED : Main.OK;
+            return EvacuationRow.exitCode(rows);
         }
     }
 
