@@ -114,7 +114,7 @@ class EvacuateCliTest {
     }
 
     /**
-     * A cluster a, b, c whose agents run here; b and c give VMs about 2 GiB of this host each
+     * A cluster a, b, c whose agents run here; b and c give VMs about 4 GiB of this host each
      * (their agents hold the rest back).
      */
     private void startCluster() throws Exception {
@@ -123,7 +123,7 @@ class EvacuateCliTest {
         FerryCli.Run r = ferry("cluster", "create", dir.toString(), "--nodes", "a,b,c", "--port", Integer.toString(port));
         assertThat(r.code()).as(r.both()).isZero();
         layout = new ClusterLayout(dir);
-        long reserve = HostMemory.now().availableBytes() - (2L << 30);
+        long reserve = HostMemory.now().availableBytes() - (4L << 30);
         agents.add(Agent.start(dir, "a"));
         agents.add(Agent.start(dir, "b", Agent.DEFAULT_LEASE_TTL, reserve));
         agents.add(Agent.start(dir, "c", Agent.DEFAULT_LEASE_TTL, reserve));
@@ -132,7 +132,7 @@ class EvacuateCliTest {
     @Test
     void evacuatesTwoAtATimeAFailureStopsNothingAndMaintenanceHoldsUntilResume() throws Exception {
         startCluster();
-        // 2 GiB on b and c is enough for the 128 MiB guests, not for the big one (half the host's
+        // 4 GiB on b and c is enough for the 128 MiB guests, not for the big one (half the host's
         // RAM, at least 8 GiB), which every target's prepare must refuse however much other work
         // frees meanwhile
         int bigMiB = (int) Math.max(8192, (HostMemory.now().totalBytes() >> 20) / 2);
