@@ -232,7 +232,8 @@ class EvacuateCliTest {
     /**
      * An evacuation stopped mid-way (its thread interrupted, as when the person's terminal goes
      * away) and run again: the VM whose migration was under way is waited for, not migrated twice,
-     * and the rest move. Over 30 s on a loaded machine: scripts/test-long runs it.
+     * and the rest move. About 20 s: tagged long so that evacuation's share of the default suite
+     * (the test above, about 45 s on a loaded host) stays under a minute; scripts/test-long runs it.
      */
     @Test
     @Tag("long")
