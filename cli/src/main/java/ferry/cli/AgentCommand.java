@@ -29,10 +29,10 @@ final class AgentCommand implements Callable<Integer> {
                 + "measure what TLS costs. Without it a peer's plain request is refused."})
     boolean allowPlainStreams;
 
-    @Option(names = "--memory-reserve", paramLabel = "MiB", defaultValue = "0",
-            description = {"Memory of this host that incoming VMs may not take (default ${DEFAULT-VALUE}): a migration "
-                + "here is refused when the VM's memory plus 128 MiB for QEMU does not fit in the host's available "
-                + "memory (MemAvailable) less this reserve."})
+    @Option(names = "--memory-reserve", paramLabel = "MiB", defaultValue = "${env:FERRY_MEMORY_RESERVE_MIB:-0}",
+            description = {"Memory of this host that incoming VMs may not take (default ${DEFAULT-VALUE}, or "
+                + "$FERRY_MEMORY_RESERVE_MIB): a migration here is refused when the VM's memory plus 128 MiB for QEMU "
+                + "does not fit in the host's available memory (MemAvailable) less this reserve."})
     long memoryReserveMiB;
 
     @Override

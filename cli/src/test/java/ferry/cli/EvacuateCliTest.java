@@ -147,6 +147,8 @@ class EvacuateCliTest {
         assertThat(r.code()).as(r.both()).isEqualTo(Main.USAGE);
         assertThat(r.err()).contains("unknown node 'zz'");
         assertThat(nodeStatus("a").path("maintenance").asBoolean()).isFalse();
+        assertThat(nodeStatus("b").path("mem_for_vms_bytes").asLong()).as("b's memory less its agent's reserve")
+                .isBetween(1L << 30, 12L << 30);
 
         // the agents' own view, sampled while the evacuation runs: never more than 2 of a's tasks at once
         Map<String, AgentClient> clients = new TreeMap<>();
