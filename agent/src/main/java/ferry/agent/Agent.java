@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class Agent implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Agent.class);
-    static final ObjectMapper JSON = new ObjectMapper();
+    static final ObjectMapper JSON = ApiJson.MAPPER;
 
     private final String node;
     private final ClusterStore store;
@@ -78,6 +78,14 @@ public final class Agent implements AutoCloseable {
      * (peers act for its migrations once the claim lapses).
      */
     public static Agent start(Path clusterDir, String node, Duration leaseTtl) {
+        return start(clusterDir, node, leaseTtl, 0);
+    }
+
+    /**
+     * Starts the agent, holding {@code memoryReserveBytes} of the host's memory back from incoming
+     * VMs: a migration here is refused when the VM would not fit in what is left.
+     */
+    public static Agent start(Path clusterDir, String node, Duration leaseTtl, long memoryReserveBytes) {
         ClusterLayout layout = new ClusterLayout(clusterDir);
         ClusterStore store = layout.openAsNode(node); // etcds://: with the node's own certificate
         NodeInfo me = store.config().node(node).orElseThrow(() -> new IllegalArgumentException(
@@ -99,7 +107,8 @@ public final class Agent implements AutoCloseable {
         // the node's certificate for its QEMUs' streams, read again for each migration (rotate-certs renews it)
         Supplier<NodeTls> tls = () -> NodeTls.of(clusterDir, node).orElse(null);
         Migration migration = new Migration(store, local, volumes, agents::apply).tls(tls);
-        LocalTarget targetSide = new LocalTarget(local, volumes, me.migrationAddress(), tls);
+        LocalTarget targetSide = new LocalTarget(local, volumes, me.migrationAddress(), tls)
+                .memoryReserve(memoryReserveBytes);
         Tasks tasks = new Tasks(layout, node);
         Agent agent = new Agent(me, certificate, store, local, migration, targetSide, tasks, agents);
         agent.http.start();

@@ -114,7 +114,9 @@ public final class AgentClient implements TargetNode {
         JsonNode n = get("/api/v1/node");
         Set<String> storages = new HashSet<>();
         n.path("storages").forEach(s -> storages.add(s.asText()));
-        return new Info(n.path("node").asText(), n.path("qemu").asText(), storages);
+        Memory memory = n.has("mem_available_bytes") ? new Memory(n.path("mem_available_bytes").asLong(),
+                n.path("mem_reserved_bytes").asLong()) : null; // an agent from before the memory check
+        return new Info(n.path("node").asText(), n.path("qemu").asText(), storages, memory);
     }
 
     @Override
@@ -199,7 +201,7 @@ public final class AgentClient implements TargetNode {
     public Map<String, StorageInfo> storages() {
         Map<String, StorageInfo> out = new java.util.LinkedHashMap<>();
         get("/api/v1/storage").forEach(s -> out.put(s.path("id").asText(), new StorageInfo(s.path("id").asText(),
-                s.path("shared").asBoolean(), s.path("usableBytes").asLong())));
+                s.path("shared").asBoolean(), s.path("usable_bytes").asLong())));
         return out;
     }
 

@@ -74,6 +74,10 @@ final class Routes {
             var o = JSON.createObjectNode().put("node", node).put("qemu", local.qemu().version())
                     .put("store", store.location());
             o.set("storages", JSON.valueToTree(local.storages().keySet()));
+            TargetNode.Memory m = target.probe().memory();
+            o.put("mem_total_bytes", ferry.node.HostMemory.now().totalBytes())
+                    .put("mem_available_bytes", m.availableBytes()).put("mem_reserved_bytes", m.reservedBytes())
+                    .put("mem_for_vms_bytes", m.forVms());
             NodeLease l = lease;
             if (l != null) {
                 o.putObject("lease").put("held", l.held()).put("ttl_s", leaseTtl.toSeconds()).put("retaken", l.renewals());

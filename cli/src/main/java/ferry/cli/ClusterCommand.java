@@ -182,7 +182,8 @@ final class ClusterCommand {
 
     @Command(name = "status", mixinStandardHelpOptions = true,
             description = {"Shows each node: whether its agent answers, whether its liveness claim in the cluster store is "
-                + "current (a node whose claim lapsed is DOWN: peers act for its migrations), its VMs, the "
+                + "current (a node whose claim lapsed is DOWN: peers act for its migrations), its VMs, the memory it can "
+                + "give VMs, whether it is in maintenance (no migration goes to it), the "
                 + "certificates and when they expire, and the migrations left open. Exit 1 if a node is down."})
     static final class Status implements Callable<Integer> {
         @Mixin
@@ -222,15 +223,24 @@ final class ClusterCommand {
                     }
                 }
                 for (NodeInfo n : s.config().nodes()) {
-                    boolean answers = noAdmin == null && AgentProcess.answers(cluster.agent(n.name()));
+                    JsonNode info = noAdmin == null ? nodeInfo(n.name()) : null;
+                    boolean answers = info != null;
                     boolean alive = live.contains(n.name());
                     down += answers && alive ? 0 : 1;
                     int vms = s.vmsOf(n.name()).size();
-                    nodesJson.addObject().put("name", n.name()).put("agent", n.agentAddress()).put("answers", answers)
-                            .put("alive", alive).put("vms", vms);
+                    var node = nodesJson.addObject().put("name", n.name()).put("agent", n.agentAddress())
+                            .put("answers", answers).put("alive", alive).put("maintenance", n.maintenance())
+                            .put("vms", vms);
+                    // what a migration here may still take; null when the agent did not say
+                    node.set("mem_for_vms_bytes", info == null ? null : info.get("mem_for_vms_bytes"));
                     if (!json) {
-                        out.printf("  node %-10s agent %-21s %-7s lease %-7s VMs: %d%n", n.name(), n.agentAddress(),
-                                answers ? "up" : "DOWN", alive ? "alive" : "LAPSED", vms);
+                        out.printf("  node %-10s agent %-21s %-7s lease %-7s VMs: %-3d%s%s%n", n.name(),
+                                n.agentAddress(), answers ? "up" : "DOWN", alive ? "alive" : "LAPSED", vms,
+                                info != null && info.has("mem_for_vms_bytes")
+                                        ? String.format(java.util.Locale.ROOT, " memory for VMs: %.1f GiB",
+                                                info.path("mem_for_vms_bytes").asLong() / (double) (1L << 30)) : "",
+                                n.maintenance() ? "  MAINTENANCE (no migration goes to it; 'ferry node resume "
+                                        + n.name() + "')" : "");
                     }
                 }
                 java.time.Instant now = java.time.Instant.now();
@@ -262,6 +272,15 @@ final class ClusterCommand {
                 out.println(VmCommand.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(report));
             }
             return down == 0 ? Main.OK : Main.FAILED;
+        }
+
+        /** The agent's {@code GET /api/v1/node}, or null when it does not answer. */
+        private JsonNode nodeInfo(String node) {
+            try {
+                return cluster.agent(node).get("/api/v1/node");
+            } catch (ferry.agent.AgentClient.AgentException e) {
+                return null;
+            }
         }
 
         /** Why the admin's certificate cannot be used here (missing, expired), or null. */

@@ -8,8 +8,7 @@ import ferry.agent.Agent;
 import ferry.agent.AgentClient;
 import ferry.agent.ClusterLayout;
 import ferry.cluster.ClusterStore;
-import ferry.node.LocalNode;
-import ferry.node.QemuBinary;
+import ferry.testkit.JsonKeys;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -67,22 +66,7 @@ class ClusterCliTest {
                 ag.close();
             }
         }
-        QemuBinary qemu = QemuBinary.find();
-        for (String node : List.of("a", "b")) {
-            LocalNode n = new LocalNode(node, qemu, layout.storages(node), layout.runRoot(node));
-            for (int vmid : new int[] {100, 101, 102, 103}) {
-                try {
-                    n.stop(vmid, Duration.ofSeconds(5));
-                } catch (RuntimeException ignored) {
-                    // reported below if it is still running
-                }
-            }
-        }
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        while (!FerryCli.qemusUnder(dir).isEmpty() && System.nanoTime() < deadline) {
-            Thread.sleep(100);
-        }
-        assertThat(FerryCli.qemusUnder(dir)).as("QEMUs left running").isEmpty();
+        FerryCli.stopQemus(layout, dir, List.of("a", "b"), List.of(100, 101, 102, 103));
     }
 
     /** A bootblock VM on the shared storage; returns its definition file. */
@@ -90,9 +74,15 @@ class ClusterCliTest {
         return FerryCli.bootblockVm(dir, tmp, vmid, regionMiB, delay);
     }
 
+    /** The one naming convention of the CLI's --json: every key snake_case. */
+    static void assertSnakeCase(FerryCli.Run r) {
+        assertThat(JsonKeys.notSnakeCase(r.json())).as("keys not in snake_case in %s", r.out()).isEmpty();
+    }
+
     private JsonNode vmStatus(int vmid) {
         FerryCli.Run r = ferry(dir, "vm", "status", Integer.toString(vmid), "--json");
         assertThat(r.code()).as(r.both()).isZero();
+        assertSnakeCase(r);
         return r.json();
     }
 
@@ -124,6 +114,10 @@ class ClusterCliTest {
 
         r = ferry(dir, "migrate", "100", "b", "--online", "--json");
         assertThat(r.code()).as(r.both()).isZero();
+        assertSnakeCase(r);
+        FerryCli.Run migrated = r;
+        assertThat(r.err().lines().filter(l -> l.startsWith("{"))).as("progress lines").isNotEmpty()
+                .allSatisfy(l -> assertThat(JsonKeys.notSnakeCase(migrated.json(l))).as(l).isEmpty());
         JsonNode m = r.json();
         assertThat(m.path("status").asText()).isEqualTo("completed");
         assertThat(m.path("source").asText()).isEqualTo("a");
@@ -134,6 +128,12 @@ class ClusterCliTest {
         assertThat(task).startsWith("migrate-a-100-");
 
         st = vmStatus(100);
+        for (String[] json : new String[][] {{"vm", "list", "--json"}, {"task", "list", "--json"},
+                {"plan", "100", "a", "--sample", "1", "--json"}, {"cluster", "status", "--json"}}) {
+            FerryCli.Run each = ferry(dir, json);
+            assertThat(each.code()).as(each.both()).isZero();
+            assertSnakeCase(each);
+        }
         assertThat(st.path("owner").asText()).isEqualTo("b");
         assertThat(st.path("status").asText()).isEqualTo("running");
         assertThat(st.has("lock")).isFalse();
