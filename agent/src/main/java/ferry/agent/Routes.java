@@ -442,7 +442,7 @@ final class Routes {
         return tasks.get(id).orElseThrow(() -> new NotFound("no task '" + id + "' on node '" + node + "'"));
     }
 
-    private ObjectNode taskJson(Task t) {
+    ObjectNode taskJson(Task t) {
         ObjectNode o = JSON.createObjectNode().put("id", t.id()).put("node", node).put("vmid", t.vmid())
                 .put("target", t.target()).put("status", t.status());
         if (t.log().progress() != null) {
