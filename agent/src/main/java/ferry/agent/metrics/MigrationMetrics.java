@@ -94,18 +94,23 @@ public final class MigrationMetrics {
     /** The content type of {@link #scrape()}'s text. */
     public static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
-    /** The gauges of one running migration; its last sample is what they read. */
+    /** The gauges of one running migration, made at its first sample; its last sample is what they read. */
     private final class Running {
         private final List<Meter> meters = new ArrayList<>();
+        private final Tags tags;
         private final Counter sent;
         private volatile Progress last;
         private long counted;
 
         Running(Tags tags) {
+            this.tags = tags;
             sent = Counter.builder("ferry.migration.data.processed").baseUnit("bytes")
                     .description("Bytes of VM state sent by migrations from this node").tags("policy",
                             tags.stream().filter(t -> t.getKey().equals("policy")).findFirst().orElseThrow().getValue())
                     .register(registry);
+        }
+
+        private void register() {
             gauge("ferry.vmi.migration.data.remaining", "bytes", "Bytes of VM state still to send", tags,
                     Progress::remaining);
             gauge("ferry.vmi.migration.data.processed", "bytes", "Bytes of VM state sent so far", tags,
@@ -134,6 +139,10 @@ public final class MigrationMetrics {
         }
 
         synchronized void take(Progress p) {
+            if (last == null) {
+                last = p;
+                register();
+            }
             // disk mirrors and RAM count their bytes separately: each phase's counter starts at 0
             boolean samePhase = last != null && last.phase().equals("disks") == p.phase().equals("disks");
             long before = samePhase ? counted : 0;
