@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class Agent implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Agent.class);
-    static final ObjectMapper JSON = new ObjectMapper();
+    static final ObjectMapper JSON = ApiJson.MAPPER;
 
     private final String node;
     private final ClusterStore store;

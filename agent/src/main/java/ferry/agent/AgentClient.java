@@ -199,7 +199,7 @@ public final class AgentClient implements TargetNode {
     public Map<String, StorageInfo> storages() {
         Map<String, StorageInfo> out = new java.util.LinkedHashMap<>();
         get("/api/v1/storage").forEach(s -> out.put(s.path("id").asText(), new StorageInfo(s.path("id").asText(),
-                s.path("shared").asBoolean(), s.path("usableBytes").asLong())));
+                s.path("shared").asBoolean(), s.path("usable_bytes").asLong())));
         return out;
     }
 

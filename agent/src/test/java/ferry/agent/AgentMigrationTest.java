@@ -34,7 +34,7 @@ class AgentMigrationTest {
             JsonNode done = c.await("a", task.path("id").asText(), Duration.ofMinutes(2));
 
             assertThat(done.path("status").asText()).as(done.toPrettyString()).isEqualTo("completed");
-            assertThat(done.at("/result/downtimeMs").asLong()).isPositive();
+            assertThat(done.at("/result/downtime_ms").asLong()).isPositive();
             JsonNode onB = c.client("b").get("/api/v1/vms/100");
             assertThat(onB.path("owner").asText()).isEqualTo("b");
             assertThat(onB.path("status").asText()).isEqualTo("running");
@@ -166,7 +166,7 @@ class AgentMigrationTest {
             JsonNode done = c.await("a", task.path("id").asText(), Duration.ofMinutes(2));
             assertThat(done.path("status").asText()).as(done.toPrettyString()).isEqualTo("completed");
             assertThat(done.at("/result/postcopy").asBoolean()).as("budget switched to postcopy").isTrue();
-            long downtime = done.at("/result/downtimeMs").asLong();
+            long downtime = done.at("/result/downtime_ms").asLong();
             System.out.println("postcopy through the agents: QEMU-reported downtime " + downtime + " ms");
             assertThat(downtime).as("QEMU-reported downtime, hand-over included").isLessThanOrEqualTo(300);
             assertThat(c.client("b").get("/api/v1/vms/102").path("status").asText()).isEqualTo("running");
@@ -189,16 +189,16 @@ class AgentMigrationTest {
             var plan = a.post("/api/v1/vms/101/plan", json.createObjectNode().put("target", "b").put("sample_seconds", 1)
                     .put("bwlimit", 16));
             System.out.println("plan with a limit: " + plan);
-            assertThat(plan.path("inputs").path("linkSource").asText()).isEqualTo("bandwidth limit 16 MiB/s");
-            assertThat(plan.path("inputs").path("dirtyBytesPerS").asDouble()).as("the guest dirties ~10 MB/s").isPositive();
-            assertThat(plan.path("inputs").path("zeroShare").asDouble()).as("a bootblock guest is mostly zero").isGreaterThan(0.5);
+            assertThat(plan.path("inputs").path("link_source").asText()).isEqualTo("bandwidth limit 16 MiB/s");
+            assertThat(plan.path("inputs").path("dirty_bytes_per_s").asDouble()).as("the guest dirties ~10 MB/s").isPositive();
+            assertThat(plan.path("inputs").path("zero_share").asDouble()).as("a bootblock guest is mostly zero").isGreaterThan(0.5);
             assertThat(plan.path("strategies")).extracting(n -> n.path("strategy").asText()).containsExactly(
                     "qemu-default", "classic", "budget:precopy", "budget:throttle", "budget:postcopy", "budget:pause",
                     "kubevirt", "ovirt");
             assertThat(plan.path("recommended").asText()).isEqualTo("budget");
             var probed = a.post("/api/v1/vms/101/plan", json.createObjectNode().put("target", "b").put("sample_seconds", 1));
-            assertThat(probed.path("inputs").path("linkSource").asText()).startsWith("measured by a 1 s probe to node 'b'");
-            assertThat(probed.path("inputs").path("linkBytesPerS").asDouble()).as("loopback").isGreaterThan(50e6);
+            assertThat(probed.path("inputs").path("link_source").asText()).startsWith("measured by a 1 s probe to node 'b'");
+            assertThat(probed.path("inputs").path("link_bytes_per_s").asDouble()).as("loopback").isGreaterThan(50e6);
             // nothing changed: the VM runs on a, unlocked, and nothing runs on b
             assertThat(a.get("/api/v1/vms/101").path("status").asText()).isEqualTo("running");
             assertThat(c.layout.open().vm(101).orElseThrow().lock()).isNull();

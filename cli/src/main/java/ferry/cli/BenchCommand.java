@@ -252,8 +252,8 @@ final class BenchCommand implements Callable<Integer> {
                     throw new IllegalStateException("the " + (tls ? "TLS" : "plain") + " run failed: "
                             + r.path("error").asText(done.path("status").asText()));
                 }
-                TlsCost.Run run = new TlsCost.Run(rep, tls, r.path("transferredBytes").asLong(),
-                        r.path("qemuTotalMs").asLong());
+                TlsCost.Run run = new TlsCost.Run(rep, tls, r.path("transferred_bytes").asLong(),
+                        r.path("qemu_total_ms").asLong());
                 runs.add(run);
                 say("S1 %s #%d: %s in %d ms = %.1f MiB/s", tls ? "TLS  " : "plain", rep, mib(run.bytes()), run.ms(),
                         run.mibPerS());
@@ -281,7 +281,7 @@ final class BenchCommand implements Callable<Integer> {
         if (!done.path("status").asText().equals("completed")) {
             throw new IllegalStateException("the floor migration of " + sc.name() + " failed: " + r.path("error").asText());
         }
-        return r.path("qemuTotalMs").asLong(r.path("durationMs").asLong());
+        return r.path("qemu_total_ms").asLong(r.path("duration_ms").asLong());
     }
 
     /** What the setup says each policy is. */
@@ -308,7 +308,7 @@ final class BenchCommand implements Callable<Integer> {
         JsonNode done = migrate(agents.get("a"), vmid, policy, samples, null);
         JsonNode r = done.path("result");
         String outcome = done.path("status").asText();
-        long endMs = startMs + r.path("durationMs").asLong();
+        long endMs = startMs + r.path("duration_ms").asLong();
         Long pause = null;
         if (outcome.equals("completed")) {
             pause = guestPause(serialB);
@@ -316,13 +316,13 @@ final class BenchCommand implements Callable<Integer> {
         Path after = outcome.equals("completed") ? serialB : serialA;
         GuestWork work = before.workUntil(endMs, after, serialA, serialB, startMs);
         stopWherever(agents, vmid);
-        long total = r.hasNonNull("qemuTotalMs") ? r.path("qemuTotalMs").asLong() : r.path("durationMs").asLong();
+        long total = r.hasNonNull("qemu_total_ms") ? r.path("qemu_total_ms").asLong() : r.path("duration_ms").asLong();
         String note = r.hasNonNull("error") ? r.path("error").asText() : r.path("postcopy").asBoolean() ? "postcopy" : null;
         return new BenchRun(sc.name(), policy, rep, outcome.equals("problems") ? BenchRun.FAILED : outcome,
-                longOrNull(r, "downtimeMs"), policy.equals("budget") ? BUDGET_MS : 300, total, pause,
-                longOrNull(r, "transferredBytes"), longOrNull(r, "passes"),
-                r.hasNonNull("maxThrottlePercent") ? r.path("maxThrottlePercent").asInt() : null, floor, note, samples,
-                prediction(r.path("prediction")), longOrNull(r, "overheadMs"),
+                longOrNull(r, "downtime_ms"), policy.equals("budget") ? BUDGET_MS : 300, total, pause,
+                longOrNull(r, "transferred_bytes"), longOrNull(r, "passes"),
+                r.hasNonNull("max_throttle_percent") ? r.path("max_throttle_percent").asInt() : null, floor, note, samples,
+                prediction(r.path("prediction")), longOrNull(r, "overhead_ms"),
                 work == null ? null : new BenchRun.Work(work.workRatio(), work.dirtyRatio()));
     }
 
@@ -368,8 +368,8 @@ final class BenchCommand implements Callable<Integer> {
         JsonNode r = done.path("result");
         JsonNode disk = r.path("disks").path(0);
         return new DiskBenchRun(mode, rep, outcome, disk.isMissingNode() ? null : disk.path("mode").asText(),
-                r.path("durationMs").asLong(), longOrNull(r, "downtimeMs"),
-                disk.isMissingNode() ? null : disk.path("bytes").asLong(), longOrNull(r, "transferredBytes"),
+                r.path("duration_ms").asLong(), longOrNull(r, "downtime_ms"),
+                disk.isMissingNode() ? null : disk.path("bytes").asLong(), longOrNull(r, "transferred_bytes"),
                 rate(seq0, seq1, t0, t1), seq2 < 0 ? null : rate(seq1, seq2, t1, t2),
                 r.hasNonNull("error") ? r.path("error").asText() : null);
     }
@@ -418,8 +418,8 @@ final class BenchCommand implements Callable<Integer> {
         while (true) {
             JsonNode t = source.get("/api/v1/tasks/" + id);
             JsonNode p = t.path("progress");
-            if (p.has("elapsedMs") && p.path("elapsedMs").asLong() != lastAt) {
-                lastAt = p.path("elapsedMs").asLong();
+            if (p.has("elapsed_ms") && p.path("elapsed_ms").asLong() != lastAt) {
+                lastAt = p.path("elapsed_ms").asLong();
                 samples.add(new BenchRun.Sample(lastAt, p.path("remaining").asLong()));
             }
             if (!t.path("status").asText().equals("running")) {

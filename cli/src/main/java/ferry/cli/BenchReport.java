@@ -31,7 +31,7 @@ import java.util.function.Function;
  * that was given up on measures the give-up timeout, not the policy.
  */
 final class BenchReport {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = ferry.agent.ApiJson.MAPPER;
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
     private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", Locale.ROOT);
     private static final double MIB = 1024.0 * 1024.0;

@@ -75,17 +75,17 @@ final class PlanCommand implements Callable<Integer> {
     static void print(PrintWriter out, JsonNode plan) {
         JsonNode in = plan.path("inputs");
         out.printf(Locale.ROOT, "guest: %s RAM, %.0f%% zero pages, dirtying %.1f MiB/s%n",
-                mib(in.path("ramBytes").asLong()), in.path("zeroShare").asDouble() * 100,
-                in.path("dirtyBytesPerS").asDouble() / 1048576);
-        out.printf(Locale.ROOT, "link:  %.1f MiB/s (%s)%n", in.path("linkBytesPerS").asDouble() / 1048576,
-                in.path("linkSource").asText());
-        out.printf(Locale.ROOT, "budget: downtime %d ms, time limit %d s%n%n", in.path("maxDowntimeMs").asLong(),
-                in.path("maxDurationMs").asLong() / 1000);
+                mib(in.path("ram_bytes").asLong()), in.path("zero_share").asDouble() * 100,
+                in.path("dirty_bytes_per_s").asDouble() / 1048576);
+        out.printf(Locale.ROOT, "link:  %.1f MiB/s (%s)%n", in.path("link_bytes_per_s").asDouble() / 1048576,
+                in.path("link_source").asText());
+        out.printf(Locale.ROOT, "budget: downtime %d ms, time limit %d s%n%n", in.path("max_downtime_ms").asLong(),
+                in.path("max_duration_ms").asLong() / 1000);
         out.printf("%-16s %-10s %6s %9s %12s %10s  %s%n", "STRATEGY", "CONVERGES", "PASSES", "TIME", "DOWNTIME", "SENT", "NOTE");
         for (JsonNode p : plan.path("strategies")) {
-            String verdict = !p.path("converges").asBoolean() ? "no" : p.path("fitsBudget").asBoolean() ? "yes" : "over budget";
+            String verdict = !p.path("converges").asBoolean() ? "no" : p.path("fits_budget").asBoolean() ? "yes" : "over budget";
             out.printf(Locale.ROOT, "%-16s %-10s %6d %8.1fs %10.0fms %10s  %s%n", p.path("strategy").asText(), verdict,
-                    p.path("passes").asInt(), p.path("seconds").asDouble(), p.path("downtimeMs").asDouble(),
+                    p.path("passes").asInt(), p.path("seconds").asDouble(), p.path("downtime_ms").asDouble(),
                     mib(p.path("bytes").asLong()), p.path("note").asText());
         }
         out.printf("%nrecommended: %s - %s%n", plan.path("recommended").asText(), plan.path("reason").asText());
@@ -98,11 +98,11 @@ final class PlanCommand implements Callable<Integer> {
             }
             JsonNode disks = in.path("disks");
             out.printf(Locale.ROOT, "TIME above is the RAM's, after %.1f s of mirroring (%.0f s of the limit left for it)",
-                    disks.path("mirrorSeconds").asDouble(), in.path("ramTimeMs").asDouble() / 1000);
-            if (disks.path("writesShareTheLink").asBoolean()) {
+                    disks.path("mirror_seconds").asDouble(), in.path("ram_time_ms").asDouble() / 1000);
+            if (disks.path("writes_share_the_link").asBoolean()) {
                 out.printf(Locale.ROOT, "; the guest's disk writes (%.1f MiB/s) share the link, so the RAM was "
-                        + "predicted at %.1f MiB/s", disks.path("writeBytesPerS").asDouble() / 1048576,
-                        in.path("ramLinkBytesPerS").asDouble() / 1048576);
+                        + "predicted at %.1f MiB/s", disks.path("write_bytes_per_s").asDouble() / 1048576,
+                        in.path("ram_link_bytes_per_s").asDouble() / 1048576);
             }
             out.println();
         }

@@ -58,8 +58,8 @@ final class TaskFollower {
             from = page.path("next").asInt();
             if (progressLines != null) {
                 JsonNode p = get("/api/v1/tasks/" + taskId).path("progress");
-                if (p.has("elapsedMs") && p.path("elapsedMs").asLong() != lastProgressAt) {
-                    lastProgressAt = p.path("elapsedMs").asLong();
+                if (p.has("elapsed_ms") && p.path("elapsed_ms").asLong() != lastProgressAt) {
+                    lastProgressAt = p.path("elapsed_ms").asLong();
                     progressLines.println(VmCommand.JSON.createObjectNode().put("task", taskId).set("progress", p));
                     progressLines.flush();
                 }
@@ -140,16 +140,16 @@ final class TaskFollower {
     }
 
     private String render(JsonNode p) {
-        long rate = p.path("bytesPerSecond").asLong();
+        long rate = p.path("bytes_per_second").asLong();
         // the agent's percent never goes back; keep it so across polls too
         shownPercent = Math.max(shownPercent, Math.min(p.path("percent").asDouble(), 99.9));
         int width = 24;
         int filled = (int) (shownPercent / 100 * width);
-        String eta = p.hasNonNull("etaSeconds") ? Math.round(p.path("etaSeconds").asDouble()) + "s" : "?";
-        int throttle = p.path("throttlePercent").asInt();
+        String eta = p.hasNonNull("eta_seconds") ? Math.round(p.path("eta_seconds").asDouble()) + "s" : "?";
+        int throttle = p.path("throttle_percent").asInt();
         return String.format(Locale.ROOT, "[%s%s] %5.1f%%  %-10s %6.1f MiB/s  dirty %5.1f MiB/s  pass %d%s  ETA %s",
                 "#".repeat(filled), " ".repeat(width - filled), shownPercent, p.path("phase").asText(),
-                rate / 1048576.0, p.path("dirtyBytesPerSecond").asLong() / 1048576.0, p.path("pass").asLong(),
+                rate / 1048576.0, p.path("dirty_bytes_per_second").asLong() / 1048576.0, p.path("pass").asLong(),
                 throttle > 0 ? "  throttle " + throttle + "%" : "", eta);
     }
 
@@ -163,15 +163,15 @@ final class TaskFollower {
         o.put("source", r.path("source").asText(task.path("node").asText()));
         o.put("target", r.path("target").asText(task.path("target").asText()));
         o.put("online", r.path("online").asBoolean());
-        o.put("duration_ms", r.path("durationMs").asLong());
-        o.set("qemu_total_ms", r.path("qemuTotalMs"));
-        o.set("overhead_ms", r.path("overheadMs")); // wall time beside QEMU's stream
-        o.set("downtime_ms", r.path("downtimeMs"));
-        o.set("transferred_bytes", r.path("transferredBytes"));
+        o.put("duration_ms", r.path("duration_ms").asLong());
+        o.set("qemu_total_ms", r.path("qemu_total_ms"));
+        o.set("overhead_ms", r.path("overhead_ms")); // wall time beside QEMU's stream
+        o.set("downtime_ms", r.path("downtime_ms"));
+        o.set("transferred_bytes", r.path("transferred_bytes"));
         o.put("policy", r.path("policy").asText());
         o.set("passes", r.path("passes"));
-        o.set("max_throttle_percent", r.path("maxThrottlePercent"));
-        o.put("paused_by_ferry_ms", r.path("pausedByFerryMs").asLong());
+        o.set("max_throttle_percent", r.path("max_throttle_percent"));
+        o.put("paused_by_ferry_ms", r.path("paused_by_ferry_ms").asLong());
         o.put("postcopy", r.path("postcopy").asBoolean());
         o.put("tls", r.path("tls").asBoolean()); // the streams went over QEMU's TLS
         o.set("prediction", r.path("prediction").isMissingNode() ? null : r.path("prediction"));

@@ -22,7 +22,7 @@ import picocli.CommandLine.Parameters;
         subcommands = {VmCommand.Create.class, VmCommand.Start.class, VmCommand.Stop.class, VmCommand.Pause.class,
                 VmCommand.Resume.class, VmCommand.Unlock.class, VmCommand.ListVms.class, VmCommand.Status.class})
 final class VmCommand {
-    static final ObjectMapper JSON = new ObjectMapper();
+    static final ObjectMapper JSON = ferry.agent.ApiJson.MAPPER;
 
     abstract static class Base {
         @Mixin
@@ -54,7 +54,7 @@ final class VmCommand {
                     "{\"vmid\":100,\"name\":\"web\",\"memory\":512,\"vcpus\":1,\"machine\":\"pc\",\"cpu\":\"qemu64\",",
                     " \"boot\":{\"kernel\":...,\"initrd\":...,\"append\":...},",
                     " \"disks\":[{\"storage\":\"shared\",\"volume\":\"vm-100-disk-0.qcow2\",\"format\":\"qcow2\",\"bus\":\"virtio\"}],",
-                    " \"accel\":\"tcg\",\"migration\":{\"downtime-ms\":100,\"speed-mib\":1000}}"})
+                    " \"accel\":\"tcg\",\"migration\":{\"downtime_ms\":100,\"speed_mib\":1000}}"})
     static final class Create extends Base implements Callable<Integer> {
         @Option(names = "--node", required = true, description = "The node that will own the VM.")
         String node;

@@ -10,6 +10,7 @@ import ferry.agent.ClusterLayout;
 import ferry.cluster.ClusterStore;
 import ferry.node.LocalNode;
 import ferry.node.QemuBinary;
+import ferry.testkit.JsonKeys;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -90,9 +91,15 @@ class ClusterCliTest {
         return FerryCli.bootblockVm(dir, tmp, vmid, regionMiB, delay);
     }
 
+    /** The one naming convention of the CLI's --json: every key snake_case. */
+    static void assertSnakeCase(FerryCli.Run r) {
+        assertThat(JsonKeys.notSnakeCase(r.json())).as("keys not in snake_case in %s", r.out()).isEmpty();
+    }
+
     private JsonNode vmStatus(int vmid) {
         FerryCli.Run r = ferry(dir, "vm", "status", Integer.toString(vmid), "--json");
         assertThat(r.code()).as(r.both()).isZero();
+        assertSnakeCase(r);
         return r.json();
     }
 
@@ -124,6 +131,10 @@ class ClusterCliTest {
 
         r = ferry(dir, "migrate", "100", "b", "--online", "--json");
         assertThat(r.code()).as(r.both()).isZero();
+        assertSnakeCase(r);
+        FerryCli.Run migrated = r;
+        assertThat(r.err().lines().filter(l -> l.startsWith("{"))).as("progress lines").isNotEmpty()
+                .allSatisfy(l -> assertThat(JsonKeys.notSnakeCase(migrated.json(l))).as(l).isEmpty());
         JsonNode m = r.json();
         assertThat(m.path("status").asText()).isEqualTo("completed");
         assertThat(m.path("source").asText()).isEqualTo("a");
@@ -134,6 +145,12 @@ class ClusterCliTest {
         assertThat(task).startsWith("migrate-a-100-");
 
         st = vmStatus(100);
+        for (String[] json : new String[][] {{"vm", "list", "--json"}, {"task", "list", "--json"},
+                {"plan", "100", "a", "--sample", "1", "--json"}, {"cluster", "status", "--json"}}) {
+            FerryCli.Run each = ferry(dir, json);
+            assertThat(each.code()).as(each.both()).isZero();
+            assertSnakeCase(each);
+        }
         assertThat(st.path("owner").asText()).isEqualTo("b");
         assertThat(st.path("status").asText()).isEqualTo("running");
         assertThat(st.has("lock")).isFalse();

@@ -27,6 +27,15 @@ final class FerryCli {
             }
         }
 
+        /** One line of output (e.g. a progress line on stderr) as JSON. */
+        JsonNode json(String line) {
+            try {
+                return QapiJson.mapper().readTree(line);
+            } catch (IOException e) {
+                throw new UncheckedIOException("not JSON: " + line, e);
+            }
+        }
+
         /** Both streams, for assertion messages. */
         String both() {
             return "exit " + code + "\n--- out:\n" + out + "\n--- err:\n" + err;

@@ -92,8 +92,8 @@ public final class Json {
         for (NodeInfo n : c.nodes()) {
             nodes.addObject()
                     .put("name", n.name())
-                    .put("agentAddress", n.agentAddress())
-                    .put("migrationAddress", n.migrationAddress());
+                    .put("agent_address", n.agentAddress())
+                    .put("migration_address", n.migrationAddress());
         }
         return pretty(o);
     }
@@ -107,12 +107,19 @@ public final class Json {
         }
         try {
             for (JsonNode n : list) {
-                nodes.add(new NodeInfo(text(n, "name"), text(n, "agentAddress"), text(n, "migrationAddress")));
+                // files written before the snake_case API spelled these agentAddress, migrationAddress
+                nodes.add(new NodeInfo(text(n, "name"), text(n, "agent_address", "agentAddress"),
+                        text(n, "migration_address", "migrationAddress")));
             }
             return new ClusterConfig(text(o, "name"), text(o, "token"), nodes);
         } catch (ClusterException e) {
             throw new IOException(e.getMessage(), e);
         }
+    }
+
+    /** The field under its name, or under its name of older files. */
+    private static String text(JsonNode o, String field, String formerName) throws IOException {
+        return o.has(field) || !o.has(formerName) ? text(o, field) : text(o, formerName);
     }
 
     private static String text(JsonNode o, String field) throws IOException {

@@ -1,5 +1,6 @@
 package ferry.node;
 
+import com.fasterxml.jackson.annotation.JsonAlias;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
@@ -84,14 +85,15 @@ public record VmDefinition(int vmid, String name, @JsonProperty("memory") int me
         @JsonProperty("auto") AUTO
     }
 
-    /** Per-VM migration defaults; a migrate call may override them. */
-    @JsonInclude(JsonInclude.Include.NON_NULL)
     /**
-     * Migration defaults of this VM; each is overridden by the request.
+     * Migration defaults of this VM; each is overridden by the request. Records written before the
+     * API spoke snake_case hold {@code downtime-ms} and {@code speed-mib}: still read.
      *
      * @param policy the convergence policy to use when the request names none
      */
-    public record Migration(@JsonProperty("downtime-ms") Integer downtimeMs, @JsonProperty("speed-mib") Integer speedMiBps,
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Migration(@JsonProperty("downtime_ms") @JsonAlias("downtime-ms") Integer downtimeMs,
+                            @JsonProperty("speed_mib") @JsonAlias("speed-mib") Integer speedMiBps,
                             @JsonProperty("policy") String policy) {}
 
     public VmDefinition {

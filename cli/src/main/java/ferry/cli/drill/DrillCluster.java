@@ -36,7 +36,7 @@ final class DrillCluster implements AutoCloseable {
     static final String A = "a";
     static final String B = "b";
     static final List<String> NODES = List.of(A, B);
-    static final ObjectMapper JSON = new ObjectMapper();
+    static final ObjectMapper JSON = ferry.agent.ApiJson.MAPPER;
     /** Agents start quicker and weigh less this way; the drill runs on small hosts too. */
     private static final List<String> LEAN_JVM = List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx192m",
             "-Dferry.leaseTtl=" + DrillCluster.LEASE_TTL_S);

@@ -1,0 +1,74 @@
+package ferry.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import ferry.node.VmDefinition;
+import ferry.testkit.Bootblock;
+import ferry.testkit.BootblockGuest;
+import ferry.testkit.JsonKeys;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * One naming convention: every key the agents answer with, at any depth, is snake_case — the VM,
+ * the plan, a running task's progress, the result, the task list, the storages, errors.
+ */
+class ApiSnakeCaseTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void everyKeyOfTheMainRoutesIsSnakeCase() throws Exception {
+        try (LocalCluster c = new LocalCluster(dir.resolve("c"), "a", "b")) {
+            BootblockGuest guest = new BootblockGuest(64, 1024 * 1024 + (1L << 20), 100_000);
+            Path shared = c.layout.storages("a").get("shared").path();
+            Files.copy(Bootblock.image(BootblockGuest.cacheDir(), guest.regionEnd(), guest.delay()),
+                    shared.resolve("vm-100-disk-0.raw"));
+            AgentClient a = c.client("a");
+            Map<String, JsonNode> answers = new LinkedHashMap<>();
+            answers.put("POST /vms", a.post("/api/v1/vms", new VmDefinition(100, "keys", guest.memoryMiB(), 1, null, null,
+                    null, List.of(new VmDefinition.Disk("shared", "vm-100-disk-0.raw", "raw", "ide")), null,
+                    new VmDefinition.Migration(1000, 500, null))));
+            answers.put("POST /vms/100/start", a.post("/api/v1/vms/100/start", null));
+            answers.put("GET /node", a.get("/api/v1/node"));
+            answers.put("GET /vms", a.get("/api/v1/vms"));
+            answers.put("GET /storage", a.get("/api/v1/storage"));
+            answers.put("POST /vms/100/plan", a.post("/api/v1/vms/100/plan", ApiJson.MAPPER.createObjectNode()
+                    .put("target", "b").put("sample_seconds", 1).put("bwlimit", 8)));
+            answers.put("GET /incoming/100", c.client("b").get("/api/v1/incoming/100"));
+            JsonNode task = a.migrate(ApiJson.MAPPER.createObjectNode().put("vmid", 100).put("target", "b")
+                    .put("online", true).put("bwlimit", 16));
+            answers.put("POST /migrations", task);
+            String id = task.path("id").asText();
+            // a running task's progress, then its result
+            List<JsonNode> polls = new ArrayList<>();
+            JsonNode t;
+            do {
+                Thread.sleep(200);
+                t = a.get("/api/v1/tasks/" + id);
+                polls.add(t);
+            } while (t.path("status").asText().equals("running"));
+            assertThat(polls).as("a poll caught the progress of the running migration")
+                    .anyMatch(p -> p.path("status").asText().equals("running") && p.has("progress"));
+            polls.forEach(p -> answers.put("GET /tasks/{id} #" + answers.size(), p));
+            assertThat(t.path("status").asText()).as(t.toPrettyString()).isEqualTo("completed");
+            assertThat(t.at("/result/downtime_ms").isNumber()).as(t.toPrettyString()).isTrue();
+            answers.put("GET /tasks/{id}/log", a.get("/api/v1/tasks/" + id + "/log"));
+            answers.put("GET /tasks", a.get("/api/v1/tasks"));
+            answers.put("GET /tasks?status=running", a.get("/api/v1/tasks?status=running"));
+            answers.put("GET b /vms/100", c.client("b").get("/api/v1/vms/100"));
+
+            assertThat(answers.get("GET b /vms/100").at("/config/migration/downtime_ms").asInt()).isEqualTo(1000);
+            answers.forEach((route, json) -> assertThat(JsonKeys.notSnakeCase(json))
+                    .as("keys of %s not in snake_case in %s", route, json).isEmpty());
+            c.client("b").post("/api/v1/vms/100/stop", null);
+        }
+    }
+}
