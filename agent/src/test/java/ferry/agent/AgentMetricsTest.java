@@ -99,10 +99,10 @@ class AgentMetricsTest {
             assertThat(value(after, "ferry_migrations_ended_total", "outcome=\"completed\"")).hasValue(1);
             assertThat(value(after, "ferry_migration_duration_seconds_count", "outcome=\"completed\"")).hasValue(1);
             assertThat(value(after, "ferry_migration_duration_seconds_sum", "outcome=\"completed\"").orElseThrow())
-                    .isCloseTo(done.at("/result/durationMs").asLong() / 1000.0, org.assertj.core.data.Offset.offset(0.01));
+                    .isCloseTo(done.at("/result/duration_ms").asLong() / 1000.0, org.assertj.core.data.Offset.offset(0.01));
             assertThat(value(after, "ferry_migration_downtime_seconds_bucket", "le=\"5.0\"")).hasValue(1);
             assertThat(value(after, "ferry_migration_data_processed_bytes_total", "policy=\"budget\""))
-                    .as("every byte QEMU reported sent").hasValue(done.at("/result/transferredBytes").asDouble());
+                    .as("every byte QEMU reported sent").hasValue(done.at("/result/transferred_bytes").asDouble());
             assertThat(value(after, "ferry_node_migrations_in_flight", "")).hasValue(0);
             assertThat(value(after, "ferry_node_vms", "state=\"running\"")).as("the VM is b's now").hasValue(0);
         }

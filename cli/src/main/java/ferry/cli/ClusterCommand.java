@@ -20,13 +20,14 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code ferry cluster create|up|down|status|add-node|rotate-certs}: a cluster of nodes, its
+ * {@code ferry cluster create|up|down|status|add-node|rotate-certs|ui|prometheus-config}: a cluster of nodes, its
  * certificates, and the agents on this host.
  */
 @Command(name = "cluster", mixinStandardHelpOptions = true,
         description = "Creates a cluster folder and starts, stops or shows its local agents.",
         subcommands = {ClusterCommand.Create.class, ClusterCommand.Up.class, ClusterCommand.Down.class,
-                ClusterCommand.Status.class, ClusterAddNode.class, ClusterRotateCerts.class})
+                ClusterCommand.Status.class, ClusterAddNode.class, ClusterRotateCerts.class, ClusterUi.class,
+                ClusterPrometheusConfig.class})
 final class ClusterCommand {
     @Command(name = "create", mixinStandardHelpOptions = true,
             description = {"Creates a cluster folder: nodes with agents on 127.0.0.1 from --port on (or on the addresses "
