@@ -74,6 +74,8 @@ public final class Agent implements AutoCloseable {
             history.follow(t.id(), t.log());
         });
         nodeGauges();
+        ClusterOverview overview = new ClusterOverview(node, store, agents);
+        http.get("/api/v1/cluster", ctx -> ctx.json(overview.json()));
         new WebUi(gate, metrics, history, id -> tasks.get(id).map(t -> new WebUi.LiveTask(t.id(), t.log(), t.result(),
                 () -> JSON.valueToTree(routes.taskJson(t)))), JSON).install(http);
     }

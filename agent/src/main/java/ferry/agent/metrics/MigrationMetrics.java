@@ -71,11 +71,15 @@ public final class MigrationMetrics {
     private void ended(String policy, MigrationResult r) {
         String outcome = r == null ? "failed" : r.status().wire();
         String pol = r != null && r.policy() != null ? r.policy() : policy;
+        if (r != null) {
+            recordEnd(r, outcome, pol);
+        }
+        // last: a scrape that sees the end sees its histograms too
         Counter.builder("ferry.migrations.ended").description("Migrations that ended, by outcome and policy")
                 .tags("outcome", outcome, "policy", pol).register(registry).increment();
-        if (r == null) {
-            return;
-        }
+    }
+
+    private void recordEnd(MigrationResult r, String outcome, String pol) {
         Timer.builder("ferry.migration.duration").description("Wall time of a migration, preparation to hand-over")
                 .tags("outcome", outcome, "policy", pol).serviceLevelObjectives(DURATION_BUCKETS).register(registry)
                 .record(Duration.ofMillis(r.durationMs()));
