@@ -96,6 +96,11 @@ public final class AgentClient implements TargetNode {
             throw new AgentException(resp.statusCode(), "the agent at " + address + " sent no JSON (HTTP "
                     + resp.statusCode() + ")");
         }
+        if (resp.statusCode() == 401) {
+            // we always present a certificate: a 401 means the agent did not get one it takes
+            throw new AgentException(401, TlsFailure.refusedCertificate(address, credentials) + " (it answered: "
+                    + body.path("error").asText("HTTP 401") + ")");
+        }
         if (resp.statusCode() >= 300) {
             throw new AgentException(resp.statusCode(), body.path("error").asText("HTTP " + resp.statusCode()));
         }

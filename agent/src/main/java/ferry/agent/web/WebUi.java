@@ -54,8 +54,8 @@ public final class WebUi {
     }
 
     public void install(Javalin app) {
-        app.get("/ui", ctx -> ctx.redirect("/ui/"));
-        app.get("/ui/", ctx -> asset(ctx, ASSETS + "index.html", "html"));
+        // Javalin ignores a trailing slash: this serves /ui and /ui/ alike (the page's links are absolute)
+        app.get("/ui", ctx -> asset(ctx, ASSETS + "index.html", "html"));
         app.get("/ui/assets/{file}", ctx -> {
             String f = ctx.pathParam("file");
             if (f.equals("uplot.js") || f.equals("uplot.css")) {
