@@ -25,6 +25,8 @@ import ferry.node.VmDefinition;
 import ferry.qmp.QmpException;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
+import io.javalin.http.MethodNotAllowedResponse;
+import io.javalin.http.NotFoundResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -70,6 +72,7 @@ final class Routes {
     void install(Javalin app) {
         // who the client is comes from its certificate (checked in the TLS handshake); what it may call, here
         app.beforeMatched(access::check);
+        app.get(OPENAPI, ctx -> ctx.contentType("application/json").result(openApi()));
         app.get("/api/v1/node", ctx -> {
             var o = JSON.createObjectNode().put("node", node).put("qemu", local.qemu().version())
                     .put("store", store.location());
@@ -190,7 +193,23 @@ final class Routes {
         return o;
     }
 
-    private static void errors(Javalin app) {
+    /** Where the API describes itself (OpenAPI 3), a document kept beside this class. */
+    static final String OPENAPI = "/api/openapi.json";
+
+    private static byte[] openApi() throws java.io.IOException {
+        try (var in = Routes.class.getResourceAsStream("openapi.json")) {
+            return in.readAllBytes();
+        }
+    }
+
+    private void errors(Javalin app) {
+        app.exception(MethodNotAllowedResponse.class, (e, ctx) -> {
+            String allowed = e.getDetails().getOrDefault("availableMethods", "");
+            ctx.status(405).header("Allow", allowed).json(error(ctx.method().name() + " is not a method of "
+                    + ctx.path() + " on node '" + node + "'; it takes " + allowed + " (see " + OPENAPI + ")"));
+        });
+        app.exception(NotFoundResponse.class, (e, ctx) -> ctx.status(404).json(error("node '" + node + "' has no "
+                + "endpoint " + ctx.method().name() + " " + ctx.path() + "; the API is described at " + OPENAPI)));
         app.exception(PeerAccess.Forbidden.class, (e, ctx) -> ctx.status(403).json(error(e.getMessage())));
         app.exception(MigrationRefused.class, (e, ctx) -> ctx.status(409).json(error(e.getMessage())));
         app.exception(ClusterException.class, (e, ctx) -> ctx.status(switch (e.reason()) {
