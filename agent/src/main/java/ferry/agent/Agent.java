@@ -19,6 +19,8 @@ import io.javalin.Javalin;
 import io.javalin.json.JavalinJackson;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -44,6 +46,8 @@ public final class Agent implements AutoCloseable {
     private final Recoverer recoverer;
     private final NodeCertificate certificate;
     private final MigrationMetrics metrics;
+    /** "METHOD /path" of every endpoint registered, as Javalin reports them (for the OpenAPI check). */
+    private final List<String> endpoints = new CopyOnWriteArrayList<>();
     private NodeLease lease;
 
     private Agent(Path clusterDir, NodeInfo me, NodeCertificate certificate, ClusterStore store, LocalNode local, Migration migration,
@@ -58,6 +62,12 @@ public final class Agent implements AutoCloseable {
         this.http = Javalin.create(cfg -> {
             cfg.showJavalinBanner = false;
             cfg.jsonMapper(new JavalinJackson(JSON, false));
+            cfg.http.prefer405over404 = true; // a wrong method is told so, with the methods the path takes
+            cfg.events.handlerAdded(h -> {
+                if (h.getHttpMethod().isHttpMethod()) {
+                    endpoints.add(h.getHttpMethod().name() + " " + h.getPath());
+                }
+            });
             // the only port: HTTPS that asks for a client certificate (a browser has none: see BrowserGate)
             cfg.jetty.addConnector((server, http) -> certificate.connector(server, http, me.agentHost(), me.agentPort()));
         });
@@ -143,6 +153,11 @@ public final class Agent implements AutoCloseable {
         // after the API is up: a recovery may need this node's own target side (a migration to itself never runs)
         agent.recoverer.start();
         return agent;
+    }
+
+    /** Every endpoint this agent serves, as "METHOD /path" with Javalin's {param} placeholders. */
+    List<String> endpoints() {
+        return List.copyOf(endpoints);
     }
 
     /** The port actually bound (useful when the address asked for port 0). */

@@ -72,6 +72,15 @@ public final class AgentClient implements TargetNode {
                 .POST(HttpRequest.BodyPublishers.ofString(json)).build());
     }
 
+    /**
+     * Any method on any path, the answer as it comes (status, headers, body): for checking what
+     * the agent answers to requests the typed calls never make.
+     */
+    public HttpResponse<String> exchange(String method, String path, String body) throws IOException, InterruptedException {
+        return http.send(request(path).method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+                : HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
     private HttpRequest.Builder request(String path) {
         return HttpRequest.newBuilder(URI.create("https://" + address + path)).timeout(Duration.ofSeconds(120));
     }
