@@ -33,7 +33,8 @@ final class ClusterCommand {
             description = {"Creates a cluster folder: nodes with agents on 127.0.0.1 from --port on (or on the addresses "
                 + "--address gives), two storages ('local' per node, 'shared' for all), and the cluster's CA with "
                 + "a certificate for each node and one for the admin (pki/; keys 0600): agents speak HTTPS and let "
-                + "in only clients with a certificate of this CA.",
+                + "in only clients with a certificate of this CA, or a browser logged in with pki/ui-password ('ferry "
+                + "cluster ui') and Prometheus with pki/metrics-token ('ferry cluster prometheus-config'), both 0600.",
                 "The records (nodes, VMs, locks, journals, liveness) live in the folder itself, for nodes on one "
                 + "host, or in etcd for nodes on several hosts: then the folder only points to etcd; copy it to "
                 + "every host. With --store etcds://HOST:PORT etcd is reached over mutual TLS: this also issues "
@@ -84,7 +85,8 @@ final class ClusterCommand {
             ClusterLayout.create(dir, name, members, where);
             StoreWarning.of(where).ifPresent(w -> spec.commandLine().getErr().println("ferry: warning: " + w));
             spec.commandLine().getOut().printf("created cluster '%s' in %s with nodes %s (records: %s; certificates: "
-                    + "%s); start the agents with 'ferry cluster up --cluster %s'%n", name, dir.toAbsolutePath(),
+                    + "%s); start the agents with 'ferry cluster up --cluster %s' ('ferry cluster ui' prints the web UI's "
+                    + "addresses and password)%n", name, dir.toAbsolutePath(),
                     String.join(", ", nodes), where.isEtcd() ? "etcd " + where : "the folder",
                     ferry.cluster.pki.ClusterPki.in(dir).folder(), dir);
             return Main.OK;

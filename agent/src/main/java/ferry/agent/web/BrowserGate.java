@@ -89,7 +89,12 @@ public final class BrowserGate {
 
     /** {@code POST /ui/login} with {@code {"password": "..."}}: a session cookie, or 401. */
     public void login(Context ctx) throws InterruptedException {
-        String offered = ctx.bodyAsClass(Map.class).getOrDefault("password", "").toString();
+        String offered;
+        try {
+            offered = String.valueOf(ctx.bodyAsClass(Map.class).getOrDefault("password", ""));
+        } catch (RuntimeException e) {
+            throw new Refused(HttpStatus.BAD_REQUEST, "a login is {\"password\": \"...\"}");
+        }
         if (tokens.uiPassword().isEmpty()) {
             throw new Refused(HttpStatus.SERVICE_UNAVAILABLE, "node '" + node + "' has no UI password file "
                     + tokens.uiPasswordFile() + "; run 'ferry cluster ui' where the cluster folder is (it writes one "
