@@ -112,6 +112,13 @@ class AgentTlsTest {
             assertThat(r.body()).as(path).contains("answers only clients with a certificate of this cluster, or a "
                     + "browser logged in at /ui");
         }
+        // no spelling of an API path passes for one of the open ones
+        for (String path : List.of("/ui/assets/../../api/v1/vms", "/ui/assets/%2e%2e/%2e%2e/api/v1/vms",
+                "/ui/../api/v1/vms", "/ui/assets/..%2F..%2Fapi%2Fv1%2Fvms", "/ui/login/../../api/v1/node")) {
+            HttpResponse<String> r = browser.get(path);
+            assertThat(r.statusCode()).as(path).isIn(400, 401, 404);
+            assertThat(r.body()).as(path).doesNotContain("\"vmid\"").doesNotContain("\"qemu\"");
+        }
         HttpResponse<String> page = browser.get("/ui");
         assertThat(page.statusCode()).isEqualTo(200);
         assertThat(page.headers().firstValue("Content-Type").orElse("")).startsWith("text/html");

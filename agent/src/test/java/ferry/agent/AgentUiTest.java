@@ -29,9 +29,10 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * The web UI in a real headless Chromium (Debian's chromium and chromium-driver, driven by
  * Selenium): a browser without the cluster's certificate sees a login and no data; logged in with
  * the password of {@code ferry cluster ui}, it starts a live migration of a real VM from the
- * dialog (after the plan), watches its chart gain points and its bar reach 100 % without going
- * back, and finds the VM on the target and the migration in the VM's history. The screenshots
- * stay in target/ui-migration.png and target/ui-cluster.png (~35 s, most of it the guest filling its memory).
+ * dialog (after the plan) — after a first one it cancels from the migration's page —, watches
+ * its chart gain points and its bar reach 100 % without going back, and finds the VM on the
+ * target and the migration in the VM's history. The screenshots stay in target/ui-migration.png
+ * and target/ui-cluster.png (~45 s, a third of it the guest filling its memory).
  * Skipped, with the reason, where Chromium or its driver is not installed.
  */
 @Timeout(180)
@@ -79,8 +80,29 @@ class AgentUiTest {
                 // its 16 MiB written once: at 4 MiB/s pre-copy lasts 4 s or more, so the chart gets points
                 ferry.testkit.BootblockGuest.awaitPasses(c.layout.runRoot("a").resolve("100").resolve("serial.log"), 1,
                         Duration.ofSeconds(60));
+                // first one that cannot converge (1 MiB/s under a ~2 MB/s dirty rate), cancelled from its page
                 browser.findElement(By.cssSelector("[data-migrate='100']")).click();
                 wait.until(b -> b.findElement(By.id("migrate-dialog")).isDisplayed());
+                browser.findElement(By.id("m-bwlimit")).sendKeys("1");
+                browser.findElement(By.id("m-start")).click();
+                wait.until(b -> b.getCurrentUrl().contains("#/task/"));
+                new WebDriverWait(browser, Duration.ofSeconds(60)).until(b ->
+                        Integer.parseInt(b.findElement(By.id("chart")).getAttribute("data-points")) >= 1);
+                double before = Double.parseDouble(browser.findElement(By.id("percent")).getText().replace(" %", ""));
+                browser.findElement(By.id("cancel")).click();
+                browser.switchTo().alert().accept();
+                new WebDriverWait(browser, Duration.ofSeconds(60)).until(b ->
+                        b.findElement(By.id("status")).getText().equals("cancelled"));
+                assertThat(Double.parseDouble(browser.findElement(By.id("percent")).getText().replace(" %", "")))
+                        .as("the bar of a cancelled migration stays where it got").isGreaterThanOrEqualTo(before)
+                        .isLessThan(100);
+                assertThat(a.get("/api/v1/vms/100").path("status").asText()).as("still on a").isEqualTo("running");
+
+                browser.get(ui + "#/");
+                wait.until(b -> !b.findElements(By.cssSelector("[data-migrate='100']")).isEmpty());
+                browser.findElement(By.cssSelector("[data-migrate='100']")).click();
+                wait.until(b -> b.findElement(By.id("migrate-dialog")).isDisplayed());
+                browser.findElement(By.id("m-bwlimit")).clear();
                 browser.findElement(By.id("m-bwlimit")).sendKeys("4");
                 browser.findElement(By.id("m-plan")).click();
                 WebElement plan = new WebDriverWait(browser, Duration.ofSeconds(60)).until(b -> {

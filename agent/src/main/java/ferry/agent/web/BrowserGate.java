@@ -53,7 +53,8 @@ public final class BrowserGate {
 
     /** The before-handler: admits, or leaves the request to the certificate rules, or answers 401. */
     public void check(Context ctx) {
-        String path = ctx.path();
+        // the route that matched, not the raw path: no spelling of a URL can pass for another route
+        String path = ctx.endpointHandlerPath();
         if (isPublic(path)) {
             ctx.attribute(ADMITTED, "public");
             return;
@@ -139,8 +140,8 @@ public final class BrowserGate {
     }
 
     private static boolean isPublic(String path) {
-        return path.equals("/ui") || path.equals("/ui/") || path.startsWith("/ui/assets/")
-                || path.equals("/ui/login") || path.equals("/ui/logout");
+        return path.equals("/ui") || path.equals("/ui/assets/{file}") || path.equals("/ui/login")
+                || path.equals("/ui/logout");
     }
 
     private static String bearer(Context ctx) {
