@@ -134,6 +134,12 @@ class AgentUiTest {
                         .isGreaterThanOrEqualTo(2);
                 wait.until(b -> b.findElement(By.id("log")).getText().contains("migration finished successfully"));
                 screenshot(browser, SCREENSHOT);
+                // the page opened again after the end: the stream replays the whole history
+                int drawn = points.get(points.size() - 1);
+                browser.navigate().refresh();
+                wait.until(b -> b.findElement(By.id("status")).getText().equals("completed")
+                        && b.findElement(By.id("chart")).getAttribute("data-points").equals(String.valueOf(drawn)));
+                assertThat(browser.findElement(By.id("percent")).getText()).isEqualTo("100.0 %");
 
                 browser.get(ui + "#/");
                 wait.until(b -> b.findElement(By.cssSelector("[data-owner='100']")).getText().equals("b"));
