@@ -96,15 +96,17 @@ class Chart {
       value: (u, v) => v === null || v === undefined ? "–" : v.toFixed(1) + " " + unit });
     this.plot = new uPlot({
       width: Math.min(960, box.clientWidth || 900), height: 320,
-      scales: { x: { time: false } },
       series: [{ label: "s", value: (u, v) => v === null || v === undefined ? "–" : v.toFixed(1) + " s" },
         series("remaining", "MiB", "#1d3557", "MiB"),
         series("transfer rate", "MiB/s", "#2a9d8f", "MiB/s"),
         series("dirty rate", "MiB/s", "#e76f51", "MiB/s"),
-        series("throttle", "%", "#8d5fd3", "%"),
-        series("downtime limit", "ms", "#999", "ms")],
+        series("throttle", "limits", "#8d5fd3", "%"),
+        series("downtime limit", "limits", "#999", "ms")],
+      // throttle (0–99 %) and the downtime limit (ms) share a third axis: both are the policy's knobs
+      scales: { x: { time: false }, limits: { range: (u, min, max) => [0, Math.max(100, max * 1.1)] } },
       axes: [{ label: "seconds" }, { scale: "MiB", label: "MiB remaining" },
-        { scale: "MiB/s", side: 1, label: "MiB/s", grid: { show: false } }],
+        { scale: "MiB/s", side: 1, label: "MiB/s", grid: { show: false } },
+        { scale: "limits", side: 1, label: "throttle % · downtime limit ms", grid: { show: false } }],
     }, this.data, box);
   }
 
