@@ -93,11 +93,13 @@ final class Routes {
         // a live or unfinished migration owns the guest's run state: pausing or resuming could run it twice
         app.post("/api/v1/vms/{vmid}/pause", ctx -> {
             holders.refuseIfHeld(owned(ctx).vmid(), "pause");
+            requireQemu(vmid(ctx), "pause");
             local.pause(vmid(ctx));
             ctx.json(vmJson(record(ctx)));
         });
         app.post("/api/v1/vms/{vmid}/resume", ctx -> {
             holders.refuseIfHeld(owned(ctx).vmid(), "resume");
+            requireQemu(vmid(ctx), "resume");
             local.resume(vmid(ctx));
             ctx.json(vmJson(record(ctx)));
         });
@@ -265,8 +267,8 @@ final class Routes {
             throw new BadRequest("unknown field '" + place(e) + "' in " + what + "; the fields there are "
                     + String.join(", ", e.getKnownPropertyIds().stream().map(Object::toString).sorted().toList()));
         } catch (JsonProcessingException e) {
-            throw new BadRequest("malformed " + what + (e instanceof JsonMappingException m && !m.getPath().isEmpty()
-                    ? " at '" + place(m) + "'" : "") + ": " + e.getOriginalMessage());
+            throw new BadRequest(what + (e instanceof JsonMappingException m && !m.getPath().isEmpty()
+                    ? " has a bad value at '" + place(m) + "'" : " is malformed") + ": " + e.getOriginalMessage());
         }
     }
 
@@ -386,6 +388,14 @@ final class Routes {
         }
         VmRecord r = store.create(node, vm.vmid(), JSON.valueToTree(vm));
         ctx.status(201).json(vmJson(r));
+    }
+
+    /** A pause or resume needs the VM's QEMU: a stopped VM is the user's mistake (409), not the node's. */
+    private void requireQemu(int vmid, String action) {
+        if (local.status(vmid).state() == LocalNode.State.STOPPED) {
+            throw new ClusterException(ClusterException.Reason.CONFLICT, "cannot " + action + " VM " + vmid + ": it is "
+                    + "stopped on node '" + node + "'; start it with 'ferry vm start " + vmid + "'");
+        }
     }
 
     private void startVm(Context ctx) {

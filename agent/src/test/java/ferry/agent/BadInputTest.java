@@ -98,6 +98,16 @@ class BadInputTest {
     }
 
     @Test
+    void pausingOrResumingAStoppedVmSaysToStartIt() throws Exception {
+        assertThat(call("POST", "/api/v1/vms", vm(406, "")).statusCode()).isEqualTo(201);
+        assertRefused(call("POST", "/api/v1/vms/406/pause", null), 409,
+                "cannot pause VM 406: it is stopped on node 'a'; start it with 'ferry vm start 406'");
+        assertRefused(call("POST", "/api/v1/vms/406/resume", null), 409, "cannot resume VM 406: it is stopped");
+        assertRefused(call("POST", "/api/v1/vms", vm(407, ",\"memory\":\"512MB\"").replace("\"memory\":64,", "")),
+                400, "the VM definition has a bad value at 'memory'");
+    }
+
+    @Test
     void badQueryParametersAreRefused() throws Exception {
         assertRefused(call("GET", "/api/v1/tasks?status=done", null), 400, "'status' may only be 'running'");
         assertRefused(call("GET", "/api/v1/vms/abc", null), 400, "VM id must be a number");

@@ -70,6 +70,10 @@ final class ClusterCommand {
 
         @Override
         public Integer call() {
+            if (port < 1 || port + nodes.size() - 1 > 65535) {
+                throw new UsageError("--port must leave room for " + nodes.size() + " consecutive ports within 1-65535 "
+                        + "(node i listens on PORT + i), got " + port);
+            }
             for (String n : addresses.keySet()) {
                 if (!nodes.contains(n)) {
                     throw new UsageError("--address names node '" + n + "', which is not in --nodes " + nodes);

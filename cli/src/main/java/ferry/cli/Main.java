@@ -34,23 +34,27 @@ public final class Main implements Runnable {
     static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
-            // a converter's own words (e.g. the VMID range) say it better than picocli's wrapper around them
-            cmd.getErr().println("ferry: " + (e.getCause() instanceof CommandLine.TypeConversionException t
-                    ? t.getMessage() : e.getMessage()));
+            cmd.getErr().println("ferry: " + e.getMessage());
             return exitCode(e);
         });
         // bad arguments: what is wrong and where help is, not the whole usage text
         cl.setParameterExceptionHandler((e, args) -> {
             CommandLine cmd = e.getCommandLine();
-            // a converter's own words (e.g. the VMID range) say it better than picocli's wrapper around them
+            // a converter's own words (e.g. the VMID range) under the option's name say it better than
+            // picocli's wrapper around them
             cmd.getErr().println("ferry: " + (e.getCause() instanceof CommandLine.TypeConversionException t
-                    ? t.getMessage() : e.getMessage()));
+                    && e.getArgSpec() != null ? nameOf(e.getArgSpec()) + " " + t.getMessage() : e.getMessage()));
             if (!CommandLine.UnmatchedArgumentException.printSuggestions(e, cmd.getErr())) {
                 cmd.getErr().println("Try '" + cmd.getCommandSpec().qualifiedName() + " --help'.");
             }
             return USAGE;
         });
         return cl;
+    }
+
+    /** How the user wrote an argument: the option's longest name, or a parameter's label (VMID). */
+    private static String nameOf(CommandLine.Model.ArgSpec arg) {
+        return arg instanceof CommandLine.Model.OptionSpec o ? o.longestName() : arg.paramLabel();
     }
 
     /** Refusals and bad input are usage errors (2): nothing changed; a lost agent is unknown (4); else failed (1). */

@@ -73,7 +73,7 @@ final class MigrateCommand implements Callable<Integer> {
                 + "s), then aborted."})
     String policy;
 
-    @Option(names = "--recover-wait", paramLabel = "S", description = "How long to wait for a broken link during "
+    @Option(names = "--recover-wait", paramLabel = "S", converter = PositiveIntConverter.class, description = "How long to wait for a broken link during "
             + "postcopy before giving up (default 300 s; both QEMUs stay paused, never killed).")
     Integer recoverWait;
 

@@ -16,7 +16,7 @@ final class VmIdConverter implements CommandLine.ITypeConverter<Integer> {
             id = -1;
         }
         if (id < MIN || id > MAX) {
-            throw new CommandLine.TypeConversionException("VMID must be a whole number from " + MIN + " to " + MAX
+            throw new CommandLine.TypeConversionException("must be a whole number from " + MIN + " to " + MAX
                     + ", got '" + value + "'");
         }
         return id;

@@ -25,9 +25,22 @@ class CommandLineTest {
                     - (args[0].equals("vm") ? 1 : 2)] + "'").doesNotContain("Usage:");
             assertThat(r.err().lines()).as(r.err()).hasSizeLessThanOrEqualTo(2);
         }
+        FerryCli.Run negative = ferry("migrate", "100", "b", "--max-downtime", "-5");
+        assertThat(negative.code()).isEqualTo(Main.USAGE);
+        assertThat(negative.err().strip()).startsWith("ferry: --max-downtime must be a whole number above zero, got '-5'");
+        FerryCli.Run zero = ferry("plan", "100", "b", "--bwlimit", "0");
+        assertThat(zero.err()).contains("ferry: --bwlimit must be a whole number above zero, got '0'");
         FerryCli.Run typo = ferry("vm", "statuss", "100");
         assertThat(typo.code()).isEqualTo(Main.USAGE);
         assertThat(typo.err()).contains("Did you mean: vm status").doesNotContain("Usage:");
+    }
+
+    @Test
+    void aClusterPortOutOfRangeIsRefusedBeforeAnythingIsMade() {
+        FerryCli.Run r = ferry("cluster", "create", tmp.resolve("c").toString(), "--nodes", "a,b", "--port", "65535");
+        assertThat(r.code()).as(r.both()).isEqualTo(Main.USAGE);
+        assertThat(r.err()).contains("--port must leave room for 2 consecutive ports within 1-65535");
+        assertThat(tmp.resolve("c")).doesNotExist();
     }
 
     @Test
