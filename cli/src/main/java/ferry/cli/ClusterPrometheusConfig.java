@@ -26,7 +26,7 @@ final class ClusterPrometheusConfig implements Callable<Integer> {
     @Option(names = "--job", defaultValue = "ferry", description = "The scrape job's name (default ${DEFAULT-VALUE}).")
     String job;
 
-    @Option(names = "--interval", paramLabel = "S", defaultValue = "15",
+    @Option(names = "--interval", paramLabel = "S", defaultValue = "15", converter = PositiveIntConverter.class,
             description = "Scrape interval in seconds (default ${DEFAULT-VALUE}).")
     int interval;
 
@@ -40,9 +40,6 @@ final class ClusterPrometheusConfig implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (interval < 1) {
-            throw new UsageError("--interval must be at least 1 second, got " + interval);
-        }
         if (!job.matches("[A-Za-z0-9_.-]+")) {
             throw new UsageError("--job takes letters, digits, '_', '.' and '-' only, got '" + job + "'");
         }
