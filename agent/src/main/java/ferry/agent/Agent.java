@@ -1,7 +1,12 @@
 package ferry.agent;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import ferry.agent.metrics.MigrationMetrics;
+import ferry.agent.web.BrowserGate;
+import ferry.agent.web.ProgressHistory;
+import ferry.agent.web.WebUi;
 import ferry.cluster.ClusterStore;
+import ferry.cluster.pki.AccessTokens;
 import ferry.cluster.NodeInfo;
 import ferry.cluster.NodeLease;
 import ferry.migration.LocalTarget;
@@ -14,6 +19,8 @@ import io.javalin.Javalin;
 import io.javalin.json.JavalinJackson;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -38,9 +45,12 @@ public final class Agent implements AutoCloseable {
     private final Routes routes;
     private final Recoverer recoverer;
     private final NodeCertificate certificate;
+    private final MigrationMetrics metrics;
+    /** "METHOD /path" of every endpoint registered, as Javalin reports them (for the OpenAPI check). */
+    private final List<String> endpoints = new CopyOnWriteArrayList<>();
     private NodeLease lease;
 
-    private Agent(NodeInfo me, NodeCertificate certificate, ClusterStore store, LocalNode local, Migration migration,
+    private Agent(Path clusterDir, NodeInfo me, NodeCertificate certificate, ClusterStore store, LocalNode local, Migration migration,
                   LocalTarget target, Tasks tasks, Function<String, AgentClient> agents) {
         String node = me.name();
         this.node = node;
@@ -52,11 +62,42 @@ public final class Agent implements AutoCloseable {
         this.http = Javalin.create(cfg -> {
             cfg.showJavalinBanner = false;
             cfg.jsonMapper(new JavalinJackson(JSON, false));
-            // the only port: HTTPS that demands a client certificate; no plain HTTP connector
+            cfg.http.prefer405over404 = true; // a wrong method is told so, with the methods the path takes
+            cfg.events.handlerAdded(h -> {
+                if (h.getHttpMethod().isHttpMethod()) {
+                    endpoints.add(h.getHttpMethod().name() + " " + h.getPath());
+                }
+            });
+            // the only port: HTTPS that asks for a client certificate (a browser has none: see BrowserGate)
             cfg.jetty.addConnector((server, http) -> certificate.connector(server, http, me.agentHost(), me.agentPort()));
         });
+        this.metrics = new MigrationMetrics(node);
+        BrowserGate gate = new BrowserGate(node, AccessTokens.in(clusterDir));
+        // before PeerAccess: a client without a certificate gets in only with one of the cluster's secrets
+        http.beforeMatched(gate::check);
+        http.exception(BrowserGate.Refused.class, (e, ctx) -> ctx.status(e.status()).json(Routes.error(e.getMessage())));
         this.routes = new Routes(node, store, local, migration, target, tasks, new LockHolders(node, store, tasks, agents));
         routes.install(http);
+        ProgressHistory history = new ProgressHistory();
+        tasks.watch(t -> {
+            metrics.follow(t.vmid(), t.target(), t.policy(), t.log(), t.result());
+            history.follow(t.id(), t.log());
+        });
+        nodeGauges();
+        ClusterOverview overview = new ClusterOverview(node, store, agents);
+        http.get("/api/v1/cluster", ctx -> ctx.json(overview.json()));
+        new WebUi(gate, metrics, history, id -> tasks.get(id).map(t -> new WebUi.LiveTask(t.id(), t.log(), t.result(),
+                () -> JSON.valueToTree(routes.taskJson(t)))), JSON).install(http);
+    }
+
+    /** The VMs this node owns, by state (read at each scrape), and the migrations it runs now. */
+    private void nodeGauges() {
+        for (LocalNode.State s : LocalNode.State.values()) {
+            String state = s.name().toLowerCase(java.util.Locale.ROOT);
+            metrics.nodeGauge("ferry.node.vms", "VMs this node owns, by their state here",
+                    io.micrometer.core.instrument.Tags.of("state", state),
+                    () -> store.vmsOf(node).stream().filter(v -> local.status(v.vmid()).state() == s).count());
+        }
     }
 
     /**
@@ -110,7 +151,7 @@ public final class Agent implements AutoCloseable {
         LocalTarget targetSide = new LocalTarget(local, volumes, me.migrationAddress(), tls)
                 .memoryReserve(memoryReserveBytes);
         Tasks tasks = new Tasks(layout, node);
-        Agent agent = new Agent(me, certificate, store, local, migration, targetSide, tasks, agents);
+        Agent agent = new Agent(clusterDir, me, certificate, store, local, migration, targetSide, tasks, agents);
         agent.http.start();
         certificate.watch();
         agent.lease = store.announce(node, leaseTtl);
@@ -121,6 +162,11 @@ public final class Agent implements AutoCloseable {
         // after the API is up: a recovery may need this node's own target side (a migration to itself never runs)
         agent.recoverer.start();
         return agent;
+    }
+
+    /** Every endpoint this agent serves, as "METHOD /path" with Javalin's {param} placeholders. */
+    List<String> endpoints() {
+        return List.copyOf(endpoints);
     }
 
     /** The port actually bound (useful when the address asked for port 0). */

@@ -72,6 +72,15 @@ public final class AgentClient implements TargetNode {
                 .POST(HttpRequest.BodyPublishers.ofString(json)).build());
     }
 
+    /**
+     * Any method on any path, the answer as it comes (status, headers, body): for checking what
+     * the agent answers to requests the typed calls never make.
+     */
+    public HttpResponse<String> exchange(String method, String path, String body) throws IOException, InterruptedException {
+        return http.send(request(path).method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+                : HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
     private HttpRequest.Builder request(String path) {
         return HttpRequest.newBuilder(URI.create("https://" + address + path)).timeout(Duration.ofSeconds(120));
     }
@@ -95,6 +104,11 @@ public final class AgentClient implements TargetNode {
         } catch (IOException e) {
             throw new AgentException(resp.statusCode(), "the agent at " + address + " sent no JSON (HTTP "
                     + resp.statusCode() + ")");
+        }
+        if (resp.statusCode() == 401) {
+            // we always present a certificate: a 401 means the agent did not get one it takes
+            throw new AgentException(401, TlsFailure.refusedCertificate(address, credentials) + " (it answered: "
+                    + body.path("error").asText("HTTP 401") + ")");
         }
         if (resp.statusCode() >= 300) {
             throw new AgentException(resp.statusCode(), body.path("error").asText("HTTP " + resp.statusCode()));

@@ -3,6 +3,8 @@ package ferry.agent;
 import static ferry.agent.Agent.JSON;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -25,6 +27,8 @@ import ferry.node.VmDefinition;
 import ferry.qmp.QmpException;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
+import io.javalin.http.MethodNotAllowedResponse;
+import io.javalin.http.NotFoundResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -70,6 +74,7 @@ final class Routes {
     void install(Javalin app) {
         // who the client is comes from its certificate (checked in the TLS handshake); what it may call, here
         app.beforeMatched(access::check);
+        app.get(OPENAPI, ctx -> ctx.contentType("application/json").result(openApi()));
         app.get("/api/v1/node", ctx -> {
             var o = JSON.createObjectNode().put("node", node).put("qemu", local.qemu().version())
                     .put("store", store.location());
@@ -92,11 +97,13 @@ final class Routes {
         // a live or unfinished migration owns the guest's run state: pausing or resuming could run it twice
         app.post("/api/v1/vms/{vmid}/pause", ctx -> {
             holders.refuseIfHeld(owned(ctx).vmid(), "pause");
+            requireQemu(vmid(ctx), "pause");
             local.pause(vmid(ctx));
             ctx.json(vmJson(record(ctx)));
         });
         app.post("/api/v1/vms/{vmid}/resume", ctx -> {
             holders.refuseIfHeld(owned(ctx).vmid(), "resume");
+            requireQemu(vmid(ctx), "resume");
             local.resume(vmid(ctx));
             ctx.json(vmJson(record(ctx)));
         });
@@ -140,7 +147,11 @@ final class Routes {
         });
         app.put("/api/v1/storage/{storage}/volumes/{volume}", ctx -> {
             String bw = ctx.queryParam("bwlimit");
-            target.receiveVolume(disk(ctx), ctx.bodyInputStream(), bw == null ? null : Integer.parseInt(bw));
+            VmDefinition.Disk disk = disk(ctx);
+            if (bw != null && Integer.parseInt(bw) <= 0) {
+                throw new BadRequest("'bwlimit' must be a whole number of MiB/s above zero, got " + bw);
+            }
+            target.receiveVolume(disk, ctx.bodyInputStream(), bw == null ? null : Integer.parseInt(bw));
             ctx.status(201).json(JSON.createObjectNode().put("received", ctx.pathParam("volume")));
         });
         // a disk mirror's target side: storages with their room, an empty volume, the NBD exports
@@ -164,8 +175,13 @@ final class Routes {
         app.delete("/api/v1/storage/{storage}/volumes/{volume}", ctx ->
                 ctx.json(JSON.createObjectNode().set("left", JSON.valueToTree(target.freeVolumes(List.of(disk(ctx)))))));
         app.post("/api/v1/migrations", this::startMigration);
-        app.get("/api/v1/tasks", ctx -> ctx.json("running".equals(ctx.queryParam("status")) ? history.running()
-                : history.list()));
+        app.get("/api/v1/tasks", ctx -> {
+            String status = ctx.queryParam("status");
+            if (status != null && !status.equals("running")) {
+                throw new BadRequest("'status' may only be 'running' (or absent for every task), got '" + status + "'");
+            }
+            ctx.json(status != null ? history.running() : history.list());
+        });
         app.get("/api/v1/tasks/{id}", ctx -> ctx.json(taskJson(task(ctx))));
         app.get("/api/v1/tasks/{id}/log", this::taskLog);
         app.post("/api/v1/tasks/{id}/cancel", ctx -> {
@@ -194,7 +210,23 @@ final class Routes {
         return o;
     }
 
-    private static void errors(Javalin app) {
+    /** Where the API describes itself (OpenAPI 3), a document kept beside this class. */
+    static final String OPENAPI = "/api/openapi.json";
+
+    private static byte[] openApi() throws java.io.IOException {
+        try (var in = Routes.class.getResourceAsStream("openapi.json")) {
+            return in.readAllBytes();
+        }
+    }
+
+    private void errors(Javalin app) {
+        app.exception(MethodNotAllowedResponse.class, (e, ctx) -> {
+            String allowed = e.getDetails().getOrDefault("availableMethods", "");
+            ctx.status(405).header("Allow", allowed).json(error(ctx.method().name() + " is not a method of "
+                    + ctx.path() + " on node '" + node + "'; it takes " + allowed + " (see " + OPENAPI + ")"));
+        });
+        app.exception(NotFoundResponse.class, (e, ctx) -> ctx.status(404).json(error("node '" + node + "' has no "
+                + "endpoint " + ctx.method().name() + " " + ctx.path() + "; the API is described at " + OPENAPI)));
         app.exception(PeerAccess.Forbidden.class, (e, ctx) -> ctx.status(403).json(error(e.getMessage())));
         app.exception(MigrationRefused.class, (e, ctx) -> ctx.status(409).json(error(e.getMessage())));
         app.exception(ClusterException.class, (e, ctx) -> ctx.status(switch (e.reason()) {
@@ -228,11 +260,33 @@ final class Routes {
     }
 
     private static <T> T body(Context ctx, Class<T> type) {
+        return value(json(ctx), type, type.getSimpleName());
+    }
+
+    /** The JSON as a {@code type}; an unknown field is refused by name and place. */
+    private static <T> T value(JsonNode tree, Class<T> type, String what) {
         try {
-            return JSON.readValue(ctx.body(), type);
+            return JSON.treeToValue(tree, type);
+        } catch (UnrecognizedPropertyException e) {
+            throw new BadRequest("unknown field '" + place(e) + "' in " + what + "; the fields there are "
+                    + String.join(", ", e.getKnownPropertyIds().stream().map(Object::toString).sorted().toList()));
         } catch (JsonProcessingException e) {
-            throw new BadRequest("malformed JSON for " + type.getSimpleName() + ": " + e.getOriginalMessage());
+            throw new BadRequest(what + (e instanceof JsonMappingException m && !m.getPath().isEmpty()
+                    ? " has a bad value at '" + place(m) + "'" : " is malformed") + ": " + e.getOriginalMessage());
         }
+    }
+
+    /** Where in the document a mapping failed, e.g. {@code disks[0].sise}. */
+    private static String place(JsonMappingException e) {
+        StringBuilder out = new StringBuilder();
+        for (JsonMappingException.Reference r : e.getPath()) {
+            if (r.getFieldName() != null) {
+                out.append(out.isEmpty() ? "" : ".").append(r.getFieldName());
+            } else {
+                out.append('[').append(r.getIndex()).append(']');
+            }
+        }
+        return out.toString();
     }
 
     private static int vmid(Context ctx) {
@@ -265,8 +319,19 @@ final class Routes {
         }
     }
 
-    private static VmDefinition.Disk disk(Context ctx) {
-        return new VmDefinition.Disk(ctx.pathParam("storage"), ctx.pathParam("volume"), null, null);
+    /** The volume a storage path names: a plain name on a storage of this node (nothing outside it). */
+    private VmDefinition.Disk disk(Context ctx) {
+        String storage = ctx.pathParam("storage");
+        String volume = ctx.pathParam("volume");
+        if (!VmDefinition.plainVolume(volume)) {
+            throw new BadRequest("'" + volume + "' is not a volume name: a plain file name (letters, digits, '.', '_', "
+                    + "'-'; no '/' and no '..')");
+        }
+        if (!local.storages().containsKey(storage)) {
+            throw new NotFound("storage '" + storage + "' does not exist on node '" + node + "'; it has "
+                    + String.join(", ", local.storages().keySet()));
+        }
+        return new VmDefinition.Disk(storage, volume, null, null);
     }
 
     private ArrayNode vmList() {
@@ -298,7 +363,14 @@ final class Routes {
     }
 
     private void createVm(Context ctx) {
-        VmDefinition vm = body(ctx, VmDefinition.class);
+        JsonNode tree = json(ctx);
+        if (!(tree instanceof ObjectNode given)) {
+            throw new BadRequest("a VM definition is a JSON object, got " + tree.getNodeType().name().toLowerCase());
+        }
+        if (!given.has("vcpus")) {
+            given.put("vcpus", 1); // absent means one; an explicit 0 is refused below
+        }
+        VmDefinition vm = value(given, VmDefinition.class, "the VM definition");
         List<String> problems = vm.problems();
         if (!problems.isEmpty()) {
             throw new BadRequest("invalid VM definition: " + String.join("; ", problems));
@@ -309,8 +381,25 @@ final class Routes {
                         + String.join(", ", local.storages().keySet()));
             }
         }
+        // the files are read at every start: a path that does not exist would fail only at 'vm start'
+        if (vm.boot() != null) {
+            for (String file : java.util.Arrays.asList(vm.boot().kernel(), vm.boot().initrd())) {
+                if (file != null && !java.nio.file.Files.isRegularFile(java.nio.file.Path.of(file))) {
+                    throw new BadRequest("boot file '" + file + "' does not exist on node '" + node + "' (it must be "
+                            + "a file on every node the VM may run on)");
+                }
+            }
+        }
         VmRecord r = store.create(node, vm.vmid(), JSON.valueToTree(vm));
         ctx.status(201).json(vmJson(r));
+    }
+
+    /** A pause or resume needs the VM's QEMU: a stopped VM is the user's mistake (409), not the node's. */
+    private void requireQemu(int vmid, String action) {
+        if (local.status(vmid).state() == LocalNode.State.STOPPED) {
+            throw new ClusterException(ClusterException.Reason.CONFLICT, "cannot " + action + " VM " + vmid + ": it is "
+                    + "stopped on node '" + node + "'; start it with 'ferry vm start " + vmid + "'");
+        }
     }
 
     private void startVm(Context ctx) {
@@ -384,8 +473,22 @@ final class Routes {
         }
     }
 
+    /** The fields of a migration request ({@code sample_seconds}: a plan's only). */
+    private static final Set<String> MIGRATION_FIELDS = Set.of("vmid", "target", "online", "force", "bwlimit",
+            "downtime", "policy", "max_duration", "allow_throttle", "allow_postcopy", "allow_pause", "recover_wait",
+            "tuning", "with_local_disks", "target_storage", "unsafe", "mirror_mode", "tls", "sample_seconds");
+
     /** A migration request from its JSON; {@code vmid} from the path when given. */
     private static MigrationRequest migrationRequest(JsonNode b, Integer vmid) {
+        if (!b.isObject()) {
+            throw new BadRequest("a migration request is a JSON object");
+        }
+        b.fieldNames().forEachRemaining(f -> {
+            if (!MIGRATION_FIELDS.contains(f) || f.equals("sample_seconds") && vmid == null) {
+                throw new BadRequest("unknown field '" + f + "' in the migration request; the fields are "
+                        + String.join(", ", MIGRATION_FIELDS.stream().sorted().toList()));
+            }
+        });
         if (vmid == null && !b.path("vmid").canConvertToInt() || !b.path("target").isTextual()) {
             throw new BadRequest("a migration needs 'vmid' (number) and 'target' (node name)");
         }
@@ -416,12 +519,7 @@ final class Routes {
         if (t.isMissingNode() || t.isNull()) {
             return null;
         }
-        Tuning tuning;
-        try {
-            tuning = JSON.treeToValue(t, Tuning.class);
-        } catch (JsonProcessingException e) {
-            throw new BadRequest("malformed 'tuning': " + e.getOriginalMessage());
-        }
+        Tuning tuning = value(t, Tuning.class, "'tuning'");
         List<String> problems = tuning.problems();
         if (!problems.isEmpty()) {
             throw new BadRequest("invalid 'tuning': " + String.join("; ", problems));
@@ -446,7 +544,7 @@ final class Routes {
         return tasks.get(id).orElseThrow(() -> new NotFound("no task '" + id + "' on node '" + node + "'"));
     }
 
-    private ObjectNode taskJson(Task t) {
+    ObjectNode taskJson(Task t) {
         ObjectNode o = JSON.createObjectNode().put("id", t.id()).put("node", node).put("vmid", t.vmid())
                 .put("target", t.target()).put("status", t.status());
         if (t.log().progress() != null) {
@@ -464,6 +562,9 @@ final class Routes {
         Task t = task(ctx);
         int from = ctx.queryParam("from") == null ? 0 : Integer.parseInt(ctx.queryParam("from"));
         long wait = ctx.queryParam("wait") == null ? 0 : Math.min(10_000, Long.parseLong(ctx.queryParam("wait")));
+        if (from < 0 || wait < 0) {
+            throw new BadRequest("'from' and 'wait' must be 0 or more");
+        }
         long deadline = System.currentTimeMillis() + wait;
         List<String> lines = t.log().since(from);
         while (lines.isEmpty() && !t.result().isDone() && System.currentTimeMillis() < deadline) {

@@ -25,6 +25,25 @@ final class LocalCluster implements AutoCloseable {
         return layout.adminClient(node);
     }
 
+    /** A bootblock VM on node a's shared storage, defined there (not started); returns a's client. */
+    AgentClient defineOnA(int vmid, String name, ferry.testkit.BootblockGuest guest) throws IOException {
+        Path shared = layout.storages("a").get("shared").path();
+        String volume = "vm-" + vmid + "-disk-0.raw";
+        java.nio.file.Files.copy(ferry.testkit.Bootblock.image(ferry.testkit.BootblockGuest.cacheDir(), guest.regionEnd(),
+                guest.delay()), shared.resolve(volume));
+        AgentClient a = client("a");
+        a.post("/api/v1/vms", new ferry.node.VmDefinition(vmid, name, guest.memoryMiB(), 1, null, null, null,
+                List.of(new ferry.node.VmDefinition.Disk("shared", volume, "raw", "ide")), null, null));
+        return a;
+    }
+
+    /** The address of {@code node}'s agent. */
+    String address(String node) {
+        try (ClusterStore s = layout.open()) {
+            return s.config().node(node).orElseThrow().agentAddress();
+        }
+    }
+
     /** Follows a task's log to its end and returns the final task JSON. */
     JsonNode await(String node, String taskId, Duration timeout) {
         AgentClient c = client(node);

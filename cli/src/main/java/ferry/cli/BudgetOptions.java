@@ -5,16 +5,16 @@ import picocli.CommandLine.Option;
 
 /** The limits a migration runs under, shared by {@code ferry migrate} and {@code ferry plan}. */
 final class BudgetOptions {
-    @Option(names = "--bwlimit", paramLabel = "MiB/s", description = "Bandwidth limit (default: the VM's, else "
+    @Option(names = "--bwlimit", paramLabel = "MiB/s", converter = PositiveIntConverter.class, description = "Bandwidth limit (default: the VM's, else "
             + "unlimited, 8192 MiB/s; without one, 'ferry plan' measures the link with a short probe).")
     Integer bwlimit;
 
-    @Option(names = {"--max-downtime", "--downtime"}, paramLabel = "MS", description = {"budget: the most downtime the guest may see (default 300 ms); classic: the first downtime limit "
+    @Option(names = {"--max-downtime", "--downtime"}, paramLabel = "MS", converter = PositiveIntConverter.class, description = {"budget: the most downtime the guest may see (default 300 ms); classic: the first downtime limit "
                 + "(default 100 ms); qemu-default and kubevirt: QEMU's downtime limit (default 300 ms); ovirt: not "
                 + "used (its schedule sets the limit)."})
     Integer downtime;
 
-    @Option(names = "--max-duration", paramLabel = "S", description = "Seconds pre-copy may take before the policy "
+    @Option(names = "--max-duration", paramLabel = "S", converter = PositiveIntConverter.class, description = "Seconds pre-copy may take before the policy "
             + "escalates or gives up (default: 5 passes of all RAM at the bandwidth limit, at least 60 s; kubevirt "
             + "and ovirt: none, they end by their peer's own timeouts or schedule).")
     Integer maxDuration;

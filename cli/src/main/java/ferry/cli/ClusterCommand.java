@@ -20,19 +20,21 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code ferry cluster create|up|down|status|add-node|rotate-certs}: a cluster of nodes, its
+ * {@code ferry cluster create|up|down|status|add-node|rotate-certs|ui|prometheus-config}: a cluster of nodes, its
  * certificates, and the agents on this host.
  */
 @Command(name = "cluster", mixinStandardHelpOptions = true,
         description = "Creates a cluster folder and starts, stops or shows its local agents.",
         subcommands = {ClusterCommand.Create.class, ClusterCommand.Up.class, ClusterCommand.Down.class,
-                ClusterCommand.Status.class, ClusterAddNode.class, ClusterRotateCerts.class})
+                ClusterCommand.Status.class, ClusterAddNode.class, ClusterRotateCerts.class, ClusterUi.class,
+                ClusterPrometheusConfig.class})
 final class ClusterCommand {
     @Command(name = "create", mixinStandardHelpOptions = true,
             description = {"Creates a cluster folder: nodes with agents on 127.0.0.1 from --port on (or on the addresses "
                 + "--address gives), two storages ('local' per node, 'shared' for all), and the cluster's CA with "
                 + "a certificate for each node and one for the admin (pki/; keys 0600): agents speak HTTPS and let "
-                + "in only clients with a certificate of this CA.",
+                + "in only clients with a certificate of this CA, or a browser logged in with pki/ui-password ('ferry "
+                + "cluster ui') and Prometheus with pki/metrics-token ('ferry cluster prometheus-config'), both 0600.",
                 "The records (nodes, VMs, locks, journals, liveness) live in the folder itself, for nodes on one "
                 + "host, or in etcd for nodes on several hosts: then the folder only points to etcd; copy it to "
                 + "every host. With --store etcds://HOST:PORT etcd is reached over mutual TLS: this also issues "
@@ -68,6 +70,10 @@ final class ClusterCommand {
 
         @Override
         public Integer call() {
+            if (port < 1 || port + nodes.size() - 1 > 65535) {
+                throw new UsageError("--port must leave room for " + nodes.size() + " consecutive ports within 1-65535 "
+                        + "(node i listens on PORT + i), got " + port);
+            }
             for (String n : addresses.keySet()) {
                 if (!nodes.contains(n)) {
                     throw new UsageError("--address names node '" + n + "', which is not in --nodes " + nodes);
@@ -83,7 +89,8 @@ final class ClusterCommand {
             ClusterLayout.create(dir, name, members, where);
             StoreWarning.of(where).ifPresent(w -> spec.commandLine().getErr().println("ferry: warning: " + w));
             spec.commandLine().getOut().printf("created cluster '%s' in %s with nodes %s (records: %s; certificates: "
-                    + "%s); start the agents with 'ferry cluster up --cluster %s'%n", name, dir.toAbsolutePath(),
+                    + "%s); start the agents with 'ferry cluster up --cluster %s' ('ferry cluster ui' prints the web UI's "
+                    + "addresses and password)%n", name, dir.toAbsolutePath(),
                     String.join(", ", nodes), where.isEtcd() ? "etcd " + where : "the folder",
                     ferry.cluster.pki.ClusterPki.in(dir).folder(), dir);
             return Main.OK;

@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "ferry", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "Live-migrates QEMU/KVM virtual machines between hosts.",
         subcommands = {DemoCommand.class, DrillCommand.class, MigrateCommand.class, NodeCommand.class, PlanCommand.class, BenchCommand.class, VmCommand.class, ClusterCommand.class, TaskCommand.class,
-                AgentCommand.class, DoctorCommand.class, CommandLine.HelpCommand.class})
+                AgentCommand.class, DoctorCommand.class, CompletionCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     /**
      * Exit codes: 0 done, 1 failed, 2 usage or validation error, 3 finished with problems, 4 not
@@ -37,7 +37,24 @@ public final class Main implements Runnable {
             cmd.getErr().println("ferry: " + e.getMessage());
             return exitCode(e);
         });
+        // bad arguments: what is wrong and where help is, not the whole usage text
+        cl.setParameterExceptionHandler((e, args) -> {
+            CommandLine cmd = e.getCommandLine();
+            // a converter's own words (e.g. the VMID range) under the option's name say it better than
+            // picocli's wrapper around them
+            cmd.getErr().println("ferry: " + (e.getCause() instanceof CommandLine.TypeConversionException t
+                    && e.getArgSpec() != null ? nameOf(e.getArgSpec()) + " " + t.getMessage() : e.getMessage()));
+            if (!CommandLine.UnmatchedArgumentException.printSuggestions(e, cmd.getErr())) {
+                cmd.getErr().println("Try '" + cmd.getCommandSpec().qualifiedName() + " --help'.");
+            }
+            return USAGE;
+        });
         return cl;
+    }
+
+    /** How the user wrote an argument: the option's longest name, or a parameter's label (VMID). */
+    private static String nameOf(CommandLine.Model.ArgSpec arg) {
+        return arg instanceof CommandLine.Model.OptionSpec o ? o.longestName() : arg.paramLabel();
     }
 
     /** Refusals and bad input are usage errors (2): nothing changed; a lost agent is unknown (4); else failed (1). */

@@ -27,7 +27,7 @@ final class MigrateCommand implements Callable<Integer> {
     @Mixin
     ClusterOption cluster;
 
-    @Parameters(index = "0", paramLabel = "VMID")
+    @Parameters(index = "0", paramLabel = "VMID", converter = VmIdConverter.class)
     int vmid;
 
     @Parameters(index = "1", paramLabel = "TARGET", description = "The target node.")
@@ -65,7 +65,7 @@ final class MigrateCommand implements Callable<Integer> {
     @Mixin
     PolicyOption policy;
 
-    @Option(names = "--recover-wait", paramLabel = "S", description = "How long to wait for a broken link during "
+    @Option(names = "--recover-wait", paramLabel = "S", converter = PositiveIntConverter.class, description = "How long to wait for a broken link during "
             + "postcopy before giving up (default 300 s; both QEMUs stay paused, never killed).")
     Integer recoverWait;
 

@@ -23,7 +23,7 @@ final class PlanCommand implements Callable<Integer> {
     @Mixin
     ClusterOption cluster;
 
-    @Parameters(index = "0", paramLabel = "VMID")
+    @Parameters(index = "0", paramLabel = "VMID", converter = VmIdConverter.class)
     int vmid;
 
     @Parameters(index = "1", paramLabel = "TARGET", description = "The target node.")

@@ -30,7 +30,8 @@ final class TaskCommand {
     }
 
     @Command(name = "list", mixinStandardHelpOptions = true,
-            description = {"Lists the migration tasks of every node (or of --node), oldest first.",
+            description = {"Lists the migration tasks of every node (or of --node), oldest first; --running: only "
+                + "those running now.",
                 "Running ones, and ended ones from the cluster's journals with their outcome ('interrupted': "
                 + "unfinished and no task runs it; its node's agent resolves it when it starts). Nodes whose agent "
                 + "does not answer are named; exit code 1."})
@@ -42,6 +43,10 @@ final class TaskCommand {
 
         @Option(names = "--node", paramLabel = "NODE", description = "Only this node's tasks.")
         String node;
+
+        @Option(names = "--running", description = "Only the tasks running now (each agent answers from memory: "
+                + "cheap, and no journal is read).")
+        boolean running;
 
         @Option(names = "--json", description = "Print one JSON array of tasks (id, node, vmid, source, target, "
                 + "status, started in epoch ms, last_step).")
@@ -57,7 +62,7 @@ final class TaskCommand {
                 nodes = node != null ? List.of(node) : s.config().nodeNames();
             }
             cluster.agent(nodes.get(0)); // an unknown --node is bad usage, before asking anyone
-            ClusterTasks tasks = ClusterTasks.ask(cluster, nodes);
+            ClusterTasks tasks = running ? ClusterTasks.askRunning(cluster, nodes) : ClusterTasks.ask(cluster, nodes);
             PrintWriter out = spec.commandLine().getOut();
             if (json) {
                 out.println(VmCommand.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(tasks.all()));

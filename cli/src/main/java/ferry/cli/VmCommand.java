@@ -83,7 +83,7 @@ final class VmCommand {
 
     /** A VM action carried out by the owner's agent: POST /api/v1/vms/VMID/ACTION. */
     abstract static class OwnerAction extends Base implements Callable<Integer> {
-        @Parameters(paramLabel = "VMID")
+        @Parameters(paramLabel = "VMID", converter = VmIdConverter.class)
         int vmid;
 
         abstract String action();
@@ -161,7 +161,7 @@ final class VmCommand {
 
     @Command(name = "status", mixinStandardHelpOptions = true, description = "Shows a VM: owner, state, lock.")
     static final class Status extends Base implements Callable<Integer> {
-        @Parameters(paramLabel = "VMID")
+        @Parameters(paramLabel = "VMID", converter = VmIdConverter.class)
         int vmid;
 
         @Override

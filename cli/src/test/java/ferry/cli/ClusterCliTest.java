@@ -182,6 +182,20 @@ class ClusterCliTest {
         r = ferry(dir, "vm", "create", "--node", "a", tmp.resolve("missing.json").toString());
         assertThat(r.code()).as(r.both()).isNotZero();
         assertThat(r.err()).contains("missing.json");
+
+        // what a new user writes: no vCPU, a misspelt field, a kernel that is not there
+        Path kernel = Files.writeString(tmp.resolve("vmlinuz"), "a file");
+        for (String[] c : new String[][] {
+                {",\"vcpus\":0", "vcpus must be 1-512, got 0"},
+                {",\"memmory\":128", "unknown field 'memmory'"},
+                {",\"boot\":{\"kernel\":\"/no/such/vmlinuz\"}", "boot file '/no/such/vmlinuz' does not exist on node 'a'"}}) {
+            String boot = c[0].contains("boot") ? "" : ",\"boot\":{\"kernel\":\"" + kernel + "\"}";
+            Files.writeString(bad, "{\"vmid\":302,\"name\":\"x\",\"memory\":128" + boot + c[0] + "}");
+            r = ferry(dir, "vm", "create", "--node", "a", bad.toString());
+            assertThat(r.code()).as(r.both()).isEqualTo(Main.USAGE);
+            assertThat(r.err()).contains(c[1]);
+            assertThat(stored(302)).isEmpty();
+        }
     }
 
     @Test
@@ -389,6 +403,9 @@ class ClusterCliTest {
         assertThat(list.code()).as(list.both()).isZero();
         assertThat(taskIn(list.json(), task).path("status").asText()).isEqualTo("running");
         assertThat(taskIn(list.json(), task).path("target").asText()).isEqualTo("b");
+        FerryCli.Run running = ferry(dir, "task", "list", "--running", "--json");
+        assertThat(running.code()).as(running.both()).isZero();
+        assertThat(running.json()).singleElement().satisfies(t -> assertThat(t.path("id").asText()).isEqualTo(task));
         list = ferry(dir, "task", "list", "--node", "b");
         assertThat(list.code()).as(list.both()).isZero();
         assertThat(list.out()).doesNotContain(task);
@@ -413,6 +430,9 @@ class ClusterCliTest {
         assertThat(down.code()).as(down.both()).isZero();
         assertThat(down.out()).containsOnlyOnce("waiting for migration task " + task + " (VM 103, a -> b)");
 
+        running = ferry(dir, "task", "list", "--running", "--json");
+        assertThat(running.code()).as(running.both()).isZero();
+        assertThat(running.json()).as("nothing runs after the cancel").isEmpty();
         list = ferry(dir, "task", "list");
         assertThat(list.code()).as(list.both()).isZero();
         assertThat(list.out().lines().filter(l -> l.startsWith(task))).singleElement().asString()

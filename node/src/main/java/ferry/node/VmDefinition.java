@@ -1,7 +1,6 @@
 package ferry.node;
 
 import com.fasterxml.jackson.annotation.JsonAlias;
-import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.ArrayList;
@@ -11,9 +10,9 @@ import java.util.regex.Pattern;
 /**
  * A VM as Ferry keeps it: what QEMU needs to run it on any node. Stored as JSON in the cluster
  * records; the machine type and CPU model are pinned so a migration target starts the same
- * virtual hardware.
+ * virtual hardware. A field it does not know is refused, not dropped (a typo would otherwise
+ * leave a default in place unnoticed).
  */
-@JsonIgnoreProperties(ignoreUnknown = true)
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record VmDefinition(int vmid, String name, @JsonProperty("memory") int memoryMiB, int vcpus, String machine,
                            String cpu, Boot boot, List<Disk> disks, Accel accel, Migration migration) {
@@ -101,7 +100,11 @@ public record VmDefinition(int vmid, String name, @JsonProperty("memory") int me
         machine = machine == null ? "pc" : machine;
         cpu = cpu == null ? "qemu64" : cpu;
         accel = accel == null ? Accel.TCG : accel;
-        vcpus = vcpus == 0 ? 1 : vcpus;
+    }
+
+    /** Whether {@code volume} is a plain file name a storage may hold (no path, no "..", no hidden file). */
+    public static boolean plainVolume(String volume) {
+        return volume != null && VOLUME.matcher(volume).matches() && !volume.contains("..");
     }
 
     /** Everything wrong with this definition, in words; empty when it is valid. */
@@ -132,7 +135,7 @@ public record VmDefinition(int vmid, String name, @JsonProperty("memory") int me
                 }
                 continue;
             }
-            if (d.storage() == null || d.volume() == null || !VOLUME.matcher(d.volume()).matches()) {
+            if (d.storage() == null || !plainVolume(d.volume())) {
                 out.add("disk needs a storage and a plain volume name (no '/'), got " + d);
             } else if (!d.volume().startsWith("vm-" + vmid + "-")) {
                 out.add("volume '" + d.volume() + "' does not belong to VM " + vmid + " (its name must start with 'vm-"
