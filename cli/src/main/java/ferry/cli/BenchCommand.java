@@ -273,13 +273,18 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         TlsCost cost = new TlsCost(runs);
+        return report("tls_cost", cost.json(), cost.markdown());
+    }
+
+    /** Prints a single measurement: {@code {key: json}} with --json, else its Markdown. */
+    private int report(String key, ObjectNode measured, String markdown) throws java.io.IOException {
         if (json) {
             ObjectNode o = VmCommand.JSON.createObjectNode();
-            o.set("tls_cost", cost.json());
+            o.set(key, measured);
             out.println(VmCommand.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(o));
         } else {
             out.println();
-            out.println(cost.markdown());
+            out.println(markdown);
         }
         return Main.OK;
     }
@@ -307,15 +312,7 @@ final class BenchCommand implements Callable<Integer> {
                     run.qemuMs(), mib(run.bytes()), run.passes(), run.downtimeMs(), mib(heap));
         }
         ScaleCost cost = new ScaleCost(policy, runs);
-        if (json) {
-            ObjectNode o = VmCommand.JSON.createObjectNode();
-            o.set("scale", cost.json());
-            out.println(VmCommand.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(o));
-        } else {
-            out.println();
-            out.println(cost.markdown());
-        }
-        return Main.OK;
+        return report("scale", cost.json(), cost.markdown());
     }
 
     /** The floor: the guest paused, then sent once; what any policy's total is compared with. */
