@@ -309,7 +309,7 @@ final class Routes {
 
     private VmDefinition definition(VmRecord r) {
         try {
-            return JSON.treeToValue(r.config(), VmDefinition.class);
+            return VmDefinition.fromRecord(r.config());
         } catch (JsonProcessingException e) {
             throw new NodeException("VM " + r.vmid() + " has an unreadable definition: " + e.getOriginalMessage());
         }

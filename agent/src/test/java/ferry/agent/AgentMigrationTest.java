@@ -146,13 +146,7 @@ class AgentMigrationTest {
 
     /** A bootblock VM on node a's shared storage, defined there (not started); returns a's client. */
     private static AgentClient defineOnA(LocalCluster c, int vmid, String name, BootblockGuest guest) throws Exception {
-        Path shared = c.layout.storages("a").get("shared").path();
-        String volume = "vm-" + vmid + "-disk-0.raw";
-        Files.copy(Bootblock.image(BootblockGuest.cacheDir(), guest.regionEnd(), guest.delay()), shared.resolve(volume));
-        AgentClient a = c.client("a");
-        a.post("/api/v1/vms", new VmDefinition(vmid, name, guest.memoryMiB(), 1, null, null, null,
-                List.of(new VmDefinition.Disk("shared", volume, "raw", "ide")), null, null));
-        return a;
+        return c.defineOnA(vmid, name, guest, null);
     }
 
     /**

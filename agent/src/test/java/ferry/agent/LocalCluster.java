@@ -2,7 +2,11 @@ package ferry.agent;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import ferry.cluster.ClusterStore;
+import ferry.node.VmDefinition;
+import ferry.testkit.Bootblock;
+import ferry.testkit.BootblockGuest;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -23,6 +27,18 @@ final class LocalCluster implements AutoCloseable {
 
     AgentClient client(String node) {
         return layout.adminClient(node);
+    }
+
+    /** Defines on node a a bootblock VM whose disk is on the shared storage; returns a's client. */
+    AgentClient defineOnA(int vmid, String name, BootblockGuest guest, VmDefinition.Migration defaults)
+            throws IOException {
+        Path shared = layout.storages("a").get("shared").path();
+        String volume = "vm-" + vmid + "-disk-0.raw";
+        Files.copy(Bootblock.image(BootblockGuest.cacheDir(), guest.regionEnd(), guest.delay()), shared.resolve(volume));
+        AgentClient a = client("a");
+        a.post("/api/v1/vms", new VmDefinition(vmid, name, guest.memoryMiB(), 1, null, null, null,
+                List.of(new VmDefinition.Disk("shared", volume, "raw", "ide")), null, defaults));
+        return a;
     }
 
     /** Follows a task's log to its end and returns the final task JSON. */
