@@ -372,9 +372,19 @@ final class Routes {
             throw new BadRequest("invalid VM definition: " + String.join("; ", problems));
         }
         for (VmDefinition.Disk d : vm.disks()) {
+            if (d.emptyDrive()) {
+                continue;
+            }
             if (!local.storages().containsKey(d.storage())) {
                 throw new BadRequest("storage '" + d.storage() + "' does not exist on node '" + node + "'; it has "
                         + String.join(", ", local.storages().keySet()));
+            }
+            // as with the boot files: a missing volume would fail only at 'vm start'
+            java.nio.file.Path file = local.storages().get(d.storage()).volumePath(d.volume());
+            if (!java.nio.file.Files.exists(file)) {
+                throw new BadRequest("volume '" + d.volume() + "' does not exist on storage '" + d.storage()
+                        + "' of node '" + node + "' (" + file + "); create it first, e.g. qemu-img create -f "
+                        + d.formatOrRaw() + " " + file + " 1G");
             }
         }
         // the files are read at every start: a path that does not exist would fail only at 'vm start'
