@@ -1,7 +1,12 @@
 package ferry.agent;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import ferry.agent.metrics.MigrationMetrics;
+import ferry.agent.web.BrowserGate;
+import ferry.agent.web.ProgressHistory;
+import ferry.agent.web.WebUi;
 import ferry.cluster.ClusterStore;
+import ferry.cluster.pki.AccessTokens;
 import ferry.cluster.NodeInfo;
 import ferry.cluster.NodeLease;
 import ferry.migration.LocalTarget;
@@ -40,11 +45,12 @@ public final class Agent implements AutoCloseable {
     private final Routes routes;
     private final Recoverer recoverer;
     private final NodeCertificate certificate;
+    private final MigrationMetrics metrics;
     /** "METHOD /path" of every endpoint registered, as Javalin reports them (for the OpenAPI check). */
     private final List<String> endpoints = new CopyOnWriteArrayList<>();
     private NodeLease lease;
 
-    private Agent(NodeInfo me, NodeCertificate certificate, ClusterStore store, LocalNode local, Migration migration,
+    private Agent(Path clusterDir, NodeInfo me, NodeCertificate certificate, ClusterStore store, LocalNode local, Migration migration,
                   LocalTarget target, Tasks tasks, Function<String, AgentClient> agents) {
         String node = me.name();
         this.node = node;
@@ -62,11 +68,36 @@ public final class Agent implements AutoCloseable {
                     endpoints.add(h.getHttpMethod().name() + " " + h.getPath());
                 }
             });
-            // the only port: HTTPS that demands a client certificate; no plain HTTP connector
+            // the only port: HTTPS that asks for a client certificate (a browser has none: see BrowserGate)
             cfg.jetty.addConnector((server, http) -> certificate.connector(server, http, me.agentHost(), me.agentPort()));
         });
+        this.metrics = new MigrationMetrics(node);
+        BrowserGate gate = new BrowserGate(node, AccessTokens.in(clusterDir));
+        // before PeerAccess: a client without a certificate gets in only with one of the cluster's secrets
+        http.beforeMatched(gate::check);
+        http.exception(BrowserGate.Refused.class, (e, ctx) -> ctx.status(e.status()).json(Routes.error(e.getMessage())));
         this.routes = new Routes(node, store, local, migration, target, tasks, new LockHolders(node, store, tasks, agents));
         routes.install(http);
+        ProgressHistory history = new ProgressHistory();
+        tasks.watch(t -> {
+            metrics.follow(t.vmid(), t.target(), t.policy(), t.log(), t.result());
+            history.follow(t.id(), t.log());
+        });
+        nodeGauges();
+        ClusterOverview overview = new ClusterOverview(node, store, agents);
+        http.get("/api/v1/cluster", ctx -> ctx.json(overview.json()));
+        new WebUi(gate, metrics, history, id -> tasks.get(id).map(t -> new WebUi.LiveTask(t.id(), t.log(), t.result(),
+                () -> JSON.valueToTree(routes.taskJson(t)))), JSON).install(http);
+    }
+
+    /** The VMs this node owns, by state (read at each scrape), and the migrations it runs now. */
+    private void nodeGauges() {
+        for (LocalNode.State s : LocalNode.State.values()) {
+            String state = s.name().toLowerCase(java.util.Locale.ROOT);
+            metrics.nodeGauge("ferry.node.vms", "VMs this node owns, by their state here",
+                    io.micrometer.core.instrument.Tags.of("state", state),
+                    () -> store.vmsOf(node).stream().filter(v -> local.status(v.vmid()).state() == s).count());
+        }
     }
 
     /**
@@ -88,6 +119,14 @@ public final class Agent implements AutoCloseable {
      * (peers act for its migrations once the claim lapses).
      */
     public static Agent start(Path clusterDir, String node, Duration leaseTtl) {
+        return start(clusterDir, node, leaseTtl, 0);
+    }
+
+    /**
+     * Starts the agent, holding {@code memoryReserveBytes} of the host's memory back from incoming
+     * VMs: a migration here is refused when the VM would not fit in what is left.
+     */
+    public static Agent start(Path clusterDir, String node, Duration leaseTtl, long memoryReserveBytes) {
         ClusterLayout layout = new ClusterLayout(clusterDir);
         ClusterStore store = layout.openAsNode(node); // etcds://: with the node's own certificate
         NodeInfo me = store.config().node(node).orElseThrow(() -> new IllegalArgumentException(
@@ -109,9 +148,10 @@ public final class Agent implements AutoCloseable {
         // the node's certificate for its QEMUs' streams, read again for each migration (rotate-certs renews it)
         Supplier<NodeTls> tls = () -> NodeTls.of(clusterDir, node).orElse(null);
         Migration migration = new Migration(store, local, volumes, agents::apply).tls(tls);
-        LocalTarget targetSide = new LocalTarget(local, volumes, me.migrationAddress(), tls);
+        LocalTarget targetSide = new LocalTarget(local, volumes, me.migrationAddress(), tls)
+                .memoryReserve(memoryReserveBytes);
         Tasks tasks = new Tasks(layout, node);
-        Agent agent = new Agent(me, certificate, store, local, migration, targetSide, tasks, agents);
+        Agent agent = new Agent(clusterDir, me, certificate, store, local, migration, targetSide, tasks, agents);
         agent.http.start();
         certificate.watch();
         agent.lease = store.announce(node, leaseTtl);

@@ -105,6 +105,11 @@ public final class AgentClient implements TargetNode {
             throw new AgentException(resp.statusCode(), "the agent at " + address + " sent no JSON (HTTP "
                     + resp.statusCode() + ")");
         }
+        if (resp.statusCode() == 401) {
+            // we always present a certificate: a 401 means the agent did not get one it takes
+            throw new AgentException(401, TlsFailure.refusedCertificate(address, credentials) + " (it answered: "
+                    + body.path("error").asText("HTTP 401") + ")");
+        }
         if (resp.statusCode() >= 300) {
             throw new AgentException(resp.statusCode(), body.path("error").asText("HTTP " + resp.statusCode()));
         }
@@ -123,7 +128,9 @@ public final class AgentClient implements TargetNode {
         JsonNode n = get("/api/v1/node");
         Set<String> storages = new HashSet<>();
         n.path("storages").forEach(s -> storages.add(s.asText()));
-        return new Info(n.path("node").asText(), n.path("qemu").asText(), storages);
+        Memory memory = n.has("mem_available_bytes") ? new Memory(n.path("mem_available_bytes").asLong(),
+                n.path("mem_reserved_bytes").asLong()) : null; // an agent from before the memory check
+        return new Info(n.path("node").asText(), n.path("qemu").asText(), storages, memory);
     }
 
     @Override

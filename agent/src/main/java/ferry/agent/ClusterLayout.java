@@ -92,6 +92,7 @@ public final class ClusterLayout {
             ClusterStores.create(dir, name, nodes, store).close();
             ClusterPki.prepare(dir, name, nodes, List.of());
         }
+        ferry.cluster.pki.AccessTokens.in(dir).ensure(); // the web UI's password, Prometheus's scrape token
         ClusterLayout layout = new ClusterLayout(dir);
         ArrayNode storages = JSON.createArrayNode();
         storages.addObject().put("id", "local").put("path", dir.toAbsolutePath().resolve("storage/{node}/local").toString())

@@ -1,6 +1,7 @@
 package ferry.agent;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import ferry.agent.web.BrowserGate;
 import ferry.cluster.ClusterStore;
 import ferry.cluster.VmRecord;
 import ferry.cluster.pki.Identity;
@@ -74,6 +75,9 @@ final class PeerAccess {
 
     /** Runs before every matched endpoint; throws {@link Forbidden} to refuse. */
     void check(Context ctx) {
+        if (BrowserGate.admitted(ctx)) {
+            return; // no certificate, but a UI asset, a scrape with the metrics token, or a logged-in browser
+        }
         Identity who = identity(ctx).orElseThrow(() -> new Forbidden("node '" + node + "' serves only clients with a "
                 + "certificate of this cluster that names an identity (admin or node); this one names none"));
         if (who.role() == Identity.Role.ADMIN) {

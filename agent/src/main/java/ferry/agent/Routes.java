@@ -79,6 +79,10 @@ final class Routes {
             var o = JSON.createObjectNode().put("node", node).put("qemu", local.qemu().version())
                     .put("store", store.location());
             o.set("storages", JSON.valueToTree(local.storages().keySet()));
+            TargetNode.Memory m = target.probe().memory();
+            o.put("mem_total_bytes", ferry.node.HostMemory.now().totalBytes())
+                    .put("mem_available_bytes", m.availableBytes()).put("mem_reserved_bytes", m.reservedBytes())
+                    .put("mem_for_vms_bytes", m.forVms());
             NodeLease l = lease;
             if (l != null) {
                 o.putObject("lease").put("held", l.held()).put("ttl_s", leaseTtl.toSeconds()).put("retaken", l.renewals());
@@ -550,7 +554,7 @@ final class Routes {
         return tasks.get(id).orElseThrow(() -> new NotFound("no task '" + id + "' on node '" + node + "'"));
     }
 
-    private ObjectNode taskJson(Task t) {
+    ObjectNode taskJson(Task t) {
         ObjectNode o = JSON.createObjectNode().put("id", t.id()).put("node", node).put("vmid", t.vmid())
                 .put("target", t.target()).put("status", t.status());
         if (t.log().progress() != null) {

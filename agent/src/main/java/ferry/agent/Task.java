@@ -5,8 +5,11 @@ import ferry.migration.MigrationResult;
 import ferry.migration.TaskLog;
 import java.util.concurrent.CompletableFuture;
 
-/** A migration running as a task of the source node's agent; {@code startedMs} is when this agent started it. */
-record Task(String id, int vmid, String target, long startedMs, TaskLog log, CancelSignal cancel,
+/**
+ * A migration running as a task of the source node's agent; {@code startedMs} is when this agent
+ * started it; {@code policy} the convergence policy it runs with (null for one taken up from its journal).
+ */
+record Task(String id, int vmid, String target, String policy, long startedMs, TaskLog log, CancelSignal cancel,
             CompletableFuture<MigrationResult> result) {
     String status() {
         if (!result.isDone()) {

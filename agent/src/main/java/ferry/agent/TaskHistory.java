@@ -31,7 +31,8 @@ final class TaskHistory {
 
     /**
      * Each task as {id, node, vmid, source, target, status, started (epoch ms), last_step}, oldest
-     * first. Reads every journal of the cluster: for people, not for polling.
+     * first; an ended one adds duration_ms (from its journal's times, or its result), and one this
+     * agent ran since it started its QEMU-reported downtime_ms. Reads every journal of the cluster: for people, not for polling.
      */
     ArrayNode list() {
         Map<String, ObjectNode> byId = new LinkedHashMap<>();
@@ -41,7 +42,15 @@ final class TaskHistory {
         OwnJournals.of(store, node, ids).forEach((id, entries) -> byId.put(id, fromJournal(id, entries,
                 open.contains(id))));
         for (Task t : tasks.all()) {
-            byId.computeIfAbsent(t.id(), id -> fromTask(t)).put("status", t.status());
+            ObjectNode o = byId.computeIfAbsent(t.id(), id -> fromTask(t)).put("status", t.status());
+            // the figures of tasks this agent ran since it started (journals keep only the outcome)
+            var r = t.result().isDone() && !t.result().isCompletedExceptionally() ? t.result().join() : null;
+            if (r != null) {
+                o.put("duration_ms", r.durationMs());
+                if (r.downtimeMs() != null) {
+                    o.put("downtime_ms", r.downtimeMs());
+                }
+            }
         }
         ArrayNode out = JSON.createArrayNode();
         byId.values().stream().sorted(Comparator.comparingLong(o -> o.path("started").asLong())).forEach(out::add);
@@ -65,9 +74,13 @@ final class TaskHistory {
         ObjectNode last = entries.get(entries.size() - 1);
         boolean ended = MigrationStep.ENDED.wire().equals(last.path("kind").asText());
         String status = ended ? last.path("outcome").asText("ended") : open ? "interrupted" : "closed";
-        return JSON.createObjectNode().put("id", id).put("node", node).put("vmid", first.path("vmid").asInt())
+        ObjectNode o = JSON.createObjectNode().put("id", id).put("node", node).put("vmid", first.path("vmid").asInt())
                 .put("source", first.path("source").asText()).put("target", first.path("target").asText())
                 .put("status", status).put("started", first.path("time").asLong())
                 .put("last_step", last.path("kind").asText());
+        if (ended) {
+            o.put("duration_ms", last.path("time").asLong() - first.path("time").asLong());
+        }
+        return o;
     }
 }

@@ -15,7 +15,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,6 +28,8 @@ final class Tasks {
     private final AtomicLong seq = new AtomicLong();
     private final ClusterLayout layout;
     private final String node;
+    /** Told of each task as it starts (metrics, live views); before its body runs, so they miss nothing. */
+    private final List<Consumer<Task>> watchers = new CopyOnWriteArrayList<>();
 
     Tasks(ClusterLayout layout, String node) {
         this.layout = layout;
@@ -59,8 +63,12 @@ final class Tasks {
         return taskLog;
     }
 
+    void watch(Consumer<Task> watcher) {
+        watchers.add(watcher);
+    }
+
     Task start(String id, Migration migration, Migration.Prepared prepared, TaskLog taskLog) {
-        return run(id, prepared.request().vmid(), prepared.request().target(), taskLog,
+        return run(id, prepared.request().vmid(), prepared.request().target(), prepared.request().policy(), taskLog,
                 cancel -> migration.execute(prepared, cancel));
     }
 
@@ -74,15 +82,18 @@ final class Tasks {
             return Optional.empty();
         }
         TaskLog taskLog = newLog(id);
-        return Optional.of(run(id, vmid, target, taskLog, cancel -> migration.recover(id, taskLog, cancel)));
+        return Optional.of(run(id, vmid, target, null, taskLog, cancel -> migration.recover(id, taskLog, cancel)));
     }
 
-    private synchronized Task run(String id, int vmid, String target, TaskLog taskLog,
+    private synchronized Task run(String id, int vmid, String target, String policy, TaskLog taskLog,
                                   java.util.function.Function<CancelSignal, MigrationResult> body) {
         CancelSignal cancel = new CancelSignal();
         CompletableFuture<MigrationResult> result = new CompletableFuture<>();
-        Task t = new Task(id, vmid, target, System.currentTimeMillis(), taskLog, cancel, result);
+        Task t = new Task(id, vmid, target, policy, System.currentTimeMillis(), taskLog, cancel, result);
         tasks.put(id, t);
+        for (Consumer<Task> w : watchers) {
+            w.accept(t);
+        }
         Thread.ofPlatform().name("task " + id).start(() -> {
             try {
                 result.complete(body.apply(cancel));

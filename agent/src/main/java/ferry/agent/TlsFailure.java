@@ -8,6 +8,16 @@ import javax.net.ssl.SSLException;
 final class TlsFailure {
     private TlsFailure() {}
 
+    /**
+     * The agent did not take our certificate. Since agents also let in browsers, a certificate of
+     * another CA is not even sent (TLS offers only ones of the CA the server names), and the
+     * answer is a 401 rather than a failed handshake; either way this is what to say.
+     */
+    static String refusedCertificate(String address, AgentCredentials us) {
+        return "the agent at " + address + " refused our certificate (" + us.identity() + ", valid until "
+                + us.notAfter() + "): not of its cluster's CA, or expired; 'ferry cluster rotate-certs' renews it";
+    }
+
     static String explain(String address, AgentCredentials us, IOException e) {
         String all = messages(e).toLowerCase(Locale.ROOT);
         String head = "the agent at " + address;
@@ -31,8 +41,7 @@ final class TlsFailure {
         }
         if (all.contains("bad_certificate") || all.contains("certificate_unknown") || all.contains("certificate_required")
                 || all.contains("unknown_ca")) {
-            return head + " refused our certificate (" + us.identity() + ", valid until " + us.notAfter()
-                    + "): not of its cluster's CA, or expired; 'ferry cluster rotate-certs' renews it";
+            return refusedCertificate(address, us);
         }
         if (e instanceof java.net.http.HttpConnectTimeoutException) {
             return head + " does not answer: no TLS connection within the time limit (is the address right, and is "

@@ -146,7 +146,7 @@ class AgentMigrationTest {
 
     /** A bootblock VM on node a's shared storage, defined there (not started); returns a's client. */
     private static AgentClient defineOnA(LocalCluster c, int vmid, String name, BootblockGuest guest) throws Exception {
-        return c.defineOnA(vmid, name, guest, null);
+        return c.defineOnA(vmid, name, guest);
     }
 
     /**

@@ -92,22 +92,65 @@ class AgentTlsTest {
         return (AgentClient.AgentException) t;
     }
 
+    /**
+     * The port asks for a certificate but lets a browser without one through the handshake (the
+     * web UI's login): every API route still answers it 401 with nothing but the reason, and the
+     * certificate-holders' calls work as before.
+     */
     @Test
-    void aClientWithoutACertificateFailsTheHandshake() throws Exception {
-        KeyStore trusted = KeyStore.getInstance("PKCS12");
-        trusted.load(null, null);
-        trusted.setCertificateEntry("ca", pki.caCertificate());
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
-        tmf.init(trusted);
-        SSLContext noCertificate = SSLContext.getInstance("TLSv1.3");
-        noCertificate.init(null, tmf.getTrustManagers(), null);
-        HttpClient http = HttpClient.newBuilder().sslContext(noCertificate).version(HttpClient.Version.HTTP_1_1).build();
-
-        Throwable t = catchThrowable(() -> http.send(HttpRequest.newBuilder(URI.create("https://" + addressOfA
-                + "/api/v1/vms")).build(), HttpResponse.BodyHandlers.ofString()));
-
-        assertThat(t).as("no HTTP answer at all").isInstanceOf(IOException.class);
+    void aClientWithoutACertificateGetsTheLoginPageAndNoData() throws Exception {
+        NoCertificateClient browser = new NoCertificateClient(addressOfA, pki);
+        for (String path : List.of("/api/v1/vms", "/api/v1/node", "/api/v1/tasks", "/api/v1/storage", "/api/v1/cluster",
+                "/api/v1/vms/100", "/api/v1/tasks/x/log", "/api/v1/tasks/x/events", "/metrics")) {
+            HttpResponse<String> r = browser.get(path);
+            assertThat(r.statusCode()).as(path).isEqualTo(401);
+            assertThat(new ObjectMapper().readTree(r.body()).fieldNames()).as(path).toIterable().containsExactly("error");
+        }
+        for (String path : List.of("/api/v1/migrations", "/api/v1/vms/100/start", "/api/v1/incoming", "/api/v1/vms")) {
+            HttpResponse<String> r = browser.post(path, "{\"vmid\": 100, \"target\": \"b\"}", "X-Ferry-UI", "1");
+            assertThat(r.statusCode()).as(path).isEqualTo(401);
+            assertThat(r.body()).as(path).contains("answers only clients with a certificate of this cluster, or a "
+                    + "browser logged in at /ui");
+        }
+        // no spelling of an API path passes for one of the open ones
+        for (String path : List.of("/ui/assets/../../api/v1/vms", "/ui/assets/%2e%2e/%2e%2e/api/v1/vms",
+                "/ui/../api/v1/vms", "/ui/assets/..%2F..%2Fapi%2Fv1%2Fvms", "/ui/login/../../api/v1/node")) {
+            HttpResponse<String> r = browser.get(path);
+            assertThat(r.statusCode()).as(path).isIn(400, 401, 404);
+            assertThat(r.body()).as(path).doesNotContain("\"vmid\"").doesNotContain("\"qemu\"");
+        }
+        HttpResponse<String> page = browser.get("/ui");
+        assertThat(page.statusCode()).isEqualTo(200);
+        assertThat(page.headers().firstValue("Content-Type").orElse("")).startsWith("text/html");
+        assertThat(page.body()).contains("id=\"login\"");
+        assertThat(browser.post("/ui/login", "{\"password\": \"guess\"}").statusCode()).isEqualTo(401);
         assertThat(cluster.client("a").get("/api/v1/node").path("node").asText()).isEqualTo("a");
+    }
+
+    /** A session from the UI's login carries the admin's rights; changes need the UI's header too. */
+    @Test
+    void aLoggedInBrowserIsTheAdminAndItsChangesNeedTheUiHeader() throws Exception {
+        NoCertificateClient browser = new NoCertificateClient(addressOfA, pki);
+        String password = ferry.cluster.pki.AccessTokens.in(cluster.layout.dir()).uiPassword().orElseThrow();
+        HttpResponse<String> login = browser.post("/ui/login", "{\"password\": \"" + password + "\"}");
+        assertThat(login.statusCode()).isEqualTo(200);
+        String cookie = login.headers().firstValue("Set-Cookie").orElseThrow();
+        assertThat(cookie).startsWith("ferry_session_a=").contains("HttpOnly").contains("Secure")
+                .contains("SameSite=Strict");
+        String session = cookie.substring(0, cookie.indexOf(';'));
+        assertThat(browser.get("/api/v1/vms", "Cookie", session).statusCode()).isEqualTo(200);
+        assertThat(browser.get("/api/v1/node", "Cookie", session).body()).contains("\"node\":\"a\"");
+        HttpResponse<String> forged = browser.post("/api/v1/vms/100/start", "{}", "Cookie", session);
+        assertThat(forged.statusCode()).as("a change without the UI's header (another site's form)").isEqualTo(403);
+        assertThat(forged.body()).contains("X-Ferry-UI");
+        assertThat(new NoCertificateClient(c2Address(), pki).get("/api/v1/vms", "Cookie", session).statusCode())
+                .as("a session is one node's").isEqualTo(401);
+        browser.post("/ui/logout", "{}", "Cookie", session);
+        assertThat(browser.get("/api/v1/vms", "Cookie", session).statusCode()).as("after logout").isEqualTo(401);
+    }
+
+    private static String c2Address() {
+        return cluster.address("b");
     }
 
     @Test
@@ -116,7 +159,8 @@ class AgentTlsTest {
 
         AgentClient.AgentException e = refusal(() -> as(stranger).get("/api/v1/vms"));
 
-        assertThat(e.status()).isZero();
+        // the client does not send a certificate of a CA the agent did not ask for: it gets in as no one, 401
+        assertThat(e.status()).isEqualTo(401);
         assertThat(e).hasMessageContaining("refused our certificate (the admin");
     }
 

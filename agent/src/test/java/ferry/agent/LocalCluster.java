@@ -29,7 +29,12 @@ final class LocalCluster implements AutoCloseable {
         return layout.adminClient(node);
     }
 
-    /** Defines on node a a bootblock VM whose disk is on the shared storage; returns a's client. */
+    /** A bootblock VM on node a's shared storage, defined there (not started); returns a's client. */
+    AgentClient defineOnA(int vmid, String name, BootblockGuest guest) throws IOException {
+        return defineOnA(vmid, name, guest, null);
+    }
+
+    /** The same with the VM's migration defaults. */
     AgentClient defineOnA(int vmid, String name, BootblockGuest guest, VmDefinition.Migration defaults)
             throws IOException {
         Path shared = layout.storages("a").get("shared").path();
@@ -39,6 +44,13 @@ final class LocalCluster implements AutoCloseable {
         a.post("/api/v1/vms", new VmDefinition(vmid, name, guest.memoryMiB(), 1, null, null, null,
                 List.of(new VmDefinition.Disk("shared", volume, "raw", "ide")), null, defaults));
         return a;
+    }
+
+    /** The address of {@code node}'s agent. */
+    String address(String node) {
+        try (ClusterStore s = layout.open()) {
+            return s.config().node(node).orElseThrow().agentAddress();
+        }
     }
 
     /** Follows a task's log to its end and returns the final task JSON. */

@@ -29,6 +29,12 @@ final class AgentCommand implements Callable<Integer> {
                 + "measure what TLS costs. Without it a peer's plain request is refused."})
     boolean allowPlainStreams;
 
+    @Option(names = "--memory-reserve", paramLabel = "MiB", defaultValue = "${env:FERRY_MEMORY_RESERVE_MIB:-0}",
+            description = {"Memory of this host that incoming VMs may not take (default ${DEFAULT-VALUE}, or "
+                + "$FERRY_MEMORY_RESERVE_MIB): a migration here is refused when the VM's memory plus 128 MiB for QEMU "
+                + "does not fit in the host's available memory (MemAvailable) less this reserve."})
+    long memoryReserveMiB;
+
     @Override
     public Integer call() throws InterruptedException {
         if (allowPlainStreams) {
@@ -37,7 +43,10 @@ final class AgentCommand implements Callable<Integer> {
         if (leaseTtl < 2) {
             throw new UsageError("--lease-ttl must be at least 2 s (etcd's shortest lease), got " + leaseTtl);
         }
-        Agent agent = Agent.start(cluster, node, java.time.Duration.ofSeconds(leaseTtl));
+        if (memoryReserveMiB < 0) {
+            throw new UsageError("--memory-reserve must be 0 or more MiB, got " + memoryReserveMiB);
+        }
+        Agent agent = Agent.start(cluster, node, java.time.Duration.ofSeconds(leaseTtl), memoryReserveMiB << 20);
         CountDownLatch stopped = new CountDownLatch(1);
         // a stop signal waits for the safe point: the hook returns only after the tasks ended
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

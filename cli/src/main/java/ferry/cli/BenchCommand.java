@@ -83,11 +83,18 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "bench-results", description = "Where reports go (default bench-results/).")
     Path outDir;
 
-    @Option(names = "--tls-cost", description = {"Only measure what TLS costs the stream: an idle guest (S1's rate,",
-            "384 of 512 MiB written), paused, sent without a bandwidth limit alternately over TLS and",
-            "plain TCP (--reps pairs, default 3); prints both median rates and their ratio",
-            "(JSON: {tls_cost: {...}})."})
+    @Option(names = "--tls-cost", description = {"Only measure what TLS costs the stream: an idle guest (S1's rate, "
+            + "384 of 512 MiB written), paused, sent without a bandwidth limit alternately over TLS and plain TCP "
+            + "(--reps pairs, default 3); prints both median rates and their ratio.", "JSON: {tls_cost: {...}}."})
     boolean tlsCost;
+
+    @Option(names = "--scale", description = {"Only measure how one migration's cost grows with the guest's RAM: "
+            + "S2's dirty rate and bandwidth (16 MiB/s over 64 MiB, 32 MiB/s) with guests of 256 MiB, 1 GiB and "
+            + "4 GiB, one migration each with the budget policy (or the first of --policies). Per size: QEMU's total "
+            + "time, the wall time, bytes sent, passes, downtime and the peak heap of this JVM, which hosts both "
+            + "agents; each also as a factor of the smallest guest's. Takes about a minute.",
+            "JSON: {scale: {policy, runs: [...]}}."})
+    boolean scale;
 
     @Option(names = "--json", description = "Print one JSON object ({runs: [...]}) instead of progress lines.")
     boolean json;
@@ -112,6 +119,9 @@ final class BenchCommand implements Callable<Integer> {
                 throw new UsageError("--policies: unknown policy '" + p + "'; choose from " + String.join(", ", POLICIES));
             }
         }
+        if (scale && tlsCost) {
+            throw new UsageError("--scale and --tls-cost are two different measurements: give one of them");
+        }
         boolean disks = only == null || only.contains(DISK_SCENARIO);
         if (scenarios.isEmpty() && !disks) {
             throw new UsageError("--scenario names none of S1, S2, S3, S4");
@@ -135,6 +145,9 @@ final class BenchCommand implements Callable<Integer> {
             }
             if (tlsCost) {
                 return tlsCost(layout, agents, n);
+            }
+            if (scale) {
+                return scale(layout, agents, policies == null ? "budget" : policies.get(0));
             }
             List<BenchRun> runs = new ArrayList<>();
             for (Scenario sc : scenarios) {
@@ -263,6 +276,40 @@ final class BenchCommand implements Callable<Integer> {
         if (json) {
             ObjectNode o = VmCommand.JSON.createObjectNode();
             o.set("tls_cost", cost.json());
+            out.println(VmCommand.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(o));
+        } else {
+            out.println();
+            out.println(cost.markdown());
+        }
+        return Main.OK;
+    }
+
+    /** The RAM sizes of {@code --scale}. */
+    static final List<Integer> SCALE_MIB = List.of(256, 1024, 4096);
+
+    /** {@code --scale}: S2's guest at each size, migrated once with {@code policy}. */
+    private int scale(ClusterLayout layout, Map<String, AgentClient> agents, String policy) throws Exception {
+        Scenario s2 = SCENARIOS.get(1);
+        List<ScaleCost.Run> runs = new ArrayList<>();
+        for (int mib : SCALE_MIB) {
+            int vmid = boot(layout, agents, new LinuxStressGuest(mib, s2.dirtyMiB(), s2.rateMiBps()));
+            ScaleCost.resetHeapPeak();
+            long t0 = System.nanoTime();
+            JsonNode done = migrate(agents.get("a"), vmid, policy, new ArrayList<>(), null);
+            long wall = (System.nanoTime() - t0) / 1_000_000;
+            long heap = ScaleCost.peakHeapBytes();
+            stopWherever(agents, vmid);
+            JsonNode r = done.path("result");
+            ScaleCost.Run run = new ScaleCost.Run(mib, done.path("status").asText(), wall, longOrNull(r, "qemu_total_ms"),
+                    longOrNull(r, "transferred_bytes"), longOrNull(r, "passes"), longOrNull(r, "downtime_ms"), heap);
+            runs.add(run);
+            say("scale %d MiB: %s, QEMU %s ms, %s sent, %s passes, downtime %s ms, peak heap %s", mib, run.outcome(),
+                    run.qemuMs(), mib(run.bytes()), run.passes(), run.downtimeMs(), mib(heap));
+        }
+        ScaleCost cost = new ScaleCost(policy, runs);
+        if (json) {
+            ObjectNode o = VmCommand.JSON.createObjectNode();
+            o.set("scale", cost.json());
             out.println(VmCommand.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(o));
         } else {
             out.println();

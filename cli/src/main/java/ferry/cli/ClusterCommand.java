@@ -20,19 +20,21 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code ferry cluster create|up|down|status|add-node|rotate-certs}: a cluster of nodes, its
+ * {@code ferry cluster create|up|down|status|add-node|rotate-certs|ui|prometheus-config}: a cluster of nodes, its
  * certificates, and the agents on this host.
  */
 @Command(name = "cluster", mixinStandardHelpOptions = true,
         description = "Creates a cluster folder and starts, stops or shows its local agents.",
         subcommands = {ClusterCommand.Create.class, ClusterCommand.Up.class, ClusterCommand.Down.class,
-                ClusterCommand.Status.class, ClusterAddNode.class, ClusterRotateCerts.class})
+                ClusterCommand.Status.class, ClusterAddNode.class, ClusterRotateCerts.class, ClusterUi.class,
+                ClusterPrometheusConfig.class})
 final class ClusterCommand {
     @Command(name = "create", mixinStandardHelpOptions = true,
             description = {"Creates a cluster folder: nodes with agents on 127.0.0.1 from --port on (or on the addresses "
                 + "--address gives), two storages ('local' per node, 'shared' for all), and the cluster's CA with "
                 + "a certificate for each node and one for the admin (pki/; keys 0600): agents speak HTTPS and let "
-                + "in only clients with a certificate of this CA.",
+                + "in only clients with a certificate of this CA, or a browser logged in with pki/ui-password ('ferry "
+                + "cluster ui') and Prometheus with pki/metrics-token ('ferry cluster prometheus-config'), both 0600.",
                 "The records (nodes, VMs, locks, journals, liveness) live in the folder itself, for nodes on one "
                 + "host, or in etcd for nodes on several hosts: then the folder only points to etcd; copy it to "
                 + "every host. With --store etcds://HOST:PORT etcd is reached over mutual TLS: this also issues "
@@ -87,7 +89,8 @@ final class ClusterCommand {
             ClusterLayout.create(dir, name, members, where);
             StoreWarning.of(where).ifPresent(w -> spec.commandLine().getErr().println("ferry: warning: " + w));
             spec.commandLine().getOut().printf("created cluster '%s' in %s with nodes %s (records: %s; certificates: "
-                    + "%s); start the agents with 'ferry cluster up --cluster %s'%n", name, dir.toAbsolutePath(),
+                    + "%s); start the agents with 'ferry cluster up --cluster %s' ('ferry cluster ui' prints the web UI's "
+                    + "addresses and password)%n", name, dir.toAbsolutePath(),
                     String.join(", ", nodes), where.isEtcd() ? "etcd " + where : "the folder",
                     ferry.cluster.pki.ClusterPki.in(dir).folder(), dir);
             return Main.OK;
@@ -186,7 +189,8 @@ final class ClusterCommand {
 
     @Command(name = "status", mixinStandardHelpOptions = true,
             description = {"Shows each node: whether its agent answers, whether its liveness claim in the cluster store is "
-                + "current (a node whose claim lapsed is DOWN: peers act for its migrations), its VMs, the "
+                + "current (a node whose claim lapsed is DOWN: peers act for its migrations), its VMs, the memory it can "
+                + "give VMs, whether it is in maintenance (no migration goes to it), the "
                 + "certificates and when they expire, and the migrations left open. Exit 1 if a node is down."})
     static final class Status implements Callable<Integer> {
         @Mixin
@@ -226,15 +230,24 @@ final class ClusterCommand {
                     }
                 }
                 for (NodeInfo n : s.config().nodes()) {
-                    boolean answers = noAdmin == null && AgentProcess.answers(cluster.agent(n.name()));
+                    JsonNode info = noAdmin == null ? nodeInfo(n.name()) : null;
+                    boolean answers = info != null;
                     boolean alive = live.contains(n.name());
                     down += answers && alive ? 0 : 1;
                     int vms = s.vmsOf(n.name()).size();
-                    nodesJson.addObject().put("name", n.name()).put("agent", n.agentAddress()).put("answers", answers)
-                            .put("alive", alive).put("vms", vms);
+                    var node = nodesJson.addObject().put("name", n.name()).put("agent", n.agentAddress())
+                            .put("answers", answers).put("alive", alive).put("maintenance", n.maintenance())
+                            .put("vms", vms);
+                    // what a migration here may still take; null when the agent did not say
+                    node.set("mem_for_vms_bytes", info == null ? null : info.get("mem_for_vms_bytes"));
                     if (!json) {
-                        out.printf("  node %-10s agent %-21s %-7s lease %-7s VMs: %d%n", n.name(), n.agentAddress(),
-                                answers ? "up" : "DOWN", alive ? "alive" : "LAPSED", vms);
+                        out.printf("  node %-10s agent %-21s %-7s lease %-7s VMs: %-3d%s%s%n", n.name(),
+                                n.agentAddress(), answers ? "up" : "DOWN", alive ? "alive" : "LAPSED", vms,
+                                info != null && info.has("mem_for_vms_bytes")
+                                        ? String.format(java.util.Locale.ROOT, " memory for VMs: %.1f GiB",
+                                                info.path("mem_for_vms_bytes").asLong() / (double) (1L << 30)) : "",
+                                n.maintenance() ? "  MAINTENANCE (no migration goes to it; 'ferry node resume "
+                                        + n.name() + "')" : "");
                     }
                 }
                 java.time.Instant now = java.time.Instant.now();
@@ -266,6 +279,15 @@ final class ClusterCommand {
                 out.println(VmCommand.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(report));
             }
             return down == 0 ? Main.OK : Main.FAILED;
+        }
+
+        /** The agent's {@code GET /api/v1/node}, or null when it does not answer. */
+        private JsonNode nodeInfo(String node) {
+            try {
+                return cluster.agent(node).get("/api/v1/node");
+            } catch (ferry.agent.AgentClient.AgentException e) {
+                return null;
+            }
         }
 
         /** Why the admin's certificate cannot be used here (missing, expired), or null. */

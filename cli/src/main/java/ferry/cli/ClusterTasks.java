@@ -31,12 +31,22 @@ final class ClusterTasks {
         return ask(cluster, nodes, "/api/v1/tasks?status=running");
     }
 
+    /** The running tasks of the nodes, each asked of the client {@code agents} gives for it. */
+    static ClusterTasks askRunning(java.util.function.Function<String, AgentClient> agents, List<String> nodes) {
+        return ask(agents, nodes, "/api/v1/tasks?status=running");
+    }
+
     private static ClusterTasks ask(ClusterOption cluster, List<String> nodes, String path) {
+        return ask(cluster::agent, nodes, path);
+    }
+
+    private static ClusterTasks ask(java.util.function.Function<String, AgentClient> agents, List<String> nodes,
+                                    String path) {
         List<Answer> answers = new ArrayList<>();
         for (String node : nodes) {
             try {
                 List<JsonNode> tasks = new ArrayList<>();
-                cluster.agent(node).get(path).forEach(tasks::add);
+                agents.apply(node).get(path).forEach(tasks::add);
                 answers.add(new Answer(node, tasks, null));
             } catch (AgentClient.AgentException e) {
                 answers.add(new Answer(node, List.of(), e.getMessage()));

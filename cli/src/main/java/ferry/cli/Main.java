@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The {@code ferry} command: subcommands for operators; exit codes are part of the interface. */
 @Command(name = "ferry", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "Live-migrates QEMU/KVM virtual machines between hosts.",
-        subcommands = {DemoCommand.class, DrillCommand.class, MigrateCommand.class, PlanCommand.class, BenchCommand.class, VmCommand.class, ClusterCommand.class, TaskCommand.class,
+        subcommands = {DemoCommand.class, DrillCommand.class, MigrateCommand.class, NodeCommand.class, PlanCommand.class, BenchCommand.class, VmCommand.class, ClusterCommand.class, TaskCommand.class,
                 AgentCommand.class, DoctorCommand.class, CompletionCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     /**

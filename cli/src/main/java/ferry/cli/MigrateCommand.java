@@ -62,16 +62,8 @@ final class MigrateCommand implements Callable<Integer> {
     @Mixin
     TuningOptions tuning;
 
-    @Option(names = "--policy", paramLabel = "NAME", description = {"How to make the migration converge (default: the VM's, else budget): budget        keep "
-                + "--max-downtime: raise QEMU's limit within it, then escalate to what --allow-* permits "
-                + "(throttle, postcopy, pause), else abort with the reason; classic       Proxmox's: double the "
-                + "downtime when stalled (from --downtime, 100 ms), xbzrle and auto-converge on; qemu-default  "
-                + "QEMU's defaults, only --bwlimit applied (what virsh migrate --live does); kubevirt      an "
-                + "emulation of KubeVirt's defaults: pre-copy at QEMU's downtime, aborted after 150 s per GB of "
-                + "RAM or 150 s without progress; ovirt         an emulation of oVirt's \"Minimal downtime\": "
-                + "auto-converge, downtime 100 ms raised to 150-500 ms as the passes go by (VDSM looks every 10 "
-                + "s), then aborted."})
-    String policy;
+    @Mixin
+    PolicyOption policy;
 
     @Option(names = "--recover-wait", paramLabel = "S", converter = PositiveIntConverter.class, description = "How long to wait for a broken link during "
             + "postcopy before giving up (default 300 s; both QEMUs stay paused, never killed).")
@@ -109,9 +101,7 @@ final class MigrateCommand implements Callable<Integer> {
         limits.putInto(req);
         tuning.putInto(req);
         BudgetOptions.putIfSet(req, "recover_wait", recoverWait);
-        if (policy != null) {
-            req.put("policy", policy);
-        }
+        policy.putInto(req);
         if (noTls) {
             req.put("tls", false);
         }

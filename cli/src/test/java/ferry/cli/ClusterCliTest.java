@@ -8,8 +8,6 @@ import ferry.agent.Agent;
 import ferry.agent.AgentClient;
 import ferry.agent.ClusterLayout;
 import ferry.cluster.ClusterStore;
-import ferry.node.LocalNode;
-import ferry.node.QemuBinary;
 import ferry.testkit.JsonKeys;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -68,22 +66,7 @@ class ClusterCliTest {
                 ag.close();
             }
         }
-        QemuBinary qemu = QemuBinary.find();
-        for (String node : List.of("a", "b")) {
-            LocalNode n = new LocalNode(node, qemu, layout.storages(node), layout.runRoot(node));
-            for (int vmid : new int[] {100, 101, 102, 103}) {
-                try {
-                    n.stop(vmid, Duration.ofSeconds(5));
-                } catch (RuntimeException ignored) {
-                    // reported below if it is still running
-                }
-            }
-        }
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        while (!FerryCli.qemusUnder(dir).isEmpty() && System.nanoTime() < deadline) {
-            Thread.sleep(100);
-        }
-        assertThat(FerryCli.qemusUnder(dir)).as("QEMUs left running").isEmpty();
+        FerryCli.stopQemus(layout, dir, List.of("a", "b"), List.of(100, 101, 102, 103));
     }
 
     /** A bootblock VM on the shared storage; returns its definition file. */

@@ -63,20 +63,44 @@ final class FerryCli {
 
     /** A loopback port p with p+1 free too (a two-node cluster takes consecutive ports). */
     static int twoFreePorts() throws IOException {
+        return freePorts(2);
+    }
+
+    /** A loopback port p with the {@code n - 1} ports after it free too (a cluster's nodes take consecutive ports). */
+    static int freePorts(int n) throws IOException {
         for (int i = 0; i < 50; i++) {
+            int p;
             try (ServerSocket s1 = new ServerSocket(0)) {
-                int p = s1.getLocalPort();
-                if (p >= 65535) {
-                    continue;
-                }
-                try (ServerSocket s2 = new ServerSocket(p + 1)) {
-                    return p;
-                } catch (IOException busy) {
-                    // try another
+                p = s1.getLocalPort();
+            }
+            if (p + n - 1 > 65535) {
+                continue;
+            }
+            if (allFree(p, n)) {
+                return p;
+            }
+        }
+        throw new IOException("no " + n + " consecutive free ports");
+    }
+
+    private static boolean allFree(int from, int n) {
+        List<ServerSocket> held = new java.util.ArrayList<>();
+        try {
+            for (int q = from; q < from + n; q++) {
+                held.add(new ServerSocket(q));
+            }
+            return true;
+        } catch (IOException busy) {
+            return false;
+        } finally {
+            for (ServerSocket s : held) {
+                try {
+                    s.close();
+                } catch (IOException ignored) {
+                    // closing a probe socket
                 }
             }
         }
-        throw new IOException("no two consecutive free ports");
     }
 
     /**
@@ -102,5 +126,29 @@ final class FerryCli {
             String cmd = h.info().commandLine().orElse("");
             return cmd.contains("qemu-system") && cmd.contains(p);
         }).toList();
+    }
+
+    /**
+     * Stops the VMs {@code vmids} on every node of {@code nodes} (agents closed first: they hold
+     * each VM's only QMP connection) and checks that no QEMU of the cluster in {@code dir} is left.
+     */
+    static void stopQemus(ferry.agent.ClusterLayout layout, Path dir, List<String> nodes, List<Integer> vmids)
+            throws InterruptedException {
+        ferry.node.QemuBinary qemu = ferry.node.QemuBinary.find();
+        for (String node : nodes) {
+            ferry.node.LocalNode n = new ferry.node.LocalNode(node, qemu, layout.storages(node), layout.runRoot(node));
+            for (int vmid : vmids) {
+                try {
+                    n.stop(vmid, java.time.Duration.ofSeconds(5));
+                } catch (RuntimeException ignored) {
+                    // reported below if it is still running
+                }
+            }
+        }
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (!qemusUnder(dir).isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+        }
+        org.assertj.core.api.Assertions.assertThat(qemusUnder(dir)).as("QEMUs left running").isEmpty();
     }
 }

@@ -53,6 +53,19 @@ public record ClusterConfig(String name, String token, List<NodeInfo> nodes) {
         return nodes.stream().filter(n -> n.name().equals(name)).findFirst();
     }
 
+    /**
+     * The same config with node {@code node}'s maintenance flag set to {@code on}; refused
+     * (UNKNOWN_NODE) for a node that is not a member.
+     */
+    public ClusterConfig withMaintenance(String node, boolean on) {
+        if (node(node).isEmpty()) {
+            throw new ClusterException(ClusterException.Reason.UNKNOWN_NODE, "unknown node '" + node
+                    + "'; the cluster's nodes are " + String.join(", ", nodeNames()));
+        }
+        return new ClusterConfig(name, token, nodes.stream()
+                .map(n -> n.name().equals(node) ? n.withMaintenance(on) : n).toList());
+    }
+
     public List<String> nodeNames() {
         return nodes.stream().map(NodeInfo::name).toList();
     }

@@ -33,6 +33,19 @@ public interface ClusterStore extends AutoCloseable {
      */
     ClusterConfig addNode(NodeInfo node);
 
+    /**
+     * The config as the store holds it now. {@link #config()} is the one this handle was opened
+     * with; what changes while agents run (a node's maintenance flag) is read here.
+     */
+    ClusterConfig currentConfig();
+
+    /**
+     * Sets ({@code on}) or clears a node's maintenance flag and returns the new config: one
+     * compare-and-set over the config read, so a racing change (another flag, a new node) is kept.
+     * Refused (UNKNOWN_NODE) for a node that is not a member; setting the flag it has changes nothing.
+     */
+    ClusterConfig maintenance(String node, boolean on);
+
     /** The VM, wherever it lives; empty if no node has it. */
     Optional<VmRecord> vm(int vmid);
 

@@ -141,17 +141,45 @@ public final class DirectoryClusterStore implements ClusterStore {
 
     @Override
     public ClusterConfig addNode(NodeInfo node) {
-        return locked("add node '" + node.name() + "'", () -> {
+        ClusterConfig next = changeConfig("add node '" + node.name() + "'", now -> {
+            List<NodeInfo> nodes = new ArrayList<>(now.nodes());
+            nodes.add(node);
+            ClusterConfig added = new ClusterConfig(now.name(), now.token(), nodes); // checks name and address
+            AtomicFiles.createFolders(dir.resolve("nodes").resolve(node.name()).resolve("vms"));
+            return added;
+        });
+        log.info("added node '{}' ({}) to cluster '{}'", node.name(), node.agentAddress(), next.name());
+        return next;
+    }
+
+    @Override
+    public ClusterConfig currentConfig() {
+        return locked("read the cluster file", () -> Json.cluster(Files.readAllBytes(dir.resolve(CLUSTER_FILE))));
+    }
+
+    @Override
+    public ClusterConfig maintenance(String node, boolean on) {
+        ClusterConfig next = changeConfig((on ? "set" : "clear") + " maintenance of node '" + node + "'",
+                now -> now.withMaintenance(node, on));
+        log.info("node '{}': maintenance {}", node, on ? "on" : "off");
+        return next;
+    }
+
+    /** Reads the cluster file, changes it and writes it back, all under the store's lock. */
+    private ClusterConfig changeConfig(String what, ConfigChange change) {
+        return locked(what, () -> {
             Path file = dir.resolve(CLUSTER_FILE);
             ClusterConfig now = Json.cluster(Files.readAllBytes(file));
-            List<NodeInfo> nodes = new java.util.ArrayList<>(now.nodes());
-            nodes.add(node);
-            ClusterConfig next = new ClusterConfig(now.name(), now.token(), nodes); // checks name and address
-            AtomicFiles.createFolders(dir.resolve("nodes").resolve(node.name()).resolve("vms"));
-            AtomicFiles.write(file, Json.cluster(next), OWNER_ONLY);
-            log.info("added node '{}' ({}) to cluster '{}'", node.name(), node.agentAddress(), now.name());
+            ClusterConfig next = change.apply(now);
+            if (!next.equals(now)) {
+                AtomicFiles.write(file, Json.cluster(next), OWNER_ONLY);
+            }
             return next;
         });
+    }
+
+    private interface ConfigChange {
+        ClusterConfig apply(ClusterConfig now) throws IOException;
     }
 
     @Override

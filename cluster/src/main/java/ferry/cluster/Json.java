@@ -90,10 +90,13 @@ public final class Json {
         o.put("token", c.token());
         var nodes = o.putArray("nodes");
         for (NodeInfo n : c.nodes()) {
-            nodes.addObject()
+            var entry = nodes.addObject()
                     .put("name", n.name())
                     .put("agent_address", n.agentAddress())
                     .put("migration_address", n.migrationAddress());
+            if (n.maintenance()) { // absent when off: files written before the flag existed read the same
+                entry.put("maintenance", true);
+            }
         }
         return pretty(o);
     }
@@ -107,9 +110,13 @@ public final class Json {
         }
         try {
             for (JsonNode n : list) {
+                JsonNode m = n.path("maintenance");
+                if (!m.isMissingNode() && !m.isBoolean()) {
+                    throw new IOException("\"maintenance\" of a node is not true or false");
+                }
                 // files written before the snake_case API spelled these agentAddress, migrationAddress
                 nodes.add(new NodeInfo(text(n, "name"), text(n, "agent_address", "agentAddress"),
-                        text(n, "migration_address", "migrationAddress")));
+                        text(n, "migration_address", "migrationAddress"), m.asBoolean(false)));
             }
             return new ClusterConfig(text(o, "name"), text(o, "token"), nodes);
         } catch (ClusterException e) {

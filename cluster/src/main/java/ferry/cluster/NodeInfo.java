@@ -8,8 +8,14 @@ import static ferry.cluster.ClusterException.Reason.INVALID;
  * @param name             node name: lower-case letters, digits and '-'
  * @param agentAddress     where the node's agent listens, "host:port" ("[v6]:port" for IPv6)
  * @param migrationAddress the host (name, IPv4 or bare IPv6) QEMU migration streams to this node use
+ * @param maintenance      the node is in maintenance: no migration may go to it (its own VMs may leave)
  */
-public record NodeInfo(String name, String agentAddress, String migrationAddress) {
+public record NodeInfo(String name, String agentAddress, String migrationAddress, boolean maintenance) {
+
+    /** A node that is not in maintenance. */
+    public NodeInfo(String name, String agentAddress, String migrationAddress) {
+        this(name, agentAddress, migrationAddress, false);
+    }
 
     public NodeInfo {
         Names.name("node", name);
@@ -21,6 +27,11 @@ public record NodeInfo(String name, String agentAddress, String migrationAddress
             throw new ClusterException(INVALID, "node '" + name + "': migration address '" + migrationAddress
                     + "' is not a host name or IP address");
         }
+    }
+
+    /** The same node with its maintenance flag set to {@code on}. */
+    public NodeInfo withMaintenance(boolean on) {
+        return new NodeInfo(name, agentAddress, migrationAddress, on);
     }
 
     /** The host part of {@link #agentAddress()}, without IPv6 brackets. */

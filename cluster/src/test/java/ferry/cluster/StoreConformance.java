@@ -119,6 +119,42 @@ abstract class StoreConformance {
     }
 
     @Test
+    void maintenanceIsSetAndClearedForEveryHandleAndKeepsRacingChanges() throws Exception {
+        ClusterStore other = track(reopen());
+        ClusterConfig on = store.maintenance("b", true);
+        assertThat(on.node("b").orElseThrow().maintenance()).isTrue();
+        assertThat(on.node("a").orElseThrow().maintenance()).isFalse();
+        // another handle (another node's agent) reads it now, and so does one opened afterwards
+        assertThat(other.currentConfig().node("b").orElseThrow().maintenance()).isTrue();
+        assertThat(track(reopen()).config().node("b").orElseThrow().maintenance()).isTrue();
+        assertThat(store.maintenance("b", true)).isEqualTo(on); // already set: nothing changes
+
+        // a node added meanwhile by the other handle is kept, and keeps the flag of b
+        other.addNode(new NodeInfo("c", "127.0.0.1:9999", "127.0.0.1"));
+        ClusterConfig both = store.maintenance("a", true);
+        assertThat(both.nodeNames()).containsExactly("a", "b", "c");
+        assertThat(both.nodes()).extracting(NodeInfo::maintenance).containsExactly(true, true, false);
+
+        // two handles toggling different nodes at once: both flags end set (compare-and-set, no lost update)
+        other.maintenance("a", false);
+        store.maintenance("b", false);
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            Future<?> x = pool.submit(() -> store.maintenance("a", true));
+            Future<?> y = pool.submit(() -> other.maintenance("c", true));
+            x.get(30, TimeUnit.SECONDS);
+            y.get(30, TimeUnit.SECONDS);
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(store.currentConfig().nodes()).extracting(NodeInfo::maintenance).containsExactly(true, false, true);
+
+        ClusterException e = failure(Reason.UNKNOWN_NODE, () -> store.maintenance("zz", true));
+        assertThat(e).hasMessageContaining("unknown node 'zz'").hasMessageContaining("a, b, c");
+        assertThat(store.currentConfig().nodes()).extracting(NodeInfo::maintenance).containsExactly(true, false, true);
+    }
+
+    @Test
     void recordsAreCopies() {
         ObjectNode c = config("web");
         VmRecord r = store.create("a", 100, c);

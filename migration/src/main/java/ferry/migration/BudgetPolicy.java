@@ -100,11 +100,15 @@ final class BudgetPolicy implements ConvergencePolicy {
                 + (allowed.isEmpty() ? "nothing beyond the downtime" : String.join(", ", allowed)));
     }
 
-    /** Pre-copy alone predicted to miss the budget is one witness; the first pass that agrees is the second. */
+    /**
+     * Pre-copy alone predicted to miss the budget, or to take so long that postcopy pays, is one
+     * witness; the first pass that agrees is the second.
+     */
     @Override
     public void planned(Plan plan) {
         Plan.Prediction precopy = plan.forPolicy("budget:precopy");
-        plannedStuck = precopy != null && !precopy.fitsBudget();
+        plannedStuck = precopy != null && (!precopy.fitsBudget()
+                || Plan.postcopyPays(plan.inputs(), plan.strategies(), precopy));
     }
 
     @Override

@@ -27,7 +27,8 @@ public final class Escalation {
      * @param stalledMs      how long every judgement has found pre-copy stuck with nothing left to try
      *                       (0 when the previous one did not)
      * @param priorEvidence  how many judgements in a row before this one found pre-copy not converging
-     * @param plannedStuck   the pre-flight plan predicted that pre-copy alone misses the budget
+     * @param plannedStuck   the pre-flight plan predicted that pre-copy alone misses the budget, or that
+     *                       postcopy pays (see {@link Plan#postcopyPays})
      */
     public record Observation(long elapsedMs, long remainingBytes, double dirtyBytesPerS, double linkBytesPerS,
                               double shrinkRatio, long downtimeLimitMs, int throttlePercent, int maxThrottlePercent,
@@ -56,6 +57,12 @@ public final class Escalation {
             return remainingBytes / link * (1 - Math.pow(r, passes)) / (1 - r) * 1000;
         }
     }
+
+    /**
+     * When the plan foresaw that postcopy pays, pre-copy projected to need more than this many times
+     * postcopy's time is not waited for ({@link Plan#POSTCOPY_PAYS_FACTOR} without the plan).
+     */
+    public static final double PLANNED_POSTCOPY_PAYS_FACTOR = 1.5;
 
     /** Judgements in a row that must find pre-copy stuck before a step that cannot be undone. */
     public static final int EVIDENCE_PASSES = 2;
@@ -102,12 +109,20 @@ public final class Escalation {
             return new SetDowntime(raise, "raising the downtime limit to " + raise + " ms, within the budget of "
                     + budget.maxDowntimeMs() + " ms: " + numbers);
         }
-        if (!overTime && projected <= leftMs) {
+        // postcopy would pull what is left once; pre-copy sends it again each pass while the guest dirties it
+        double postcopyMs = o.remainingBytes() / Math.max(1.0, o.linkBytesPerS()) * 1000;
+        // a plan that foresaw it tips the balance sooner: QEMU counts each page once a pass, so after
+        // the first one a guest rewriting a small working set looks slower than it writes
+        boolean postcopyPays = budget.allowPostcopy() && projected > postcopyMs
+                * (o.plannedStuck() ? PLANNED_POSTCOPY_PAYS_FACTOR : Plan.POSTCOPY_PAYS_FACTOR);
+        if (!overTime && projected <= leftMs && !postcopyPays) {
             return new Wait(String.format(Locale.ROOT, "converging: at these rates the switch-over fits in about "
                     + "%.1f s of the %d s left: %s", projected / 1000, leftMs / 1000, numbers));
         }
-        String why = overTime ? "the time budget is spent" : "pre-copy cannot meet the downtime budget of "
-                + budget.maxDowntimeMs() + " ms in the time left";
+        String why = overTime ? "the time budget is spent" : projected > leftMs ? "pre-copy cannot meet the "
+                + "downtime budget of " + budget.maxDowntimeMs() + " ms in the time left"
+                : String.format(Locale.ROOT, "postcopy pays: pre-copy needs about %.1f s more at these rates, "
+                        + "postcopy about %.1f s", projected / 1000, postcopyMs / 1000);
         int evidence = o.priorEvidence() + 1;
         // one noisy pass decides nothing that cannot be undone; a plan that foresaw it is a second witness
         boolean proven = overTime || evidence >= EVIDENCE_PASSES || o.plannedStuck();

@@ -8,6 +8,9 @@ import ferry.protocol.DirtyRateInfo;
 import ferry.protocol.DirtyRateMeasureMode;
 import ferry.protocol.DirtyRateStatus;
 import ferry.protocol.PmemsaveArgs;
+import ferry.protocol.QueryDirtyRateArgs;
+import ferry.protocol.TimeUnit;
+import ferry.qmp.QmpCommandException;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.nio.file.Files;
@@ -23,10 +26,14 @@ import java.util.SplittableRandom;
 final class GuestProbe {
     /** Pages sampled per GiB by calc-dirty-rate: QEMU's maximum, for the steadiest estimate. */
     static final long SAMPLE_PAGES = 16384;
+    /** Chunks read for the zero share: at most this many, at least the minimum, else while the dirty rate is measured. */
     static final int ZERO_SAMPLES = 128;
+    static final int MIN_ZERO_SAMPLES = 16;
     static final int SAMPLE_BYTES = 64 << 10;
     /** Below 2 GiB guest-physical RAM is one block on the pc machine (above it sits the PCI hole). */
     static final long LOW_RAM = 2L << 30;
+    /** QEMU's shortest measurement. */
+    static final long MIN_WINDOW_MS = 100;
 
     record Measured(double dirtyBytesPerS, double zeroShare, Duration took) {}
 
@@ -35,44 +42,67 @@ final class GuestProbe {
     static Measured measure(QemuProcess q, int memoryMiB, Duration dirtyWindow) {
         long t0 = System.nanoTime();
         // QEMU measures the dirty rate in a thread of its own: sample the zero pages meanwhile
-        long secs = startDirtyRate(q, dirtyWindow);
-        double zero = zeroShare(q, (long) memoryMiB << 20);
-        double dirty = awaitDirtyRate(q, secs, t0);
+        Duration window = startDirtyRate(q, dirtyWindow);
+        // the stream waits for this sample: reading memory stops when the dirty rate is in
+        double zero = zeroShare(q, (long) memoryMiB << 20, t0 + window.toNanos());
+        double dirty = awaitDirtyRate(q, window, t0);
         return new Measured(dirty, zero, Duration.ofNanos(System.nanoTime() - t0));
     }
 
-    /** Starts QEMU's measurement over {@code window} (whole seconds, at least one); returns its seconds. */
-    static long startDirtyRate(QemuProcess q, Duration window) {
-        long secs = Math.max(1, window.toSeconds());
+    /**
+     * Starts QEMU's measurement over {@code window} and returns the window QEMU really measures:
+     * to the millisecond where QEMU has {@code calc-time-unit} (8.2 and newer), else in whole
+     * seconds, at least one. An older QEMU is found by its refusal of the unit, not by its version.
+     */
+    static Duration startDirtyRate(QemuProcess q, Duration window) {
+        long ms = Math.max(MIN_WINDOW_MS, window.toMillis());
+        if (ms % 1000 != 0) {
+            try {
+                q.qmp().call(Commands.CALC_DIRTY_RATE, CalcDirtyRateArgs.builder().calcTime(ms)
+                        .calcTimeUnit(TimeUnit.MILLISECOND).samplePages(SAMPLE_PAGES)
+                        .mode(DirtyRateMeasureMode.PAGE_SAMPLING).build());
+                return Duration.ofMillis(ms);
+            } catch (QmpCommandException e) {
+                // QEMU before 8.2 measures in whole seconds only
+            }
+        }
+        long secs = Math.max(1, (ms + 999) / 1000);
         q.qmp().call(Commands.CALC_DIRTY_RATE, CalcDirtyRateArgs.builder().calcTime(secs).samplePages(SAMPLE_PAGES)
                 .mode(DirtyRateMeasureMode.PAGE_SAMPLING).build());
-        return secs;
+        return Duration.ofSeconds(secs);
     }
 
     /** Bytes per second, from QEMU's MiB/s estimate of the measurement started at {@code startedNanos}. */
-    static double awaitDirtyRate(QemuProcess q, long secs, long startedNanos) {
-        long deadline = startedNanos + Duration.ofSeconds(secs + 10).toNanos();
+    static double awaitDirtyRate(QemuProcess q, Duration window, long startedNanos) {
+        long deadline = startedNanos + window.plusSeconds(10).toNanos();
+        boolean inMs = window.toMillis() % 1000 != 0;
         // the measuring thread may not have started right after the command returned
-        sleep(Math.max(0, secs * 1000 - (System.nanoTime() - startedNanos) / 1_000_000));
+        sleep(Math.max(0, window.toMillis() - (System.nanoTime() - startedNanos) / 1_000_000));
         while (System.nanoTime() < deadline) {
-            DirtyRateInfo info = q.qmp().call(Commands.QUERY_DIRTY_RATE, null);
-            if (info.status() == DirtyRateStatus.MEASURED && info.dirtyRate() != null && info.calcTime() >= secs) {
+            // QEMU reports in seconds unless asked otherwise: a 300 ms window would read as 0
+            DirtyRateInfo info = q.qmp().call(Commands.QUERY_DIRTY_RATE, inMs ? new QueryDirtyRateArgs(TimeUnit.MILLISECOND) : null);
+            long measuredMs = inMs ? info.calcTime() : info.calcTime() * 1000;
+            if (info.status() == DirtyRateStatus.MEASURED && info.dirtyRate() != null && measuredMs >= window.toMillis()) {
                 return info.dirtyRate() * 1048576.0;
             }
-            sleep(50);
+            sleep(20);
         }
-        throw new NodeException("QEMU did not finish measuring the dirty rate within " + (secs + 10) + " s");
+        throw new NodeException("QEMU did not finish measuring the dirty rate within " + window.plusSeconds(10).toSeconds()
+                + " s");
     }
 
-    /** Reads {@link #ZERO_SAMPLES} chunks at random guest-physical addresses and counts all-zero pages. */
-    static double zeroShare(QemuProcess q, long ramBytes) {
+    /**
+     * Reads chunks at random guest-physical addresses and counts all-zero pages: {@link #ZERO_SAMPLES}
+     * of them, or as many as fit before {@code untilNanos} but at least {@link #MIN_ZERO_SAMPLES}.
+     */
+    static double zeroShare(QemuProcess q, long ramBytes, long untilNanos) {
         Path file = q.runDir().resolve("zero-sample.bin");
         long span = Math.min(ramBytes, LOW_RAM) - SAMPLE_BYTES;
         SplittableRandom rnd = new SplittableRandom(ramBytes);
         long pages = 0;
         long zero = 0;
         try {
-            for (int i = 0; i < ZERO_SAMPLES; i++) {
+            for (int i = 0; i < ZERO_SAMPLES && (i < MIN_ZERO_SAMPLES || System.nanoTime() < untilNanos); i++) {
                 long addr = (rnd.nextLong(Math.max(1, span)) >> 12) << 12;
                 q.qmp().call(Commands.PMEMSAVE, new PmemsaveArgs(BigInteger.valueOf(addr),
                         BigInteger.valueOf(SAMPLE_BYTES), file.toString()));

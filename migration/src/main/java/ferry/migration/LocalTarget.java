@@ -1,5 +1,6 @@
 package ferry.migration;
 
+import ferry.node.HostMemory;
 import ferry.node.LocalNode;
 import ferry.node.NodeException;
 import ferry.node.QemuProcess;
@@ -41,6 +42,7 @@ public final class LocalTarget implements TargetNode {
     private final Volumes volumes;
     private final String migrationHost;
     private final java.util.function.Supplier<NodeTls> tls;
+    private volatile long memoryReserve;
 
     /** A target without certificates: it accepts only plain TCP streams. */
     public LocalTarget(LocalNode node, Volumes volumes, String migrationHost) {
@@ -87,9 +89,19 @@ public final class LocalTarget implements TargetNode {
         }
     }
 
+    /** Holds {@code bytes} of the host's memory back from incoming VMs (the host's own share); default none. */
+    public LocalTarget memoryReserve(long bytes) {
+        if (bytes < 0) {
+            throw new IllegalArgumentException("a memory reserve cannot be negative, got " + bytes);
+        }
+        this.memoryReserve = bytes;
+        return this;
+    }
+
     @Override
     public Info probe() {
-        return new Info(node.name(), node.qemu().version(), node.storages().keySet());
+        return new Info(node.name(), node.qemu().version(), node.storages().keySet(),
+                new Memory(HostMemory.now().availableBytes(), memoryReserve));
     }
 
     @Override

@@ -143,7 +143,12 @@ public final class Migration {
         List<String> problems = handover.problems();
         String error = handover.message() != null ? handover.message()
                 : problems.isEmpty() ? null : String.join("; ", problems);
-        end(ctx.journal(), status, log, ctx.elapsedMs(), error);
+        long took = ctx.elapsedMs();
+        String timeline = phase2.timeline(took);
+        if (!timeline.isEmpty()) {
+            log.info("wall time: %s", timeline);
+        }
+        end(ctx.journal(), status, log, took, error);
         return result(ctx, phase2, handover.resumedNanos(), status, error, problems);
     }
 

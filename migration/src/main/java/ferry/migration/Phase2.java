@@ -34,6 +34,12 @@ import java.util.concurrent.TimeUnit;
 final class Phase2 {
     /** The seed's "unlimited" bandwidth, in MiB/s. */
     static final int DEFAULT_BWLIMIT_MIB = 8192;
+    /**
+     * The pre-flight sample of the guest's dirty rate. Short, because the stream waits for it (it
+     * runs while the target starts): a short window overstates a working set that a long one sees
+     * rewritten, which the re-plan on the stream's first pass corrects.
+     */
+    static final Duration PLAN_SAMPLE = Duration.ofMillis(300);
 
     private final MigrationContext ctx;
     private final CancelSignal cancel;
@@ -53,6 +59,11 @@ final class Phase2 {
     /** QEMU's total time when the switch to postcopy was seen. */
     private Long switchTotalMs;
     private Long downtimeMs;
+    /** When the stream started and when pre-copy ended, in the task's elapsed ms; -1 before. */
+    private long streamStartMs = -1;
+    private long streamEndMs = -1;
+    /** How long the stream waited for the guest's sample after the target was ready. */
+    private long planWaitMs;
 
     Phase2(MigrationContext ctx, CancelSignal cancel, Duration pollInterval) {
         this.ctx = ctx;
@@ -82,7 +93,7 @@ final class Phase2 {
             }
         }
         pausedByUs = qmp.call(Commands.QUERY_STATUS).status() == RunState.RUNNING;
-        // the guest's sample (a second) runs while the target starts; the stream waits for it only
+        // the guest's sample (PLAN_SAMPLE) runs while the target starts; the stream waits for it only
         // where the plan sizes something: the xbzrle cache here, the policy before migrate
         planning = CompletableFuture.supplyAsync(() -> predict(src, bw));
         boolean xbzrle = tuning.xbzrle() != null ? tuning.xbzrle() : setup.capabilities().getOrDefault("xbzrle", false);
@@ -124,7 +135,9 @@ final class Phase2 {
         if (!stream.summary().isEmpty()) {
             ctx.log().info("%s", stream.summary());
         }
+        long readyNanos = System.nanoTime();
         awaitPlan(policy); // before the mirrors measure the guest's writes: the sample slows a TCG guest
+        planWaitMs = (System.nanoTime() - readyNanos) / 1_000_000;
         if (!ctx.localDisks().isEmpty()) {
             disks.start(src, bw, ctx.maxDurationMs(bw));
             disks.awaitReady(ctx.maxDurationMs(bw));
@@ -135,7 +148,7 @@ final class Phase2 {
         long firstLimit = setup.parameters().has("downtime-limit") ? setup.parameters().path("downtime-limit").asLong()
                 : qmp.call(Commands.QUERY_MIGRATE_PARAMETERS).downtimeLimit().longValue();
         monitor = new Phase2Monitor(qmp, events, ctx.log(), cancel, pollInterval, policy, firstLimit)
-                .journaled(ctx.journal()).checking(plan, ctx.req().policy()).startingAt(disks.active() ? disks.share() : 0)
+                .journaled(ctx.journal()).checking(plan, ctx.req().policy()).limitedTo(tuning.multifd() ? 0 : bw).startingAt(disks.active() ? disks.share() : 0)
                 .budgetFrom(disks.active() ? disks.startedNanos() : System.nanoTime());
         if (tuning.pauseBeforeSwitchover() || disks.active()) {
             monitor.beforeSwitchover(() -> {
@@ -145,8 +158,10 @@ final class Phase2 {
                 }
             });
         }
+        streamStartMs = ctx.elapsedMs();
         qmp.call(Commands.MIGRATE, MigrateArgs.builder().uri(ep.uri()).build());
         stats = monitor.follow();
+        streamEndMs = ctx.elapsedMs();
         downtimeMs = stats.downtime();
         if (stats.status() == MigrationStatus.POSTCOPY_ACTIVE) {
             postcopy = true;
@@ -276,7 +291,7 @@ final class Phase2 {
         }
         try {
             DiskWrites before = DiskWrites.read(src.qmp());
-            GuestProbe.Measured m = GuestProbe.measure(src, ctx.vm().memoryMiB(), Duration.ofSeconds(1));
+            GuestProbe.Measured m = GuestProbe.measure(src, ctx.vm().memoryMiB(), PLAN_SAMPLE);
             Plan p0 = ctx.plan(m, bw, "bandwidth limit", false, DiskWrites.read(src.qmp()).ratesSince(before));
             Plan.Prediction p = p0.forPolicy(ctx.req().policy());
             ctx.log().info("planner: dirty rate %s/s, %.0f%% zero pages, link %s/s -> %s: %s, %d passes, %.1f s, "
@@ -318,7 +333,7 @@ final class Phase2 {
         int vmid = ctx.vmid();
         closeEvents();
         if (planning != null) {
-            // a sample still running would log into a task that is ending; it takes a second at most
+            // a sample still running would log into a task that is ending; it ends within a second
             try {
                 planning.get(5, TimeUnit.SECONDS);
             } catch (Exception e) {
@@ -428,6 +443,18 @@ final class Phase2 {
             return reported;
         }
         return reported >= totalMs - switchTotalMs ? 0L : reported;
+    }
+
+    /**
+     * Where the wall time went, for the final log line: before the stream (prepare, the target's
+     * start, the guest's sample), the stream's pre-copy, and after it; empty before the stream ran.
+     */
+    String timeline(long endMs) {
+        if (streamStartMs < 0 || streamEndMs < 0) {
+            return "";
+        }
+        return String.format("%d ms before the stream (of them %d ms waiting for the guest's sample), %d ms of "
+                + "stream, %d ms after it", streamStartMs, planWaitMs, streamEndMs - streamStartMs, endMs - streamEndMs);
     }
 
     /** QEMU's downtime of this migration (for postcopy: see {@link #postcopyDowntime}); null before it ended. */

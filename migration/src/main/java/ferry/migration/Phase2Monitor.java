@@ -3,11 +3,13 @@ package ferry.migration;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.protocol.Commands;
 import ferry.protocol.MigrationInfo;
+import ferry.protocol.MigrationStats;
 import ferry.protocol.MigrationStatus;
 import ferry.qmp.EventSubscription;
 import ferry.qmp.QmpClient;
 import ferry.qmp.QmpException;
 import java.time.Duration;
+import java.util.Optional;
 
 /**
  * Follows a running migration on the source: polls {@code query-migrate} (every interval,
@@ -34,14 +36,16 @@ final class Phase2Monitor implements ConvergencePolicy.Control {
     private double floor;
     /** QEMU's latest figures of the running stream: what a migration that ends early still reports. */
     private volatile MigrationInfo last;
-    private long lastTransferred = -1;
-    private long lastAt;
+    private final LinkRate linkRate = new LinkRate();
+    /** Keeps the postcopy phase within the limit; empty when QEMU's is unlimited, null before postcopy. */
+    private Optional<PostcopyBandwidth> postcopyLimit;
+    /** The max-bandwidth QEMU enforces in pre-copy; 0 when unknown. */
+    private double bandwidthBytesPerS;
     private long pass;
     private int maxThrottle;
     private boolean postcopyStarted;
     private long pausedAtNanos;
     private long workingSetGuess;
-    private double smoothedLink;
     private Runnable beforeSwitchover;
     private boolean switchoverContinued;
     private Journal journal;
@@ -61,7 +65,6 @@ final class Phase2Monitor implements ConvergencePolicy.Control {
         this.downtimeMs = downtimeMs;
         this.startedNanos = System.nanoTime();
         this.budgetFromNanos = startedNanos;
-        this.lastAt = startedNanos;
     }
 
     /** Follows a postcopy already under way (after a restart): no policy steers it any more. */
@@ -86,6 +89,12 @@ final class Phase2Monitor implements ConvergencePolicy.Control {
     Phase2Monitor startingAt(double percentDone) {
         this.floor = percentDone;
         this.percent = percentDone;
+        return this;
+    }
+
+    /** The stream's rate is never judged above the bandwidth limit QEMU enforces in pre-copy. */
+    Phase2Monitor limitedTo(double bytesPerS) {
+        this.bandwidthBytesPerS = bytesPerS;
         return this;
     }
 
@@ -206,9 +215,21 @@ final class Phase2Monitor implements ConvergencePolicy.Control {
                         + (info.errorDesc() != null ? " - " + info.errorDesc() : ""));
             }
             if (info.ram() != null) {
+                keepPostcopyLimit(info.ram());
                 publish(sample(info));
             }
         }
+    }
+
+    /** The page requests go past QEMU's postcopy limit: the background stream makes room for them. */
+    private void keepPostcopyLimit(MigrationStats ram) {
+        if (postcopyLimit == null) {
+            java.math.BigInteger max = qmp.call(Commands.QUERY_MIGRATE_PARAMETERS).maxPostcopyBandwidth();
+            postcopyLimit = max == null || max.signum() <= 0 ? Optional.empty()
+                    : Optional.of(new PostcopyBandwidth(max.longValueExact()));
+        }
+        postcopyLimit.map(b -> b.observe(System.nanoTime(), ram))
+                .ifPresent(c -> setParameter("max-postcopy-bandwidth", c.bytesPerS(), c.reason()));
     }
 
     /** Brings a paused postcopy back; returns when the source was asked to resume (or throws). */
@@ -219,17 +240,9 @@ final class Phase2Monitor implements ConvergencePolicy.Control {
     private ConvergencePolicy.Sample sample(MigrationInfo info) {
         var ram = info.ram();
         long now = System.nanoTime();
-        double link = ram.mbps() * 1e6 / 8;
-        if (lastTransferred >= 0 && ram.transferred() > lastTransferred && now > lastAt) {
-            link = (ram.transferred() - lastTransferred) / ((now - lastAt) / 1e9);
-        }
-        // polls land unevenly on QEMU's rate-limit windows: smooth, or single polls swing by a third
-        smoothedLink = smoothedLink <= 0 ? link : 0.6 * smoothedLink + 0.4 * link;
-        link = smoothedLink;
-        if (ram.transferred() != lastTransferred) {
-            lastTransferred = ram.transferred();
-            lastAt = now;
-        }
+        // in postcopy the page requests go past the limit (see the README): no cap there
+        double link = linkRate.add(now, ram.transferred(), ram.mbps() * 1e6 / 8,
+                info.status() == MigrationStatus.ACTIVE ? bandwidthBytesPerS : 0);
         long page = ram.pageSize() > 0 ? ram.pageSize() : 4096;
         double dirty = (double) ram.dirtyPagesRate() * page;
         pass = ram.dirtySyncCount();

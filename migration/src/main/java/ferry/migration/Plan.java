@@ -18,6 +18,13 @@ public record Plan(Inputs inputs, List<Prediction> strategies, String recommende
     static final long QEMU_DEFAULT_DOWNTIME_MS = 300;
     /** Switch-over cost of postcopy: only the device state and the first faults (measured: 10–60 ms under TCG). */
     static final double POSTCOPY_SWITCH_MS = 60;
+    /**
+     * With postcopy allowed, pre-copy is waited for only while what it still needs after the first
+     * pass is at most this many times what postcopy would need for the same (pulling the rest once).
+     * Below it the two are close and pre-copy spares the guest postcopy's page faults; above it,
+     * pre-copy sends the same pages again and again (S3: a ratio near 1 projects 17 s for 2 s of postcopy).
+     */
+    public static final double POSTCOPY_PAYS_FACTOR = 3;
     /** The classic policy doubles the downtime after six stalled polls of 2 s. */
     static final double CLASSIC_STEP_S = 12;
     static final long CLASSIC_CAP_MS = 30_000;
@@ -172,7 +179,8 @@ public record Plan(Inputs inputs, List<Prediction> strategies, String recommende
     /** The prediction of the step the budget policy would end on with the allowed escalations. */
     public Prediction budgetOutcome() {
         for (Prediction p : strategies) {
-            if (p.strategy().startsWith("budget:") && allowed(inputs, p.strategy()) && p.fitsBudget()) {
+            if (p.strategy().startsWith("budget:") && allowed(inputs, p.strategy()) && p.fitsBudget()
+                    && !postcopyPays(inputs, strategies, p)) {
                 return p;
             }
         }
@@ -187,9 +195,26 @@ public record Plan(Inputs inputs, List<Prediction> strategies, String recommende
         return strategies.stream().filter(p -> p.strategy().equals(policy)).findFirst().orElse(null);
     }
 
+    /**
+     * Pre-copy that keeps the budget but needs, after its first pass, more than
+     * {@link #POSTCOPY_PAYS_FACTOR} times the time postcopy would: with postcopy allowed, the budget
+     * policy switches instead (the same judgement it makes on the stream, see {@link Escalation}).
+     */
+    static boolean postcopyPays(Inputs in, List<Prediction> all, Prediction p) {
+        if (!p.strategy().equals("budget:precopy") || !in.allowPostcopy()) {
+            return false;
+        }
+        Prediction post = all.stream().filter(x -> x.strategy().equals("budget:postcopy")).findFirst().orElse(null);
+        if (post == null || !post.fitsBudget()) {
+            return false;
+        }
+        double firstPass = in.ramBytes() * (1 - in.zeroShare()) / in.ramLinkBytesPerS();
+        return p.seconds() - firstPass > POSTCOPY_PAYS_FACTOR * Math.max(0.05, post.seconds() - firstPass);
+    }
+
     private static Plan recommend(Inputs in, List<Prediction> all) {
         for (Prediction p : all) {
-            if (p.strategy().startsWith("budget:") && p.fitsBudget()) {
+            if (p.strategy().startsWith("budget:") && p.fitsBudget() && !postcopyPays(in, all, p)) {
                 if (allowed(in, p.strategy())) {
                     return new Plan(in, all, "budget", "predicted to finish within the budget by " + step(p));
                 }

@@ -58,6 +58,7 @@ final class Prepare {
             throw new MigrationRefused("unknown target node '" + req.target() + "'; the cluster's nodes are "
                     + String.join(", ", store.config().nodeNames()));
         }
+        refuseMaintenance(req);
         VmDefinition vm;
         try {
             vm = VmDefinition.fromRecord(rec.config());
@@ -88,6 +89,9 @@ final class Prepare {
         } catch (RuntimeException e) {
             throw new MigrationRefused("target node '" + req.target() + "' does not answer: " + e.getMessage());
         }
+        if (running) {
+            checkMemory(req, vm, info);
+        }
         DiskPlan disks = checkStorages(settled, vm, running, info, target);
         String mine = local.qemu().version();
         if (compareVersions(info.qemuVersion(), mine) < 0) {
@@ -97,6 +101,40 @@ final class Prepare {
         Journal journal = new Journal(store, taskId, req.vmid(), here, req.target(), 0, hook);
         return new MigrationContext(store, local, volumes, settled, taskId, log, vm, target, running, features, journal,
                 System.nanoTime(), disks.moved(), disks.dropped(), req.noTls() ? null : tls.get());
+    }
+
+    /** Read from the store now, not from the config this agent started with: maintenance is set while it runs. */
+    private void refuseMaintenance(MigrationRequest req) {
+        boolean maintenance = store.currentConfig().node(req.target()).map(ferry.cluster.NodeInfo::maintenance)
+                .orElse(false);
+        if (maintenance) {
+            throw new MigrationRefused("target node '" + req.target() + "' is in maintenance: nothing may migrate to "
+                    + "it; choose another node, or run 'ferry node resume " + req.target() + "' once its maintenance "
+                    + "is over");
+        }
+    }
+
+    /** What QEMU itself needs beside the guest's memory: its code, device state, the stream's buffers. */
+    static final long QEMU_MEMORY_MARGIN = 128L << 20;
+
+    /**
+     * The VM will run on the target: its memory plus {@link #QEMU_MEMORY_MARGIN} must fit in what
+     * the target can give VMs now. A target that does not report its memory is not checked.
+     */
+    private static void checkMemory(MigrationRequest req, VmDefinition vm, TargetNode.Info info) {
+        if (info.memory() == null) {
+            return;
+        }
+        long guest = (long) vm.memoryMiB() << 20;
+        long needed = guest + QEMU_MEMORY_MARGIN;
+        TargetNode.Memory m = info.memory();
+        if (needed > m.forVms()) {
+            throw new MigrationRefused("target node '" + req.target() + "' has " + Sizes.bytes(m.forVms())
+                    + " of memory for VMs (available " + Sizes.bytes(m.availableBytes()) + ", its agent's reserve "
+                    + Sizes.bytes(m.reservedBytes()) + "); VM " + req.vmid() + " needs " + Sizes.bytes(needed)
+                    + " (its " + Sizes.bytes(guest) + " plus " + Sizes.bytes(QEMU_MEMORY_MARGIN) + " for QEMU itself); "
+                    + "free memory there or choose another node");
+        }
     }
 
     private static String policyOf(MigrationRequest req, VmDefinition vm) {

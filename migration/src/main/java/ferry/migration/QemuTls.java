@@ -116,6 +116,9 @@ final class QemuTls {
             writePrivate(dir.resolve("ca-cert.pem"), Pem.of(tls.ca()));
             writePrivate(dir.resolve(prefix + "-cert.pem"), Pem.of(tls.credential().certificate()));
             writePrivate(dir.resolve(prefix + "-key.pem"), Pem.of(tls.credential().key()));
+            if (side == QCryptoTLSCredsEndpoint.SERVER) {
+                writePrivate(dir.resolve("dh-params.pem"), Pem.dhParameters());
+            }
         } catch (IOException e) {
             throw new NodeException("cannot write the TLS credentials to " + dir + ": " + e.getMessage(), e);
         }

@@ -12,8 +12,25 @@ public interface TargetNode {
     /** The parameters a target sets on its incoming QEMU: all it needs to decode a multifd stream. */
     Set<String> INCOMING_PARAMETERS = Set.of("multifd-channels", "multifd-compression");
 
-    /** What a target offers: its QEMU version and the storages it has. */
-    record Info(String node, String qemuVersion, Set<String> storages) {}
+    /**
+     * What a target offers: its QEMU version, the storages it has, and its memory (null when its
+     * agent did not say: one from before the memory check).
+     */
+    record Info(String node, String qemuVersion, Set<String> storages, Memory memory) {
+        public Info(String node, String qemuVersion, Set<String> storages) {
+            this(node, qemuVersion, storages, null);
+        }
+    }
+
+    /**
+     * The target host's memory: the kernel's MemAvailable and what its agent holds back for the
+     * host ({@code ferry agent --memory-reserve}); a VM may take only the rest.
+     */
+    record Memory(long availableBytes, long reservedBytes) {
+        public long forVms() {
+            return Math.max(0, availableBytes - reservedBytes);
+        }
+    }
 
     /** A storage of the target: shared with other nodes or its own, and the bytes it can still take. */
     record StorageInfo(String id, boolean shared, long usableBytes) {}

@@ -12,6 +12,7 @@ public final class TaskLog {
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss");
     private final List<String> lines = new CopyOnWriteArrayList<>();
     private final List<Consumer<String>> followers = new CopyOnWriteArrayList<>();
+    private final List<Consumer<Progress>> progressFollowers = new CopyOnWriteArrayList<>();
     private volatile Progress progress;
 
     public void info(String format, Object... args) {
@@ -52,6 +53,18 @@ public final class TaskLog {
 
     void progress(Progress p) {
         progress = p;
+        for (Consumer<Progress> f : progressFollowers) {
+            f.accept(p);
+        }
+    }
+
+    /** Calls {@code follower} with every progress sample from now on (metrics, live charts). */
+    public void followProgress(Consumer<Progress> follower) {
+        progressFollowers.add(follower);
+    }
+
+    public void unfollowProgress(Consumer<Progress> follower) {
+        progressFollowers.remove(follower);
     }
 
     /** Calls {@code follower} with every line logged from now on. */

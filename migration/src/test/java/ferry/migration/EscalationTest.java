@@ -87,8 +87,14 @@ class EscalationTest {
 
     @Test
     void aPlanThatPredictedTroubleDoesNotOverruleAConvergingPass() {
-        // the plan said stuck, but the pass shows the guest at 40% of the link: nothing to do
-        assertThat(Escalation.decide(ALL, planned(obs(5000, 200, 40, 100, 300, 0)))).isInstanceOf(Escalation.Wait.class);
+        // the plan said stuck, but the pass shows the guest at 30% of the link: pre-copy needs about
+        // 2.6 s more, postcopy 2 s: close enough to spare the guest postcopy's page faults
+        assertThat(Escalation.decide(ALL, planned(obs(5000, 200, 30, 100, 300, 0)))).isInstanceOf(Escalation.Wait.class);
+        // at half the link pre-copy needs 3.5 s, 1.75 times postcopy's: the plan tips it (S3 after its first pass)
+        assertThat(Escalation.decide(ALL, planned(obs(5000, 200, 50, 100, 300, 0))))
+                .isInstanceOf(Escalation.StartPostcopy.class).extracting(Escalation.Decision::reason).asString()
+                .contains("postcopy pays: pre-copy needs about 3.5 s more at these rates, postcopy about 2.0 s",
+                        "(as the plan predicted)");
     }
 
     @Test
@@ -96,7 +102,7 @@ class EscalationTest {
         // 90% of the link, 100 MiB left: 12 passes, about 7 s to converge, 55 s left: wait
         Observation slow = obs(5000, 100, 90, 100, 300, 0);
         assertThat(slow.projectedMs(300)).isBetween(7_000.0, 7_400.0);
-        assertThat(Escalation.decide(ALL, slow)).isInstanceOf(Escalation.Wait.class)
+        assertThat(Escalation.decide(NOTHING, slow)).isInstanceOf(Escalation.Wait.class)
                 .extracting(Escalation.Decision::reason).asString().contains("converging: at these rates");
         // the same with 4 s left: it cannot finish in time
         assertThat(Escalation.decide(NOTHING, obs(56_000, 100, 90, 100, 300, 0)))
@@ -163,5 +169,29 @@ class EscalationTest {
         Observation o = new Observation(90_000, (long) (500 * MIB), 200 * MIB, 100 * MIB, Double.NaN, 100, 99, 99, true, 0,
                 5, true);
         assertThat(Escalation.decide(NOTHING, o)).isInstanceOf(Escalation.Wait.class);
+    }
+
+    /**
+     * With postcopy allowed, pre-copy that would converge in time but slowly is not waited for:
+     * 7 s of re-sending at 90% against 1 s of pulling the 100 MiB once. One pass is not evidence
+     * enough; the second (or the plan) is.
+     */
+    @Test
+    void postcopyIsTakenWhenItPays() {
+        Observation slow = obs(5000, 100, 90, 100, 300, 0);
+        assertThat(Escalation.decide(ALL, slow)).isInstanceOf(Escalation.Stalled.class);
+        Observation again = new Observation(8000, (long) (100 * MIB), 90 * MIB, 100 * MIB, Double.NaN, 300, 0, 99, false, 0, 1,
+                false);
+        assertThat(Escalation.decide(ALL, again)).isInstanceOf(Escalation.StartPostcopy.class)
+                .extracting(Escalation.Decision::reason).asString()
+                .contains("postcopy pays: pre-copy needs about 7.", "postcopy about 1.0 s", "(2 passes in a row)");
+        Observation planned = new Observation(5000, (long) (100 * MIB), 90 * MIB, 100 * MIB, Double.NaN, 300, 0, 99, false, 0, 0,
+                true);
+        assertThat(Escalation.decide(ALL, planned)).isInstanceOf(Escalation.StartPostcopy.class)
+                .extracting(Escalation.Decision::reason).asString().contains("(as the plan predicted)");
+        // passes that leave a quarter: pre-copy needs ~1.3 s for what postcopy pulls in 1 s, close enough
+        Observation quartering = new Observation(5000, (long) (100 * MIB), 25 * MIB, 100 * MIB, 0.25, 300, 0, 99, false,
+                0, 1, true);
+        assertThat(Escalation.decide(ALL, quartering)).isInstanceOf(Escalation.Wait.class);
     }
 }

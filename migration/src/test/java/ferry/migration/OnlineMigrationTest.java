@@ -40,6 +40,8 @@ class OnlineMigrationTest {
             assertThat(String.join("\n", r.log()))
                     .containsPattern("\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d starting migration of VM 100 to node 'b' \\(127.0.0.1\\)")
                     .contains("migration downtime ")
+                    .containsPattern("wall time: \\d+ ms before the stream \\(of them \\d+ ms waiting for the guest's "
+                            + "sample\\), \\d+ ms of stream, \\d+ ms after it")
                     .containsPattern("migration finished successfully \\(duration \\d\\d:\\d\\d:\\d\\d\\)");
             assertThat(nodes.store.openJournals()).doesNotContain("task-1");
             assertThat(nodes.store.journal("task-1")).extracting(j -> j.get("step").asText())

@@ -3,6 +3,7 @@ package ferry.migration;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
+import ferry.node.HostMemory;
 import ferry.node.QemuProcess;
 import ferry.node.VmDefinition;
 import ferry.testkit.BootblockGuest;
@@ -110,6 +111,60 @@ class RefusalTest {
             assertThat(nodes.a.status(320).state()).isEqualTo(ferry.node.LocalNode.State.RUNNING);
             assertThat(nodes.store.vm(320).orElseThrow().lock()).isNull();
             nodes.a.stop(320, Duration.ofSeconds(5));
+        }
+    }
+
+    /** What a refusal must leave as it was: the VM runs on a, unlocked, no journal, no QEMU of it on b. */
+    private static void unchanged(TwoNodes nodes, int vmid) {
+        assertThat(nodes.a.status(vmid).state()).isEqualTo(ferry.node.LocalNode.State.RUNNING);
+        assertThat(nodes.store.vm(vmid).orElseThrow().owner()).isEqualTo("a");
+        assertThat(nodes.store.vm(vmid).orElseThrow().lock()).isNull();
+        assertThat(nodes.store.openJournals()).isEmpty();
+        assertThat(nodes.store.closedJournals()).isEmpty();
+        assertThat(nodes.b.running(vmid)).isEmpty();
+    }
+
+    @Test
+    void aTargetInMaintenanceIsRefusedUntilItResumes() throws Exception {
+        try (TwoNodes nodes = new TwoNodes(dir)) {
+            VmDefinition vm = nodes.bootblockVm(330, new BootblockGuest(128, 1024 * 1024 + (8L << 20), 100_000));
+            nodes.a.start(vm).detach();
+            nodes.store.maintenance("b", true); // as another process would: this migration's store reads it now
+
+            assertThat(refusal(nodes, req(330, "b", true))).contains("target node 'b' is in maintenance")
+                    .contains("ferry node resume b");
+            unchanged(nodes, 330);
+            assertThat(nodes.store.currentConfig().node("b").orElseThrow().maintenance()).isTrue();
+
+            nodes.store.maintenance("b", false);
+            MigrationResult r = nodes.migrationFromA().run(req(330, "b", true), "t", new TaskLog(), new CancelSignal());
+            assertThat(r.status()).isEqualTo(MigrationResult.Status.COMPLETED);
+            assertThat(nodes.store.vm(330).orElseThrow().owner()).isEqualTo("b");
+        }
+    }
+
+    @Test
+    void aTargetWithoutMemoryForTheVmIsRefused() throws Exception {
+        try (TwoNodes nodes = new TwoNodes(dir)) {
+            // half the host's RAM, at least 8 GiB: QEMU takes guest RAM as it is touched, so it runs on a with a
+            // few MiB, while b's agent holds back all but 100 MiB of what the host has free (however much other
+            // work frees meanwhile, b cannot offer 8 GiB)
+            HostMemory host = HostMemory.now();
+            int mib = (int) Math.max(8192, (host.totalBytes() >> 20) / 2);
+            VmDefinition vm = nodes.bootblockVm(331, new BootblockGuest(mib, 1024 * 1024 + (8L << 20), 100_000));
+            nodes.a.start(vm).detach();
+            Migration m = new Migration(nodes.store, nodes.a, nodes.volumes, n -> new LocalTarget(nodes.b, nodes.volumes,
+                    "127.0.0.1").memoryReserve(host.availableBytes() - (100L << 20)));
+            Throwable e = catchThrowable(() -> m.run(req(331, "b", true), "t", new TaskLog(), new CancelSignal()));
+            assertThat(e).isInstanceOf(MigrationRefused.class)
+                    .hasMessageContaining("target node 'b' has ")
+                    .hasMessageContaining("VM 331 needs " + Sizes.bytes(((long) mib << 20) + (128L << 20)) + " (its "
+                            + Sizes.bytes((long) mib << 20) + " plus 128.0 MiB for QEMU itself)")
+                    .hasMessageContaining("free memory there or choose another node");
+            assertThat(e.getMessage()).as("the numbers: what b can give, what it has, its reserve")
+                    .containsPattern("has (\\d+\\.\\d [KMG]iB|\\d+ B) of memory for VMs \\(available \\d+\\.\\d [MG]iB, its "
+                            + "agent's reserve \\d+\\.\\d [MG]iB\\)");
+            unchanged(nodes, 331);
         }
     }
 }

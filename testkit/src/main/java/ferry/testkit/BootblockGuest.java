@@ -58,6 +58,33 @@ public record BootblockGuest(int memoryMiB, long regionEnd, int delay) {
     }
 
     /**
+     * Waits until the guest whose serial log is {@code serialLog} (a QEMU an agent runs, which
+     * a test cannot attach to) has printed {@code n} pass markers since it booted: after one, its
+     * whole region holds data, so a migration has that much to send.
+     */
+    public static void awaitPasses(Path serialLog, int n, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            String s;
+            try {
+                s = Files.exists(serialLog) ? Files.readString(serialLog, StandardCharsets.ISO_8859_1) : "";
+            } catch (IOException e) {
+                s = "";
+            }
+            int boot = s.indexOf(Bootblock.BOOT_MARKER);
+            int passes = boot < 0 ? -1 : count(s.substring(boot + 1));
+            if (passes >= n) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("the guest logged " + passes + " passes in " + serialLog + ", wanted " + n
+                        + " within " + timeout.toMillis() + " ms");
+            }
+            Thread.sleep(100);
+        }
+    }
+
+    /**
      * Pass markers in the serial log, with or without a boot marker. A guest that arrived by
      * migration prints no boot marker on its new QEMU, only the passes it makes there.
      */

@@ -11,9 +11,10 @@ import org.eclipse.jetty.server.SslConnectionFactory;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
 
 /**
- * The agent's only listening port: TLS that demands a client certificate of the cluster's CA (a
- * client without one, or with an expired one or one of another CA, fails the handshake), then
- * HTTP/1.1. Plain HTTP on this port fails the handshake too.
+ * The agent's only listening port: TLS that asks for a client certificate of the cluster's CA,
+ * then HTTP/1.1. A client that presents an expired one or one of another CA fails the handshake;
+ * a client that presents none (a browser, Prometheus) gets through the handshake but no data
+ * without one of the cluster's secrets ({@code BrowserGate}). Plain HTTP fails the handshake.
  */
 public final class HttpsConnector {
     private HttpsConnector() {}
@@ -21,7 +22,8 @@ public final class HttpsConnector {
     public static ServerConnector create(Server server, HttpConfiguration base, SSLContext tls, String host, int port) {
         SslContextFactory.Server factory = new SslContextFactory.Server();
         factory.setSslContext(tls);
-        factory.setNeedClientAuth(true);
+        // wanted, not needed: a browser has no certificate; every route still requires one or a secret
+        factory.setWantClientAuth(true);
         HttpConfiguration https = new HttpConfiguration(base);
         // puts the peer's certificates on the request; the host check is the client's job (it verifies our SAN)
         https.addCustomizer(new SecureRequestCustomizer(false));

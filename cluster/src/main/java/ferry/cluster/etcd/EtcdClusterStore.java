@@ -192,14 +192,41 @@ public final class EtcdClusterStore implements ClusterStore {
 
     @Override
     public ClusterConfig addNode(NodeInfo node) {
-        String what = "add node '" + node.name() + "' to cluster '" + config.name() + "'";
+        ClusterConfig next = changeConfig("add node '" + node.name() + "' to cluster '" + config.name() + "'", now -> {
+            List<NodeInfo> nodes = new ArrayList<>(now.nodes());
+            nodes.add(node);
+            return new ClusterConfig(now.name(), now.token(), nodes); // checks name and address
+        }, now -> now.nodes().contains(node));
+        log.info("added node '{}' ({}) to cluster '{}' in etcd", node.name(), node.agentAddress(), next.name());
+        return next;
+    }
+
+    @Override
+    public ClusterConfig currentConfig() {
+        return readConfig(client, calls, address, config.name()).orElseThrow(this::configGone);
+    }
+
+    @Override
+    public ClusterConfig maintenance(String node, boolean on) {
+        ClusterConfig next = changeConfig((on ? "set" : "clear") + " maintenance of node '" + node + "' in cluster '"
+                + config.name() + "'", now -> now.withMaintenance(node, on), now -> false);
+        log.info("node '{}': maintenance {}", node, on ? "on" : "off");
+        return next;
+    }
+
+    /**
+     * Changes the config only over the revision it read: of two racing changes one writes, the
+     * other reads again and applies itself to what the first wrote. {@code ours} recognises our
+     * own earlier write whose answer was lost.
+     */
+    private ClusterConfig changeConfig(String what, Function<ClusterConfig, ClusterConfig> change,
+                                       java.util.function.Predicate<ClusterConfig> ours) {
         long deadline = calls.deadline();
         boolean tried = false;
         while (true) {
             GetResponse got = calls.read(what, () -> kv.get(CONFIG));
             if (got.getKvs().isEmpty()) {
-                throw new ClusterException(NOT_FOUND, "etcd at " + address + " no longer holds cluster '"
-                        + config.name() + "'");
+                throw configGone();
             }
             ClusterConfig now;
             try {
@@ -208,25 +235,28 @@ public final class EtcdClusterStore implements ClusterStore {
                 throw new ClusterException(IO, "the config of cluster '" + config.name() + "' cannot be read: "
                         + e.getMessage(), e);
             }
-            if (tried && now.nodes().contains(node)) {
-                return now; // our own write, whose answer was lost
+            if (tried && ours.test(now)) {
+                return now;
             }
-            List<NodeInfo> nodes = new java.util.ArrayList<>(now.nodes());
-            nodes.add(node);
-            ClusterConfig next = new ClusterConfig(now.name(), now.token(), nodes); // checks name and address
+            ClusterConfig next = change.apply(now);
+            if (next.equals(now)) {
+                return now;
+            }
             tried = true;
             byte[] body = encode(() -> Json.cluster(next));
             long revision = got.getKvs().get(0).getModRevision();
-            // only over the config we read: of two racing additions one writes, the other reads again
             Optional<TxnResponse> r = calls.attempt(() -> kv.txn()
                     .If(new Cmp(CONFIG, Cmp.Op.EQUAL, CmpTarget.modRevision(revision)))
                     .Then(Op.put(CONFIG, ByteSequence.from(body), PutOption.DEFAULT)).commit());
             if (r.isPresent() && r.get().isSucceeded()) {
-                log.info("added node '{}' ({}) to cluster '{}' in etcd", node.name(), node.agentAddress(), now.name());
                 return next;
             }
             calls.pause(what, deadline);
         }
+    }
+
+    private ClusterException configGone() {
+        return new ClusterException(NOT_FOUND, "etcd at " + address + " no longer holds cluster '" + config.name() + "'");
     }
 
     @Override

@@ -133,4 +133,18 @@ class ClusterPkiTest {
         assertThatThrownBy(() -> ClusterPki.prepare(dir, "other", nodes, List.of()))
                 .isInstanceOf(PkiException.class).hasMessageContaining("CA of another cluster");
     }
+
+    /** The group a QEMU TLS server loads instead of searching for one: PKCS#3, a 2048-bit safe prime. */
+    @Test
+    void dhParametersAreASafePrimeGroup() throws Exception {
+        String pem = Pem.dhParameters();
+        assertThat(pem).startsWith("-----BEGIN DH PARAMETERS-----");
+        byte[] der = new org.bouncycastle.util.io.pem.PemReader(new java.io.StringReader(pem)).readPemObject().getContent();
+        var group = org.bouncycastle.asn1.pkcs.DHParameter.getInstance(der);
+        java.math.BigInteger p = group.getP();
+        assertThat(p.bitLength()).isEqualTo(2048);
+        assertThat(group.getG()).isEqualTo(java.math.BigInteger.TWO);
+        assertThat(p.isProbablePrime(32)).isTrue();
+        assertThat(p.shiftRight(1).isProbablePrime(32)).as("(p-1)/2 is prime too").isTrue();
+    }
 }
