@@ -313,7 +313,7 @@ final class Routes {
 
     private VmDefinition definition(VmRecord r) {
         try {
-            return JSON.treeToValue(r.config(), VmDefinition.class);
+            return VmDefinition.fromRecord(r.config());
         } catch (JsonProcessingException e) {
             throw new NodeException("VM " + r.vmid() + " has an unreadable definition: " + e.getOriginalMessage());
         }
@@ -376,9 +376,19 @@ final class Routes {
             throw new BadRequest("invalid VM definition: " + String.join("; ", problems));
         }
         for (VmDefinition.Disk d : vm.disks()) {
+            if (d.emptyDrive()) {
+                continue;
+            }
             if (!local.storages().containsKey(d.storage())) {
                 throw new BadRequest("storage '" + d.storage() + "' does not exist on node '" + node + "'; it has "
                         + String.join(", ", local.storages().keySet()));
+            }
+            // as with the boot files: a missing volume would fail only at 'vm start'
+            java.nio.file.Path file = local.storages().get(d.storage()).volumePath(d.volume());
+            if (!java.nio.file.Files.exists(file)) {
+                throw new BadRequest("volume '" + d.volume() + "' does not exist on storage '" + d.storage()
+                        + "' of node '" + node + "' (" + file + "); create it first, e.g. qemu-img create -f "
+                        + d.formatOrRaw() + " " + file + " 1G");
             }
         }
         // the files are read at every start: a path that does not exist would fail only at 'vm start'

@@ -74,10 +74,18 @@ class BadInputTest {
     }
 
     @Test
-    void aBootFileThatDoesNotExistIsRefusedAtCreate() throws Exception {
+    void aBootFileOrVolumeThatDoesNotExistIsRefusedAtCreate() throws Exception {
         assertRefused(call("POST", "/api/v1/vms", "{\"vmid\":405,\"name\":\"k\",\"memory\":64,\"boot\":{\"kernel\":"
                 + "\"/nowhere/vmlinuz\"}}"), 400, "boot file '/nowhere/vmlinuz' does not exist on node 'a'");
         assertThat(cluster.layout.open().vm(405)).isEmpty();
+        Path volume = cluster.layout.storages("a").get("local").path().resolve("vm-408-disk-0.qcow2");
+        String withDisk = vm(408, ",\"disks\":[{\"storage\":\"local\",\"volume\":\"vm-408-disk-0.qcow2\","
+                + "\"format\":\"qcow2\"}]");
+        assertRefused(call("POST", "/api/v1/vms", withDisk), 400, "volume 'vm-408-disk-0.qcow2' does not exist on storage "
+                + "'local' of node 'a' (" + volume + "); create it first, e.g. qemu-img create -f qcow2 " + volume);
+        assertThat(cluster.layout.open().vm(408)).isEmpty();
+        Files.writeString(volume, "a volume");
+        assertThat(call("POST", "/api/v1/vms", withDisk).statusCode()).isEqualTo(201);
     }
 
     @Test

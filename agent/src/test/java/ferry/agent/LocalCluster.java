@@ -2,7 +2,11 @@ package ferry.agent;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import ferry.cluster.ClusterStore;
+import ferry.node.VmDefinition;
+import ferry.testkit.Bootblock;
+import ferry.testkit.BootblockGuest;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -26,14 +30,19 @@ final class LocalCluster implements AutoCloseable {
     }
 
     /** A bootblock VM on node a's shared storage, defined there (not started); returns a's client. */
-    AgentClient defineOnA(int vmid, String name, ferry.testkit.BootblockGuest guest) throws IOException {
+    AgentClient defineOnA(int vmid, String name, BootblockGuest guest) throws IOException {
+        return defineOnA(vmid, name, guest, null);
+    }
+
+    /** The same with the VM's migration defaults. */
+    AgentClient defineOnA(int vmid, String name, BootblockGuest guest, VmDefinition.Migration defaults)
+            throws IOException {
         Path shared = layout.storages("a").get("shared").path();
         String volume = "vm-" + vmid + "-disk-0.raw";
-        java.nio.file.Files.copy(ferry.testkit.Bootblock.image(ferry.testkit.BootblockGuest.cacheDir(), guest.regionEnd(),
-                guest.delay()), shared.resolve(volume));
+        Files.copy(Bootblock.image(BootblockGuest.cacheDir(), guest.regionEnd(), guest.delay()), shared.resolve(volume));
         AgentClient a = client("a");
-        a.post("/api/v1/vms", new ferry.node.VmDefinition(vmid, name, guest.memoryMiB(), 1, null, null, null,
-                List.of(new ferry.node.VmDefinition.Disk("shared", volume, "raw", "ide")), null, null));
+        a.post("/api/v1/vms", new VmDefinition(vmid, name, guest.memoryMiB(), 1, null, null, null,
+                List.of(new VmDefinition.Disk("shared", volume, "raw", "ide")), null, defaults));
         return a;
     }
 

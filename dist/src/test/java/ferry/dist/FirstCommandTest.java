@@ -4,14 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -24,8 +22,6 @@ import org.junit.jupiter.api.io.TempDir;
 class FirstCommandTest {
     private static final Path REPO = Path.of(System.getProperty("ferry.repo"));
     private static final Set<String> HIDDEN = Set.of("qemu-system-x86_64", "qemu-img", "mvn");
-
-    record Run(int code, String out, String err) {}
 
     /** A folder of links to every command of /usr/bin and /bin except QEMU's and Maven's. */
     private static Path pathWithoutQemu(Path dir) throws IOException {
@@ -49,16 +45,8 @@ class FirstCommandTest {
         Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
     }
 
-    private static Run run(List<String> cmd) throws Exception {
-        ProcessBuilder pb = new ProcessBuilder(cmd);
-        Path err = Files.createTempFile("ferry-first", ".err");
-        pb.redirectError(err.toFile());
-        Process p = pb.start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("%s ends", cmd).isTrue();
-        String e = Files.readString(err);
-        Files.delete(err);
-        return new Run(p.exitValue(), out, e);
+    private static Command run(List<String> cmd) throws Exception {
+        return Command.run(new ProcessBuilder(cmd));
     }
 
     /** {@code cmd} as user nobody with PATH {@code path}. */
@@ -82,12 +70,12 @@ class FirstCommandTest {
         assumeRootWithRunuser();
         Path path = pathWithoutQemu(dir);
         String install = REPO.resolve("scripts/install-deps").toString();
-        Run demo = run(asNobody(path, REPO.resolve("ferry").toString(), "demo"));
+        Command demo = run(asNobody(path, REPO.resolve("ferry").toString(), "demo"));
         assertThat(demo.code()).as(demo.err()).isEqualTo(2);
         assertThat(demo.err()).contains("ferry: missing").contains("QEMU >= 10").contains("maven")
                 .containsPattern("Run this once first \\(it needs root\\): (sudo|su -c) " + install);
         assertThat(demo.err().lines()).hasSize(1);
-        Run test = run(asNobody(path, REPO.resolve("scripts/test").toString()));
+        Command test = run(asNobody(path, REPO.resolve("scripts/test").toString()));
         assertThat(test.code()).as(test.err()).isEqualTo(2);
         assertThat(test.err()).contains("scripts/test: missing").contains("QEMU >= 10").contains(install);
     }
@@ -104,7 +92,7 @@ class FirstCommandTest {
                 + "echo 'install-deps: installing QEMU' >&2; touch " + installed + "\n");
         openToAll(scripts.resolve("install-deps"));
         openToAll(scripts.resolve("ensure-deps"));
-        Run r = run(List.of(scripts.resolve("ensure-deps").toString(), "ferry", "demo"));
+        Command r = run(List.of(scripts.resolve("ensure-deps").toString(), "ferry", "demo"));
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.err()).contains("ferry: missing QEMU >= 10; installing it first with scripts/install-deps")
                 .contains("install-deps: installing QEMU");
@@ -116,7 +104,7 @@ class FirstCommandTest {
 
     @Test
     void onThisHostNothingIsMissing() throws Exception {
-        Run r = run(List.of(REPO.resolve("scripts/install-deps").toString(), "--check", "all"));
+        Command r = run(List.of(REPO.resolve("scripts/install-deps").toString(), "--check", "all"));
         assertThat(r.code()).as(r.out()).isZero();
         assertThat(r.out()).isEmpty();
     }

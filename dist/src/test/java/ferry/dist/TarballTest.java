@@ -5,13 +5,10 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -26,34 +23,25 @@ class TarballTest {
     private static final String VERSION = System.getProperty("ferry.version");
     Path home;
 
-    record Run(int code, String out, String err) {}
-
     @BeforeAll
     void unpack(@TempDir Path dir) throws Exception {
         Path tarball = Path.of(System.getProperty("ferry.tarball"));
         assertThat(tarball).exists().hasFileName("ferry-" + VERSION + ".tar.gz");
         Path repo = Path.of(System.getProperty("ferry.repo")).toRealPath();
         assertThat(dir.toRealPath().startsWith(repo)).as("unpacked outside the source tree").isFalse();
-        Run tar = run(List.of("tar", "xzf", tarball.toString(), "-C", dir.toString()), Map.of());
+        Command tar = run(List.of("tar", "xzf", tarball.toString(), "-C", dir.toString()), Map.of());
         assertThat(tar.code()).as(tar.err()).isZero();
         home = dir.resolve("ferry-" + VERSION);
     }
 
     /** Runs a command with a bare environment (PATH /usr/bin:/bin, no JAVA_HOME) plus {@code env}. */
-    private static Run run(List<String> cmd, Map<String, String> env) throws IOException, InterruptedException {
+    private static Command run(List<String> cmd, Map<String, String> env) throws Exception {
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().clear();
         pb.environment().put("PATH", "/usr/bin:/bin");
         pb.environment().put("HOME", System.getProperty("java.io.tmpdir"));
         pb.environment().putAll(env);
-        Path err = Files.createTempFile("ferry-dist", ".err");
-        pb.redirectError(err.toFile());
-        Process p = pb.start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("%s ends", cmd).isTrue();
-        String e = Files.readString(err);
-        Files.delete(err);
-        return new Run(p.exitValue(), out, e);
+        return Command.run(pb);
     }
 
     @Test
@@ -69,7 +57,7 @@ class TarballTest {
 
     @Test
     void versionRunsWithAJavaFoundByTheLauncher() throws Exception {
-        Run r = run(List.of(home.resolve("bin/ferry").toString(), "--version"), Map.of());
+        Command r = run(List.of(home.resolve("bin/ferry").toString(), "--version"), Map.of());
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out().strip()).isEqualTo("ferry " + VERSION);
         // through a symlink, as from /usr/local/bin
@@ -85,14 +73,14 @@ class TarballTest {
         Path java = Files.createDirectories(old.resolve("bin")).resolve("java");
         Files.writeString(java, "#!/bin/sh\necho '    java.specification.version = 17' >&2\nexit 1\n");
         assertThat(java.toFile().setExecutable(true)).isTrue();
-        Run r = run(List.of(home.resolve("bin/ferry").toString(), "--version"), Map.of("JAVA_HOME", old.toString()));
+        Command r = run(List.of(home.resolve("bin/ferry").toString(), "--version"), Map.of("JAVA_HOME", old.toString()));
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out()).contains("ferry " + VERSION);
     }
 
     @Test
     void doctorTalksToTheInstalledQemu() throws Exception {
-        Run r = run(List.of(home.resolve("bin/ferry").toString(), "doctor", "--json"), Map.of());
+        Command r = run(List.of(home.resolve("bin/ferry").toString(), "doctor", "--json"), Map.of());
         assertThat(r.code()).as(r.err()).isZero();
         JsonNode j = new ObjectMapper().readTree(r.out());
         assertThat(j.at("/qemu/version").asText()).startsWith("10.");
@@ -110,7 +98,7 @@ class TarballTest {
         String unit = Files.readString(home.resolve("systemd/ferry-agent@.service")).replace("/opt/ferry",
                 home.toString());
         Files.writeString(units.resolve("ferry-agent@.service"), unit);
-        Run r = run(List.of(analyze.toString(), "verify", units.resolve("ferry-agent@a.service").toString()), Map.of());
+        Command r = run(List.of(analyze.toString(), "verify", units.resolve("ferry-agent@a.service").toString()), Map.of());
         assertThat(r.code()).as(r.out() + r.err()).isZero();
         // verify exits 0 on settings it ignores; those are errors here
         assertThat(r.out() + r.err()).isEmpty();

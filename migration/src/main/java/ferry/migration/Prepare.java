@@ -61,7 +61,7 @@ final class Prepare {
         refuseMaintenance(req);
         VmDefinition vm;
         try {
-            vm = JSON.treeToValue(rec.config(), VmDefinition.class);
+            vm = VmDefinition.fromRecord(rec.config());
         } catch (Exception e) {
             throw new MigrationRefused("VM " + req.vmid() + " has an unreadable definition: " + e.getMessage());
         }

@@ -3,6 +3,11 @@ package ferry.node;
 import com.fasterxml.jackson.annotation.JsonAlias;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
@@ -101,6 +106,17 @@ public record VmDefinition(int vmid, String name, @JsonProperty("memory") int me
         cpu = cpu == null ? "qemu64" : cpu;
         accel = accel == null ? Accel.TCG : accel;
     }
+
+    /**
+     * Reads a definition kept in a VM record. Records written by another version of Ferry may hold
+     * fields this one does not know: they are skipped here (what people send is checked strictly).
+     */
+    public static VmDefinition fromRecord(JsonNode config) throws JsonProcessingException {
+        return RECORDS.treeToValue(config, VmDefinition.class);
+    }
+
+    private static final ObjectReader RECORDS = new ObjectMapper().readerFor(VmDefinition.class)
+            .without(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
     /** Whether {@code volume} is a plain file name a storage may hold (no path, no "..", no hidden file). */
     public static boolean plainVolume(String volume) {

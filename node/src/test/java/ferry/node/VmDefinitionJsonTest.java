@@ -19,4 +19,12 @@ class VmDefinitionJsonTest {
         assertThat(written).contains("\"downtime_ms\":100", "\"speed_mib\":1000").doesNotContain("-ms");
         assertThat(json.readValue(written, VmDefinition.class)).isEqualTo(former);
     }
+
+    @Test
+    void aRecordWithAFieldThisVersionDoesNotKnowStillReads() throws Exception {
+        var record = json.readTree("{\"vmid\":100,\"name\":\"a\",\"memory\":64,\"vcpus\":2,\"hugepages\":true}");
+        assertThat(VmDefinition.fromRecord(record).vcpus()).isEqualTo(2);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> json.treeToValue(record, VmDefinition.class))
+                .hasMessageContaining("hugepages");
+    }
 }
