@@ -25,7 +25,8 @@ class ApiSnakeCaseTest {
     @Test
     void everyKeyOfTheMainRoutesIsSnakeCase() throws Exception {
         try (LocalCluster c = new LocalCluster(dir.resolve("c"), "a", "b")) {
-            BootblockGuest guest = new BootblockGuest(64, 1024 * 1024 + (1L << 20), 100_000);
+            // 8 MiB written, then paused: at 2 MiB/s the stream runs for seconds, so polls see its progress
+            BootblockGuest guest = new BootblockGuest(64, 1024 * 1024 + (8L << 20), 100_000);
             AgentClient a = c.defineOnA(100, "keys", guest, new VmDefinition.Migration(1000, 500, null));
             Map<String, JsonNode> answers = new LinkedHashMap<>();
             answers.put("GET /vms/100", a.get("/api/v1/vms/100"));
@@ -36,15 +37,18 @@ class ApiSnakeCaseTest {
             answers.put("POST /vms/100/plan", a.post("/api/v1/vms/100/plan", ApiJson.MAPPER.createObjectNode()
                     .put("target", "b").put("sample_seconds", 1).put("bwlimit", 8)));
             answers.put("GET /incoming/100", c.client("b").get("/api/v1/incoming/100"));
+            BootblockGuest.awaitPasses(c.layout.runRoot("a").resolve("100").resolve("serial.log"), 1,
+                    java.time.Duration.ofSeconds(30));
+            answers.put("POST /vms/100/pause", a.post("/api/v1/vms/100/pause", null));
             JsonNode task = a.migrate(ApiJson.MAPPER.createObjectNode().put("vmid", 100).put("target", "b")
-                    .put("online", true).put("bwlimit", 16));
+                    .put("online", true).put("bwlimit", 2));
             answers.put("POST /migrations", task);
             String id = task.path("id").asText();
             // a running task's progress, then its result
             List<JsonNode> polls = new ArrayList<>();
             JsonNode t;
             do {
-                Thread.sleep(200);
+                Thread.sleep(100);
                 t = a.get("/api/v1/tasks/" + id);
                 polls.add(t);
             } while (t.path("status").asText().equals("running"));
