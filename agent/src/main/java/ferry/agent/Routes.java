@@ -72,7 +72,7 @@ final class Routes {
         app.beforeMatched(access::check);
         app.get("/api/v1/node", ctx -> {
             var o = JSON.createObjectNode().put("node", node).put("qemu", local.qemu().version())
-                    .put("store", store.location());
+                    .put("qemu_binary", local.qemu().path().toString()).put("store", store.location());
             o.set("storages", JSON.valueToTree(local.storages().keySet()));
             NodeLease l = lease;
             if (l != null) {

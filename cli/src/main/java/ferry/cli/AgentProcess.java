@@ -88,6 +88,15 @@ public final class AgentProcess {
     }
 
     /** Whether the agent behind {@code c} answers its API. */
+    /** What the agent says of its node (name, QEMU version and binary, ...); null when it does not answer. */
+    static com.fasterxml.jackson.databind.JsonNode nodeInfo(AgentClient c) {
+        try {
+            return c.get("/api/v1/node");
+        } catch (AgentClient.AgentException e) {
+            return null;
+        }
+    }
+
     public static boolean answers(AgentClient c) {
         try {
             c.get("/api/v1/node");

@@ -20,13 +20,13 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code ferry cluster create|up|down|status|add-node|rotate-certs}: a cluster of nodes, its
+ * {@code ferry cluster create|up|down|status|add-node|set-qemu|rotate-certs}: a cluster of nodes, its
  * certificates, and the agents on this host.
  */
 @Command(name = "cluster", mixinStandardHelpOptions = true,
         description = "Creates a cluster folder and starts, stops or shows its local agents.",
         subcommands = {ClusterCommand.Create.class, ClusterCommand.Up.class, ClusterCommand.Down.class,
-                ClusterCommand.Status.class, ClusterAddNode.class, ClusterRotateCerts.class})
+                ClusterCommand.Status.class, ClusterAddNode.class, ClusterSetQemu.class, ClusterRotateCerts.class})
 final class ClusterCommand {
     @Command(name = "create", mixinStandardHelpOptions = true,
             description = {"Creates a cluster folder: nodes with agents on 127.0.0.1 from --port on (or on the addresses "
@@ -222,15 +222,23 @@ final class ClusterCommand {
                     }
                 }
                 for (NodeInfo n : s.config().nodes()) {
-                    boolean answers = noAdmin == null && AgentProcess.answers(cluster.agent(n.name()));
+                    com.fasterxml.jackson.databind.JsonNode info = noAdmin == null ? AgentProcess.nodeInfo(
+                            cluster.agent(n.name())) : null;
+                    boolean answers = info != null;
                     boolean alive = live.contains(n.name());
                     down += answers && alive ? 0 : 1;
                     int vms = s.vmsOf(n.name()).size();
-                    nodesJson.addObject().put("name", n.name()).put("agent", n.agentAddress()).put("answers", answers)
-                            .put("alive", alive).put("vms", vms);
+                    var nj = nodesJson.addObject().put("name", n.name()).put("agent", n.agentAddress())
+                            .put("answers", answers).put("alive", alive).put("vms", vms);
+                    // the version only a running agent knows; the binary is the config's (null: the installed one)
+                    String version = answers ? info.path("qemu").asText() : null;
+                    nj.putObject("qemu").put("version", version).put("binary", n.qemu() == null
+                            ? (answers ? info.path("qemu_binary").asText(null) : null) : n.qemu().binary())
+                            .put("own_installation", n.qemu() != null);
                     if (!json) {
-                        out.printf("  node %-10s agent %-21s %-7s lease %-7s VMs: %d%n", n.name(), n.agentAddress(),
-                                answers ? "up" : "DOWN", alive ? "alive" : "LAPSED", vms);
+                        out.printf("  node %-10s agent %-21s %-7s lease %-7s VMs: %d  QEMU %s%s%n", n.name(),
+                                n.agentAddress(), answers ? "up" : "DOWN", alive ? "alive" : "LAPSED", vms,
+                                version != null ? version : "?", n.qemu() != null ? " (" + n.qemu().binary() + ")" : "");
                     }
                 }
                 java.time.Instant now = java.time.Instant.now();

@@ -30,12 +30,17 @@ final class DoctorCommand implements Callable<Integer> {
             description = "Also show this cluster's certificates and when they expire (default: $FERRY_CLUSTER).")
     Path cluster;
 
+    @Option(names = "--node", paramLabel = "NODE",
+            description = "Check the QEMU this node of the --cluster starts its VMs with (its own installation "
+                    + "from 'ferry cluster set-qemu', else the installed one); run it on that node's host.")
+    String node;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
-        QemuBinary qemu = QemuBinary.find();
+        QemuBinary qemu = qemu();
         HostCheck.Report r = HostCheck.run(qemu, Files.createTempDirectory("ferry-doctor"));
         TlsCheck.Result tls = TlsCheck.run(qemu, Files.createTempDirectory("ferry-doctor-tls"));
         PrintWriter out = spec.commandLine().getOut();
@@ -70,12 +75,30 @@ final class DoctorCommand implements Callable<Integer> {
                 ? Main.OK : Main.FAILED;
     }
 
+    private QemuBinary qemu() {
+        if (node == null) {
+            return QemuBinary.find();
+        }
+        if (cluster == null || !Files.isDirectory(cluster)) {
+            throw new UsageError("--node needs the cluster's folder: pass --cluster DIR (or set FERRY_CLUSTER)");
+        }
+        try (ferry.cluster.ClusterStore s = new ferry.agent.ClusterLayout(cluster).open()) {
+            var n = s.config().node(node).orElseThrow(() -> new UsageError("unknown node '" + node
+                    + "'; the cluster's nodes are " + String.join(", ", s.config().nodeNames())));
+            return ferry.agent.NodeQemus.of(n);
+        }
+    }
+
     static ObjectNode toJson(HostCheck.Report r) {
         ObjectNode o = QapiJson.mapper().createObjectNode();
         ObjectNode q = o.putObject("qemu");
         q.put("binary", r.qemu().path().toString());
         q.put("version", r.qemu().version());
         q.put("package", r.qemuPackage());
+        if (r.qemu().moduleDir() != null) {
+            q.put("module_dir", r.qemu().moduleDir().toString());
+        }
+        r.qemu().dataDirs().forEach(d -> q.withArray("data_dirs").add(d.toString()));
         ObjectNode kvm = o.putObject("kvm");
         kvm.put("device", r.kvmDevice().name().toLowerCase().replace('_', '-'));
         kvm.put("present", r.kvmPresent());

@@ -53,6 +53,16 @@ public record ClusterConfig(String name, String token, List<NodeInfo> nodes) {
         return nodes.stream().filter(n -> n.name().equals(name)).findFirst();
     }
 
+    /** This config with node {@code name}'s QEMU set; NOT_FOUND when it has no such node. */
+    public ClusterConfig withQemu(String node, NodeQemu qemu) {
+        if (node(node).isEmpty()) {
+            throw new ClusterException(ClusterException.Reason.NOT_FOUND, "cluster '" + name + "' has no node '" + node
+                    + "'; its nodes are " + String.join(", ", nodeNames()));
+        }
+        return new ClusterConfig(name, token, nodes.stream().map(n -> n.name().equals(node) ? n.withQemu(qemu) : n)
+                .toList());
+    }
+
     public List<String> nodeNames() {
         return nodes.stream().map(NodeInfo::name).toList();
     }

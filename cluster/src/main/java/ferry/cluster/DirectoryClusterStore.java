@@ -155,6 +155,17 @@ public final class DirectoryClusterStore implements ClusterStore {
     }
 
     @Override
+    public ClusterConfig setQemu(String node, NodeQemu qemu) {
+        return locked("set the QEMU of node '" + node + "'", () -> {
+            Path file = dir.resolve(CLUSTER_FILE);
+            ClusterConfig next = Json.cluster(Files.readAllBytes(file)).withQemu(node, qemu);
+            AtomicFiles.write(file, Json.cluster(next), OWNER_ONLY);
+            log.info("node '{}' of cluster '{}' runs QEMU {}", node, next.name(), qemu == null ? "installed" : qemu.binary());
+            return next;
+        });
+    }
+
+    @Override
     public Optional<VmRecord> vm(int vmid) {
         Names.vmid(vmid);
         return locked("read VM " + vmid, () -> find(vmid));

@@ -90,10 +90,17 @@ public final class Json {
         o.put("token", c.token());
         var nodes = o.putArray("nodes");
         for (NodeInfo n : c.nodes()) {
-            nodes.addObject()
+            ObjectNode node = nodes.addObject()
                     .put("name", n.name())
                     .put("agentAddress", n.agentAddress())
                     .put("migrationAddress", n.migrationAddress());
+            if (n.qemu() != null) {
+                ObjectNode q = node.putObject("qemu").put("binary", n.qemu().binary());
+                if (n.qemu().moduleDir() != null) {
+                    q.put("module_dir", n.qemu().moduleDir());
+                }
+                n.qemu().dataDirs().forEach(q.putArray("data_dirs")::add);
+            }
         }
         return pretty(o);
     }
@@ -107,12 +114,29 @@ public final class Json {
         }
         try {
             for (JsonNode n : list) {
-                nodes.add(new NodeInfo(text(n, "name"), text(n, "agentAddress"), text(n, "migrationAddress")));
+                nodes.add(new NodeInfo(text(n, "name"), text(n, "agentAddress"), text(n, "migrationAddress"),
+                        qemu(n.get("qemu"))));
             }
             return new ClusterConfig(text(o, "name"), text(o, "token"), nodes);
         } catch (ClusterException e) {
             throw new IOException(e.getMessage(), e);
         }
+    }
+
+    /** A node's own QEMU: {"binary": ..., "module_dir": ..., "data_dirs": [...]}; null when absent. */
+    private static NodeQemu qemu(JsonNode q) throws IOException {
+        if (q == null || q.isNull()) {
+            return null;
+        }
+        List<String> data = new ArrayList<>();
+        for (JsonNode d : q.path("data_dirs")) {
+            if (!d.isTextual()) {
+                throw new IOException("\"qemu\".\"data_dirs\" holds something else than strings");
+            }
+            data.add(d.asText());
+        }
+        JsonNode module = q.get("module_dir");
+        return new NodeQemu(text(q, "binary"), module == null || module.isNull() ? null : module.asText(), data);
     }
 
     private static String text(JsonNode o, String field) throws IOException {

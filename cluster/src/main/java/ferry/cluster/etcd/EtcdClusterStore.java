@@ -192,9 +192,41 @@ public final class EtcdClusterStore implements ClusterStore {
 
     @Override
     public ClusterConfig addNode(NodeInfo node) {
-        String what = "add node '" + node.name() + "' to cluster '" + config.name() + "'";
+        boolean[] tried = {false};
+        ClusterConfig next = rewriteConfig("add node '" + node.name() + "' to cluster '" + config.name() + "'", now -> {
+            if (tried[0] && now.nodes().contains(node)) {
+                return null; // our own write, whose answer was lost
+            }
+            tried[0] = true;
+            return withNode(now, node);
+        });
+        log.info("added node '{}' ({}) to cluster '{}' in etcd", node.name(), node.agentAddress(), next.name());
+        return next;
+    }
+
+    private static ClusterConfig withNode(ClusterConfig now, NodeInfo node) {
+        List<NodeInfo> nodes = new ArrayList<>(now.nodes());
+        nodes.add(node);
+        return new ClusterConfig(now.name(), now.token(), nodes); // checks name and address
+    }
+
+    @Override
+    public ClusterConfig setQemu(String node, ferry.cluster.NodeQemu qemu) {
+        ClusterConfig next = rewriteConfig("set the QEMU of node '" + node + "' of cluster '" + config.name() + "'",
+                now -> now.node(node).map(n -> java.util.Objects.equals(n.qemu(), qemu)).orElse(false) ? null
+                        : now.withQemu(node, qemu));
+        log.info("node '{}' of cluster '{}' runs QEMU {} (in etcd)", node, next.name(),
+                qemu == null ? "installed" : qemu.binary());
+        return next;
+    }
+
+    /**
+     * Writes {@code change} of the config etcd holds, only over the revision it was read at (of two
+     * racing changes one writes, the other reads again). {@code change} returns null when the
+     * config already is as wanted (our own write, whose answer was lost).
+     */
+    private ClusterConfig rewriteConfig(String what, java.util.function.UnaryOperator<ClusterConfig> change) {
         long deadline = calls.deadline();
-        boolean tried = false;
         while (true) {
             GetResponse got = calls.read(what, () -> kv.get(CONFIG));
             if (got.getKvs().isEmpty()) {
@@ -208,21 +240,16 @@ public final class EtcdClusterStore implements ClusterStore {
                 throw new ClusterException(IO, "the config of cluster '" + config.name() + "' cannot be read: "
                         + e.getMessage(), e);
             }
-            if (tried && now.nodes().contains(node)) {
-                return now; // our own write, whose answer was lost
+            ClusterConfig next = change.apply(now);
+            if (next == null) {
+                return now;
             }
-            List<NodeInfo> nodes = new java.util.ArrayList<>(now.nodes());
-            nodes.add(node);
-            ClusterConfig next = new ClusterConfig(now.name(), now.token(), nodes); // checks name and address
-            tried = true;
             byte[] body = encode(() -> Json.cluster(next));
             long revision = got.getKvs().get(0).getModRevision();
-            // only over the config we read: of two racing additions one writes, the other reads again
             Optional<TxnResponse> r = calls.attempt(() -> kv.txn()
                     .If(new Cmp(CONFIG, Cmp.Op.EQUAL, CmpTarget.modRevision(revision)))
                     .Then(Op.put(CONFIG, ByteSequence.from(body), PutOption.DEFAULT)).commit());
             if (r.isPresent() && r.get().isSucceeded()) {
-                log.info("added node '{}' ({}) to cluster '{}' in etcd", node.name(), node.agentAddress(), now.name());
                 return next;
             }
             calls.pause(what, deadline);
