@@ -80,6 +80,7 @@ final class Routes {
             }
             ctx.json(o);
         });
+        app.get("/api/v1/qemu", ctx -> ctx.json(target.qemuOffer().toJson()));
         app.get("/api/v1/vms", ctx -> ctx.json(vmList()));
         app.post("/api/v1/vms", this::createVm);
         app.get("/api/v1/vms/{vmid}", ctx -> ctx.json(vmJson(record(ctx))));

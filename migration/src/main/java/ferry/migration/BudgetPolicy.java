@@ -88,6 +88,9 @@ final class BudgetPolicy implements ConvergencePolicy {
             if (c.bothHave("postcopy-preempt")) {
                 caps.put("postcopy-preempt", true);
                 preempt = " with preempt";
+            } else {
+                preempt = " without preempt (" + (c.sourceCaps().contains("postcopy-preempt") ? "the target's"
+                        : "the source's") + " QEMU lacks it)";
             }
             allowed.add("postcopy" + preempt);
         }

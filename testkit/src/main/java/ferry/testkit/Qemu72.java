@@ -51,12 +51,25 @@ public final class Qemu72 {
             throw new NodeException("QEMU 7.2 in " + root + " needs libraries this host lacks: " + missing
                     + "; install them with apt-get (they are bookworm's own)");
         }
-        QemuBinary q = QemuBinary.of(binary, root.resolve("usr/lib/x86_64-linux-gnu/qemu"),
-                List.of(root.resolve("usr/share/qemu")));
+        QemuBinary q = QemuBinary.of(binary, root.resolve("usr/lib/x86_64-linux-gnu/qemu"), dataDirs(root));
         if (q.major() != 7 || q.minor() != 2) {
             throw new NodeException(binary + " is QEMU " + q.version() + ", not 7.2; remove " + root + " to unpack again");
         }
         return q;
+    }
+
+    /**
+     * Its own data folder, then the host's SeaBIOS and iPXE folders (Debian ships those in their own
+     * packages): with -L given, 7.2 searches only the folders named.
+     */
+    static List<Path> dataDirs(Path root) {
+        List<Path> out = new ArrayList<>(List.of(root.resolve("usr/share/qemu")));
+        for (String shared : List.of("/usr/share/seabios", "/usr/lib/ipxe/qemu")) {
+            if (Files.isDirectory(Path.of(shared))) {
+                out.add(Path.of(shared));
+            }
+        }
+        return out;
     }
 
     /** The three packages' files: from install-deps' cache, else from ours, else downloaded into ours. */
