@@ -89,8 +89,7 @@ final class BudgetPolicy implements ConvergencePolicy {
                 caps.put("postcopy-preempt", true);
                 preempt = " with preempt";
             } else {
-                preempt = " without preempt (" + (c.sourceCaps().contains("postcopy-preempt") ? "the target's"
-                        : "the source's") + " QEMU lacks it)";
+                preempt = " without preempt (not usable between these two QEMUs)";
             }
             allowed.add("postcopy" + preempt);
         }

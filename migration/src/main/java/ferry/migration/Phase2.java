@@ -71,7 +71,7 @@ final class Phase2 {
         Set<String> srcCaps = ctx.features().capabilities();
         ConvergencePolicy policy = Policies.create(ctx.req().policy(), new Policies.Context(ctx.vm().memoryMiB(),
                 ctx.vm().vcpus(), bw, ctx.downtimeMs(), ctx.maxDurationMs(bw), limits, srcCaps,
-                ctx.targetFeatures().capabilities(),
+                QemuVersions.usableOnTarget(ctx.features(), ctx.targetFeatures(), ctx.log()),
                 useDirtyLimit(src)));
         ConvergencePolicy.Setup setup = policy.setup();
         for (var c : setup.capabilities().entrySet()) {

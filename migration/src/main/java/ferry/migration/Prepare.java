@@ -100,6 +100,12 @@ final class Prepare {
                 new MigrationRefused("VM " + req.vmid() + " stopped running on node '" + here + "'"))) : vm.machine(),
                 running, here, local.qemu().version(), req.target(), theirs);
         QemuFeatures targetFeatures = running ? theirs.features(req.target()) : null;
+        if (running && !disks.moved().isEmpty() && settled.disks().mirrorMode().equals("background")
+                && !DiskMirror.canSwitchMode(local.running(req.vmid()).orElseThrow().qmp())) {
+            throw new MigrationRefused("VM " + req.vmid() + ": QEMU " + local.qemu().version() + " on node '" + here
+                    + "' lacks block-job-change (QEMU 8.2 and newer have it), so a background mirror could never turn "
+                    + "write-blocking; use --mirror-mode write-blocking or auto");
+        }
         if (running) {
             QemuVersions.checkBothEnds(settled, features, targetFeatures);
         }

@@ -4,6 +4,7 @@ import ferry.node.VmDefinition;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -50,10 +51,37 @@ final class QemuVersions {
                 target.needCap(lacks, cap, why);
             }
         }
+        if (req.limits().allowPostcopy() && olderThan8(source) && !source.version().equals(target.version())) {
+            lacks.add("postcopy from QEMU " + source.version() + " on node '" + source.node() + "' to QEMU "
+                    + target.version() + " on node '" + target.node() + "' cannot be recovered after a broken link "
+                    + "(measured with 7.2 -> 10.0: the source stays in postcopy-recover), and a guest whose link "
+                    + "breaks in postcopy would be lost; drop --allow-postcopy (QEMU 8.0 and newer sources recover)");
+        }
         if (!lacks.isEmpty()) {
             throw new MigrationRefused("VM " + req.vmid() + ": " + String.join("; ", lacks)
                     + "; drop those options or upgrade QEMU there (nothing was changed)");
         }
+    }
+
+    /**
+     * The target's capabilities a policy may count on. Postcopy-preempt is left out when either QEMU
+     * is older than 8.0: 7.2 connects the preempt channel as the migration starts, and a target that
+     * sees it before the main channel takes it for the main one (measured: 7.2 -> 10.0 through a
+     * relay stalled in the first pass); QEMU 8.0 and newer connect it after the main channel.
+     */
+    static Set<String> usableOnTarget(QemuFeatures source, QemuFeatures target, TaskLog log) {
+        Set<String> caps = new java.util.TreeSet<>(target.capabilities());
+        String older = olderThan8(source) ? source.node() + "' runs QEMU " + source.version()
+                : olderThan8(target) ? target.node() + "' runs QEMU " + target.version() : null;
+        if (older != null && caps.remove("postcopy-preempt") && source.capabilities().contains("postcopy-preempt")) {
+            log.info("postcopy-preempt is not used: node '%s, which connects the preempt channel before the main "
+                    + "one may be up (QEMU 8.0 and newer wait for it)", older);
+        }
+        return caps;
+    }
+
+    private static boolean olderThan8(QemuFeatures f) {
+        return Integer.parseInt(f.version().split("\\.")[0]) < 8;
     }
 
     /** ", its newest pc-i440fx type is pc-i440fx-7.2" when the target has that family. */

@@ -132,6 +132,119 @@ class MixedQemuMigrationTest {
         }
     }
 
+    /** With the cluster's certificates the streams go over TLS: 7.2 loads the credentials and the authz list too. */
+    @Test
+    void tlsStreamsWithMultifdBetween72And10() throws Exception {
+        try (TwoNodes nodes = new TwoNodes(dir, qemu72, QEMU10)) {
+            nodes.withCertificates();
+            VmDefinition vm = nodes.bootblockVm(140, GUEST);
+            BootblockGuest.awaitPasses(nodes.a.start(vm), 1, Duration.ofSeconds(30));
+            nodes.a.running(140).orElseThrow().detach();
+            MigrationResult r = nodes.tlsMigrationFromA("a", n -> nodes.tlsTargetB()).run(new MigrationRequest(140,
+                    "b", true, false, 64, null, "qemu-default", null, tuning(2, null, false, null, null)), "task-140",
+                    new TaskLog(), new CancelSignal());
+            String log = String.join("\n", r.log());
+            assertThat(r.status()).as(log).isEqualTo(MigrationResult.Status.COMPLETED);
+            assertThat(log).contains("the migration stream over TLS: node 'a' presents CN=a").contains("multifd 2 channels");
+            assertGuestIntact(nodes.b.running(140).orElseThrow());
+        }
+    }
+
+    /**
+     * Postcopy (budget with --allow-postcopy and a guest that dirties faster than the link), in both
+     * directions; with {@code cut} the link is cut once the guest runs on the target, then restored,
+     * and the migration must recover. What 7.2 and 10.0 do together is printed.
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({"false,false", "false,true"})
+    @org.junit.jupiter.api.Timeout(150)
+    void postcopyBetween72And10(boolean from72, boolean cut) throws Exception {
+        BootblockGuest hot = PostcopyRecoveryTest.HOT;
+        try (TwoNodes nodes = from72 ? new TwoNodes(dir, qemu72, QEMU10) : new TwoNodes(dir, QEMU10, qemu72)) {
+            VmDefinition vm = withMachine(nodes.bootblockVm(150, hot), "pc-i440fx-7.2");
+            nodes.store.update(150, "a", TwoNodes.JSON.valueToTree(vm), null);
+            QemuProcess src = nodes.a.start(vm);
+            BootblockGuest.awaitPasses(src, 1, Duration.ofSeconds(30));
+            src.detach();
+            var link = new PostcopyRecoveryTest.CutLink(new LocalTarget(nodes.b, nodes.volumes, "127.0.0.1"), nodes.b);
+            TargetNode target = cut ? link : new LocalTarget(nodes.b, nodes.volumes, "127.0.0.1");
+            Migration m = new Migration(nodes.store, nodes.a, nodes.volumes, n -> target)
+                    .pollInterval(Duration.ofMillis(300));
+            TaskLog taskLog = new TaskLog();
+            String what = (from72 ? "7.2 -> 10.0" : "10.0 -> 7.2") + " postcopy" + (cut ? " with the link cut" : "");
+            taskLog.follow(line -> System.out.println(what + ": " + line));
+            MigrationResult r;
+            try (link) {
+                r = m.run(new MigrationRequest(150, "b", true, false, 8, 300, "budget",
+                        new MigrationRequest.Limits(60, false, true, false, 30)), "task-150", taskLog,
+                        new CancelSignal());
+            }
+            String log = String.join("\n", r.log());
+            assertThat(r.status()).as(log).isEqualTo(MigrationResult.Status.COMPLETED);
+            assertThat(r.postcopy()).as(log).isTrue();
+            assertThat(log).contains("migration status: completed (postcopy)");
+            if (cut) {
+                assertThat(link.cutAt).as("the link was cut").isPositive();
+                assertThat(log).contains("postcopy paused: the link to node 'b' broke");
+            }
+            QemuProcess onB = nodes.b.running(150).orElseThrow();
+            onB.qmp().call(Commands.STOP);
+            PageOracle.Result oracle = hot.checkMemory(onB);
+            assertThat(oracle.ok()).as(oracle.message()).isTrue();
+            onB.detach();
+        }
+    }
+
+    /**
+     * Postcopy from a 7.2 source is refused: its recovery after a cut link never completed towards
+     * 10.0 (the source stayed in postcopy-recover; 10.0 -> 7.2 recovers, see above).
+     */
+    @Test
+    void postcopyFrom72IsRefusedBeforeAnythingChanges() throws Exception {
+        try (TwoNodes nodes = new TwoNodes(dir, qemu72, QEMU10)) {
+            nodes.bootblockVm(170, GUEST);
+            nodes.a.start(nodes.store.vm(170).map(v -> TwoNodes.JSON.convertValue(v.config(), VmDefinition.class))
+                    .orElseThrow()).detach();
+            String why = refusal(nodes, new MigrationRequest(170, "b", true, false, 8, 300, "budget",
+                    new MigrationRequest.Limits(60, false, true, false, 30)));
+            assertThat(why).contains("postcopy from QEMU " + qemu72.version() + " on node 'a' to QEMU "
+                    + QEMU10.version() + " on node 'b' cannot be recovered").contains("drop --allow-postcopy");
+            assertNothingChanged(nodes, 170);
+        }
+    }
+
+    /**
+     * The upgrade path until node evacuation exists: every VM of the node on 7.2 moves to the node on
+     * 10.0, the running ones live (each checked page by page there), the stopped one offline.
+     */
+    @Test
+    void everyVmOfA72NodeMovesToA10Node() throws Exception {
+        try (TwoNodes nodes = new TwoNodes(dir, qemu72, QEMU10)) {
+            nodes.bootblockVm(160, GUEST);
+            nodes.bootblockVm(161, GUEST);
+            nodes.bootblockVm(162, GUEST); // defined on a, never started
+            for (int vmid : new int[] {160, 161}) {
+                nodes.a.start(nodes.store.vm(vmid).map(v -> TwoNodes.JSON.convertValue(v.config(), VmDefinition.class))
+                        .orElseThrow()).detach();
+            }
+            for (var rec : nodes.store.vmsOf("a")) {
+                boolean running = nodes.a.status(rec.vmid()).state() == LocalNode.State.RUNNING;
+                MigrationResult r = nodes.migrationFromA().run(new MigrationRequest(rec.vmid(), "b", running, false,
+                        null, null, "budget"), "evacuate-" + rec.vmid(), new TaskLog(), new CancelSignal());
+                assertThat(r.status()).as(String.join("\n", r.log())).isEqualTo(MigrationResult.Status.COMPLETED);
+            }
+            assertThat(nodes.store.vmsOf("a")).isEmpty();
+            assertThat(nodes.store.vmsOf("b")).extracting(v -> v.vmid()).containsExactlyInAnyOrder(160, 161, 162);
+            assertThat(nodes.b.running(162)).isEmpty();
+            for (int vmid : new int[] {160, 161}) {
+                assertThat(nodes.a.status(vmid).state()).isEqualTo(LocalNode.State.STOPPED);
+                QemuProcess onB = nodes.b.running(vmid).orElseThrow();
+                assertThat(onB.qmp().execute("query-version", null).path("qemu").path("major").asInt()).isEqualTo(10);
+                assertGuestIntact(onB);
+            }
+        }
+    }
+
     private static Tuning tuning(Integer channels, String zeroPages, boolean ack, Integer availMiBps, String throttle) {
         return new Tuning(channels, null, null, zeroPages, null, null, ack, false, availMiBps, false, throttle);
     }
