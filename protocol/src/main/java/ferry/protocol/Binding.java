@@ -73,15 +73,7 @@ public final class Binding {
     }
 
     private static JsonNode olderFile(String majorMinor) {
-        String name = "qemu-" + majorMinor + "-differences.json";
-        try (InputStream in = Binding.class.getResourceAsStream(name)) {
-            if (in == null) {
-                throw new IllegalStateException(name + " is missing from the ferry-protocol jar");
-            }
-            return QapiJson.mapper().readTree(in);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return resource("qemu-" + majorMinor + "-differences.json");
     }
 
     private static List<KnownDifference> differencesIn(JsonNode file) {
@@ -94,9 +86,13 @@ public final class Binding {
     }
 
     private static JsonNode differencesFile() {
-        try (InputStream in = Binding.class.getResourceAsStream("qemu-differences.json")) {
+        return resource("qemu-differences.json");
+    }
+
+    private static JsonNode resource(String name) {
+        try (InputStream in = Binding.class.getResourceAsStream(name)) {
             if (in == null) {
-                throw new IllegalStateException("qemu-differences.json is missing from the ferry-protocol jar");
+                throw new IllegalStateException(name + " is missing from the ferry-protocol jar");
             }
             return QapiJson.mapper().readTree(in);
         } catch (IOException e) {
