@@ -182,7 +182,8 @@ final class ClusterCommand {
 
     @Command(name = "status", mixinStandardHelpOptions = true,
             description = {"Shows each node: whether its agent answers, whether its liveness claim in the cluster store is "
-                + "current (a node whose claim lapsed is DOWN: peers act for its migrations), its VMs, the "
+                + "current (a node whose claim lapsed is DOWN: peers act for its migrations), its VMs, its QEMU version (and "
+                + "its own QEMU's binary when 'cluster set-qemu' gave it one), the "
                 + "certificates and when they expire, and the migrations left open. Exit 1 if a node is down."})
     static final class Status implements Callable<Integer> {
         @Mixin
