@@ -196,6 +196,34 @@ class MixedQemuMigrationTest {
     }
 
     /**
+     * A local disk mirrored from 10.0 into 7.2's NBD server, over TLS both for the RAM and the disk:
+     * the target's volume holds exactly what the source's held, including a write made just before.
+     */
+    @Test
+    void aLocalDiskMovesFrom10To72OverTls() throws Exception {
+        try (TwoNodes nodes = new TwoNodes(dir, QEMU10, qemu72)) {
+            nodes.withCertificates();
+            VmDefinition vm = withMachine(LocalDiskMigrationTest.withDataDisk(nodes, 180, "raw", "virtio"),
+                    "pc-i440fx-7.2");
+            nodes.store.update(180, "a", TwoNodes.JSON.valueToTree(vm), null);
+            nodes.a.start(vm).detach();
+            LocalDiskMigrationTest.qemuIo(nodes.a, 180, "write -P 0x3c 1M 64k");
+            MigrationResult r = nodes.tlsMigrationFromA("a", n -> nodes.tlsTargetB()).run(new MigrationRequest(180,
+                    "b", true, false, 64, null, "qemu-default").withDisks(new MigrationRequest.DiskOptions(true, null,
+                    false)), "task-180", new TaskLog(), new CancelSignal());
+            String log = String.join("\n", r.log());
+            assertThat(r.status()).as(log).isEqualTo(MigrationResult.Status.COMPLETED);
+            assertThat(log).contains("exports disk1 over TLS").contains("actively synced");
+            String volume = LocalDiskMigrationTest.dataVolume(180, "raw");
+            nodes.b.stop(180, Duration.ofSeconds(5));
+            byte[] there = java.nio.file.Files.readAllBytes(nodes.b.storages().get("local").volumePath(volume));
+            assertThat(there[0]).isEqualTo((byte) 0xa5);
+            assertThat(there[(1 << 20) + 100]).isEqualTo((byte) 0x3c);
+            assertThat(nodes.a.storages().get("local").volumePath(volume)).doesNotExist();
+        }
+    }
+
+    /**
      * Postcopy from a 7.2 source is refused: its recovery after a cut link never completed towards
      * 10.0 (the source stayed in postcopy-recover; 10.0 -> 7.2 recovers, see above).
      */
