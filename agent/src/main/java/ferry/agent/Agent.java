@@ -132,7 +132,7 @@ public final class Agent implements AutoCloseable {
         NodeInfo me = store.config().node(node).orElseThrow(() -> new IllegalArgumentException(
                 "node '" + node + "' is not in cluster " + clusterDir + "; its nodes are "
                         + String.join(", ", store.config().nodeNames())));
-        QemuBinary qemu = QemuBinary.find();
+        QemuBinary qemu = NodeQemus.of(me);
         Volumes volumes = new Volumes(qemu.qemuImg());
         LocalNode local = new LocalNode(node, qemu, layout.storages(node), layout.runRoot(node));
         // read before anything starts: a missing or expired certificate stops the agent with the reason
@@ -156,6 +156,7 @@ public final class Agent implements AutoCloseable {
         certificate.watch();
         agent.lease = store.announce(node, leaseTtl);
         agent.routes.lease(agent.lease, leaseTtl);
+        log.info("node '{}' runs its VMs with QEMU {} ({})", node, qemu.version(), qemu.path());
         log.info("agent of node '{}' listens on https://{} (client certificates of the cluster's CA only; its own "
                 + "valid until {}); cluster store: {}", node, me.agentAddress(), certificate.current().notAfter(),
                 store.location());

@@ -134,6 +134,11 @@ public final class AgentClient implements TargetNode {
     }
 
     @Override
+    public ferry.migration.QemuOffer qemuOffer() {
+        return ferry.migration.QemuOffer.fromJson(get("/api/v1/qemu"));
+    }
+
+    @Override
     public QemuState state(int vmid) {
         JsonNode s = get("/api/v1/incoming/" + vmid);
         return new QemuState(s.path("exists").asBoolean(), s.path("run_state").asText("none"),

@@ -37,6 +37,7 @@ final class PeerAccess {
     private static final Map<String, Rule> NODE_MAY = Map.ofEntries(
             Map.entry("GET /api/v1/node", Rule.ANY),                              // probe
             Map.entry("GET /api/v1/storage", Rule.ANY),                           // storages
+            Map.entry("GET /api/v1/qemu", Rule.ANY),                              // qemuOffer
             Map.entry("POST /api/v1/probe-sink", Rule.ANY),                       // plan's link probe
             Map.entry("GET /api/v1/tasks/{id}", Rule.ANY),                        // LockHolders: does the task run?
             Map.entry("GET /api/v1/incoming/{vmid}", Rule.ANY),                   // state

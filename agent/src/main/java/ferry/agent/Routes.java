@@ -77,7 +77,7 @@ final class Routes {
         app.get(OPENAPI, ctx -> ctx.contentType("application/json").result(openApi()));
         app.get("/api/v1/node", ctx -> {
             var o = JSON.createObjectNode().put("node", node).put("qemu", local.qemu().version())
-                    .put("store", store.location());
+                    .put("qemu_binary", local.qemu().path().toString()).put("store", store.location());
             o.set("storages", JSON.valueToTree(local.storages().keySet()));
             TargetNode.Memory m = target.probe().memory();
             o.put("mem_total_bytes", ferry.node.HostMemory.now().totalBytes())
@@ -89,6 +89,7 @@ final class Routes {
             }
             ctx.json(o);
         });
+        app.get("/api/v1/qemu", ctx -> ctx.json(target.qemuOffer().toJson()));
         app.get("/api/v1/vms", ctx -> ctx.json(vmList()));
         app.post("/api/v1/vms", this::createVm);
         app.get("/api/v1/vms/{vmid}", ctx -> ctx.json(vmJson(record(ctx))));

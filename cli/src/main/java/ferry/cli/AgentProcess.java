@@ -87,6 +87,15 @@ public final class AgentProcess {
         return layout.adminClient(node);
     }
 
+    /** What the agent says of its node (name, QEMU version and binary, ...); null when it does not answer. */
+    static com.fasterxml.jackson.databind.JsonNode nodeInfo(AgentClient c) {
+        try {
+            return c.get("/api/v1/node");
+        } catch (AgentClient.AgentException e) {
+            return null;
+        }
+    }
+
     /** Whether the agent behind {@code c} answers its API. */
     public static boolean answers(AgentClient c) {
         try {

@@ -20,14 +20,15 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code ferry cluster create|up|down|status|add-node|rotate-certs|ui|prometheus-config}: a cluster of nodes, its
+ * {@code ferry cluster create|up|down|status|add-node|set-qemu|rotate-certs|ui|prometheus-config}: a cluster of
+ * nodes, its
  * certificates, and the agents on this host.
  */
 @Command(name = "cluster", mixinStandardHelpOptions = true,
         description = "Creates a cluster folder and starts, stops or shows its local agents.",
         subcommands = {ClusterCommand.Create.class, ClusterCommand.Up.class, ClusterCommand.Down.class,
-                ClusterCommand.Status.class, ClusterAddNode.class, ClusterRotateCerts.class, ClusterUi.class,
-                ClusterPrometheusConfig.class})
+                ClusterCommand.Status.class, ClusterAddNode.class, ClusterSetQemu.class, ClusterRotateCerts.class,
+                ClusterUi.class, ClusterPrometheusConfig.class})
 final class ClusterCommand {
     @Command(name = "create", mixinStandardHelpOptions = true,
             description = {"Creates a cluster folder: nodes with agents on 127.0.0.1 from --port on (or on the addresses "
@@ -190,7 +191,8 @@ final class ClusterCommand {
     @Command(name = "status", mixinStandardHelpOptions = true,
             description = {"Shows each node: whether its agent answers, whether its liveness claim in the cluster store is "
                 + "current (a node whose claim lapsed is DOWN: peers act for its migrations), its VMs, the memory it can "
-                + "give VMs, whether it is in maintenance (no migration goes to it), the "
+                + "give VMs, whether it is in maintenance (no migration goes to it), its QEMU version (and its own "
+                + "QEMU's binary when 'cluster set-qemu' gave it one), the "
                 + "certificates and when they expire, and the migrations left open. Exit 1 if a node is down."})
     static final class Status implements Callable<Integer> {
         @Mixin
@@ -230,7 +232,7 @@ final class ClusterCommand {
                     }
                 }
                 for (NodeInfo n : s.config().nodes()) {
-                    JsonNode info = noAdmin == null ? nodeInfo(n.name()) : null;
+                    JsonNode info = noAdmin == null ? AgentProcess.nodeInfo(cluster.agent(n.name())) : null;
                     boolean answers = info != null;
                     boolean alive = live.contains(n.name());
                     down += answers && alive ? 0 : 1;
@@ -240,11 +242,17 @@ final class ClusterCommand {
                             .put("vms", vms);
                     // what a migration here may still take; null when the agent did not say
                     node.set("mem_for_vms_bytes", info == null ? null : info.get("mem_for_vms_bytes"));
+                    // the version only a running agent knows; the binary is the config's (null: the installed one)
+                    String version = answers ? info.path("qemu").asText() : null;
+                    node.putObject("qemu").put("version", version).put("binary", n.qemu() == null
+                            ? (answers ? info.path("qemu_binary").asText(null) : null) : n.qemu().binary())
+                            .put("own_installation", n.qemu() != null);
                     if (!json) {
-                        out.printf("  node %-10s agent %-21s %-7s lease %-7s VMs: %-3d%s%s%n", n.name(),
+                        out.printf("  node %-10s agent %-21s %-7s lease %-7s VMs: %-3d QEMU %s%s%s%s%n", n.name(),
                                 n.agentAddress(), answers ? "up" : "DOWN", alive ? "alive" : "LAPSED", vms,
+                                version != null ? version : "?", n.qemu() != null ? " (" + n.qemu().binary() + ")" : "",
                                 info != null && info.has("mem_for_vms_bytes")
-                                        ? String.format(java.util.Locale.ROOT, " memory for VMs: %.1f GiB",
+                                        ? String.format(java.util.Locale.ROOT, "  memory for VMs: %.1f GiB",
                                                 info.path("mem_for_vms_bytes").asLong() / (double) (1L << 30)) : "",
                                 n.maintenance() ? "  MAINTENANCE (no migration goes to it; 'ferry node resume "
                                         + n.name() + "')" : "");
@@ -279,15 +287,6 @@ final class ClusterCommand {
                 out.println(VmCommand.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(report));
             }
             return down == 0 ? Main.OK : Main.FAILED;
-        }
-
-        /** The agent's {@code GET /api/v1/node}, or null when it does not answer. */
-        private JsonNode nodeInfo(String node) {
-            try {
-                return cluster.agent(node).get("/api/v1/node");
-            } catch (ferry.agent.AgentClient.AgentException e) {
-                return null;
-            }
         }
 
         /** Why the admin's certificate cannot be used here (missing, expired), or null. */

@@ -64,6 +64,12 @@ final class DemoCommand implements Callable<Integer> {
     String inNetwork;
 
     /** Set by the outer {@code demo --hosts}: the (empty) folder to use, which the outer removes whatever happens. */
+    @Option(names = "--source-qemu", paramLabel = "VERSION",
+            description = {"Run node a (the source) on another QEMU than the installed one: '7.2' is Debian bookworm's, "
+                    + "unpacked from its packages (downloaded through apt into a cache on first use, never installed); "
+                    + "node b keeps the installed QEMU 10. The JSON then says source_qemu and target_qemu."})
+    String sourceQemu;
+
     @Option(names = "--work-dir", hidden = true, paramLabel = "DIR")
     Path demoDir;
 
@@ -80,6 +86,7 @@ final class DemoCommand implements Callable<Integer> {
         if (linux && !LinuxStressGuest.available()) {
             throw new UsageError("the linux-stress guest is unavailable: " + LinuxStressGuest.unavailableReason());
         }
+        ferry.cluster.NodeQemu sourceInstall = sourceInstallation();
         long rate = BitRate.parse(linkRate);
         if (hosts && inNetwork == null) {
             String reason = HostNetwork.unavailableReason();
@@ -94,7 +101,8 @@ final class DemoCommand implements Callable<Integer> {
         Path dir = demoDir != null ? demoDir : Files.createTempDirectory("ferry-demo");
         DemoNodes nodes = null;
         try {
-            nodes = net == null ? DemoNodes.loopback(dir.resolve("cluster")) : DemoNodes.onHosts(dir.resolve("cluster"), net);
+            nodes = net == null ? DemoNodes.loopback(dir.resolve("cluster"), sourceInstall)
+                    : DemoNodes.onHosts(dir.resolve("cluster"), net, sourceInstall);
             say(out, "cluster: 2 nodes (a, b) in " + dir + ", " + nodes.where());
             ClusterLayout layout = nodes.layout();
             AgentClient agentA = AgentProcess.client(layout, "a");
@@ -134,6 +142,8 @@ final class DemoCommand implements Callable<Integer> {
                         .put("last_acknowledged_write", diskVerdict.lastAck()).put("newest_write_on_disk", diskVerdict.newest()));
             }
             summary.put("integrity", integrity.verdict());
+            summary.put("source_qemu", agentA.get("/api/v1/node").path("qemu").asText());
+            summary.put("target_qemu", AgentProcess.client(layout, "b").get("/api/v1/node").path("qemu").asText());
             summary.put("guest", linux ? "linux-stress" : "bootblock");
             summary.put("hosts", net == null ? "loopback" : "netns");
             summary.put("store", nodes.store());
@@ -182,6 +192,21 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     /** The outer demo's options for its child inside ctl (the child learns the network from --in-network). */
+    /** Node a's own QEMU for --source-qemu; null without it. Unpacked here, before any node starts. */
+    private ferry.cluster.NodeQemu sourceInstallation() {
+        if (sourceQemu == null || sourceQemu.equals("installed")) {
+            return null;
+        }
+        if (!sourceQemu.equals("7.2")) {
+            throw new UsageError("--source-qemu takes 7.2 (Debian bookworm's QEMU) or installed, got '" + sourceQemu + "'");
+        }
+        try {
+            return ferry.agent.NodeQemus.config(ferry.testkit.Qemu72.provide());
+        } catch (ferry.node.NodeException e) {
+            throw new UsageError("--source-qemu 7.2: " + e.getMessage());
+        }
+    }
+
     private List<String> childArgs() {
         List<String> args = new ArrayList<>(List.of("--link-rate", linkRate));
         if (json) {
@@ -189,6 +214,9 @@ final class DemoCommand implements Callable<Integer> {
         }
         if (guest != null) {
             args.addAll(List.of("--guest", guest));
+        }
+        if (sourceQemu != null) {
+            args.addAll(List.of("--source-qemu", sourceQemu));
         }
         return args;
     }

@@ -29,10 +29,15 @@ sealed interface DemoNodes extends AutoCloseable {
     @Override
     void close();
 
-    /** Both agents in this process, on consecutive free loopback ports. */
-    static DemoNodes loopback(Path clusterDir) {
+    /**
+     * Both agents in this process, on consecutive free loopback ports.
+     *
+     * @param sourceQemu node a's own QEMU (e.g. 7.2 beside the installed 10.0); null: the installed one
+     */
+    static DemoNodes loopback(Path clusterDir, ferry.cluster.NodeQemu sourceQemu) {
         Loopback nodes = new Loopback(ClusterLayout.createOnFreePorts(clusterDir, "demo", NAMES), new ArrayList<>());
         try {
+            setSourceQemu(nodes.layout(), sourceQemu);
             NAMES.forEach(n -> nodes.agents().add(Agent.start(nodes.layout().dir(), n)));
         } catch (RuntimeException e) {
             nodes.close();
@@ -46,7 +51,8 @@ sealed interface DemoNodes extends AutoCloseable {
      * cluster's records in an etcd that runs here, on the ctl host (when etcd is installed). This
      * process must run inside the network too (the ctl host) to reach them.
      */
-    static DemoNodes onHosts(Path clusterDir, HostNetwork net) throws IOException, InterruptedException {
+    static DemoNodes onHosts(Path clusterDir, HostNetwork net, ferry.cluster.NodeQemu sourceQemu)
+            throws IOException, InterruptedException {
         Map<String, String> addresses = new LinkedHashMap<>();
         NAMES.forEach(n -> addresses.put(n, net.address(n)));
         // etcd over mutual TLS (etcds://): the cluster's CA and etcd's certificate are made before it starts
@@ -65,6 +71,7 @@ sealed interface DemoNodes extends AutoCloseable {
             throw e;
         }
         try {
+            setSourceQemu(nodes.layout(), sourceQemu);
             for (String n : NAMES) {
                 nodes.agents().add(AgentProcess.start(nodes.layout(), n, net.command(n, List.of()), AcrossHosts.LEAN_JVM,
                         Duration.ofSeconds(60)));
@@ -74,6 +81,15 @@ sealed interface DemoNodes extends AutoCloseable {
             throw e;
         }
         return nodes;
+    }
+
+    /** Before the agents start: they read their node's QEMU once, at start. */
+    private static void setSourceQemu(ClusterLayout layout, ferry.cluster.NodeQemu q) {
+        if (q != null) {
+            try (var s = layout.open()) {
+                s.setQemu(NAMES.get(0), q);
+            }
+        }
     }
 
     /** etcd's ports on the ctl host: the namespace is the demo's own, so fixed ports are free. */

@@ -42,6 +42,26 @@ class DemoCommandTest {
         assertThat(j.path("log").toString()).contains("over TLS").doesNotContain("WARNING").doesNotContain("PRIVATE KEY");
     }
 
+    /** The linux-stress guest with its local disk from a node on Debian's QEMU 7.2 to one on 10.0. */
+    @Test
+    @Timeout(180)
+    void fromANodeOnQemu72() throws Exception {
+        Assumptions.assumeTrue(LinuxStressGuest.available(), LinuxStressGuest::unavailableReason);
+        try {
+            ferry.testkit.Qemu72.provide();
+        } catch (ferry.node.NodeException e) {
+            Assumptions.abort("QEMU 7.2 unavailable: " + e.getMessage());
+        }
+        JsonNode j = demo("demo", "--source-qemu", "7.2", "--json");
+        assertThat(j.path("status").asText()).as(j.path("log").toString()).isEqualTo("completed");
+        assertThat(j.path("source_qemu").asText()).startsWith("7.2.");
+        assertThat(j.path("target_qemu").asText()).startsWith("10.");
+        assertThat(j.path("integrity").asText()).isEqualTo("ok");
+        assertThat(j.path("disks").get(0).path("integrity").asText()).isEqualTo("ok");
+        assertThat(j.path("log").toString()).contains("pinned machine type 'pc-i440fx-7.2'")
+                .contains("lacks block-job-change").contains("over TLS");
+    }
+
     /**
      * Across hosts: the stream must have left host a's eth0 (its counter grew by at least QEMU's
      * bytes) and gone no faster than the shaped link; no namespace of this process is left.

@@ -53,17 +53,24 @@ public record ClusterConfig(String name, String token, List<NodeInfo> nodes) {
         return nodes.stream().filter(n -> n.name().equals(name)).findFirst();
     }
 
-    /**
-     * The same config with node {@code node}'s maintenance flag set to {@code on}; refused
-     * (UNKNOWN_NODE) for a node that is not a member.
-     */
+    /** The same config with node {@code node}'s maintenance flag set to {@code on}. */
     public ClusterConfig withMaintenance(String node, boolean on) {
+        return withNode(node, n -> n.withMaintenance(on));
+    }
+
+    /** The same config with node {@code node}'s QEMU set (null: the installed one). */
+    public ClusterConfig withQemu(String node, NodeQemu qemu) {
+        return withNode(node, n -> n.withQemu(qemu));
+    }
+
+    /** The same config with one node changed; refused (UNKNOWN_NODE) for a node that is not a member. */
+    private ClusterConfig withNode(String node, java.util.function.UnaryOperator<NodeInfo> change) {
         if (node(node).isEmpty()) {
             throw new ClusterException(ClusterException.Reason.UNKNOWN_NODE, "unknown node '" + node
                     + "'; the cluster's nodes are " + String.join(", ", nodeNames()));
         }
-        return new ClusterConfig(name, token, nodes.stream()
-                .map(n -> n.name().equals(node) ? n.withMaintenance(on) : n).toList());
+        return new ClusterConfig(name, token, nodes.stream().map(n -> n.name().equals(node) ? change.apply(n) : n)
+                .toList());
     }
 
     public List<String> nodeNames() {

@@ -46,6 +46,12 @@ public interface ClusterStore extends AutoCloseable {
      */
     ClusterConfig maintenance(String node, boolean on);
 
+    /**
+     * Sets the QEMU a member starts its VMs with (null: the one installed on its host) and returns
+     * the new config; UNKNOWN_NODE when no such member. Its agent uses it from its next start.
+     */
+    ClusterConfig setQemu(String node, NodeQemu qemu);
+
     /** The VM, wherever it lives; empty if no node has it. */
     Optional<VmRecord> vm(int vmid);
 

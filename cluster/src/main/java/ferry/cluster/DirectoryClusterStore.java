@@ -183,6 +183,13 @@ public final class DirectoryClusterStore implements ClusterStore {
     }
 
     @Override
+    public ClusterConfig setQemu(String node, NodeQemu qemu) {
+        ClusterConfig next = changeConfig("set the QEMU of node '" + node + "'", now -> now.withQemu(node, qemu));
+        log.info("node '{}' of cluster '{}' runs QEMU {}", node, next.name(), qemu == null ? "installed" : qemu.binary());
+        return next;
+    }
+
+    @Override
     public Optional<VmRecord> vm(int vmid) {
         Names.vmid(vmid);
         return locked("read VM " + vmid, () -> find(vmid));

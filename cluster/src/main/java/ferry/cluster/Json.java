@@ -90,12 +90,19 @@ public final class Json {
         o.put("token", c.token());
         var nodes = o.putArray("nodes");
         for (NodeInfo n : c.nodes()) {
-            var entry = nodes.addObject()
+            ObjectNode node = nodes.addObject()
                     .put("name", n.name())
                     .put("agent_address", n.agentAddress())
                     .put("migration_address", n.migrationAddress());
             if (n.maintenance()) { // absent when off: files written before the flag existed read the same
-                entry.put("maintenance", true);
+                node.put("maintenance", true);
+            }
+            if (n.qemu() != null) {
+                ObjectNode q = node.putObject("qemu").put("binary", n.qemu().binary());
+                if (n.qemu().moduleDir() != null) {
+                    q.put("module_dir", n.qemu().moduleDir());
+                }
+                n.qemu().dataDirs().forEach(q.putArray("data_dirs")::add);
             }
         }
         return pretty(o);
@@ -116,7 +123,7 @@ public final class Json {
                 }
                 // files written before the snake_case API spelled these agentAddress, migrationAddress
                 nodes.add(new NodeInfo(text(n, "name"), text(n, "agent_address", "agentAddress"),
-                        text(n, "migration_address", "migrationAddress"), m.asBoolean(false)));
+                        text(n, "migration_address", "migrationAddress"), m.asBoolean(false), qemu(n.get("qemu"))));
             }
             return new ClusterConfig(text(o, "name"), text(o, "token"), nodes);
         } catch (ClusterException e) {
@@ -127,6 +134,22 @@ public final class Json {
     /** The field under its name, or under its name of older files. */
     private static String text(JsonNode o, String field, String formerName) throws IOException {
         return o.has(field) || !o.has(formerName) ? text(o, field) : text(o, formerName);
+    }
+
+    /** A node's own QEMU: {"binary": ..., "module_dir": ..., "data_dirs": [...]}; null when absent. */
+    private static NodeQemu qemu(JsonNode q) throws IOException {
+        if (q == null || q.isNull()) {
+            return null;
+        }
+        List<String> data = new ArrayList<>();
+        for (JsonNode d : q.path("data_dirs")) {
+            if (!d.isTextual()) {
+                throw new IOException("\"qemu\".\"data_dirs\" holds something else than strings");
+            }
+            data.add(d.asText());
+        }
+        JsonNode module = q.get("module_dir");
+        return new NodeQemu(text(q, "binary"), module == null || module.isNull() ? null : module.asText(), data);
     }
 
     private static String text(JsonNode o, String field) throws IOException {

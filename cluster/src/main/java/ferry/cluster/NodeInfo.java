@@ -9,12 +9,14 @@ import static ferry.cluster.ClusterException.Reason.INVALID;
  * @param agentAddress     where the node's agent listens, "host:port" ("[v6]:port" for IPv6)
  * @param migrationAddress the host (name, IPv4 or bare IPv6) QEMU migration streams to this node use
  * @param maintenance      the node is in maintenance: no migration may go to it (its own VMs may leave)
+ * @param qemu             the QEMU its VMs run with; null: the one installed on its host
  */
-public record NodeInfo(String name, String agentAddress, String migrationAddress, boolean maintenance) {
+public record NodeInfo(String name, String agentAddress, String migrationAddress, boolean maintenance,
+                       NodeQemu qemu) {
 
-    /** A node that is not in maintenance. */
+    /** A node that is not in maintenance and runs its VMs with the QEMU installed on its host. */
     public NodeInfo(String name, String agentAddress, String migrationAddress) {
-        this(name, agentAddress, migrationAddress, false);
+        this(name, agentAddress, migrationAddress, false, null);
     }
 
     public NodeInfo {
@@ -31,7 +33,12 @@ public record NodeInfo(String name, String agentAddress, String migrationAddress
 
     /** The same node with its maintenance flag set to {@code on}. */
     public NodeInfo withMaintenance(boolean on) {
-        return new NodeInfo(name, agentAddress, migrationAddress, on);
+        return new NodeInfo(name, agentAddress, migrationAddress, on, qemu);
+    }
+
+    /** The same node with another QEMU (null: the installed one). */
+    public NodeInfo withQemu(NodeQemu q) {
+        return new NodeInfo(name, agentAddress, migrationAddress, maintenance, q);
     }
 
     /** The host part of {@link #agentAddress()}, without IPv6 brackets. */

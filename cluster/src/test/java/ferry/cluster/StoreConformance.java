@@ -155,6 +155,23 @@ abstract class StoreConformance {
     }
 
     @Test
+    void aNodesOwnQemuIsKeptAndCanBeUnset() {
+        NodeQemu q = new NodeQemu("/opt/qemu-7.2/root/usr/bin/qemu-system-x86_64",
+                "/opt/qemu-7.2/root/usr/lib/x86_64-linux-gnu/qemu", List.of("/opt/qemu-7.2/root/usr/share/qemu",
+                "/usr/share/seabios"));
+        ClusterConfig next = store.setQemu("a", q);
+        assertThat(next.node("a").orElseThrow().qemu()).isEqualTo(q);
+        assertThat(next.node("b").orElseThrow().qemu()).isNull();
+        assertThat(track(reopen()).config().node("a").orElseThrow().qemu()).isEqualTo(q);
+        assertThatThrownBy(() -> store.setQemu("zz", q)).isInstanceOf(ClusterException.class)
+                .hasMessageContaining("unknown node 'zz'");
+        assertThatThrownBy(() -> new NodeQemu("qemu-system-x86_64", null, List.of()))
+                .isInstanceOf(ClusterException.class).hasMessageContaining("not an absolute path");
+        store.setQemu("a", null);
+        assertThat(track(reopen()).config().nodes()).isEqualTo(NODES);
+    }
+
+    @Test
     void recordsAreCopies() {
         ObjectNode c = config("web");
         VmRecord r = store.create("a", 100, c);

@@ -88,6 +88,8 @@ final class BudgetPolicy implements ConvergencePolicy {
             if (c.bothHave("postcopy-preempt")) {
                 caps.put("postcopy-preempt", true);
                 preempt = " with preempt";
+            } else {
+                preempt = " without preempt (not usable between these two QEMUs)";
             }
             allowed.add("postcopy" + preempt);
         }

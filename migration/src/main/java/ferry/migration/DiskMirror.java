@@ -79,8 +79,15 @@ final class DiskMirror {
         Map<String, Double> writes = writeRates(Duration.ofSeconds(1));
         events = qmp.subscribe(EVENTS.toArray(String[]::new));
         startedNanos = System.nanoTime();
+        String mode = ctx.req().disks().mirrorMode();
+        if (!canSwitchMode(qmp)) {
+            // prepare refused "background" here; "auto" cannot switch later, so it blocks from the start
+            ctx.log().info("QEMU %s on node '%s' lacks block-job-change (QEMU 8.2 and newer have it): the mirrors "
+                    + "start write-blocking", ctx.local().qemu().version(), ctx.here());
+            mode = "write-blocking";
+        }
         for (LocalDisk d : ctx.localDisks()) {
-            MirrorStart.Choice c = MirrorStart.choose(ctx.req().disks().mirrorMode(), d.virtualSize(),
+            MirrorStart.Choice c = MirrorStart.choose(mode, d.virtualSize(),
                     writes.getOrDefault(d.drive(), 0.0), speed, budgetMs);
             ctx.log().info("%s: %s", d.label(), c.why());
             ctx.journal().step(MigrationStep.MIRROR_DISK, "mirror " + d.label(),
@@ -96,6 +103,16 @@ final class DiskMirror {
             ctx.log().info("%s: mirror-job started (%s to node '%s', %s/s)", d.label(), d.volumeName(),
                     ctx.targetName(), Sizes.bytes(speed));
         }
+    }
+
+    /** Whether this QEMU can turn a background mirror write-blocking ({@code block-job-change}, QEMU 8.2+). */
+    static boolean canSwitchMode(ferry.qmp.QmpClient qmp) {
+        for (var c : qmp.execute("query-commands", null)) {
+            if (c.path("name").asText().equals("block-job-change")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The guest's write rate per drive (bytes/s), from QEMU's counters over {@code window}. */
@@ -181,6 +198,13 @@ final class DiskMirror {
      */
     void activate() {
         ctx.journal().step(MigrationStep.MIRROR_ACTIVE, "mirrors write-blocking");
+        if (!canSwitchMode(qmp)) {
+            // a QEMU without block-job-change (7.2) started every mirror write-blocking, and reports no
+            // actively-synced (QEMU 8.2 brought both): ready in that mode means every write reaches the target
+            ctx.log().info("all mirroring jobs are ready and were write-blocking from the start: guest writes reach "
+                    + "node '%s' before they complete", ctx.targetName());
+            return;
+        }
         for (LocalDisk d : started) {
             if (!blocking.contains(d.job())) {
                 qmp.call(Commands.BLOCK_JOB_CHANGE, new BlockJobChangeOptions.Mirror(d.job(),

@@ -105,6 +105,11 @@ public final class LocalTarget implements TargetNode {
     }
 
     @Override
+    public QemuOffer qemuOffer() {
+        return QemuOffer.of(node.qemu());
+    }
+
+    @Override
     public Endpoint startIncoming(VmDefinition vm, Set<String> capabilities, ObjectNode parameters, String source,
                                   boolean wantTls) {
         List<String> unknown = new ArrayList<>();

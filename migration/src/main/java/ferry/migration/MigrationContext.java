@@ -14,13 +14,14 @@ import java.util.Map;
  *
  * @param online   the VM runs (or is paused) on the source: phase 2 moves it live
  * @param features   what the source QEMU offers; null for an offline migration
+ * @param targetFeatures what the target's QEMU offers (asked of it in prepare); null for an offline migration
  * @param localDisks the local volumes a live migration mirrors (empty without {@code --with-local-disks})
  * @param dropped    the drive indexes of local cdroms that {@code --force} drops: ejected before the target starts
  * @param tls        this node's credentials when the streams go over TLS; null for plain TCP
  */
 record MigrationContext(ClusterStore store, LocalNode local, Volumes volumes, MigrationRequest req, String taskId,
                         TaskLog log, VmDefinition vm, TargetNode target, boolean online, QemuFeatures features,
-                        Journal journal, long startedNanos, List<LocalDisk> localDisks,
+                        QemuFeatures targetFeatures, Journal journal, long startedNanos, List<LocalDisk> localDisks,
                         List<Integer> dropped, NodeTls tls) {
 
     /** The VM as the target runs it: each mirrored disk on its target storage, each dropped cdrom empty. */

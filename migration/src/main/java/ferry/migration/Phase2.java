@@ -4,12 +4,10 @@ import ferry.node.NodeException;
 import ferry.node.QemuProcess;
 import ferry.node.VmDefinition;
 import ferry.protocol.Commands;
-import ferry.protocol.MachineInfo;
 import ferry.protocol.MigrateArgs;
 import ferry.protocol.MigrationInfo;
 import ferry.protocol.MigrationStatus;
 import ferry.protocol.QCryptoTLSCredsEndpoint;
-import ferry.protocol.QueryMachinesArgs;
 import ferry.protocol.RunState;
 import ferry.qmp.EventSubscription;
 import ferry.qmp.QmpClient;
@@ -83,7 +81,8 @@ final class Phase2 {
         Tuning tuning = ctx.req().tuning();
         Set<String> srcCaps = ctx.features().capabilities();
         ConvergencePolicy policy = Policies.create(ctx.req().policy(), new Policies.Context(ctx.vm().memoryMiB(),
-                ctx.vm().vcpus(), bw, ctx.downtimeMs(), ctx.maxDurationMs(bw), limits, srcCaps, srcCaps,
+                ctx.vm().vcpus(), bw, ctx.downtimeMs(), ctx.maxDurationMs(bw), limits, srcCaps,
+                QemuVersions.usableOnTarget(ctx.features(), ctx.targetFeatures(), ctx.log()),
                 useDirtyLimit(src)));
         ConvergencePolicy.Setup setup = policy.setup();
         for (var c : setup.capabilities().entrySet()) {
@@ -312,19 +311,19 @@ final class Phase2 {
     }
 
     /**
-     * The target must start the same virtual hardware: a machine alias such as "pc" is resolved to
-     * the versioned type the source QEMU runs (e.g. "pc-i440fx-10.0").
+     * The target must start the same virtual hardware: the machine type the source QEMU runs, asked
+     * of it (e.g. "pc-i440fx-7.2" for a VM defined with "pc" on QEMU 7.2, even when the VM moved
+     * there from a newer QEMU), never the alias resolved again on the target's QEMU.
      */
     private VmDefinition pinMachine(QemuProcess src) {
         VmDefinition vm = ctx.targetVm();
-        for (MachineInfo m : src.qmp().call(Commands.QUERY_MACHINES, QueryMachinesArgs.builder().build())) {
-            if (vm.machine().equals(m.alias())) {
-                ctx.log().info("pinned machine type '%s' (%s), CPU model '%s'", m.name(), vm.machine(), vm.cpu());
-                return new VmDefinition(vm.vmid(), vm.name(), vm.memoryMiB(), vm.vcpus(), m.name(), vm.cpu(), vm.boot(),
-                        vm.disks(), vm.accel(), vm.migration());
-            }
+        String runs = QemuFeatures.machineOf(src);
+        if (runs.equals(vm.machine())) {
+            return vm;
         }
-        return vm;
+        ctx.log().info("pinned machine type '%s' (%s), CPU model '%s'", runs, vm.machine(), vm.cpu());
+        return new VmDefinition(vm.vmid(), vm.name(), vm.memoryMiB(), vm.vcpus(), runs, vm.cpu(), vm.boot(),
+                vm.disks(), vm.accel(), vm.migration());
     }
 
     // ---- cleanup: the VM stays where it was ----------------------------------------------------

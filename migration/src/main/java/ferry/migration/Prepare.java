@@ -93,13 +93,29 @@ final class Prepare {
             checkMemory(req, vm, info);
         }
         DiskPlan disks = checkStorages(settled, vm, running, info, target);
-        String mine = local.qemu().version();
-        if (compareVersions(info.qemuVersion(), mine) < 0) {
-            throw new MigrationRefused("target node '" + req.target() + "' runs QEMU " + info.qemuVersion()
-                    + ", older than QEMU " + mine + " here; a migration may only go to the same or a newer QEMU");
+        QemuOffer theirs;
+        try {
+            theirs = target.qemuOffer();
+        } catch (RuntimeException e) {
+            throw new MigrationRefused("target node '" + req.target() + "' did not say what its QEMU offers: "
+                    + e.getMessage());
+        }
+        QemuVersions.checkMachine(vm, running ? QemuFeatures.machineOf(local.running(req.vmid()).orElseThrow(() ->
+                new MigrationRefused("VM " + req.vmid() + " stopped running on node '" + here + "'"))) : vm.machine(),
+                running, here, local.qemu().version(), req.target(), theirs);
+        QemuFeatures targetFeatures = running ? theirs.features(req.target()) : null;
+        if (running && !disks.moved().isEmpty() && settled.disks().mirrorMode().equals("background")
+                && !DiskMirror.canSwitchMode(local.running(req.vmid()).orElseThrow().qmp())) {
+            throw new MigrationRefused("VM " + req.vmid() + ": QEMU " + local.qemu().version() + " on node '" + here
+                    + "' lacks block-job-change (QEMU 8.2 and newer have it), so a background mirror could never turn "
+                    + "write-blocking; use --mirror-mode write-blocking or auto");
+        }
+        if (running) {
+            QemuVersions.checkBothEnds(settled, features, targetFeatures);
         }
         Journal journal = new Journal(store, taskId, req.vmid(), here, req.target(), 0, hook);
-        return new MigrationContext(store, local, volumes, settled, taskId, log, vm, target, running, features, journal,
+        return new MigrationContext(store, local, volumes, settled, taskId, log, vm, target, running, features,
+                targetFeatures, journal,
                 System.nanoTime(), disks.moved(), disks.dropped(), req.noTls() ? null : tls.get());
     }
 
@@ -293,18 +309,5 @@ final class Prepare {
                         + " there or choose another storage with --target-storage");
             }
         }
-    }
-
-    static int compareVersions(String a, String b) {
-        String[] x = a.split("\\.");
-        String[] y = b.split("\\.");
-        for (int i = 0; i < Math.max(x.length, y.length); i++) {
-            int p = i < x.length ? Integer.parseInt(x[i]) : 0;
-            int q = i < y.length ? Integer.parseInt(y[i]) : 0;
-            if (p != q) {
-                return Integer.compare(p, q);
-            }
-        }
-        return 0;
     }
 }

@@ -1,6 +1,7 @@
 package ferry.migration;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.node.QemuProcess;
 import ferry.protocol.Commands;
 import java.util.ArrayList;
@@ -19,7 +20,7 @@ record QemuFeatures(String node, String version, Set<String> capabilities, Set<S
     /** The QEMU release that brought each item, for messages about an older QEMU. */
     private static final Map<String, String> SINCE = Map.of("multifd", "4.0", "zero-page-detection", "9.0",
             "switchover-ack", "8.1", "avail-switchover-bandwidth", "8.2", "dirty-limit", "8.1",
-            "postcopy-preempt", "8.0", "multifd-compression", "5.0");
+            "postcopy-preempt", "7.2", "multifd-compression", "5.0", "mapped-ram", "9.0", "multifd-qatzip-level", "9.2");
 
     /** @param compressions whether to read the compression methods too (from the whole schema: only when asked) */
     static QemuFeatures of(QemuProcess q, String node, String version, boolean compressions) {
@@ -76,8 +77,27 @@ record QemuFeatures(String node, String version, Set<String> capabilities, Set<S
         return null;
     }
 
-    /** What the tuning needs that this QEMU lacks, in words naming the option; empty when it has it all. */
+    /**
+     * The machine type this QEMU runs, e.g. {@code pc-i440fx-7.2} for a VM defined with "pc": what
+     * the target must start, whatever the alias means on the target's QEMU.
+     */
+    static String machineOf(QemuProcess q) {
+        ObjectNode args = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode()
+                .put("path", "/machine").put("property", "type");
+        String type = q.qmp().execute("qom-get", args).asText();
+        return type.endsWith("-machine") ? type.substring(0, type.length() - "-machine".length()) : type;
+    }
+
+    /** What the tuning needs that this QEMU, the source, lacks, in words naming the option; empty when it has it all. */
     List<String> lacks(Tuning t) {
+        return lacks(t, false);
+    }
+
+    /**
+     * @param target this QEMU receives: only what the stream's format depends on counts
+     *               (throttles, switch-over bandwidth and the pause act on the source alone)
+     */
+    List<String> lacks(Tuning t, boolean target) {
         List<String> out = new ArrayList<>();
         if (t.multifd()) {
             needCap(out, "multifd", "--multifd");
@@ -104,6 +124,9 @@ record QemuFeatures(String node, String version, Set<String> capabilities, Set<S
         if (t.switchoverAck() || t.returnPath()) {
             needCap(out, "return-path", t.returnPath() ? "--return-path" : "--switchover-ack");
         }
+        if (target) {
+            return out;
+        }
         if (t.availSwitchoverMiBps() != null) {
             needParam(out, "avail-switchover-bandwidth", "--switchover-bandwidth");
         }
@@ -116,7 +139,7 @@ record QemuFeatures(String node, String version, Set<String> capabilities, Set<S
         return out;
     }
 
-    private void needCap(List<String> out, String cap, String option) {
+    void needCap(List<String> out, String cap, String option) {
         if (!capabilities.contains(cap)) {
             out.add(where() + " lacks migration capability '" + cap + "' (" + option + ")" + since(cap));
         }

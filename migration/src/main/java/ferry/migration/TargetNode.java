@@ -77,6 +77,9 @@ public interface TargetNode {
     /** Answers only when the target is reachable and accepts this node's certificate (mutual TLS). */
     Info probe();
 
+    /** What the target's QEMU offers a migration (asked of that QEMU; the first call may take a second). */
+    QemuOffer qemuOffer();
+
     /**
      * Starts the VM's QEMU paused and waiting for the stream, with those of {@code capabilities}
      * (wire names) on that its QEMU has and with {@code parameters} (only what decoding the stream

@@ -16,6 +16,7 @@ abstract class ForwardingTarget implements TargetNode {
 
     @Override public String name() { return real.name(); }
     @Override public Info probe() { return real.probe(); }
+    @Override public QemuOffer qemuOffer() { return real.qemuOffer(); }
     @Override public QemuState state(int vmid) { return real.state(vmid); }
     @Override public Endpoint startIncoming(VmDefinition vm, Set<String> caps, ObjectNode params, String source,
                                             boolean tls) {

@@ -93,6 +93,7 @@ class RefusalTest {
                 public String name() { return n; }
                 public Info probe() { throw new IllegalStateException("connection refused (127.0.0.1:2)"); }
                 public QemuState state(int id) { throw new AssertionError(); }
+                public QemuOffer qemuOffer() { throw new AssertionError(); }
                 public Endpoint startIncoming(VmDefinition v, java.util.Set<String> c,
                         com.fasterxml.jackson.databind.node.ObjectNode p, String s, boolean t) { throw new AssertionError(); }
                 public Endpoint recover(int id) { throw new AssertionError(); }

@@ -34,15 +34,20 @@ final class TwoNodes implements AutoCloseable {
     final LocalNode b;
 
     TwoNodes(Path dir) throws IOException {
+        this(dir, null, null);
+    }
+
+    /** Nodes whose VMs run with these QEMUs (null: the installed one), e.g. QEMU 7.2 on a and 10.0 on b. */
+    TwoNodes(Path dir, QemuBinary qemuA, QemuBinary qemuB) throws IOException {
         this.dir = dir;
         store = DirectoryClusterStore.create(dir.resolve("cluster"), "test", List.of(
                 new NodeInfo("a", "127.0.0.1:1", "127.0.0.1"), new NodeInfo("b", "127.0.0.1:2", "127.0.0.1")));
         Files.createDirectories(dir.resolve("shared"));
-        a = node("a");
-        b = node("b");
+        a = node("a", qemuA == null ? qemu : qemuA);
+        b = node("b", qemuB == null ? qemu : qemuB);
     }
 
-    private LocalNode node(String name) throws IOException {
+    private LocalNode node(String name, QemuBinary qemu) throws IOException {
         Path local = Files.createDirectories(dir.resolve("local-" + name));
         Path other = Files.createDirectories(dir.resolve("other-" + name));
         return new LocalNode(name, qemu, Map.of("shared", new Storage("shared", dir.resolve("shared"), true),

@@ -201,7 +201,9 @@ public final class QemuProcess implements AutoCloseable {
         }
 
         List<String> commandLine() {
-            List<String> cmd = new ArrayList<>(List.of(binary.path().toString(), "-name", "guest=" + name,
+            List<String> cmd = new ArrayList<>(List.of(binary.path().toString()));
+            cmd.addAll(binary.dataArgs());
+            cmd.addAll(List.of("-name", "guest=" + name,
                     "-machine", machine, "-m", memoryMiB + "M", "-nodefaults", "-no-user-config", "-display", "none",
                     "-qmp", "unix:" + runDir.resolve("qmp.sock") + ",server=on,wait=off",
                     "-pidfile", runDir.resolve("qemu.pid").toString(),
@@ -221,8 +223,10 @@ public final class QemuProcess implements AutoCloseable {
                 Files.createDirectories(runDir);
                 Files.deleteIfExists(sock);
                 Path log = runDir.resolve("qemu.log");
-                p = new ProcessBuilder(commandLine()).redirectErrorStream(true)
-                        .redirectOutput(log.toFile()).start();
+                ProcessBuilder pb = new ProcessBuilder(commandLine()).redirectErrorStream(true)
+                        .redirectOutput(log.toFile());
+                binary.environment(pb.environment());
+                p = pb.start();
             } catch (IOException e) {
                 throw new NodeException("cannot start " + binary.path() + " in " + runDir + ": " + e.getMessage(), e);
             }

@@ -49,8 +49,36 @@ public final class Binding {
 
     /** Every difference between the binding and QEMU {@link #differencesRecordedFor()}, with its reason. */
     public static List<KnownDifference> knownDifferences() {
+        return differencesIn(differencesFile());
+    }
+
+    /** The older QEMU releases whose differences are recorded too (a file qemu-VERSION-differences.json each). */
+    public static final List<String> OLDER_RECORDED = List.of("7.2");
+
+    /**
+     * The differences recorded for QEMU {@code majorMinor} (e.g. "7.2": what it lacks of the binding,
+     * with the release that brought each); the 10.0 ones for any release without a file of its own.
+     */
+    public static List<KnownDifference> knownDifferences(String majorMinor) {
+        return OLDER_RECORDED.contains(majorMinor) ? differencesIn(olderFile(majorMinor)) : knownDifferences();
+    }
+
+    /** The bound commands QEMU {@code majorMinor} does not have, as recorded (empty for 10.0). */
+    public static List<String> commandsMissingIn(String majorMinor) {
+        List<String> out = new ArrayList<>();
+        if (OLDER_RECORDED.contains(majorMinor)) {
+            olderFile(majorMinor).path("commands_missing").forEach(c -> out.add(c.path("name").asText()));
+        }
+        return out;
+    }
+
+    private static JsonNode olderFile(String majorMinor) {
+        return resource("qemu-" + majorMinor + "-differences.json");
+    }
+
+    private static List<KnownDifference> differencesIn(JsonNode file) {
         List<KnownDifference> out = new ArrayList<>();
-        for (JsonNode d : differencesFile().path("differences")) {
+        for (JsonNode d : file.path("differences")) {
             out.add(new KnownDifference(d.path("path").asText(), Conformance.Kind.valueOf(d.path("kind").asText()),
                     d.path("reason").asText()));
         }
@@ -58,9 +86,13 @@ public final class Binding {
     }
 
     private static JsonNode differencesFile() {
-        try (InputStream in = Binding.class.getResourceAsStream("qemu-differences.json")) {
+        return resource("qemu-differences.json");
+    }
+
+    private static JsonNode resource(String name) {
+        try (InputStream in = Binding.class.getResourceAsStream(name)) {
             if (in == null) {
-                throw new IllegalStateException("qemu-differences.json is missing from the ferry-protocol jar");
+                throw new IllegalStateException(name + " is missing from the ferry-protocol jar");
             }
             return QapiJson.mapper().readTree(in);
         } catch (IOException e) {

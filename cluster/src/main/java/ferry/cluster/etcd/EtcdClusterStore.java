@@ -214,6 +214,15 @@ public final class EtcdClusterStore implements ClusterStore {
         return next;
     }
 
+    @Override
+    public ClusterConfig setQemu(String node, ferry.cluster.NodeQemu qemu) {
+        ClusterConfig next = changeConfig("set the QEMU of node '" + node + "' of cluster '" + config.name() + "'",
+                now -> now.withQemu(node, qemu), now -> false);
+        log.info("node '{}' of cluster '{}' runs QEMU {} (in etcd)", node, next.name(),
+                qemu == null ? "installed" : qemu.binary());
+        return next;
+    }
+
     /**
      * Changes the config only over the revision it read: of two racing changes one writes, the
      * other reads again and applies itself to what the first wrote. {@code ours} recognises our
