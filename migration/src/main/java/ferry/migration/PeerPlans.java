@@ -61,8 +61,7 @@ final class PeerPlans {
         double pass = in.ramBytes() * (1 - in.zeroShare());
         double t = 0;
         double bytes = 0;
-        double throttle = 0;
-        int high = 0;
+        AutoConverge ac = new AutoConverge();
         long downtime = OvirtPolicy.INITIAL_DOWNTIME_MS;
         double nextLook = intervalMs / 1000.0;
         long firstIteration = -1;
@@ -79,7 +78,7 @@ final class PeerPlans {
                 t += seconds;
                 return new Plan.Prediction("ovirt", true, seconds * 1000 <= in.maxDowntimeMs(), n, (long) bytes, t,
                         seconds * 1000, String.format(Locale.ROOT, "converges at a downtime limit of %d ms%s", downtime,
-                        throttle > 0 ? String.format(Locale.ROOT, ", the guest throttled to %.0f%%", (1 - throttle) * 100)
+                        ac.throttle > 0 ? String.format(Locale.ROOT, ", the guest throttled to %.0f%%", (1 - ac.throttle) * 100)
                                 : ""));
             }
             // VDSM's looks during this pass see QEMU's dirty-sync count n
@@ -97,7 +96,7 @@ final class PeerPlans {
                             return new Plan.Prediction("ovirt", false, false, n, (long) sent, nextLook,
                                     pass / link * 1000, String.format(Locale.ROOT, "aborted after the Minimal downtime "
                                             + "schedule at %.0f s (downtime limit %d ms, guest throttled to %.0f%%)",
-                                    nextLook, downtime, (1 - throttle) * 100));
+                                    nextLook, downtime, (1 - ac.throttle) * 100));
                         }
                         downtime = step.downtimeMs();
                     }
@@ -106,14 +105,66 @@ final class PeerPlans {
             }
             t += seconds;
             bytes += pass;
-            double dirtied = Math.min(m.workingSetBytes(), in.dirtyBytesPerS() * (1 - throttle) * seconds);
-            if (dirtied > TRIGGER_SHARE * pass && ++high >= 2) {
-                high = 0;
-                throttle = throttle == 0 ? THROTTLE_INITIAL : Math.min(THROTTLE_MAX, throttle + THROTTLE_STEP);
-            }
+            double dirtied = Math.min(m.workingSetBytes(), in.dirtyBytesPerS() * (1 - ac.throttle) * seconds);
+            ac.afterPass(dirtied, pass);
             pass = dirtied;
         }
         return new Plan.Prediction("ovirt", false, false, MAX_SIMULATED_PASSES, (long) bytes, t, pass / link * 1000,
                 "no pass fits and VDSM never saw the passes it needs to go on with its schedule");
+    }
+
+    /**
+     * Proxmox's algorithm as {@link ClassicPolicy} runs it, pass by pass: auto-converge throttles as
+     * QEMU does, and the downtime limit doubles (up to its cap) about every {@link Plan#CLASSIC_STEP_S}
+     * seconds that pre-copy goes on; QEMU completes when a pass fits the limit, or the time limit ends it.
+     */
+    static Plan.Prediction classic(Plan.Inputs in) {
+        double link = in.ramLinkBytesPerS();
+        PrecopyModel m = in.model(in.dirtyBytesPerS());
+        double limitS = in.ramTimeMs() / 1000.0;
+        double pass = in.ramBytes() * (1 - in.zeroShare());
+        double t = 0;
+        double bytes = 0;
+        long downtime = Migration.DEFAULT_DOWNTIME_MS;
+        double nextDoubling = Plan.CLASSIC_STEP_S;
+        AutoConverge ac = new AutoConverge();
+        for (int n = 1; n <= MAX_SIMULATED_PASSES; n++) {
+            double seconds = pass / link;
+            if (pass <= link * downtime / 1000.0) {
+                return new Plan.Prediction("classic", true, seconds * 1000 <= in.maxDowntimeMs(), n, (long) (bytes + pass),
+                        t + seconds, seconds * 1000, String.format(Locale.ROOT, "converges at a downtime limit of %d ms%s",
+                        downtime, ac.throttle > 0 ? String.format(Locale.ROOT, ", the guest throttled to %.0f%%",
+                                (1 - ac.throttle) * 100) : ""));
+            }
+            if (t + seconds > limitS) {
+                return new Plan.Prediction("classic", false, false, n, (long) (bytes + (limitS - t) * link), limitS,
+                        seconds * 1000, String.format(Locale.ROOT, "not converged within %.0f s (downtime limit %d ms, "
+                        + "the guest throttled to %.0f%%)", limitS, downtime, (1 - ac.throttle) * 100));
+            }
+            t += seconds;
+            bytes += pass;
+            while (t >= nextDoubling && downtime < Plan.CLASSIC_CAP_MS) {
+                downtime = Math.min(Plan.CLASSIC_CAP_MS, downtime * 2);
+                nextDoubling += Plan.CLASSIC_STEP_S;
+            }
+            double dirtied = Math.min(m.workingSetBytes(), in.dirtyBytesPerS() * (1 - ac.throttle) * seconds);
+            ac.afterPass(dirtied, pass);
+            pass = dirtied;
+        }
+        return new Plan.Prediction("classic", false, false, MAX_SIMULATED_PASSES, (long) bytes, t, pass / link * 1000,
+                "no pass fits the downtime limit");
+    }
+
+    /** QEMU's auto-converge: every second sync whose dirtied bytes exceed half of what the pass sent raises the throttle. */
+    private static final class AutoConverge {
+        double throttle;
+        private int high;
+
+        void afterPass(double dirtied, double sent) {
+            if (dirtied > TRIGGER_SHARE * sent && ++high >= 2) {
+                high = 0;
+                throttle = throttle == 0 ? THROTTLE_INITIAL : Math.min(THROTTLE_MAX, throttle + THROTTLE_STEP);
+            }
+        }
     }
 }

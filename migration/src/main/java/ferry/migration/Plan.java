@@ -166,7 +166,7 @@ public record Plan(Inputs inputs, List<Prediction> strategies, String recommende
         List<Prediction> out = new ArrayList<>();
         out.add(precopy("qemu-default", in, in.dirtyBytesPerS(), QEMU_DEFAULT_DOWNTIME_MS,
                 "QEMU's 300 ms downtime limit, nothing else changed"));
-        out.add(classic(in));
+        out.add(PeerPlans.classic(in));
         Prediction pre = precopy("budget:precopy", in, in.dirtyBytesPerS(), in.maxDowntimeMs(),
                 "downtime limit raised up to the budget");
         out.add(pre);
@@ -261,29 +261,6 @@ public record Plan(Inputs inputs, List<Prediction> strategies, String recommende
                 p.downtimeMs(), note);
     }
 
-    private static Prediction classic(Inputs in) {
-        PrecopyModel m = in.model(in.dirtyBytesPerS());
-        double start = Migration.DEFAULT_DOWNTIME_MS;
-        PrecopyModel.Prediction first = m.predict(start, MAX_PASSES);
-        if (first.converges()) {
-            return fromModel("classic", in, first, "converges at the first downtime limit of " + (long) start + " ms");
-        }
-        double needed = m.downtimeNeededMs(MAX_PASSES);
-        double downtime = start;
-        int doublings = 0;
-        while (downtime < needed && downtime < CLASSIC_CAP_MS) {
-            downtime *= 2;
-            doublings++;
-        }
-        double firstPass = in.ramBytes() * (1 - in.zeroShare()) / in.ramLinkBytesPerS();
-        double seconds = firstPass + doublings * CLASSIC_STEP_S;
-        boolean converges = downtime >= needed && seconds * 1000 <= in.ramTimeMs();
-        return new Prediction("classic", converges, converges && downtime <= in.maxDowntimeMs(),
-                (int) Math.ceil(seconds / Math.max(0.1, needed / 1000)), (long) (seconds * in.ramLinkBytesPerS()), seconds,
-                Math.min(downtime, needed), String.format(Locale.ROOT, "%d doublings of the downtime limit to %.0f ms",
-                doublings, downtime));
-    }
-
     /** Auto-converge cuts the dirty rate by the throttle share; the smallest 10% step that converges wins. */
     private static Prediction throttled(Inputs in) {
         Prediction last = null;
@@ -326,11 +303,5 @@ public record Plan(Inputs inputs, List<Prediction> strategies, String recommende
     /** What the guest dirties while {@code pass} bytes are on the wire, at most its working set. */
     private static double dirtiedDuring(Inputs in, double pass) {
         return Math.min(in.model(in.dirtyBytesPerS()).workingSetBytes(), in.dirtyBytesPerS() * pass / in.ramLinkBytesPerS());
-    }
-
-    private static Prediction fromModel(String name, Inputs in, PrecopyModel.Prediction p, String note) {
-        boolean inTime = p.converges() && p.seconds() * 1000 <= in.ramTimeMs();
-        return new Prediction(name, inTime, inTime && p.downtimeMs() <= in.maxDowntimeMs(), p.passes(), p.bytes(),
-                p.seconds(), p.downtimeMs(), note);
     }
 }

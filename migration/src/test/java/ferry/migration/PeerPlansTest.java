@@ -70,4 +70,21 @@ class PeerPlansTest {
         assertThat(o.seconds()).isEqualTo(60);
         assertThat(o.note()).contains("within the 60 s asked for");
     }
+
+    /**
+     * Classic on S3 (recorded: completed in 26.1 s, throttled to 20%, at a 27 ms downtime): its
+     * auto-converge catches the guest within the time limit, which a model of its doublings alone
+     * called "not converged after 76 s".
+     */
+    @Test
+    void classicsAutoConvergeCatchesS3WithinTheTimeLimit() {
+        Plan.Prediction c = plan(48, 64, false).forPolicy("classic");
+        assertThat(c.converges()).as(c.note()).isTrue();
+        assertThat(c.note()).contains("throttled");
+        assertThat(c.seconds()).as(c.note()).isBetween(10.0, 40.0);
+        // and an idle guest converges at the first limit, untouched
+        Plan.Prediction idle = plan(0.1, 1, false).forPolicy("classic");
+        assertThat(idle.converges()).isTrue();
+        assertThat(idle.note()).contains("100 ms").doesNotContain("throttled");
+    }
 }
