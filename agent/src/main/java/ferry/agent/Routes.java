@@ -100,6 +100,8 @@ final class Routes {
             o.put("mem_total_bytes", ferry.node.HostMemory.now().totalBytes())
                     .put("mem_available_bytes", m.availableBytes()).put("mem_reserved_bytes", m.reservedBytes())
                     .put("mem_for_vms_bytes", m.forVms());
+            // the evacuation this agent runs now, for the UI of any node to link to
+            evacuations.running().ifPresent(e -> o.put("evacuation", e.id()));
             NodeLease l = lease;
             if (l != null) {
                 o.putObject("lease").put("held", l.held()).put("ttl_s", leaseTtl.toSeconds()).put("retaken", l.renewals());
