@@ -33,7 +33,8 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * its chart gain points and its bar reach 100 % without going back, and finds the VM on the
  * target and the migration in the VM's history. A second test evacuates a node from the cluster
  * page. The screenshots stay in target/ui-migration.png, target/ui-cluster.png and
- * target/ui-evacuate-dialog.png, target/ui-evacuation.png (~45 s and ~20 s, a third of the first the guest filling its memory).
+ * target/ui-evacuate-dialog.png, target/ui-evacuation.png (~45 s and ~15 s, a third of the first
+ * the guest filling its memory).
  * Skipped, with the reason, where Chromium or its driver is not installed.
  */
 @Timeout(180)
@@ -50,9 +51,7 @@ class AgentUiTest {
 
     @Test
     void aLiveMigrationFromTheDialogWatchedToTheEnd() throws Exception {
-        Assumptions.assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(DRIVER),
-                "Chromium is not installed (" + CHROMIUM + ", " + DRIVER + "): apt-get install chromium chromium-driver "
-                        + "(scripts/install-deps does)");
+        assumeChromium();
         try (LocalCluster c = new LocalCluster(dir.resolve("c"), "a", "b")) {
             AgentClient a = c.defineOnA(100, "calm", AgentMetricsTest.CALM);
             a.post("/api/v1/vms/100/start", null);
@@ -177,9 +176,7 @@ class AgentUiTest {
      */
     @Test
     void aNodeEvacuatedFromTheClusterPageWithAConfirmation() throws Exception {
-        Assumptions.assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(DRIVER),
-                "Chromium is not installed (" + CHROMIUM + ", " + DRIVER + "): apt-get install chromium chromium-driver "
-                        + "(scripts/install-deps does)");
+        assumeChromium();
         try (LocalCluster c = new LocalCluster(dir.resolve("c"), "a", "b")) {
             AgentClient a = c.defineOnA(101, "evacuee", AgentMetricsTest.CALM);
             a.post("/api/v1/vms/101/start", null);
@@ -233,6 +230,12 @@ class AgentUiTest {
                 browser.quit();
             }
         }
+    }
+
+    static void assumeChromium() {
+        Assumptions.assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(DRIVER),
+                "Chromium is not installed (" + CHROMIUM + ", " + DRIVER + "): apt-get install chromium chromium-driver "
+                        + "(scripts/install-deps does)");
     }
 
     private static void screenshot(WebDriver browser, Path file) throws java.io.IOException {
