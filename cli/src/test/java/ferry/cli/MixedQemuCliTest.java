@@ -21,7 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A cluster whose node 'old' runs Debian's QEMU 7.2 and 'new' the installed 10.0, through the CLI:
- * set-qemu, doctor --node, cluster status, a live migration 7.2 -> 10.0 and the refusal back.
+ * set-qemu, doctor --node, cluster status, a live migration 7.2 -> 10.0 and back, the refusal of an
+ * option 7.2 lacks, and the upgrade path: the 7.2 node evacuated onto the 10.0 one.
  */
 @Timeout(180)
 class MixedQemuCliTest {
@@ -92,6 +93,19 @@ class MixedQemuCliTest {
             r = ferry(dir, "migrate", "100", "old", "--online", "--json");
             assertThat(r.code()).as(r.both()).isZero();
             assertThat(r.json().path("status").asText()).isEqualTo("completed");
+
+            // the upgrade path: empty the 7.2 node onto the 10.0 one, then it may be upgraded
+            r = ferry(dir, "node", "evacuate", "old", "--to", "new", "--json");
+            assertThat(r.code()).as(r.both()).isZero();
+            JsonNode moved = r.json().path("vms").get(0);
+            assertThat(moved.path("vmid").asInt()).isEqualTo(100);
+            assertThat(moved.path("target").asText()).isEqualTo("new");
+            assertThat(moved.path("outcome").asText()).isEqualTo("completed");
+            try (ClusterStore s = new ClusterLayout(dir).open()) {
+                assertThat(s.vm(100).orElseThrow().owner()).isEqualTo("new");
+                assertThat(s.currentConfig().node("old").orElseThrow().maintenance()).isTrue();
+            }
+            assertThat(ferry(dir, "node", "resume", "old").code()).isZero();
             assertThat(ferry(dir, "vm", "stop", "100").code()).isZero();
         } finally {
             neu.close();

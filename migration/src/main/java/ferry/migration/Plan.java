@@ -255,7 +255,8 @@ public record Plan(Inputs inputs, List<Prediction> strategies, String recommende
     private static Prediction precopy(String name, Inputs in, double dirty, double downtimeMs, String note) {
         PrecopyModel.Prediction p = in.model(dirty).predict(downtimeMs, MAX_PASSES);
         boolean inTime = p.converges() && p.seconds() * 1000 <= in.ramTimeMs();
-        double seconds = inTime ? p.seconds() : Math.min(p.seconds(), in.ramTimeMs() / 1000.0);
+        // pre-copy that does not converge in time runs until the time limit stops it
+        double seconds = inTime ? p.seconds() : in.ramTimeMs() / 1000.0;
         long bytes = inTime ? p.bytes() : (long) (seconds * in.ramLinkBytesPerS());
         return new Prediction(name, inTime, inTime && p.downtimeMs() <= in.maxDowntimeMs(), p.passes(), bytes, seconds,
                 p.downtimeMs(), note);
