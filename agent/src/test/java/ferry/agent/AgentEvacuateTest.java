@@ -117,6 +117,43 @@ class AgentEvacuateTest {
     }
 
     @Test
+    void aCancelledEvacuationStartsNoFurtherVmAndSaysSo() throws Exception {
+        try (LocalCluster c = new LocalCluster(dir.resolve("c"), "a", "b")) {
+            AgentClient a = c.defineOnA(111, "first", AgentMetricsTest.CALM);
+            c.defineOnA(112, "second", AgentMetricsTest.CALM);
+            a.post("/api/v1/vms/111/start", null);
+            a.post("/api/v1/vms/112/start", null);
+            // one at a time, 128 MiB at 8 MiB/s: the first takes seconds, the cancel comes in milliseconds
+            String id = a.post("/api/v1/nodes/a/evacuate", Map.of("parallel", 1, "bwlimit", 8, "allow_postcopy", true))
+                    .path("id").asText();
+            assertThat(a.get("/api/v1/node").path("evacuation").asText()).isEqualTo(id);
+            AgentClient.AgentException again = refusal(() -> a.post("/api/v1/nodes/a/evacuate", Map.of()));
+            assertThat(again.status()).isEqualTo(409);
+            assertThat(again.getMessage()).contains("already being evacuated by task " + id);
+            a.post("/api/v1/tasks/" + id + "/cancel", null);
+            JsonNode done = c.await("a", id, Duration.ofSeconds(90));
+
+            assertThat(done.path("status").asText()).as(done.toString()).isEqualTo("failed");
+            List<String> outcomes = new ArrayList<>();
+            for (JsonNode row : done.path("result").path("vms")) {
+                outcomes.add(row.path("outcome").asText());
+                if (row.path("outcome").asText().equals("not-started")) {
+                    assertThat(row.path("error").asText()).contains("run it again");
+                    int vmid = row.path("vmid").asInt();
+                    assertThat(a.get("/api/v1/vms/" + vmid).path("owner").asText()).isEqualTo("a");
+                    assertThat(a.get("/api/v1/vms/" + vmid).path("status").asText()).isEqualTo("running");
+                }
+            }
+            System.out.println("cancelled evacuation: " + outcomes);
+            assertThat(outcomes).hasSize(2).contains("not-started").allMatch(o -> o.equals("completed")
+                    || o.equals("not-started"));
+            assertThat(a.get("/api/v1/tasks/" + id + "/log?from=0").path("lines").toString())
+                    .contains("no further VM will be started");
+            assertThat(a.get("/api/v1/node").has("evacuation")).isFalse();
+        }
+    }
+
+    @Test
     void aNodeCertificateMayReadItsPeersRunningTasksAndNothingMoreOfTheEvacuation() throws Exception {
         try (LocalCluster c = new LocalCluster(dir.resolve("c"), "a", "b")) {
             AgentClient b = new AgentClient(c.address("a"), AgentCredentials.node(c.layout.dir(), "b"));
