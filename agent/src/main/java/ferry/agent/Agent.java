@@ -76,7 +76,7 @@ public final class Agent implements AutoCloseable {
         // before PeerAccess: a client without a certificate gets in only with one of the cluster's secrets
         http.beforeMatched(gate::check);
         http.exception(BrowserGate.Refused.class, (e, ctx) -> ctx.status(e.status()).json(Routes.error(e.getMessage())));
-        this.routes = new Routes(node, store, local, migration, target, tasks, new LockHolders(node, store, tasks, agents));
+        this.routes = new Routes(node, store, local, migration, target, tasks, new LockHolders(node, store, tasks, agents), agents);
         routes.install(http);
         ProgressHistory history = new ProgressHistory();
         tasks.watch(t -> {
@@ -180,6 +180,7 @@ public final class Agent implements AutoCloseable {
     public void close() {
         recoverer.close();
         certificate.close();
+        routes.evacuations().stopAll(); // no new migration starts while the running ones are waited for
         tasks.awaitQuiet(Duration.ofMinutes(10));
         http.stop();
         if (lease != null) {

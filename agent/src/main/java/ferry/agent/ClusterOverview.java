@@ -35,7 +35,7 @@ final class ClusterOverview {
     ObjectNode json() {
         ObjectNode o = JSON.createObjectNode().put("cluster", store.config().name()).put("node", node);
         Set<String> live = store.liveNodes();
-        List<NodeInfo> nodes = store.config().nodes();
+        List<NodeInfo> nodes = store.currentConfig().nodes(); // maintenance flags change while agents run
         List<CompletableFuture<JsonNode>> asked = new ArrayList<>();
         for (NodeInfo n : nodes) {
             // this node's agent too, over its own port: one way to read every node

@@ -27,12 +27,16 @@ final class PeerAccess {
         /** read-only or VM-independent: a migration's prepare, its plan, a lock holder's question */
         ANY,
         /** acts on one VM (its id in the path, the volume's name, or the body): only during its migration */
-        VM
+        VM,
+        /** a listing a node may read only in its cheap, in-memory form: {@code ?status=running} */
+        RUNNING_ONLY
     }
 
     /**
      * Every endpoint a peer agent calls, found by reading AgentClient's TargetNode methods (used by
-     * Migration, Recovery, PeerRecovery and the plan's probe sink) and LockHolders.
+     * Migration, Recovery, PeerRecovery and the plan's probe sink), LockHolders and an evacuation
+     * run by its node's agent (which reads the running migrations of every agent, to count its
+     * slots, and each target's memory: it starts, cancels and changes nothing on a peer).
      */
     private static final Map<String, Rule> NODE_MAY = Map.ofEntries(
             Map.entry("GET /api/v1/node", Rule.ANY),                              // probe
@@ -40,6 +44,7 @@ final class PeerAccess {
             Map.entry("GET /api/v1/qemu", Rule.ANY),                              // qemuOffer
             Map.entry("POST /api/v1/probe-sink", Rule.ANY),                       // plan's link probe
             Map.entry("GET /api/v1/tasks/{id}", Rule.ANY),                        // LockHolders: does the task run?
+            Map.entry("GET /api/v1/tasks", Rule.RUNNING_ONLY),                    // evacuation's slots
             Map.entry("GET /api/v1/incoming/{vmid}", Rule.ANY),                   // state
             Map.entry("POST /api/v1/incoming", Rule.VM),                          // startIncoming
             Map.entry("POST /api/v1/incoming/{vmid}/recover", Rule.VM),           // postcopy recovery
@@ -93,6 +98,11 @@ final class PeerAccess {
             throw new Forbidden("node '" + node + "' refuses " + call + " to " + describe(who) + ": a node's "
                     + "certificate may call only the target side of a migration; this needs the admin's certificate "
                     + "(the ferry CLI)");
+        }
+        if (rule == Rule.RUNNING_ONLY && !"running".equals(ctx.queryParam("status"))) {
+            throw new Forbidden("node '" + node + "' refuses " + call + " to " + describe(who) + " without "
+                    + "?status=running: a node may read only its peers' running tasks (the whole history takes the "
+                    + "admin's certificate)");
         }
         if (rule == Rule.VM) {
             int vmid = vmOf(ctx, call);

@@ -45,6 +45,7 @@ final class Routes {
     private final LockHolders holders;
     private final TaskHistory history;
     private final PeerAccess access;
+    private final EvacuationTasks evacuations;
 
     private volatile NodeLease lease;
     private volatile java.time.Duration leaseTtl;
@@ -56,7 +57,7 @@ final class Routes {
     }
 
     Routes(String node, ClusterStore store, LocalNode local, Migration migration, LocalTarget target, Tasks tasks,
-           LockHolders holders) {
+           LockHolders holders, java.util.function.Function<String, AgentClient> agents) {
         this.node = node;
         this.store = store;
         this.local = local;
@@ -66,6 +67,22 @@ final class Routes {
         this.holders = holders;
         this.history = new TaskHistory(node, store, tasks);
         this.access = new PeerAccess(node, store, Routes::json, Boolean.getBoolean(Agent.ALLOW_PLAIN_STREAMS));
+        this.evacuations = new EvacuationTasks(node, store, tasks, new EvacuationTasks.Migrations() {
+            @Override
+            public JsonNode vms() {
+                return vmList();
+            }
+
+            @Override
+            public Task start(JsonNode request) {
+                return startMigration(request);
+            }
+        }, agents);
+    }
+
+    /** The evacuations this agent runs (stopped before its migrations are waited for at close). */
+    EvacuationTasks evacuations() {
+        return evacuations;
     }
 
     /** The outcome a journal closed by a person's {@code unlock --force} records. */
@@ -83,6 +100,8 @@ final class Routes {
             o.put("mem_total_bytes", ferry.node.HostMemory.now().totalBytes())
                     .put("mem_available_bytes", m.availableBytes()).put("mem_reserved_bytes", m.reservedBytes())
                     .put("mem_for_vms_bytes", m.forVms());
+            // the evacuation this agent runs now, for the UI of any node to link to
+            evacuations.running().ifPresent(e -> o.put("evacuation", e.id()));
             NodeLease l = lease;
             if (l != null) {
                 o.putObject("lease").put("held", l.held()).put("ttl_s", leaseTtl.toSeconds()).put("retaken", l.renewals());
@@ -183,13 +202,33 @@ final class Routes {
             }
             ctx.json(status != null ? history.running() : history.list());
         });
-        app.get("/api/v1/tasks/{id}", ctx -> ctx.json(taskJson(task(ctx))));
-        app.get("/api/v1/tasks/{id}/log", this::taskLog);
+        app.get("/api/v1/tasks/{id}", ctx -> {
+            var e = evacuations.get(ctx.pathParam("id"));
+            ctx.json(e.isPresent() ? evacuations.json(e.get()) : taskJson(task(ctx)));
+        });
+        app.get("/api/v1/tasks/{id}/log", ctx -> {
+            var e = evacuations.get(ctx.pathParam("id"));
+            if (e.isPresent()) {
+                taskLog(ctx, e.get().log(), e.get().result(), e.get()::status);
+            } else {
+                Task t = task(ctx);
+                taskLog(ctx, t.log(), t.result(), t::status);
+            }
+        });
         app.post("/api/v1/tasks/{id}/cancel", ctx -> {
+            var e = evacuations.get(ctx.pathParam("id"));
+            if (e.isPresent()) {
+                e.get().evacuation().stop(); // the migrations under way end on their own (or are cancelled one by one)
+                e.get().log().info("stopping: no further VM will be started; the migrations under way go on");
+                ctx.json(evacuations.json(e.get()));
+                return;
+            }
             Task t = task(ctx);
             t.cancel().cancel("cancelled by the user");
             ctx.json(taskJson(t));
         });
+        app.post("/api/v1/nodes/{node}/evacuate", this::evacuate);
+        app.post("/api/v1/nodes/{node}/resume", this::resumeNode);
         errors(app);
     }
 
@@ -335,7 +374,7 @@ final class Routes {
         return new VmDefinition.Disk(storage, volume, null, null);
     }
 
-    private ArrayNode vmList() {
+    ArrayNode vmList() {
         ArrayNode out = JSON.createArrayNode();
         for (VmRecord r : store.vms()) {
             out.add(vmJson(r));
@@ -459,12 +498,99 @@ final class Routes {
     }
 
     private void startMigration(Context ctx) {
-        MigrationRequest req = migrationRequest(json(ctx), null);
+        ctx.status(202).json(taskJson(startMigration(json(ctx))));
+    }
+
+    /** Prepares and starts a migration from this node (a refusal is thrown before anything changes). */
+    private Task startMigration(JsonNode body) {
+        MigrationRequest req = migrationRequest(body, null);
         String id = tasks.newId(req.vmid());
         TaskLog taskLog = tasks.newLog(id);
         Migration.Prepared prepared = migration.prepare(req, id, taskLog);
-        Task t = tasks.start(id, migration, prepared, taskLog);
-        ctx.status(202).json(taskJson(t));
+        return tasks.start(id, migration, prepared, taskLog);
+    }
+
+    /** The fields of an evacuation's request beside the migration options it gives every VM. */
+    private static final Set<String> EVACUATION_FIELDS = Set.of("to", "all", "parallel", "cluster_limit", "lock_wait");
+    /** Migration fields an evacuation sets itself for each VM. */
+    private static final Set<String> PER_VM_FIELDS = Set.of("vmid", "target", "online", "sample_seconds");
+
+    /**
+     * {@code POST /nodes/{node}/evacuate}: maintenance on, then every VM moved off the node by an
+     * evacuation task of its own agent (the source of every migration: another agent refuses).
+     */
+    private void evacuate(Context ctx) {
+        String asked = knownNode(ctx);
+        if (!asked.equals(node)) {
+            throw new ClusterException(ClusterException.Reason.NOT_OWNER, "node '" + asked + "' is evacuated by its "
+                    + "own agent, the source of its migrations; ask it (https://" + store.config().node(asked)
+                    .orElseThrow().agentAddress() + "), not node '" + node + "'");
+        }
+        JsonNode b = json(ctx);
+        if (!b.isObject()) {
+            throw new BadRequest("an evacuation request is a JSON object (every field may be left out)");
+        }
+        ObjectNode request = JSON.createObjectNode();
+        b.fields().forEachRemaining(f -> {
+            if (!EVACUATION_FIELDS.contains(f.getKey())) {
+                if (!MIGRATION_FIELDS.contains(f.getKey()) || PER_VM_FIELDS.contains(f.getKey())) {
+                    throw new BadRequest("unknown field '" + f.getKey() + "' in the evacuation request; the fields are "
+                            + String.join(", ", java.util.stream.Stream.concat(EVACUATION_FIELDS.stream(),
+                                    MIGRATION_FIELDS.stream().filter(m -> !PER_VM_FIELDS.contains(m))).sorted()
+                                    .toList()));
+                }
+                request.set(f.getKey(), f.getValue());
+            }
+        });
+        migrationRequest(request.deepCopy().put("vmid", 1).put("target", node), null); // the options, checked once
+        List<String> to = new ArrayList<>();
+        if (b.hasNonNull("to")) {
+            if (!b.path("to").isArray()) {
+                throw new BadRequest("'to' is a list of node names, e.g. [\"b\", \"c\"]");
+            }
+            b.path("to").forEach(n -> to.add(n.asText()));
+        }
+        if (b.has("all") && !b.path("all").isBoolean()) {
+            throw new BadRequest("'all' must be true or false");
+        }
+        Integer parallel = positive(b, "parallel");
+        Integer clusterLimit = positive(b, "cluster_limit");
+        if (b.hasNonNull("lock_wait") && (!b.path("lock_wait").canConvertToInt() || b.path("lock_wait").asInt() < 0)) {
+            throw new BadRequest("'lock_wait' must be a whole number of seconds, 0 or more, got " + b.path("lock_wait"));
+        }
+        try {
+            ferry.agent.evacuate.EvacuationTargets.check(store.currentConfig(), node, to, "'to'");
+        } catch (IllegalArgumentException e) {
+            throw new BadRequest(e.getMessage());
+        }
+        evacuations.refuseIfRunning();
+        var settings = new ferry.agent.evacuate.Evacuation.Settings(node, to, b.path("all").asBoolean(false),
+                parallel == null ? 2 : parallel, clusterLimit == null ? 5 : clusterLimit,
+                Duration.ofSeconds(b.path("lock_wait").asInt(600)), request);
+        store.maintenance(node, true); // first: nothing may arrive while the node empties
+        ctx.status(202).json(evacuations.json(evacuations.start(settings)));
+    }
+
+    /** {@code POST /nodes/{node}/resume}: maintenance over (any agent: it is the cluster store's flag). */
+    private void resumeNode(Context ctx) {
+        String asked = knownNode(ctx);
+        if (asked.equals(node)) {
+            evacuations.running().ifPresent(e -> {
+                throw new ClusterException(ClusterException.Reason.CONFLICT, "node '" + node + "' is being evacuated "
+                        + "by task " + e.id() + "; cancel it before resuming the node");
+            });
+        }
+        boolean on = store.maintenance(asked, false).node(asked).orElseThrow().maintenance();
+        ctx.json(JSON.createObjectNode().put("node", asked).put("maintenance", on));
+    }
+
+    private String knownNode(Context ctx) {
+        String asked = ctx.pathParam("node");
+        if (store.config().node(asked).isEmpty()) {
+            throw new NotFound("node '" + asked + "' is not in this cluster; its nodes are "
+                    + String.join(", ", store.config().nodeNames()));
+        }
+        return asked;
     }
 
     /** {@code POST /vms/{vmid}/plan}: the pre-flight prediction; takes a few seconds, changes nothing. */
@@ -569,21 +695,21 @@ final class Routes {
     }
 
     /** Lines from {@code from}; waits up to {@code wait} ms for new ones, so followers need not spin. */
-    private void taskLog(Context ctx) throws InterruptedException {
-        Task t = task(ctx);
+    private void taskLog(Context ctx, TaskLog log, java.util.concurrent.Future<?> result,
+                         java.util.function.Supplier<String> status) throws InterruptedException {
         int from = ctx.queryParam("from") == null ? 0 : Integer.parseInt(ctx.queryParam("from"));
         long wait = ctx.queryParam("wait") == null ? 0 : Math.min(10_000, Long.parseLong(ctx.queryParam("wait")));
         if (from < 0 || wait < 0) {
             throw new BadRequest("'from' and 'wait' must be 0 or more");
         }
         long deadline = System.currentTimeMillis() + wait;
-        List<String> lines = t.log().since(from);
-        while (lines.isEmpty() && !t.result().isDone() && System.currentTimeMillis() < deadline) {
+        List<String> lines = log.since(from);
+        while (lines.isEmpty() && !result.isDone() && System.currentTimeMillis() < deadline) {
             Thread.sleep(100);
-            lines = t.log().since(from);
+            lines = log.since(from);
         }
-        ObjectNode o = JSON.createObjectNode().put("next", from + lines.size()).put("done", t.result().isDone()
-                && t.log().since(from + lines.size()).isEmpty()).put("status", t.status());
+        ObjectNode o = JSON.createObjectNode().put("next", from + lines.size()).put("done", result.isDone()
+                && log.since(from + lines.size()).isEmpty()).put("status", status.get());
         o.set("lines", JSON.valueToTree(lines));
         ctx.json(o);
     }

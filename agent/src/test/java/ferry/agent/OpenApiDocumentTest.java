@@ -75,6 +75,10 @@ class OpenApiDocumentTest {
         assertThat(propertyNames(schemas.path("Plan"))).isEqualTo(keys(plan));
         assertThat(propertyNames(schemas.at("/Plan/properties/inputs"))).isEqualTo(keys(plan.path("inputs")));
         assertThat(propertyNames(schemas.path("Prediction"))).isEqualTo(keys(plan.at("/strategies/0")));
+        var row = ferry.agent.evacuate.EvacuationRow.notSent(100, "vm", true, "skipped", null, null);
+        assertThat(propertyNames(schemas.path("EvacuationRow"))).isEqualTo(keys(row.json()));
+        assertThat(propertyNames(schemas.path("EvacuationSummary"))).isEqualTo(keys(
+                ferry.agent.evacuate.EvacuationRow.report("a", 2, 5, List.of(row)).put("outcome", "completed")));
     }
 
     @Test

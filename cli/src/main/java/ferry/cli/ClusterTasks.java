@@ -31,11 +31,6 @@ final class ClusterTasks {
         return ask(cluster, nodes, "/api/v1/tasks?status=running");
     }
 
-    /** The running tasks of the nodes, each asked of the client {@code agents} gives for it. */
-    static ClusterTasks askRunning(java.util.function.Function<String, AgentClient> agents, List<String> nodes) {
-        return ask(agents, nodes, "/api/v1/tasks?status=running");
-    }
-
     private static ClusterTasks ask(ClusterOption cluster, List<String> nodes, String path) {
         return ask(cluster::agent, nodes, path);
     }

@@ -1,8 +1,10 @@
 package ferry.cli;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.agent.AgentClient;
+import ferry.agent.evacuate.Evacuation;
+import ferry.agent.evacuate.EvacuationRow;
+import ferry.agent.evacuate.EvacuationTargets;
 import ferry.cluster.ClusterStore;
 import java.io.PrintWriter;
 import java.time.Duration;
@@ -107,18 +109,23 @@ final class NodeEvacuate implements Callable<Integer> {
                 throw new UsageError("unknown node '" + node + "'; the cluster's nodes are "
                         + String.join(", ", s.config().nodeNames()));
             }
-            EvacuationTargets.check(s.currentConfig(), node, to);
-            Map<String, AgentClient> agents = Evacuation.agents(s, cluster);
+            try {
+                EvacuationTargets.check(s.currentConfig(), node, to, "--to");
+            } catch (IllegalArgumentException e) {
+                throw new UsageError(e.getMessage());
+            }
+            Map<String, AgentClient> agents = agents(s);
             if (!AgentProcess.answers(agents.get(node))) {
                 throw new UsageError("the agent of node '" + node + "' does not answer: it starts each migration, so "
                         + "an evacuation needs it; start it ('ferry cluster up') and run this again");
             }
             s.maintenance(node, true); // first: nothing may arrive while the node empties
             Evacuation.Settings settings = new Evacuation.Settings(node, to, all, parallel, clusterLimit,
-                    Duration.ofSeconds(lockWait), reconnect.duration(), request);
+                    Duration.ofSeconds(lockWait), request);
+            EvacuatedAgent source = new EvacuatedAgent(agents.get(node), node, reconnect.duration());
             List<EvacuationRow> rows;
             try {
-                rows = new Evacuation(s, agents, settings, (line, event) -> {
+                rows = new Evacuation(s, source, agents::get, settings, (line, event) -> {
                     if (json) {
                         err.println(event);
                         err.flush();
@@ -133,23 +140,34 @@ final class NodeEvacuate implements Callable<Integer> {
                 return Main.FAILED;
             }
             if (json) {
-                out.println(VmCommand.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(report(rows)));
+                out.println(VmCommand.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(
+                        EvacuationRow.report(node, parallel, clusterLimit, rows)));
             } else {
                 table(rows, out);
             }
-            return EvacuationRow.exitCode(rows);
+            return exitCode(EvacuationRow.overall(rows));
         }
     }
 
-    private ObjectNode report(List<EvacuationRow> rows) {
-        ObjectNode o = VmCommand.JSON.createObjectNode().put("node", node).put("maintenance", true)
-                .put("parallel", parallel).put("cluster_limit", clusterLimit)
-                .put("moved", rows.stream().filter(EvacuationRow::moved).count())
-                .put("failed", rows.stream().filter(EvacuationRow::failed).count())
-                .put("skipped", rows.stream().filter(r -> r.outcome().equals("skipped")).count());
-        ArrayNode vms = o.putArray("vms");
-        rows.forEach(r -> vms.add(r.json()));
-        return o;
+    /** The nodes of the cluster with an admin's client each. */
+    private Map<String, AgentClient> agents(ClusterStore store) {
+        Map<String, AgentClient> m = new java.util.LinkedHashMap<>();
+        ferry.agent.AgentCredentials admin = ferry.agent.AgentCredentials.admin(cluster.dir);
+        store.config().nodes().forEach(n -> m.put(n.name(), new AgentClient(n.agentAddress(), admin)));
+        return m;
+    }
+
+    /**
+     * The exit code of an evacuation, as {@code ferry migrate}'s: 1 when a VM did not move, else 4
+     * when one's outcome is not known yet, else 3 when one moved with problems, else 0.
+     */
+    static int exitCode(EvacuationRow.Overall overall) {
+        return switch (overall) {
+            case FAILED -> Main.FAILED;
+            case UNKNOWN -> Main.UNKNOWN;
+            case PROBLEMS -> Main.PROBLEMS;
+            case COMPLETED -> Main.OK;
+        };
     }
 
     private void table(List<EvacuationRow> rows, PrintWriter out) {

@@ -20,13 +20,15 @@ import picocli.CommandLine.Parameters;
 @Command(name = "task", mixinStandardHelpOptions = true, description = "Lists, shows or cancels migration tasks.",
         subcommands = {TaskCommand.ListTasks.class, TaskCommand.Log.class, TaskCommand.Cancel.class})
 final class TaskCommand {
-    /** Task ids name their node: migrate-NODE-VMID-TIME-SEQ. */
+    /** Task ids name their node: migrate-NODE-VMID-TIME-SEQ, or an evacuation's evacuate-NODE-TIME-SEQ. */
     static String nodeOf(String taskId) {
         String[] parts = taskId.split("-");
-        if (parts.length < 5 || !parts[0].equals("migrate")) {
-            throw new UsageError("'" + taskId + "' is not a task id (they look like migrate-a-100-1700000000000-1)");
+        boolean migration = parts.length >= 5 && parts[0].equals("migrate");
+        if (!migration && !(parts.length >= 4 && parts[0].equals("evacuate"))) {
+            throw new UsageError("'" + taskId + "' is not a task id (they look like migrate-a-100-1700000000000-1, "
+                    + "or evacuate-a-1700000000000-1 for an evacuation started from the web UI)");
         }
-        return String.join("-", java.util.Arrays.copyOfRange(parts, 1, parts.length - 3));
+        return String.join("-", java.util.Arrays.copyOfRange(parts, 1, parts.length - (migration ? 3 : 2)));
     }
 
     @Command(name = "list", mixinStandardHelpOptions = true,

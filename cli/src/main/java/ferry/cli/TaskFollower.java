@@ -195,7 +195,7 @@ final class TaskFollower {
         return switch (task.path("status").asText()) {
             case "completed" -> Main.OK;
             case "problems" -> Main.PROBLEMS;
-            case "handover-pending" -> Main.UNKNOWN;
+            case "handover-pending", "unknown" -> Main.UNKNOWN; // unknown: an evacuation lost sight of a VM
             default -> Main.FAILED;
         };
     }

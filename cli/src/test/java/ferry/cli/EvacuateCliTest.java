@@ -229,6 +229,14 @@ class EvacuateCliTest {
         assertThat(r.code()).as(r.both()).isZero();
         assertThat(r.json().path("maintenance").asBoolean()).isFalse();
         assertThat(nodeStatus("a").path("maintenance").asBoolean()).isFalse();
+
+        // the same core run by a's agent (as the web UI starts it); its task is followed like a migration's
+        String id = layout.adminClient("a").post("/api/v1/nodes/a/evacuate", java.util.Map.of("to", List.of("b", "c")))
+                .path("id").asText();
+        r = ferry(dir, "task", "log", id);
+        assertThat(r.code()).as(r.both()).isEqualTo(Main.FAILED);
+        assertThat(r.out()).contains("VM 104: refused").contains("evacuation of node a ended: failed");
+        assertThat(ferry(dir, "node", "resume", "a").code()).isZero();
     }
 
     /**

@@ -1,4 +1,4 @@
-// The page's router (#/, #/vm/ID, #/task/ID) and the login.
+// The page's router (#/, #/vm/ID, #/task/ID: a migration's live view or an evacuation's page) and the login.
 "use strict";
 
 let refresh = null;
@@ -21,15 +21,16 @@ async function route() {
     document.getElementById("login").hidden = true;
     document.getElementById("logout").hidden = false;
     document.getElementById("where").textContent = "node " + me.node;
-    if (kind === "task") {
+    const evacuation = kind === "task" && decodeURIComponent(id).startsWith("evacuate-");
+    if (kind === "task" && !evacuation) {
       await liveView.render(view, decodeURIComponent(id));
       return;
     }
-    const page = kind === "vm" ? vmView : clusterView;
+    const page = kind === "vm" ? vmView : evacuation ? evacuationView : clusterView;
     const draw = async () => {
       try {
         // a dialog open over the page keeps the page as it is
-        if (!document.getElementById("migrate-dialog").open) await page.render(view, id);
+        if (!document.querySelector("dialog[open]")) await page.render(view, id);
       } catch (e) {
         if (e.status !== 401) view.replaceChildren(el("p", { class: "error" }, e.message));
       }

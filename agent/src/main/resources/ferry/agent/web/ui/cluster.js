@@ -9,7 +9,7 @@ const clusterView = {
     view.replaceChildren(
       el("h1", {}, "Cluster ", cluster.cluster),
       el("h2", {}, "Nodes"),
-      table(["node", "lease", "agent", "maintenance", "memory available", "QEMU", "VMs"], cluster.nodes.map(n => [
+      table(["node", "lease", "agent", "maintenance", "memory available", "QEMU", "VMs", ""], cluster.nodes.map(n => [
         n.name === cluster.node ? el("b", {}, n.name, " (this node)") : el("a", { href: nodeUi(n.agent_address) }, n.name),
         el("span", { class: n.alive ? "ok" : "bad" }, n.alive ? "alive" : "lapsed"),
         el("span", { class: n.answers ? "ok" : "bad", title: n.error || "" }, n.answers ? "answers" : "no answer"),
@@ -17,7 +17,7 @@ const clusterView = {
           "maintenance") : "no",
         n.mem_available_bytes === undefined ? el("span", { class: "muted" }, "–")
           : bytes(n.mem_available_bytes) + " of " + bytes(n.mem_total_bytes),
-        n.qemu || "–", n.vms])),
+        n.qemu || "–", n.vms, nodeActions(n, cluster, vms)])),
       el("h2", {}, "VMs"),
       vms.length === 0 ? el("p", { class: "muted" }, "No VMs.") : table(["VM", "name", "owner", "state", "lock", ""],
         vms.map(v => [
@@ -36,5 +36,22 @@ const clusterView = {
   },
   refreshMs: 3000,
 };
+
+/**
+ * Evacuate (this node only: an evacuation runs in the agent of the node it empties, so another
+ * node's is started from that node's page), the running evacuation's page, and Resume.
+ */
+function nodeActions(n, cluster, vms) {
+  const here = n.name === cluster.node;
+  const page = id => (here ? "" : nodeUi(n.agent_address)) + "#/task/" + encodeURIComponent(id);
+  return el("span", { class: "actions" },
+    n.evacuation ? el("a", { href: page(n.evacuation), "data-evacuation": n.name }, "evacuating…")
+      : here ? el("button", { onclick: () => evacuateDialog.open(n.name, cluster, vms), "data-evacuate": n.name },
+        "Evacuate…")
+      : el("a", { href: nodeUi(n.agent_address), title: "an evacuation runs in the agent of the node it empties" },
+        "evacuate from its page"),
+    n.maintenance && !n.evacuation ? el("button", { onclick: () => resumeNode(n.name), "data-resume": n.name },
+      "Resume") : null);
+}
 
 function nodeUi(address) { return "https://" + address + "/ui/"; }

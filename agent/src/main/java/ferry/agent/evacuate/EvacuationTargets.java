@@ -1,4 +1,4 @@
-package ferry.cli;
+package ferry.agent.evacuate;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import ferry.agent.AgentClient;
@@ -19,9 +19,9 @@ import java.util.function.Function;
  * order is a preference: each target's prepare still decides, and a refusal passes the VM on to
  * the next one.
  */
-final class EvacuationTargets {
+public final class EvacuationTargets {
     /** The candidates in order, and why the other allowed nodes are not among them. */
-    record Choice(List<String> nodes, List<String> excluded) {}
+    public record Choice(List<String> nodes, List<String> excluded) {}
 
     private final ClusterStore store;
     private final String source;
@@ -37,16 +37,19 @@ final class EvacuationTargets {
         this.agents = agents;
     }
 
-    /** Checks --to before anything changes: known nodes, not the source, not in maintenance. */
-    static void check(ClusterConfig config, String source, List<String> to) {
+    /**
+     * Checks the allowed targets before anything changes: known nodes, not the source, not in
+     * maintenance; {@code option} is what the user called the list ("--to" on the CLI, "'to'" in the API).
+     */
+    public static void check(ClusterConfig config, String source, List<String> to, String option) {
         for (String n : to) {
-            NodeInfo info = config.node(n).orElseThrow(() -> new UsageError("--to names node '" + n
+            NodeInfo info = config.node(n).orElseThrow(() -> new IllegalArgumentException(option + " names node '" + n
                     + "', which is not in the cluster; its nodes are " + String.join(", ", config.nodeNames())));
             if (n.equals(source)) {
-                throw new UsageError("--to names node '" + n + "', the node being evacuated; name other nodes");
+                throw new IllegalArgumentException(option + " names node '" + n + "', the node being evacuated; name other nodes");
             }
             if (info.maintenance()) {
-                throw new UsageError("--to names node '" + n + "', which is in maintenance; leave it out, or run "
+                throw new IllegalArgumentException(option + " names node '" + n + "', which is in maintenance; leave it out, or run "
                         + "'ferry node resume " + n + "' first");
             }
         }

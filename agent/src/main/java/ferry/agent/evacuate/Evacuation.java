@@ -1,12 +1,11 @@
-package ferry.cli;
+package ferry.agent.evacuate;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.agent.AgentClient;
+import ferry.agent.ApiJson;
 import ferry.cluster.ClusterStore;
 import ferry.cluster.VmRecord;
-import java.io.PrintWriter;
-import java.io.Writer;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -20,35 +19,71 @@ import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 
 /**
  * Moves every VM off one node: live for running ones, offline for stopped ones with --all. It
- * runs in the CLI and drives the source agent's migration tasks, the same tasks {@code ferry
+ * runs in the CLI ({@code ferry node evacuate}) or in the node's own agent (an evacuation task,
+ * started from the web UI) and drives the source's migration tasks, the same tasks {@code ferry
  * migrate} starts: each migration keeps its own journal, recovery and cancel, and an evacuation
- * whose CLI dies leaves nothing half-done that a second run would not pick up (a VM that moved is
- * no longer the node's; one that is moving is locked by a running task, which the next run waits
+ * that dies leaves nothing half-done that a second run would not pick up (a VM that moved is no
+ * longer the node's; one that is moving is locked by a running task, which the next run waits
  * for). Slots: at most {@code parallel} migrations from the node and {@code clusterLimit} in the
  * whole cluster, counted from the agents' running tasks (other people's migrations included).
  */
-final class Evacuation {
+public final class Evacuation {
     /** What an evacuation was asked to do; {@code request} carries the migration options for every VM. */
-    record Settings(String node, List<String> to, boolean all, int parallel, int clusterLimit, Duration lockWait,
-                    Duration reconnectWait, ObjectNode request) {}
+    public record Settings(String node, List<String> to, boolean all, int parallel, int clusterLimit,
+                           Duration lockWait, ObjectNode request) {}
 
     /** Where progress goes: a line for people and the same as a JSON event. */
-    interface Progress {
+    public interface Progress {
         void report(String line, ObjectNode event);
+    }
+
+    /**
+     * The node being emptied, as the evacuation sees it: the CLI reaches it over HTTPS with the
+     * admin's certificate, its own agent calls itself in-process.
+     */
+    public interface Source {
+        /** Every VM of the cluster as {@code GET /api/v1/vms} lists them on the source (its own with their status). */
+        JsonNode vms();
+
+        /** Starts a migration ({@code POST /api/v1/migrations}'s body) and returns its task id. */
+        String migrate(ObjectNode request) throws Refused;
+
+        /** Waits for the task to end; throws {@link Lost} when its outcome cannot be known now. */
+        Ended await(String taskId);
+    }
+
+    /** How one migration task ended: its outcome, QEMU's downtime, its duration and error if any. */
+    public record Ended(String status, Long downtimeMs, long durationMs, String error) {}
+
+    /** The source's prepare refused a migration to this target (the next one is asked). */
+    public static final class Refused extends Exception {
+        public Refused(String message) {
+            super(message);
+        }
+    }
+
+    /** Contact with the migration's task was lost: the migration may go on, its outcome is unknown here. */
+    public static final class Lost extends RuntimeException {
+        public Lost(String message) {
+            super(message);
+        }
     }
 
     private static final Duration POLL = Duration.ofMillis(500);
 
     private final ClusterStore store;
     private final Settings settings;
-    private final Map<String, AgentClient> agents;
+    private final Function<String, AgentClient> agents;
     private final Progress progress;
     private final EvacuationTargets targets;
-    private final AgentClient source;
+    private final Source source;
+    /** Set by {@link #stop}: no further VM is started; those under way are followed to their end. */
+    private volatile boolean stopping;
 
     /** One VM still to be dealt with; {@code waitingSince} is set while a running task holds its lock. */
     private static final class Pending {
@@ -68,20 +103,30 @@ final class Evacuation {
 
     private record InFlight(Pending vm, String target, Future<EvacuationRow> row) {}
 
-    Evacuation(ClusterStore store, Map<String, AgentClient> agents, Settings settings, Progress progress) {
+    /**
+     * @param agents a client for each node's agent (the admin's in the CLI, the node's own
+     *               certificate in an agent: it reads its peers' running tasks and memory only)
+     */
+    public Evacuation(ClusterStore store, Source source, Function<String, AgentClient> agents, Settings settings,
+                      Progress progress) {
         this.store = store;
         this.settings = settings;
         this.agents = agents;
         this.progress = progress;
-        this.source = agents.get(settings.node());
-        this.targets = new EvacuationTargets(store, settings.node(), settings.to(), agents::get);
+        this.source = source;
+        this.targets = new EvacuationTargets(store, settings.node(), settings.to(), agents);
+    }
+
+    /** No further VM is started; the ones under way are followed to their end, the rest get {@code not-started}. */
+    public void stop() {
+        stopping = true;
     }
 
     /** Runs to the end (every VM moved, failed or skipped) and returns one row per VM, by vmid. */
-    List<EvacuationRow> run() throws InterruptedException {
+    public List<EvacuationRow> run() throws InterruptedException {
         List<EvacuationRow> rows = new ArrayList<>();
         Deque<Pending> queue = new ArrayDeque<>();
-        for (JsonNode vm : source.get("/api/v1/vms")) {
+        for (JsonNode vm : source.vms()) {
             if (!vm.path("owner").asText().equals(settings.node())) {
                 continue;
             }
@@ -115,9 +160,12 @@ final class Evacuation {
         String lastWait = null;
         while (!queue.isEmpty() || !inFlight.isEmpty()) {
             harvest(inFlight, rows);
+            if (stopping && !queue.isEmpty()) {
+                notStarted(queue, rows);
+            }
             boolean started = false;
             if (!queue.isEmpty() && inFlight.size() < settings.parallel()) {
-                List<JsonNode> running = ClusterTasks.askRunning(agents::get, List.copyOf(agents.keySet())).running();
+                List<JsonNode> running = runningTasks();
                 long fromHere = running.stream().filter(t -> t.path("source").asText().equals(settings.node())).count();
                 if (fromHere < settings.parallel() && running.size() < settings.clusterLimit()) {
                     Set<String> runningIds = running.stream().map(t -> t.path("id").asText()).collect(Collectors.toSet());
@@ -141,6 +189,29 @@ final class Evacuation {
                 Thread.sleep(POLL.toMillis());
             }
         }
+    }
+
+    /** Every migration running in the cluster, asked of each agent (one that does not answer runs none we can count). */
+    private List<JsonNode> runningTasks() {
+        List<JsonNode> running = new ArrayList<>();
+        for (String n : store.currentConfig().nodeNames()) {
+            try {
+                agents.apply(n).get("/api/v1/tasks?status=running").forEach(running::add);
+            } catch (AgentClient.AgentException e) {
+                // its migrations, if any, cannot be counted; its own agent's limits still hold there
+            }
+        }
+        return running;
+    }
+
+    private void notStarted(Deque<Pending> queue, List<EvacuationRow> rows) {
+        for (Pending p : queue) {
+            EvacuationRow r = EvacuationRow.notSent(p.vmid, p.name, p.online, "not-started", null,
+                    "the evacuation was stopped before its turn; run it again to move it");
+            rows.add(r);
+            report("VM " + p.vmid + ": not started (the evacuation was stopped)", event("ended").setAll(r.json()));
+        }
+        queue.clear();
     }
 
     /** Moves the rows of ended migrations from {@code inFlight} to {@code rows}. */
@@ -225,14 +296,13 @@ final class Evacuation {
         for (String target : choice.nodes()) {
             ObjectNode req = settings.request().deepCopy().put("vmid", p.vmid).put("target", target)
                     .put("online", p.online);
-            JsonNode task;
+            String id;
             try {
-                task = source.migrate(req);
-            } catch (AgentClient.AgentException e) {
+                id = source.migrate(req);
+            } catch (Refused e) {
                 refusals.put(target, e.getMessage());
                 continue;
             }
-            String id = task.path("id").asText();
             long startedAt = System.currentTimeMillis();
             targets.sending(target, p.memoryBytes);
             report("VM " + p.vmid + " -> " + target + ": started (" + (p.online ? "live" : "offline") + ", task " + id
@@ -258,21 +328,17 @@ final class Evacuation {
         report("VM " + p.vmid + ": " + outcome + ": " + why, event("ended").setAll(r.json()));
     }
 
-    /** Follows one migration task to its end (waiting for its agent if it restarts) and makes its row. */
+    /** Follows one migration task to its end and makes its row. */
     private EvacuationRow follow(Pending p, String target, String id, long startedAt) {
-        JsonNode done;
+        Ended e;
         try {
-            done = new TaskFollower(source, settings.node(), id, new PrintWriter(Writer.nullWriter()), false, true)
-                    .reconnect(settings.reconnectWait(), new PrintWriter(Writer.nullWriter())).follow();
-        } catch (OutcomeUnknown e) {
+            e = source.await(id);
+        } catch (Lost lost) {
             return new EvacuationRow(p.vmid, p.name, p.online, target, "unknown", null, null, id, startedAt,
-                    System.currentTimeMillis(), e.getMessage());
+                    System.currentTimeMillis(), lost.getMessage());
         }
-        ObjectNode s = TaskFollower.summary(done);
-        return new EvacuationRow(p.vmid, p.name, p.online, target, s.path("status").asText(),
-                s.path("downtime_ms").isNumber() ? s.path("downtime_ms").asLong() : null,
-                s.path("duration_ms").asLong(), id, startedAt, System.currentTimeMillis(),
-                s.hasNonNull("error") ? s.path("error").asText() : null);
+        return new EvacuationRow(p.vmid, p.name, p.online, target, e.status(), e.downtimeMs(), e.durationMs(), id,
+                startedAt, System.currentTimeMillis(), e.error());
     }
 
     private void report(String line, ObjectNode event) {
@@ -282,19 +348,11 @@ final class Evacuation {
     }
 
     private ObjectNode event(String kind) {
-        return VmCommand.JSON.createObjectNode().put("event", kind).put("node", settings.node())
+        return ApiJson.MAPPER.createObjectNode().put("event", kind).put("node", settings.node())
                 .put("time", System.currentTimeMillis());
     }
 
     private static String seconds(long ms) {
         return String.format(java.util.Locale.ROOT, "%.1f s", ms / 1000.0);
-    }
-
-    /** The nodes of the cluster with an admin's client each. */
-    static Map<String, AgentClient> agents(ClusterStore store, ClusterOption cluster) {
-        Map<String, AgentClient> m = new LinkedHashMap<>();
-        ferry.agent.AgentCredentials admin = ferry.agent.AgentCredentials.admin(cluster.dir);
-        store.config().nodes().forEach(n -> m.put(n.name(), new AgentClient(n.agentAddress(), admin)));
-        return m;
     }
 }
