@@ -46,6 +46,12 @@ final class ClusterOverview {
         for (int i = 0; i < nodes.size(); i++) {
             NodeInfo n = nodes.get(i);
             ObjectNode row = JSON.valueToTree(n);
+            // the record's "qemu" is the node's own installation (null: the installed one); "qemu" of a
+            // row is the version its agent reports, as in GET /api/v1/node
+            JsonNode own = row.remove("qemu");
+            if (own != null && !own.isNull()) {
+                row.set("qemu_installation", own);
+            }
             row.put("alive", live.contains(n.name())).put("vms", store.vmsOf(n.name()).size());
             try {
                 JsonNode info = asked.get(i).join();

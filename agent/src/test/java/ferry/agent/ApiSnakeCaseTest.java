@@ -34,6 +34,9 @@ class ApiSnakeCaseTest {
             answers.put("GET /node", a.get("/api/v1/node"));
             answers.put("GET /vms", a.get("/api/v1/vms"));
             answers.put("GET /storage", a.get("/api/v1/storage"));
+            answers.put("GET /cluster", a.get("/api/v1/cluster"));
+            // a row's "qemu" is the version its agent reports (the UI's QEMU column), not the config's installation
+            assertThat(answers.get("GET /cluster").at("/nodes/1/qemu").asText()).matches("\\d+\\.\\d+.*");
             answers.put("POST /vms/100/plan", a.post("/api/v1/vms/100/plan", ApiJson.MAPPER.createObjectNode()
                     .put("target", "b").put("sample_seconds", 1).put("bwlimit", 8)));
             answers.put("GET /incoming/100", c.client("b").get("/api/v1/incoming/100"));
