@@ -224,7 +224,12 @@ final class Phase2Monitor implements ConvergencePolicy.Control {
     /** The page requests go past QEMU's postcopy limit: the background stream makes room for them. */
     private void keepPostcopyLimit(MigrationStats ram) {
         if (postcopyLimit == null) {
-            java.math.BigInteger max = qmp.call(Commands.QUERY_MIGRATE_PARAMETERS).maxPostcopyBandwidth();
+            java.math.BigInteger max;
+            try {
+                max = qmp.call(Commands.QUERY_MIGRATE_PARAMETERS).maxPostcopyBandwidth();
+            } catch (QmpException e) {
+                return; // asked again at the next poll: following postcopy matters more than its limit
+            }
             postcopyLimit = max == null || max.signum() <= 0 ? Optional.empty()
                     : Optional.of(new PostcopyBandwidth(max.longValueExact()));
         }
