@@ -60,7 +60,7 @@ class AgentUiTest {
             try {
                 // no certificate, no login: the login form, and the API answers 401 to the page's own fetch
                 browser.get(ui);
-                WebDriverWait wait = new WebDriverWait(browser, Duration.ofSeconds(30));
+                WebDriverWait wait = waitFor(browser, 30);
                 wait.until(b -> b.findElement(By.id("login")).isDisplayed());
                 assertThat(browser.findElement(By.id("view")).getText()).isEmpty();
                 Object status = ((JavascriptExecutor) browser).executeAsyncScript(
@@ -88,12 +88,12 @@ class AgentUiTest {
                 browser.findElement(By.id("m-bwlimit")).sendKeys("1");
                 browser.findElement(By.id("m-start")).click();
                 wait.until(b -> b.getCurrentUrl().contains("#/task/"));
-                new WebDriverWait(browser, Duration.ofSeconds(60)).until(b ->
+                waitFor(browser, 60).until(b ->
                         Integer.parseInt(b.findElement(By.id("chart")).getAttribute("data-points")) >= 1);
                 double before = Double.parseDouble(browser.findElement(By.id("percent")).getText().replace(" %", ""));
                 browser.findElement(By.id("cancel")).click();
                 browser.switchTo().alert().accept();
-                new WebDriverWait(browser, Duration.ofSeconds(60)).until(b ->
+                waitFor(browser, 60).until(b ->
                         b.findElement(By.id("status")).getText().equals("cancelled"));
                 assertThat(Double.parseDouble(browser.findElement(By.id("percent")).getText().replace(" %", "")))
                         .as("the bar of a cancelled migration stays where it got").isGreaterThanOrEqualTo(before)
@@ -110,7 +110,7 @@ class AgentUiTest {
                 // the host's speed (as AgentMetricsTest), after a pre-copy long enough for the chart
                 browser.findElement(By.id("m-allow-postcopy")).click();
                 browser.findElement(By.id("m-plan")).click();
-                WebElement plan = new WebDriverWait(browser, Duration.ofSeconds(60)).until(b -> {
+                WebElement plan = waitFor(browser, 60).until(b -> {
                     WebElement row = b.findElement(By.cssSelector("[data-plan='b']"));
                     return row.getText().contains("planning") ? null : row;
                 });
@@ -188,7 +188,7 @@ class AgentUiTest {
             String ui = "https://" + c.address("a") + "/ui/";
             WebDriver browser = chromium();
             try {
-                WebDriverWait wait = new WebDriverWait(browser, Duration.ofSeconds(30));
+                WebDriverWait wait = waitFor(browser, 30);
                 browser.get(ui);
                 wait.until(b -> b.findElement(By.id("login")).isDisplayed());
                 browser.findElement(By.id("password")).sendKeys(AccessTokens.in(c.layout.dir()).uiPassword().orElseThrow());
@@ -208,7 +208,7 @@ class AgentUiTest {
                 }
                 browser.findElement(By.id("e-start")).click();
                 wait.until(b -> b.getCurrentUrl().contains("#/task/evacuate-a-"));
-                new WebDriverWait(browser, Duration.ofSeconds(90)).until(b ->
+                waitFor(browser, 90).until(b ->
                         !b.findElement(By.id("evac-status")).getText().equals("running"));
                 assertThat(browser.findElement(By.id("evac-status")).getText()).isEqualTo("completed");
                 wait.until(b -> !b.findElements(By.cssSelector("[data-evac-target='101']")).isEmpty());
@@ -262,5 +262,12 @@ class AgentUiTest {
         ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(new File(DRIVER.toString()))
                 .build();
         return new ChromeDriver(service, o);
+    }
+
+    /** A wait that looks again when the page re-rendered an element it had found (the views redraw as tasks move). */
+    private static WebDriverWait waitFor(org.openqa.selenium.WebDriver browser, int seconds) {
+        WebDriverWait w = new WebDriverWait(browser, Duration.ofSeconds(seconds));
+        w.ignoring(org.openqa.selenium.StaleElementReferenceException.class);
+        return w;
     }
 }
