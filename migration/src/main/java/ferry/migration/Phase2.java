@@ -37,7 +37,16 @@ final class Phase2 {
      * runs while the target starts): a short window overstates a working set that a long one sees
      * rewritten, which the re-plan on the stream's first pass corrects.
      */
-    static final Duration PLAN_SAMPLE = Duration.ofMillis(300);
+    static final Duration PLAN_SAMPLE = Duration.ofMillis(200);
+    /**
+     * Each background step on a thread of its own: they block on QEMU and on the target's agent,
+     * and the common pool has one thread on a 2-core host (two migrations' samples would queue).
+     */
+    private static final java.util.concurrent.Executor OWN_THREAD = r -> {
+        Thread t = new Thread(r, "ferry-phase2-step");
+        t.setDaemon(true);
+        t.start();
+    };
 
     private final MigrationContext ctx;
     private final CancelSignal cancel;
@@ -94,7 +103,7 @@ final class Phase2 {
         pausedByUs = qmp.call(Commands.QUERY_STATUS).status() == RunState.RUNNING;
         // the guest's sample (PLAN_SAMPLE) runs while the target starts; the stream waits for it only
         // where the plan sizes something: the xbzrle cache here, the policy before migrate
-        planning = CompletableFuture.supplyAsync(() -> predict(src, bw));
+        planning = CompletableFuture.supplyAsync(() -> predict(src, bw), OWN_THREAD);
         boolean xbzrle = tuning.xbzrle() != null ? tuning.xbzrle() : setup.capabilities().getOrDefault("xbzrle", false);
         if (xbzrle && tuning.xbzrleCacheMiB() == null && !setup.parameters().has("xbzrle-cache-size")) {
             awaitPlan(policy);
@@ -113,21 +122,25 @@ final class Phase2 {
             // the mirrors end at pre-switchover, with the guest stopped and the target not yet told to run
             caps.put("pause-before-switchover", true);
         }
-        // before the target starts: a combination QEMU refuses stops here, with nothing to undo
-        try {
-            qmp.execute(Commands.MIGRATE_SET_CAPABILITIES, StreamSetup.capabilityArgs(caps));
-            qmp.execute(Commands.MIGRATE_SET_PARAMETERS, stream.sourceParams());
-            sourceTls(src);
-        } catch (QmpCommandException e) {
-            throw new MigrationRefused("QEMU on node '" + ctx.here() + "' refused the migration settings: "
-                    + e.description());
-        }
         VmDefinition pinned = pinMachine(src);
         cdroms.eject(src);
         ctx.journal().step(MigrationStep.START_INCOMING, "start incoming on " + ctx.targetName());
         targetStarted = true;
-        TargetNode.Endpoint ep = ctx.target().startIncoming(pinned, stream.targetCaps(), stream.targetParams(),
-                ctx.here(), ctx.tls() != null);
+        // the target starts while the source takes its settings: the two cost about the same
+        // (50-150 ms each here) and neither needs the other
+        CompletableFuture<TargetNode.Endpoint> incoming = CompletableFuture.supplyAsync(() -> ctx.target()
+                .startIncoming(pinned, stream.targetCaps(), stream.targetParams(), ctx.here(), ctx.tls() != null), OWN_THREAD);
+        try {
+            qmp.execute(Commands.MIGRATE_SET_CAPABILITIES, StreamSetup.capabilityArgs(caps));
+            qmp.execute(Commands.MIGRATE_SET_PARAMETERS, stream.sourceParams());
+            sourceTls(src);
+        } catch (RuntimeException e) {
+            // the cleanup stops the target: let its start end first, or it would outlive the stop
+            incoming.handle((ep, x) -> null).join();
+            throw e instanceof QmpCommandException q ? new MigrationRefused("QEMU on node '" + ctx.here()
+                    + "' refused the migration settings: " + q.description()) : e;
+        }
+        TargetNode.Endpoint ep = joined(incoming);
         ctx.log().info("starting VM %d on remote node '%s', listening at %s", vmid, ctx.targetName(), ep.uri());
         dropWhatTheTargetLacks(qmp, caps, stream.targetCaps(), ep);
         ctx.log().info("%s", setup.summary());
@@ -442,6 +455,15 @@ final class Phase2 {
             return reported;
         }
         return reported >= totalMs - switchTotalMs ? 0L : reported;
+    }
+
+    /** The future's value, or what it threw, as thrown (not wrapped). */
+    private static <T> T joined(CompletableFuture<T> f) {
+        try {
+            return f.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : e;
+        }
     }
 
     /**

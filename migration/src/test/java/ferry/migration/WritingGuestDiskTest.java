@@ -76,7 +76,10 @@ class WritingGuestDiskTest {
                     rateKiB, bwlimitMiB);
             src.detach();
 
-            MigrationRequest req = new MigrationRequest(vmid, "b", true, false, bwlimitMiB, null, null)
+            // throttling allowed: on a loaded host the link follows the guest's writes down to 1 MiB/s,
+            // below the 2 MiB/s its RAM is dirtied at, and pre-copy alone would never end (seen once)
+            MigrationRequest req = new MigrationRequest(vmid, "b", true, false, bwlimitMiB, null, null,
+                    new MigrationRequest.Limits(null, true, false, false, null), null)
                     .withDisks(new MigrationRequest.DiskOptions(true, null, false));
             // the planner sees the same: the guest's write rate and how the mirror will start
             Plan plan = nodes.migrationFromA().plan(req, Duration.ofSeconds(2));
