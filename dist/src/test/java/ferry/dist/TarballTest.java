@@ -67,6 +67,41 @@ class TarballTest {
         assertThat(r.out().strip()).isEqualTo("ferry " + VERSION);
     }
 
+    /**
+     * The first run writes the classes it loaded into an archive under the user's cache, later runs
+     * map it; either way stdout holds only the command's output, and a cache that cannot be written
+     * only costs the speed.
+     */
+    @Test
+    void laterRunsMapTheClassArchiveOfTheFirst(@TempDir Path user) throws Exception {
+        Map<String, String> env = Map.of("HOME", user.toString());
+        Command first = run(List.of(home.resolve("bin/ferry").toString(), "--version"), env);
+        assertThat(first.code()).as(first.err()).isZero();
+        assertThat(first.out().strip()).isEqualTo("ferry " + VERSION);
+        assertThat(first.err()).as("the JVM's archive messages stay out of sight").isEmpty();
+        Path cache = user.resolve(".cache/ferry");
+        List<Path> archives;
+        try (var files = Files.list(cache)) {
+            archives = files.toList();
+        }
+        assertThat(archives).as("one complete archive, no temporary file").singleElement()
+                .satisfies(a -> assertThat(a.getFileName().toString()).matches("cli-[0-9a-f]{16}\\.jsa"));
+        // -Xshare:on after the launcher's options: the JVM fails unless it maps the archive
+        Command second = run(List.of(home.resolve("bin/ferry").toString(), "--version"),
+                Map.of("HOME", user.toString(), "FERRY_JAVA_OPTS", "-Xshare:on"));
+        assertThat(second.code()).as(second.err()).isZero();
+        assertThat(second.out().strip()).isEqualTo("ferry " + VERSION);
+        try (var files = Files.list(cache)) {
+            assertThat(files.toList()).isEqualTo(archives);
+        }
+        // a cache that is a file, not a folder: no archive, the same answer
+        Path notADir = Files.writeString(user.resolve("cache-file"), "");
+        Command plain = run(List.of(home.resolve("bin/ferry").toString(), "--version"),
+                Map.of("HOME", user.toString(), "FERRY_CACHE", notADir.toString()));
+        assertThat(plain.code()).as(plain.err()).isZero();
+        assertThat(plain.out().strip()).isEqualTo("ferry " + VERSION);
+    }
+
     @Test
     void aJavaHomeTooOldIsPassedOver(@TempDir Path old) throws Exception {
         // a JAVA_HOME whose java says it is 17 (a script: no JDK 17 needs to be installed for this)
