@@ -113,6 +113,16 @@ class TarballTest {
         assertThat(r.out()).contains("ferry " + VERSION);
     }
 
+    /** The installed tree alone runs a live migration end to end (the quick guest: no kernel to boot). */
+    @Test
+    void theDemoRunsFromTheInstalledTree() throws Exception {
+        Command r = run(List.of(home.resolve("bin/ferry").toString(), "demo", "--guest", "bootblock", "--json"), Map.of());
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode j = new ObjectMapper().readTree(r.out());
+        assertThat(j.path("status").asText()).as(r.out()).isEqualTo("completed");
+        assertThat(j.path("integrity").asText()).as(r.out()).isEqualTo("ok");
+    }
+
     @Test
     void doctorTalksToTheInstalledQemu() throws Exception {
         Command r = run(List.of(home.resolve("bin/ferry").toString(), "doctor", "--json"), Map.of());
