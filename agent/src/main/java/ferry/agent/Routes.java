@@ -77,6 +77,11 @@ final class Routes {
             public Task start(JsonNode request) {
                 return startMigration(request);
             }
+
+            @Override
+            public JsonNode plan(JsonNode request) {
+                return Routes.this.plan(request, request.path("vmid").asInt());
+            }
         }, agents);
     }
 
@@ -595,10 +600,14 @@ final class Routes {
 
     /** {@code POST /vms/{vmid}/plan}: the pre-flight prediction; takes a few seconds, changes nothing. */
     private void plan(Context ctx) {
-        JsonNode b = json(ctx);
-        MigrationRequest req = migrationRequest(b, vmid(ctx));
+        ctx.json(plan(json(ctx), vmid(ctx)));
+    }
+
+    /** The plan of a migration request: the route's answer, and what an evacuation ranks each target by. */
+    private JsonNode plan(JsonNode b, int vmid) {
+        MigrationRequest req = migrationRequest(b, vmid);
         Integer sample = positive(b, "sample_seconds");
-        ctx.json(JSON.valueToTree(migration.plan(req, Duration.ofSeconds(sample == null ? 3 : Math.min(sample, 60)))));
+        return JSON.valueToTree(migration.plan(req, Duration.ofSeconds(sample == null ? 3 : Math.min(sample, 60))));
     }
 
     static JsonNode json(Context ctx) {

@@ -53,6 +53,13 @@ public final class Evacuation {
         /** Starts a migration ({@code POST /api/v1/migrations}'s body) and returns its task id. */
         String migrate(ObjectNode request) throws Refused;
 
+        /**
+         * The plan of a migration as {@code POST /api/v1/vms/{vmid}/plan} answers it (the same body,
+         * vmid included); throws {@link Refused} with prepare's refusal, anything else when no plan
+         * could be made.
+         */
+        JsonNode plan(ObjectNode request) throws Refused;
+
         /** Waits for the task to end; throws {@link Lost} when its outcome cannot be known now. */
         Ended await(String taskId);
     }
@@ -102,6 +109,9 @@ public final class Evacuation {
     }
 
     private record InFlight(Pending vm, String target, Future<EvacuationRow> row) {}
+
+    /** Seconds each target's plan samples the guest's dirty rate (the migrate dialog's figure too). */
+    static final int PLAN_SAMPLE_SECONDS = 1;
 
     /**
      * @param agents a client for each node's agent (the admin's in the CLI, the node's own
@@ -289,13 +299,17 @@ public final class Evacuation {
         return Optional.empty();
     }
 
-    /** Asks the targets in order until one's prepare accepts the VM; a VM all refuse gets its row now. */
+    /**
+     * Offers the VM to its targets in the order their plans give (see {@link TargetPlans}) until
+     * one's prepare accepts it; a VM all refuse gets its row now.
+     */
     private void start(Pending p, ExecutorService followers, List<InFlight> inFlight, List<EvacuationRow> rows) {
         EvacuationTargets.Choice choice = targets.order();
-        Map<String, String> refusals = new LinkedHashMap<>();
-        for (String target : choice.nodes()) {
-            ObjectNode req = settings.request().deepCopy().put("vmid", p.vmid).put("target", target)
-                    .put("online", p.online);
+        TargetPlans.Ranking ranking = p.online ? plan(p, choice.nodes())
+                : TargetPlans.byMemory(choice.nodes(), "a stopped VM has no plan to compare");
+        Map<String, String> refusals = new LinkedHashMap<>(ranking.refusals());
+        for (String target : ranking.order()) {
+            ObjectNode req = request(p, target);
             String id;
             try {
                 id = source.migrate(req);
@@ -305,10 +319,13 @@ public final class Evacuation {
             }
             long startedAt = System.currentTimeMillis();
             targets.sending(target, p.memoryBytes);
+            String placement = ranking.placements().get(target);
+            Map<String, String> refusedBy = new LinkedHashMap<>(refusals);
             report("VM " + p.vmid + " -> " + target + ": started (" + (p.online ? "live" : "offline") + ", task " + id
-                    + ")", event("started").put("vmid", p.vmid).put("target", target).put("task", id)
-                    .put("online", p.online));
-            inFlight.add(new InFlight(p, target, followers.submit(() -> follow(p, target, id, startedAt))));
+                    + "; " + placement + ")", event("started").put("vmid", p.vmid).put("target", target)
+                    .put("task", id).put("online", p.online).put("placement", placement));
+            inFlight.add(new InFlight(p, target, followers.submit(() ->
+                    follow(p, target, id, startedAt).placed(placement, refusedBy))));
             return;
         }
         String why;
@@ -323,9 +340,50 @@ public final class Evacuation {
             why = refusals.entrySet().stream().map(e -> e.getKey() + ": " + e.getValue())
                     .collect(Collectors.joining("; "));
         }
-        EvacuationRow r = EvacuationRow.notSent(p.vmid, p.name, p.online, outcome, null, why);
+        EvacuationRow r = EvacuationRow.notSent(p.vmid, p.name, p.online, outcome, null, why).placed(null, refusals);
         rows.add(r);
         report("VM " + p.vmid + ": " + outcome + ": " + why, event("ended").setAll(r.json()));
+    }
+
+    /** The migration request of one VM to one target: the evacuation's options with the VM's own fields. */
+    private ObjectNode request(Pending p, String target) {
+        return settings.request().deepCopy().put("vmid", p.vmid).put("target", target).put("online", p.online);
+    }
+
+    /**
+     * One plan per candidate for a running VM, asked once when its turn comes (a second or two
+     * each: the guest's dirty rate is sampled, the link probed unless a bandwidth limit is set).
+     */
+    private TargetPlans.Ranking plan(Pending p, List<String> candidates) {
+        Map<String, TargetPlans.Verdict> verdicts = new LinkedHashMap<>();
+        for (String target : candidates) {
+            TargetPlans.Verdict v;
+            try {
+                v = TargetPlans.Verdict.planned(source.plan(request(p, target).put("sample_seconds",
+                        PLAN_SAMPLE_SECONDS)));
+            } catch (Refused e) {
+                v = TargetPlans.Verdict.refused(e.getMessage());
+            } catch (RuntimeException e) {
+                v = TargetPlans.Verdict.failed(String.valueOf(e.getMessage()));
+            }
+            verdicts.put(target, v);
+        }
+        TargetPlans.Ranking r = TargetPlans.rank(candidates, verdicts);
+        List<String> said = new ArrayList<>();
+        var planned = ApiJson.MAPPER.createArrayNode();
+        r.placements().forEach((n, how) -> {
+            said.add(n + ": " + how);
+            planned.addObject().put("node", n).put("placement", how);
+        });
+        r.refusals().forEach((n, why) -> {
+            said.add(n + " refused: " + why);
+            planned.addObject().put("node", n).put("refusal", why);
+        });
+        if (!candidates.isEmpty()) {
+            report("VM " + p.vmid + ": targets in order " + (r.order().isEmpty() ? "(none)" : String.join(", ", r.order()))
+                    + "; " + String.join("; ", said), event("planned").put("vmid", p.vmid).set("targets", planned));
+        }
+        return r;
     }
 
     /** Follows one migration task to its end and makes its row. */
@@ -335,10 +393,10 @@ public final class Evacuation {
             e = source.await(id);
         } catch (Lost lost) {
             return new EvacuationRow(p.vmid, p.name, p.online, target, "unknown", null, null, id, startedAt,
-                    System.currentTimeMillis(), lost.getMessage());
+                    System.currentTimeMillis(), lost.getMessage(), null, null);
         }
         return new EvacuationRow(p.vmid, p.name, p.online, target, e.status(), e.downtimeMs(), e.durationMs(), id,
-                startedAt, System.currentTimeMillis(), e.error());
+                startedAt, System.currentTimeMillis(), e.error(), null, null);
     }
 
     private void report(String line, ObjectNode event) {
