@@ -283,6 +283,7 @@ final class Routes {
         app.exception(BadRequest.class, (e, ctx) -> ctx.status(400).json(error(e.getMessage())));
         app.exception(NotFound.class, (e, ctx) -> ctx.status(404).json(error(e.getMessage())));
         app.exception(TargetNode.NoQemuException.class, (e, ctx) -> ctx.status(404).json(error(e.getMessage())));
+        app.exception(ferry.node.VolumeExists.class, (e, ctx) -> ctx.status(409).json(error(e.getMessage())));
         app.exception(NodeException.class, (e, ctx) -> ctx.status(500).json(error(e.getMessage())));
         app.exception(QmpException.class, (e, ctx) -> ctx.status(500).json(error(e.getMessage())));
         app.exception(NumberFormatException.class, (e, ctx) -> ctx.status(400).json(error("not a number: " + e.getMessage())));

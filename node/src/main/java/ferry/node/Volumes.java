@@ -31,7 +31,7 @@ public final class Volumes {
     public Path create(Storage storage, String volume, String format, long sizeBytes) {
         Path p = storage.volumePath(volume);
         if (Files.exists(p)) {
-            throw new NodeException("volume '" + volume + "' already exists on storage '" + storage.id() + "' (" + p + ")");
+            throw new VolumeExists(storage.id(), volume, null);
         }
         run("create", "-q", "-f", format, p.toString(), Long.toString(sizeBytes));
         return p;
