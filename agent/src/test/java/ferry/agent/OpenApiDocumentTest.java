@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import ferry.migration.MigrationResult;
 import ferry.migration.Plan;
 import ferry.migration.Progress;
-import ferry.testkit.JsonKeys;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.ArrayList;

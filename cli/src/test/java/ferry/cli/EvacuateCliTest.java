@@ -9,7 +9,7 @@ import ferry.agent.AgentClient;
 import ferry.agent.ClusterLayout;
 import ferry.node.HostMemory;
 import ferry.qapi.QapiJson;
-import ferry.testkit.JsonKeys;
+import ferry.agent.JsonKeys;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
