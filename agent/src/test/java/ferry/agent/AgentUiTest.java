@@ -229,6 +229,8 @@ class AgentUiTest {
             assertThat(browser.findElement(By.id("evac-status")).getText()).isEqualTo("completed");
             wait.until(b -> !b.findElements(By.cssSelector("[data-evac-target='101']")).isEmpty());
             assertThat(browser.findElement(By.cssSelector("[data-evac-target='101']")).getText()).isEqualTo("b");
+        assertThat(browser.findElement(By.cssSelector("[data-evac-target='101']")).getAttribute("title"))
+                .as("why b: its plan").startsWith("plan (budget, budget:");
             assertThat(browser.findElement(By.cssSelector("[data-evac-outcome='101']")).getText())
                     .isEqualTo("completed");
             assertThat(browser.findElement(By.id("evac-log")).getText()).contains("VM 101 -> b: completed");
