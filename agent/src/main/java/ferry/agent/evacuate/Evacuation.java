@@ -258,10 +258,13 @@ public final class Evacuation {
             try {
                 r = f.row.get();
             } catch (java.util.concurrent.ExecutionException e) {
-                // the task may well go on: this run only lost sight of it
-                r = EvacuationRow.notSent(f.vm.vmid, f.vm.name, f.vm.online, "unknown", f.target,
-                        "could not follow its migration any more: " + e.getCause().getMessage()
-                                + "; 'ferry task list' shows how it ended");
+                r = f.task == null
+                        ? EvacuationRow.notSent(f.vm.vmid, f.vm.name, f.vm.online, "not-started", null,
+                                "could not be offered to a target: " + e.getCause() + "; run the evacuation again")
+                        // the task may well go on: this run only lost sight of it
+                        : EvacuationRow.notSent(f.vm.vmid, f.vm.name, f.vm.online, "unknown", f.target,
+                                "could not follow its migration any more: " + e.getCause().getMessage()
+                                        + "; 'ferry task list' shows how it ended");
             }
             rows.add(r);
             if (r.task() == null) {
