@@ -26,7 +26,8 @@ import java.util.Map;
  * directories, agent logs and task logs.
  */
 public final class ClusterLayout {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** The API's mapper: storage.json is a tree, which its snake_case naming leaves as it is written. */
+    private static final ObjectMapper JSON = ApiJson.MAPPER;
     private final Path dir;
 
     public ClusterLayout(Path dir) {

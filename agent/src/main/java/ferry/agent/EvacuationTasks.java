@@ -45,6 +45,9 @@ final class EvacuationTasks {
 
         /** Starts a migration from this node and returns its task (a refusal is thrown as the route would answer it). */
         Task start(JsonNode request);
+
+        /** The plan of a migration from this node, as {@code POST /vms/{vmid}/plan} answers it. */
+        JsonNode plan(JsonNode request);
     }
 
     private final String node;
@@ -139,6 +142,20 @@ final class EvacuationTasks {
             try {
                 return migrations.start(request).id();
             } catch (RuntimeException e) { // a prepare's refusal, a lock, a bad target: as the route would answer
+                throw new Evacuation.Refused(e.getMessage());
+            }
+        }
+
+        @Override
+        public JsonNode plan(ObjectNode request) throws Evacuation.Refused {
+            try {
+                return migrations.plan(request);
+            } catch (ferry.migration.MigrationRefused e) { // the route's 409: prepare's refusal
+                throw new Evacuation.Refused(e.getMessage());
+            } catch (ferry.cluster.ClusterException e) {
+                if (e.reason() == ferry.cluster.ClusterException.Reason.IO) {
+                    throw e; // a plan that could not be made, not a refusal
+                }
                 throw new Evacuation.Refused(e.getMessage());
             }
         }

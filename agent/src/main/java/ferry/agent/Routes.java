@@ -77,6 +77,11 @@ final class Routes {
             public Task start(JsonNode request) {
                 return startMigration(request);
             }
+
+            @Override
+            public JsonNode plan(JsonNode request) {
+                return Routes.this.plan(request, request.path("vmid").asInt());
+            }
         }, agents);
     }
 
@@ -278,6 +283,7 @@ final class Routes {
         app.exception(BadRequest.class, (e, ctx) -> ctx.status(400).json(error(e.getMessage())));
         app.exception(NotFound.class, (e, ctx) -> ctx.status(404).json(error(e.getMessage())));
         app.exception(TargetNode.NoQemuException.class, (e, ctx) -> ctx.status(404).json(error(e.getMessage())));
+        app.exception(ferry.node.VolumeExists.class, (e, ctx) -> ctx.status(409).json(error(e.getMessage())));
         app.exception(NodeException.class, (e, ctx) -> ctx.status(500).json(error(e.getMessage())));
         app.exception(QmpException.class, (e, ctx) -> ctx.status(500).json(error(e.getMessage())));
         app.exception(NumberFormatException.class, (e, ctx) -> ctx.status(400).json(error("not a number: " + e.getMessage())));
@@ -595,10 +601,14 @@ final class Routes {
 
     /** {@code POST /vms/{vmid}/plan}: the pre-flight prediction; takes a few seconds, changes nothing. */
     private void plan(Context ctx) {
-        JsonNode b = json(ctx);
-        MigrationRequest req = migrationRequest(b, vmid(ctx));
+        ctx.json(plan(json(ctx), vmid(ctx)));
+    }
+
+    /** The plan of a migration request: the route's answer, and what an evacuation ranks each target by. */
+    private JsonNode plan(JsonNode b, int vmid) {
+        MigrationRequest req = migrationRequest(b, vmid);
         Integer sample = positive(b, "sample_seconds");
-        ctx.json(JSON.valueToTree(migration.plan(req, Duration.ofSeconds(sample == null ? 3 : Math.min(sample, 60)))));
+        return JSON.valueToTree(migration.plan(req, Duration.ofSeconds(sample == null ? 3 : Math.min(sample, 60))));
     }
 
     static JsonNode json(Context ctx) {

@@ -85,6 +85,9 @@ class AgentEvacuateTest {
                 assertThat(row.path("target").asText()).isIn("b", "c");
                 assertThat(row.path("downtime_ms").isNumber()).as(row.toString()).isTrue();
                 assertThat(row.path("duration_ms").asLong()).isPositive();
+                // the agent planned each target in-process, as its plan route would answer
+                assertThat(row.path("placement").asText()).as(row.toString()).startsWith("plan (budget, budget:");
+                assertThat(row.path("refusals")).as(row.toString()).isEmpty();
                 // the VM is where the row says, and running there
                 JsonNode vm = c.client(row.path("target").asText()).get("/api/v1/vms/" + vmid);
                 assertThat(vm.path("owner").asText()).isEqualTo(row.path("target").asText());
@@ -103,7 +106,9 @@ class AgentEvacuateTest {
             a.get("/api/v1/tasks/" + id + "/log?from=0").path("lines").forEach(l -> lines.add(l.asText()));
             assertThat(lines).anyMatch(l -> l.contains("VM 101 -> ") && l.contains("completed"))
                     .anyMatch(l -> l.contains("VM 102 -> ") && l.contains("completed"))
-                    .anyMatch(l -> l.contains("in maintenance; 2 VM(s) to move"));
+                    .anyMatch(l -> l.contains("in maintenance; 2 VM(s) to move"))
+                    .anyMatch(l -> l.contains("VM 101: targets in order ") && l.contains("b: plan (budget")
+                            && l.contains("c: plan (budget"));
             assertThat(maintenance(c, "a")).as("a stays in maintenance").isTrue();
 
             // a VM cannot come back while a is in maintenance; resume lets it

@@ -10,8 +10,11 @@ import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
@@ -33,11 +36,15 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * its chart gain points and its bar reach 100 % without going back, and finds the VM on the
  * target and the migration in the VM's history. A second test evacuates a node from the cluster
  * page. The screenshots stay in target/ui-migration.png, target/ui-cluster.png and
- * target/ui-evacuate-dialog.png, target/ui-evacuation.png (~45 s and ~15 s, a third of the first
+ * target/ui-evacuate-dialog.png, target/ui-evacuation.png (~25 s and ~10 s, a third of the first
  * the guest filling its memory).
+ * Both run on one two-node cluster, started once for the class (a few seconds each time saved):
+ * each has a VM of its own and a browser of its own, and the evacuation of a leaves a resumed, so
+ * either passes whether the other ran before it or not.
  * Skipped, with the reason, where Chromium or its driver is not installed.
  */
 @Timeout(180)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class AgentUiTest {
     static final Path CHROMIUM = Path.of("/usr/bin/chromium");
     static final Path DRIVER = Path.of("/usr/bin/chromedriver");
@@ -46,131 +53,142 @@ class AgentUiTest {
     static final Path EVACUATION_SCREENSHOT = Path.of("target", "ui-evacuation.png");
     static final Path EVACUATE_DIALOG_SCREENSHOT = Path.of("target", "ui-evacuate-dialog.png");
 
-    @TempDir
-    Path dir;
+    LocalCluster c;
+
+    @BeforeAll
+    void startCluster(@TempDir Path dir) throws java.io.IOException {
+        assumeChromium();
+        c = new LocalCluster(dir.resolve("c"), "a", "b");
+    }
+
+    @AfterAll
+    void stopCluster() {
+        if (c != null) {
+            c.close();
+        }
+    }
 
     @Test
     void aLiveMigrationFromTheDialogWatchedToTheEnd() throws Exception {
-        assumeChromium();
-        try (LocalCluster c = new LocalCluster(dir.resolve("c"), "a", "b")) {
-            AgentClient a = c.defineOnA(100, "calm", AgentMetricsTest.CALM);
-            a.post("/api/v1/vms/100/start", null);
-            String ui = "https://" + c.address("a") + "/ui/";
-            WebDriver browser = chromium();
-            try {
-                // no certificate, no login: the login form, and the API answers 401 to the page's own fetch
-                browser.get(ui);
-                WebDriverWait wait = waitFor(browser, 30);
-                wait.until(b -> b.findElement(By.id("login")).isDisplayed());
-                assertThat(browser.findElement(By.id("view")).getText()).isEmpty();
-                Object status = ((JavascriptExecutor) browser).executeAsyncScript(
-                        "const done = arguments[0]; fetch('/api/v1/vms').then(r => done(r.status))");
-                assertThat(status).as("the API without a session").isEqualTo(401L);
-                assertThat(browser.getPageSource()).doesNotContain("calm");
+        AgentClient a = c.defineOnA(100, "calm", AgentMetricsTest.CALM);
+        a.post("/api/v1/vms/100/start", null);
+        String ui = "https://" + c.address("a") + "/ui/";
+        WebDriver browser = chromium();
+        try {
+            // no certificate, no login: the login form, and the API answers 401 to the page's own fetch
+            browser.get(ui);
+            WebDriverWait wait = waitFor(browser, 30);
+            wait.until(b -> b.findElement(By.id("login")).isDisplayed());
+            assertThat(browser.findElement(By.id("view")).getText()).isEmpty();
+            Object status = ((JavascriptExecutor) browser).executeAsyncScript(
+                    "const done = arguments[0]; fetch('/api/v1/vms').then(r => done(r.status))");
+            assertThat(status).as("the API without a session").isEqualTo(401L);
+            assertThat(browser.getPageSource()).doesNotContain("calm");
 
-                browser.findElement(By.id("password")).sendKeys("not the password");
-                browser.findElement(By.cssSelector("#login-form button")).click();
-                wait.until(b -> !b.findElement(By.id("login-error")).getText().isEmpty());
-                assertThat(browser.findElement(By.id("login-error")).getText()).contains("wrong password");
+            browser.findElement(By.id("password")).sendKeys("not the password");
+            browser.findElement(By.cssSelector("#login-form button")).click();
+            wait.until(b -> !b.findElement(By.id("login-error")).getText().isEmpty());
+            assertThat(browser.findElement(By.id("login-error")).getText()).contains("wrong password");
 
-                browser.findElement(By.id("password")).clear();
-                browser.findElement(By.id("password")).sendKeys(AccessTokens.in(c.layout.dir()).uiPassword().orElseThrow());
-                browser.findElement(By.cssSelector("#login-form button")).click();
-                wait.until(b -> !b.findElements(By.cssSelector("[data-migrate='100']")).isEmpty());
-                assertThat(browser.findElement(By.cssSelector("[data-owner='100']")).getText()).isEqualTo("a");
+            browser.findElement(By.id("password")).clear();
+            browser.findElement(By.id("password")).sendKeys(AccessTokens.in(c.layout.dir()).uiPassword().orElseThrow());
+            browser.findElement(By.cssSelector("#login-form button")).click();
+            wait.until(b -> !b.findElements(By.cssSelector("[data-migrate='100']")).isEmpty());
+            assertThat(browser.findElement(By.cssSelector("[data-owner='100']")).getText()).isEqualTo("a");
 
-                // its 16 MiB written once: at 4 MiB/s pre-copy lasts 4 s or more, so the chart gets points
-                ferry.testkit.BootblockGuest.awaitPasses(c.layout.runRoot("a").resolve("100").resolve("serial.log"), 1,
-                        Duration.ofSeconds(60));
-                // first one that cannot converge (1 MiB/s under a ~2 MB/s dirty rate), cancelled from its page
-                browser.findElement(By.cssSelector("[data-migrate='100']")).click();
-                wait.until(b -> b.findElement(By.id("migrate-dialog")).isDisplayed());
-                browser.findElement(By.id("m-bwlimit")).sendKeys("1");
-                browser.findElement(By.id("m-start")).click();
-                wait.until(b -> b.getCurrentUrl().contains("#/task/"));
-                waitFor(browser, 60).until(b ->
-                        Integer.parseInt(b.findElement(By.id("chart")).getAttribute("data-points")) >= 1);
-                double before = Double.parseDouble(browser.findElement(By.id("percent")).getText().replace(" %", ""));
-                browser.findElement(By.id("cancel")).click();
-                browser.switchTo().alert().accept();
-                waitFor(browser, 60).until(b ->
-                        b.findElement(By.id("status")).getText().equals("cancelled"));
-                assertThat(Double.parseDouble(browser.findElement(By.id("percent")).getText().replace(" %", "")))
-                        .as("the bar of a cancelled migration stays where it got").isGreaterThanOrEqualTo(before)
-                        .isLessThan(100);
-                assertThat(a.get("/api/v1/vms/100").path("status").asText()).as("still on a").isEqualTo("running");
+            // its 16 MiB written once: at 4 MiB/s pre-copy lasts 4 s or more, so the chart gets points
+            ferry.testkit.BootblockGuest.awaitPasses(c.layout.runRoot("a").resolve("100").resolve("serial.log"), 1,
+                    Duration.ofSeconds(60));
+            // first one that cannot converge (1 MiB/s under a ~2 MB/s dirty rate), cancelled from its page
+            browser.findElement(By.cssSelector("[data-migrate='100']")).click();
+            wait.until(b -> b.findElement(By.id("migrate-dialog")).isDisplayed());
+            browser.findElement(By.id("m-bwlimit")).sendKeys("1");
+            browser.findElement(By.id("m-start")).click();
+            wait.until(b -> b.getCurrentUrl().contains("#/task/"));
+            waitFor(browser, 60).until(b ->
+                    Integer.parseInt(b.findElement(By.id("chart")).getAttribute("data-points")) >= 1);
+            double before = Double.parseDouble(browser.findElement(By.id("percent")).getText().replace(" %", ""));
+            browser.findElement(By.id("cancel")).click();
+            browser.switchTo().alert().accept();
+            waitFor(browser, 60).until(b ->
+                    b.findElement(By.id("status")).getText().equals("cancelled"));
+            assertThat(Double.parseDouble(browser.findElement(By.id("percent")).getText().replace(" %", "")))
+                    .as("the bar of a cancelled migration stays where it got").isGreaterThanOrEqualTo(before)
+                    .isLessThan(100);
+            assertThat(a.get("/api/v1/vms/100").path("status").asText()).as("still on a").isEqualTo("running");
 
-                browser.get(ui + "#/");
-                wait.until(b -> !b.findElements(By.cssSelector("[data-migrate='100']")).isEmpty());
-                browser.findElement(By.cssSelector("[data-migrate='100']")).click();
-                wait.until(b -> b.findElement(By.id("migrate-dialog")).isDisplayed());
-                browser.findElement(By.id("m-bwlimit")).clear();
-                browser.findElement(By.id("m-bwlimit")).sendKeys("4");
-                // on a quiet host the guest dirties ~5 MiB/s, more than the link: postcopy lets it finish whatever
-                // the host's speed (as AgentMetricsTest), after a pre-copy long enough for the chart
-                browser.findElement(By.id("m-allow-postcopy")).click();
-                browser.findElement(By.id("m-plan")).click();
-                WebElement plan = waitFor(browser, 60).until(b -> {
-                    WebElement row = b.findElement(By.cssSelector("[data-plan='b']"));
-                    return row.getText().contains("planning") ? null : row;
-                });
-                System.out.println("plan in the dialog: " + plan.getText());
-                assertThat(plan.getText()).contains("recommended").doesNotContain("refused");
-                browser.findElement(By.id("m-start")).click();
+            browser.get(ui + "#/");
+            wait.until(b -> !b.findElements(By.cssSelector("[data-migrate='100']")).isEmpty());
+            browser.findElement(By.cssSelector("[data-migrate='100']")).click();
+            wait.until(b -> b.findElement(By.id("migrate-dialog")).isDisplayed());
+            browser.findElement(By.id("m-bwlimit")).clear();
+            browser.findElement(By.id("m-bwlimit")).sendKeys("4");
+            // on a quiet host the guest dirties ~5 MiB/s, more than the link: postcopy lets it finish whatever
+            // the host's speed (as AgentMetricsTest), after a pre-copy long enough for the chart
+            browser.findElement(By.id("m-allow-postcopy")).click();
+            browser.findElement(By.id("m-plan")).click();
+            WebElement plan = waitFor(browser, 60).until(b -> {
+                WebElement row = b.findElement(By.cssSelector("[data-plan='b']"));
+                return row.getText().contains("planning") ? null : row;
+            });
+            System.out.println("plan in the dialog: " + plan.getText());
+            assertThat(plan.getText()).contains("recommended").doesNotContain("refused");
+            browser.findElement(By.id("m-start")).click();
 
-                wait.until(b -> b.getCurrentUrl().contains("#/task/"));
-                List<Double> percents = new ArrayList<>();
-                List<Integer> points = new ArrayList<>();
-                long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
-                while (System.nanoTime() < deadline) {
-                    percents.add(Double.parseDouble(browser.findElement(By.id("percent")).getText().replace(" %", "")));
-                    points.add(Integer.parseInt(browser.findElement(By.id("chart")).getAttribute("data-points")));
-                    if (!browser.findElement(By.id("status")).getText().equals("running")) {
-                        break;
-                    }
-                    Thread.sleep(200);
-                }
-                // once more after the end: the loop may have read the bar just before the page took the end in
+            wait.until(b -> b.getCurrentUrl().contains("#/task/"));
+            List<Double> percents = new ArrayList<>();
+            List<Integer> points = new ArrayList<>();
+            long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+            while (System.nanoTime() < deadline) {
                 percents.add(Double.parseDouble(browser.findElement(By.id("percent")).getText().replace(" %", "")));
-                System.out.println("UI: bar " + percents + "\nUI: chart points " + points);
-                assertThat(browser.findElement(By.id("status")).getText()).isEqualTo("completed");
-                assertThat(percents).as("the bar never goes back").isSortedAccordingTo(Double::compare);
-                assertThat(percents.get(percents.size() - 1)).isEqualTo(100.0);
-                assertThat(points.get(points.size() - 1)).as("samples on the chart").isGreaterThanOrEqualTo(2);
-                assertThat(points.stream().distinct().count()).as("the chart gained points while it ran")
-                        .isGreaterThanOrEqualTo(2);
-                wait.until(b -> b.findElement(By.id("log")).getText().contains("migration finished successfully"));
-                screenshot(browser, SCREENSHOT);
-                // the page opened again after the end: the stream replays the whole history
-                int drawn = points.get(points.size() - 1);
-                browser.navigate().refresh();
-                wait.until(b -> b.findElement(By.id("status")).getText().equals("completed")
-                        && b.findElement(By.id("chart")).getAttribute("data-points").equals(String.valueOf(drawn)));
-                assertThat(browser.findElement(By.id("percent")).getText()).isEqualTo("100.0 %");
-
-                browser.get(ui + "#/");
-                wait.until(b -> b.findElement(By.cssSelector("[data-owner='100']")).getText().equals("b"));
-                screenshot(browser, CLUSTER_SCREENSHOT);
-                // the VM's page: its history on this node, with the migration's outcome, duration and downtime
-                browser.findElement(By.cssSelector("[data-vm='100']")).click();
-                // read as text in one go: the page redraws itself every few seconds
-                String history = wait.until(b -> {
-                    String text = b.findElement(By.id("view")).getText();
-                    return text.contains("Migrations orchestrated") && text.contains("a → b") ? text : null;
-                });
-                String row = history.lines().filter(l -> l.contains("a → b")).findFirst().orElseThrow();
-                System.out.println("UI: history row " + row);
-                assertThat(row).contains("completed").containsPattern("\\d+(\\.\\d)? (ms|s) \\d+ ms$");
-
-                // logged out, the same browser sees the login again and the API refuses it
-                browser.findElement(By.id("logout")).click();
-                wait.until(b -> b.findElement(By.id("login")).isDisplayed());
-                Object after = ((JavascriptExecutor) browser).executeAsyncScript(
-                        "const done = arguments[0]; fetch('/api/v1/vms').then(r => done(r.status))");
-                assertThat(after).isEqualTo(401L);
-            } finally {
-                browser.quit();
+                points.add(Integer.parseInt(browser.findElement(By.id("chart")).getAttribute("data-points")));
+                if (!browser.findElement(By.id("status")).getText().equals("running")) {
+                    break;
+                }
+                Thread.sleep(200);
             }
+            // once more after the end: the loop may have read the bar just before the page took the end in
+            percents.add(Double.parseDouble(browser.findElement(By.id("percent")).getText().replace(" %", "")));
+            System.out.println("UI: bar " + percents + "\nUI: chart points " + points);
+            assertThat(browser.findElement(By.id("status")).getText()).isEqualTo("completed");
+            assertThat(percents).as("the bar never goes back").isSortedAccordingTo(Double::compare);
+            assertThat(percents.get(percents.size() - 1)).isEqualTo(100.0);
+            assertThat(points.get(points.size() - 1)).as("samples on the chart").isGreaterThanOrEqualTo(2);
+            assertThat(points.stream().distinct().count()).as("the chart gained points while it ran")
+                    .isGreaterThanOrEqualTo(2);
+            wait.until(b -> b.findElement(By.id("log")).getText().contains("migration finished successfully"));
+            screenshot(browser, SCREENSHOT);
+            // the page opened again after the end: the stream replays the whole history (read now, once the
+            // log has the end: the loop's last look may come before the last sample was drawn)
+            int drawn = Integer.parseInt(browser.findElement(By.id("chart")).getAttribute("data-points"));
+            System.out.println("UI: chart points at the end " + drawn);
+            browser.navigate().refresh();
+            wait.until(b -> b.findElement(By.id("status")).getText().equals("completed")
+                    && b.findElement(By.id("chart")).getAttribute("data-points").equals(String.valueOf(drawn)));
+            assertThat(browser.findElement(By.id("percent")).getText()).isEqualTo("100.0 %");
+
+            browser.get(ui + "#/");
+            wait.until(b -> b.findElement(By.cssSelector("[data-owner='100']")).getText().equals("b"));
+            screenshot(browser, CLUSTER_SCREENSHOT);
+            // the VM's page: its history on this node, with the migration's outcome, duration and downtime
+            browser.findElement(By.cssSelector("[data-vm='100']")).click();
+            // read as text in one go: the page redraws itself every few seconds
+            String history = wait.until(b -> {
+                String text = b.findElement(By.id("view")).getText();
+                return text.contains("Migrations orchestrated") && text.contains("a → b") ? text : null;
+            });
+            String row = history.lines().filter(l -> l.contains("a → b")).findFirst().orElseThrow();
+            System.out.println("UI: history row " + row);
+            assertThat(row).contains("completed").containsPattern("\\d+(\\.\\d)? (ms|s) \\d+ ms$");
+
+            // logged out, the same browser sees the login again and the API refuses it
+            browser.findElement(By.id("logout")).click();
+            wait.until(b -> b.findElement(By.id("login")).isDisplayed());
+            Object after = ((JavascriptExecutor) browser).executeAsyncScript(
+                    "const done = arguments[0]; fetch('/api/v1/vms').then(r => done(r.status))");
+            assertThat(after).isEqualTo(401L);
+        } finally {
+            browser.quit();
         }
     }
 
@@ -181,59 +199,58 @@ class AgentUiTest {
      */
     @Test
     void aNodeEvacuatedFromTheClusterPageWithAConfirmation() throws Exception {
-        assumeChromium();
-        try (LocalCluster c = new LocalCluster(dir.resolve("c"), "a", "b")) {
-            AgentClient a = c.defineOnA(101, "evacuee", AgentMetricsTest.CALM);
-            a.post("/api/v1/vms/101/start", null);
-            String ui = "https://" + c.address("a") + "/ui/";
-            WebDriver browser = chromium();
-            try {
-                WebDriverWait wait = waitFor(browser, 30);
-                browser.get(ui);
-                wait.until(b -> b.findElement(By.id("login")).isDisplayed());
-                browser.findElement(By.id("password")).sendKeys(AccessTokens.in(c.layout.dir()).uiPassword().orElseThrow());
-                browser.findElement(By.cssSelector("#login-form button")).click();
-                wait.until(b -> !b.findElements(By.cssSelector("[data-evacuate='a']")).isEmpty());
-                assertThat(browser.findElements(By.cssSelector("[data-evacuate='b']"))).as("b's own page evacuates b")
-                        .isEmpty();
-                browser.findElement(By.cssSelector("[data-evacuate='a']")).click();
-                wait.until(b -> b.findElement(By.id("evacuate-dialog")).isDisplayed());
-                String said = browser.findElement(By.id("evacuate-dialog")).getText();
-                System.out.println("UI: evacuate dialog\n" + said);
-                assertThat(said).contains("maintenance").contains("VM 101 evacuee: migrated live")
-                        .contains("at most 2 at a time from a, 5 in the whole cluster");
-                screenshot(browser, EVACUATE_DIALOG_SCREENSHOT);
-                try (var s = c.layout.open()) {
-                    assertThat(s.currentConfig().node("a").orElseThrow().maintenance()).as("before the click").isFalse();
-                }
-                browser.findElement(By.id("e-start")).click();
-                wait.until(b -> b.getCurrentUrl().contains("#/task/evacuate-a-"));
-                waitFor(browser, 90).until(b ->
-                        !b.findElement(By.id("evac-status")).getText().equals("running"));
-                assertThat(browser.findElement(By.id("evac-status")).getText()).isEqualTo("completed");
-                wait.until(b -> !b.findElements(By.cssSelector("[data-evac-target='101']")).isEmpty());
-                assertThat(browser.findElement(By.cssSelector("[data-evac-target='101']")).getText()).isEqualTo("b");
-                assertThat(browser.findElement(By.cssSelector("[data-evac-outcome='101']")).getText())
-                        .isEqualTo("completed");
-                assertThat(browser.findElement(By.id("evac-log")).getText()).contains("VM 101 -> b: completed");
-                String summary = browser.findElement(By.id("view")).getText();
-                System.out.println("UI: evacuation page\n" + summary);
-                assertThat(summary).containsPattern("101 evacuee b completed \\d+ ms \\d+\\.\\d s");
-                screenshot(browser, EVACUATION_SCREENSHOT);
-                assertThat(c.client("b").get("/api/v1/vms/101").path("status").asText()).isEqualTo("running");
-                assertThat(a.get("/api/v1/vms/101").path("owner").asText()).isEqualTo("b");
-
-                browser.get(ui + "#/");
-                wait.until(b -> !b.findElements(By.cssSelector("[data-resume='a']")).isEmpty());
-                browser.findElement(By.cssSelector("[data-resume='a']")).click();
-                browser.switchTo().alert().accept();
-                wait.until(b -> b.findElements(By.cssSelector("[data-resume='a']")).isEmpty());
-                try (var s = c.layout.open()) {
-                    assertThat(s.currentConfig().node("a").orElseThrow().maintenance()).isFalse();
-                }
-            } finally {
-                browser.quit();
+        AgentClient a = c.defineOnA(101, "evacuee", AgentMetricsTest.CALM);
+        a.post("/api/v1/vms/101/start", null);
+        String ui = "https://" + c.address("a") + "/ui/";
+        WebDriver browser = chromium();
+        try {
+            WebDriverWait wait = waitFor(browser, 30);
+            browser.get(ui);
+            wait.until(b -> b.findElement(By.id("login")).isDisplayed());
+            browser.findElement(By.id("password")).sendKeys(AccessTokens.in(c.layout.dir()).uiPassword().orElseThrow());
+            browser.findElement(By.cssSelector("#login-form button")).click();
+            wait.until(b -> !b.findElements(By.cssSelector("[data-evacuate='a']")).isEmpty());
+            assertThat(browser.findElements(By.cssSelector("[data-evacuate='b']"))).as("b's own page evacuates b")
+                    .isEmpty();
+            browser.findElement(By.cssSelector("[data-evacuate='a']")).click();
+            wait.until(b -> b.findElement(By.id("evacuate-dialog")).isDisplayed());
+            String said = browser.findElement(By.id("evacuate-dialog")).getText();
+            System.out.println("UI: evacuate dialog\n" + said);
+            assertThat(said).contains("maintenance").contains("VM 101 evacuee: migrated live")
+                    .contains("at most 2 at a time from a, 5 in the whole cluster");
+            screenshot(browser, EVACUATE_DIALOG_SCREENSHOT);
+            try (var s = c.layout.open()) {
+                assertThat(s.currentConfig().node("a").orElseThrow().maintenance()).as("before the click").isFalse();
             }
+            browser.findElement(By.id("e-start")).click();
+            wait.until(b -> b.getCurrentUrl().contains("#/task/evacuate-a-"));
+            waitFor(browser, 90).until(b ->
+                    !b.findElement(By.id("evac-status")).getText().equals("running"));
+            assertThat(browser.findElement(By.id("evac-status")).getText()).isEqualTo("completed");
+            wait.until(b -> !b.findElements(By.cssSelector("[data-evac-target='101']")).isEmpty());
+            assertThat(browser.findElement(By.cssSelector("[data-evac-target='101']")).getText()).isEqualTo("b");
+        assertThat(browser.findElement(By.cssSelector("[data-evac-target='101']")).getAttribute("title"))
+                .as("why b: its plan").startsWith("plan (budget, budget:");
+            assertThat(browser.findElement(By.cssSelector("[data-evac-outcome='101']")).getText())
+                    .isEqualTo("completed");
+            assertThat(browser.findElement(By.id("evac-log")).getText()).contains("VM 101 -> b: completed");
+            String summary = browser.findElement(By.id("view")).getText();
+            System.out.println("UI: evacuation page\n" + summary);
+            assertThat(summary).containsPattern("101 evacuee b completed \\d+ ms \\d+\\.\\d s");
+            screenshot(browser, EVACUATION_SCREENSHOT);
+            assertThat(c.client("b").get("/api/v1/vms/101").path("status").asText()).isEqualTo("running");
+            assertThat(a.get("/api/v1/vms/101").path("owner").asText()).isEqualTo("b");
+
+            browser.get(ui + "#/");
+            wait.until(b -> !b.findElements(By.cssSelector("[data-resume='a']")).isEmpty());
+            browser.findElement(By.cssSelector("[data-resume='a']")).click();
+            browser.switchTo().alert().accept();
+            wait.until(b -> b.findElements(By.cssSelector("[data-resume='a']")).isEmpty());
+            try (var s = c.layout.open()) {
+                assertThat(s.currentConfig().node("a").orElseThrow().maintenance()).isFalse();
+            }
+        } finally {
+            browser.quit();
         }
     }
 

@@ -106,6 +106,33 @@ class BadInputTest {
     }
 
     @Test
+    void aVolumeThatExistsIsNeitherReceivedNorCreatedAgain() throws Exception {
+        Path volume = cluster.layout.storages("a").get("shared").path().resolve("vm-409-disk-0.raw");
+        Files.writeString(volume, "the copy already there");
+        String says = "volume 'vm-409-disk-0.raw' already exists on storage 'shared' of node 'a'; nothing was written";
+        String next = "remove it (DELETE /api/v1/storage/shared/volumes/vm-409-disk-0.raw on node 'a') and try again";
+        assertRefused(call("PUT", "/api/v1/storage/shared/volumes/vm-409-disk-0.raw", "other bytes"), 409, says, next);
+        assertRefused(call("POST", "/api/v1/storage/shared/volumes/vm-409-disk-0.raw",
+                "{\"size\":1048576,\"format\":\"raw\"}"), 409, says, next);
+        assertThat(volume).hasContent("the copy already there");
+        // the other ordinary mistakes on these routes are 4xx too, and write nothing
+        assertRefused(call("PUT", "/api/v1/storage/shared/volumes/vm-409-disk-1.raw?bwlimit=fast", "x"), 400,
+                "not a number");
+        assertRefused(call("POST", "/api/v1/storage/shared/volumes/vm-409-disk-1.raw", "{\"size\":\"1G\"}"), 400,
+                "a new volume needs 'size' (bytes)");
+        assertRefused(call("POST", "/api/v1/storage/shared/volumes/vm-409-disk-1.raw", "{\"size\":"), 400,
+                "malformed JSON");
+        assertThat(volume.resolveSibling("vm-409-disk-1.raw")).doesNotExist();
+        assertRefused(call("POST", "/api/v1/incoming/409/exports", "{\"drives\":[\"drive-ide0\"]}"), 404,
+                "VM 409 does not run on node 'a'; nothing to export");
+        // what the message says to do works
+        assertThat(call("DELETE", "/api/v1/storage/shared/volumes/vm-409-disk-0.raw", null).statusCode()).isEqualTo(200);
+        assertThat(call("PUT", "/api/v1/storage/shared/volumes/vm-409-disk-0.raw", "other bytes").statusCode())
+                .isEqualTo(201);
+        assertThat(volume).hasContent("other bytes");
+    }
+
+    @Test
     void pausingOrResumingAStoppedVmSaysToStartIt() throws Exception {
         assertThat(call("POST", "/api/v1/vms", vm(406, "")).statusCode()).isEqualTo(201);
         assertRefused(call("POST", "/api/v1/vms/406/pause", null), 409,

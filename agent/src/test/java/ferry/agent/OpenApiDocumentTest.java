@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import ferry.migration.MigrationResult;
 import ferry.migration.Plan;
 import ferry.migration.Progress;
-import ferry.testkit.JsonKeys;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -38,7 +37,7 @@ class OpenApiDocumentTest {
     @BeforeAll
     void start(@TempDir Path dir) {
         try {
-            cluster = new LocalCluster(dir.resolve("c"), "a");
+            cluster = new LocalCluster(dir.resolve("c"), "a", "b");
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
@@ -79,6 +78,103 @@ class OpenApiDocumentTest {
         assertThat(propertyNames(schemas.path("EvacuationRow"))).isEqualTo(keys(row.json()));
         assertThat(propertyNames(schemas.path("EvacuationSummary"))).isEqualTo(keys(
                 ferry.agent.evacuate.EvacuationRow.report("a", 2, 5, List.of(row)).put("outcome", "completed")));
+    }
+
+    /** GET routes whose answer is not a JSON object or array of the document's schemas. */
+    private static final Set<String> UNCHECKED_GETS = Set.of(
+            "/api/openapi.json",            // the document itself
+            "/api/v1/tasks/{id}/events");   // server-sent events
+
+    /**
+     * Every GET route of a running two-node cluster, asked after a real migration and an
+     * evacuation so that each has something to show: every key of every answer (nested objects
+     * and array elements too) is declared by the route's documented schema.
+     */
+    @Test
+    void everyGetAnswersWithTheKeysItsSchemaDeclares() throws Exception {
+        AgentClient a = cluster.defineOnA(101, "calm", AgentMetricsTest.CALM);
+        AgentClient b = cluster.client("b");
+        a.post("/api/v1/vms/101/start", null);
+        String migration = a.post("/api/v1/migrations", java.util.Map.of("vmid", 101, "target", "b", "online", true))
+                .path("id").asText();
+        assertThat(cluster.await("a", migration, java.time.Duration.ofSeconds(60)).path("status").asText())
+                .isEqualTo("completed");
+        String evacuation = a.post("/api/v1/nodes/a/evacuate", java.util.Map.of()).path("id").asText();
+        cluster.await("a", evacuation, java.time.Duration.ofSeconds(30));
+        a.post("/api/v1/nodes/a/resume", null);
+
+        java.util.Map<String, JsonNode> answers = new java.util.LinkedHashMap<>();
+        answers.put("/api/v1/node", a.get("/api/v1/node"));
+        answers.put("/api/v1/qemu", a.get("/api/v1/qemu"));
+        answers.put("/api/v1/cluster", a.get("/api/v1/cluster"));
+        answers.put("/api/v1/vms", b.get("/api/v1/vms"));
+        answers.put("/api/v1/vms/{vmid}", b.get("/api/v1/vms/101"));
+        answers.put("/api/v1/tasks", a.get("/api/v1/tasks"));
+        answers.put("/api/v1/tasks/{id}", a.get("/api/v1/tasks/" + migration));
+        answers.put("/api/v1/tasks/{id}/log", a.get("/api/v1/tasks/" + migration + "/log?from=0"));
+        answers.put("/api/v1/incoming/{vmid}", b.get("/api/v1/incoming/101"));
+        answers.put("/api/v1/storage", b.get("/api/v1/storage"));
+        Set<String> gets = new TreeSet<>();
+        doc.path("paths").fields().forEachRemaining(p -> {
+            if (p.getValue().has("get") && !UNCHECKED_GETS.contains(p.getKey())) {
+                gets.add(p.getKey());
+            }
+        });
+        assertThat(answers.keySet()).as("every documented GET is asked").containsExactlyInAnyOrderElementsOf(gets);
+
+        List<String> undeclared = new ArrayList<>();
+        answers.forEach((path, answer) -> undeclared.addAll(undeclared(path, answer, responseSchema(path))));
+        // the evacuation task too: the other shape /tasks/{id} answers
+        undeclared.addAll(undeclared("/api/v1/tasks/{id}", a.get("/api/v1/tasks/" + evacuation),
+                responseSchema("/api/v1/tasks/{id}")));
+        undeclared.addAll(undeclared("/api/v1/node", b.get("/api/v1/node"), responseSchema("/api/v1/node")));
+        assertThat(undeclared).as("keys the agent answers that openapi.json does not declare").isEmpty();
+    }
+
+    private JsonNode responseSchema(String path) {
+        return doc.path("paths").path(path).path("get").path("responses").path("200").path("content")
+                .path("application/json").path("schema");
+    }
+
+    private JsonNode resolve(JsonNode schema) {
+        while (schema.has("$ref")) {
+            schema = doc.at(schema.path("$ref").asText().substring(1));
+        }
+        return schema;
+    }
+
+    /** The keys of {@code value} (at {@code where}) that {@code schema} does not declare, nested ones included. */
+    private List<String> undeclared(String where, JsonNode value, JsonNode schema) {
+        schema = resolve(schema);
+        List<String> out = new ArrayList<>();
+        if (schema.has("oneOf")) {
+            List<String> best = null;
+            for (JsonNode alt : schema.path("oneOf")) {
+                List<String> u = undeclared(where, value, alt);
+                if (best == null || u.size() < best.size()) {
+                    best = u;
+                }
+            }
+            return best;
+        }
+        if (value.isArray() && schema.has("items")) {
+            for (int i = 0; i < value.size(); i++) {
+                out.addAll(undeclared(where + "[" + i + "]", value.get(i), schema.path("items")));
+            }
+        } else if (value.isObject() && (schema.has("properties") || schema.has("additionalProperties"))) {
+            JsonNode props = schema.path("properties");
+            JsonNode extra = schema.path("additionalProperties");
+            value.fields().forEachRemaining(f -> {
+                if (props.has(f.getKey())) {
+                    out.addAll(undeclared(where + "." + f.getKey(), f.getValue(), props.path(f.getKey())));
+                } else if (extra.isObject()) {
+                    out.addAll(undeclared(where + "." + f.getKey(), f.getValue(), extra));
+                } else if (!extra.asBoolean(false)) {
+                    out.add(where + "." + f.getKey());
+                }
+            });
+        }
+        return out;
     }
 
     @Test

@@ -38,6 +38,18 @@ final class EvacuatedAgent implements Evacuation.Source {
     }
 
     @Override
+    public JsonNode plan(ObjectNode request) throws Evacuation.Refused {
+        try {
+            return agent.post("/api/v1/vms/" + request.path("vmid").asInt() + "/plan", request);
+        } catch (AgentClient.AgentException e) {
+            if (e.status() == 409) { // prepare's refusal; anything else is a plan that could not be made
+                throw new Evacuation.Refused(e.getMessage());
+            }
+            throw e;
+        }
+    }
+
+    @Override
     public Evacuation.Ended await(String taskId) {
         PrintWriter nowhere = new PrintWriter(Writer.nullWriter());
         JsonNode done;

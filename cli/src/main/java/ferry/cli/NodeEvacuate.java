@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -189,7 +190,8 @@ final class NodeEvacuate implements Callable<Integer> {
                     r.target() == null ? "-" : r.target(), r.outcome(),
                     r.downtimeMs() == null ? "-" : r.downtimeMs() + " ms",
                     r.durationMs() == null ? "-" : String.format(Locale.ROOT, "%.1f s", r.durationMs() / 1000.0),
-                    r.error() == null ? "" : r.error());
+                    r.error() != null ? r.error() : r.refusals().entrySet().stream()
+                            .map(e -> e.getKey() + " refused: " + e.getValue()).collect(Collectors.joining("; ")));
         }
     }
 }

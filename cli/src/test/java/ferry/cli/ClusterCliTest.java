@@ -8,7 +8,7 @@ import ferry.agent.Agent;
 import ferry.agent.AgentClient;
 import ferry.agent.ClusterLayout;
 import ferry.cluster.ClusterStore;
-import ferry.testkit.JsonKeys;
+import ferry.agent.JsonKeys;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -27,7 +27,7 @@ class DoctorCommandTest {
         Run r = ferry("doctor", "--json");
         assertThat(r.code()).as(r.err()).isZero();
         JsonNode j = QapiJson.mapper().readTree(r.out());
-        assertThat(ferry.testkit.JsonKeys.notSnakeCase(j)).as("keys not in snake_case").isEmpty();
+        assertThat(ferry.agent.JsonKeys.notSnakeCase(j)).as("keys not in snake_case").isEmpty();
         assertThat(j.at("/qemu/version").asText()).startsWith("10.0");
         assertThat(j.at("/kvm/present").isBoolean()).isTrue();
         assertThat(j.at("/kvm/device").asText()).isIn("usable", "absent", "no-permission");

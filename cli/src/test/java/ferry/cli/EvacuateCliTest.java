@@ -9,7 +9,7 @@ import ferry.agent.AgentClient;
 import ferry.agent.ClusterLayout;
 import ferry.node.HostMemory;
 import ferry.qapi.QapiJson;
-import ferry.testkit.JsonKeys;
+import ferry.agent.JsonKeys;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -34,7 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(180)
 class EvacuateCliTest {
-    private static final List<Integer> VMIDS = List.of(101, 102, 103, 104, 105);
+    private static final List<Integer> VMIDS = List.of(101, 102, 103, 104, 105, 106);
 
     @TempDir
     Path tmp;
@@ -114,8 +114,9 @@ class EvacuateCliTest {
     }
 
     /**
-     * A cluster a, b, c whose agents run here; b and c give VMs about 4 GiB of this host each
-     * (their agents hold the rest back).
+     * A cluster a, b, c whose agents run here; b gives VMs about 1 GiB of this host, c about 6 GiB
+     * (their agents hold the rest back): margins of 2 GiB either way for what other work on the
+     * host takes or frees meanwhile.
      */
     private void startCluster() throws Exception {
         dir = tmp.resolve("c");
@@ -123,21 +124,21 @@ class EvacuateCliTest {
         FerryCli.Run r = ferry("cluster", "create", dir.toString(), "--nodes", "a,b,c", "--port", Integer.toString(port));
         assertThat(r.code()).as(r.both()).isZero();
         layout = new ClusterLayout(dir);
-        long reserve = HostMemory.now().availableBytes() - (4L << 30);
+        long available = HostMemory.now().availableBytes();
         agents.add(Agent.start(dir, "a"));
-        agents.add(Agent.start(dir, "b", Agent.DEFAULT_LEASE_TTL, reserve));
-        agents.add(Agent.start(dir, "c", Agent.DEFAULT_LEASE_TTL, reserve));
+        agents.add(Agent.start(dir, "b", Agent.DEFAULT_LEASE_TTL, available - (1L << 30)));
+        agents.add(Agent.start(dir, "c", Agent.DEFAULT_LEASE_TTL, available - (6L << 30)));
     }
 
     @Test
     void evacuatesTwoAtATimeAFailureStopsNothingAndMaintenanceHoldsUntilResume() throws Exception {
         startCluster();
-        // 4 GiB on b and c is enough for the 128 MiB guests, not for the big one (half the host's
-        // RAM, at least 8 GiB), which every target's prepare must refuse however much other work
-        // frees meanwhile
+        // b's 1 GiB and c's 6 GiB are enough for the 128 MiB guests, not for the big one (half the
+        // host's RAM, at least 8 GiB), which every target's prepare must refuse however much other
+        // work frees meanwhile; the 3 GiB one fits on c only, and its plan for b says so first
         int bigMiB = (int) Math.max(8192, (HostMemory.now().totalBytes() >> 20) / 2);
-        // QEMU takes the guest's RAM as it is touched: the big one runs on a with a few MiB
-        vmsOnA(Map.of(101, 128, 102, 128, 103, 128, 104, bigMiB), 105);
+        // QEMU takes the guest's RAM as it is touched: the big ones run on a with a few MiB
+        vmsOnA(Map.of(101, 128, 102, 128, 103, 128, 104, bigMiB, 106, 3072), 105);
 
         // bad usage changes nothing
         FerryCli.Run r = ferry(dir, "node", "evacuate", "a", "--to", "a");
@@ -147,8 +148,8 @@ class EvacuateCliTest {
         assertThat(r.code()).as(r.both()).isEqualTo(Main.USAGE);
         assertThat(r.err()).contains("unknown node 'zz'");
         assertThat(nodeStatus("a").path("maintenance").asBoolean()).isFalse();
-        assertThat(nodeStatus("b").path("mem_for_vms_bytes").asLong()).as("b's memory less its agent's reserve")
-                .isBetween(1L << 30, 12L << 30);
+        assertThat(nodeStatus("c").path("mem_for_vms_bytes").asLong()).as("c's memory less its agent's reserve")
+                .isBetween(4L << 30, 8L << 30);
 
         // the agents' own view, sampled while the evacuation runs: never more than 2 of a's tasks at once
         Map<String, AgentClient> clients = new TreeMap<>();
@@ -180,16 +181,18 @@ class EvacuateCliTest {
         System.out.println("evacuate, first run (" + firstRunMs + " ms):\n" + r.out() + "\nprogress:\n" + r.err());
         assertThat(r.code()).as("VM 104 did not move: " + r.both()).isEqualTo(Main.FAILED);
         JsonNode report = r.json();
-        assertThat(report.path("moved").asInt()).as(r.both()).isEqualTo(3);
+        assertThat(report.path("moved").asInt()).as(r.both()).isEqualTo(4);
         assertThat(report.path("failed").asInt()).isEqualTo(1);
         assertThat(report.path("skipped").asInt()).isEqualTo(1);
         Map<Integer, JsonNode> byVm = new TreeMap<>();
         report.path("vms").forEach(v -> byVm.put(v.path("vmid").asInt(), v));
-        assertThat(byVm.keySet()).containsExactly(101, 102, 103, 104, 105);
-        for (int vmid : List.of(101, 102, 103)) {
+        assertThat(byVm.keySet()).containsExactly(101, 102, 103, 104, 105, 106);
+        for (int vmid : List.of(101, 102, 103, 106)) {
             JsonNode v = byVm.get(vmid);
             assertThat(v.path("outcome").asText()).as(v.toString()).isEqualTo("completed");
             assertThat(v.path("target").asText()).isIn("b", "c");
+            // its target was chosen by the plan of the policy it ran with (here the default, budget)
+            assertThat(v.path("placement").asText()).as(v.toString()).startsWith("plan (budget, budget:");
             assertThat(v.path("duration_ms").asLong()).isPositive();
             assertThat(v.path("downtime_ms").isNumber()).as(v.toString()).isTrue();
             JsonNode st = vmStatus(vmid);
@@ -197,6 +200,15 @@ class EvacuateCliTest {
             assertThat(st.path("status").asText()).isEqualTo("running");
             assertThat(st.has("lock")).isFalse();
         }
+        // the plan for b refused the 3 GiB VM before anything was tried: the row says so
+        JsonNode mid = byVm.get(106);
+        assertThat(mid.path("target").asText()).as(mid.toString()).isEqualTo("c");
+        assertThat(mid.path("refusals")).as(mid.toString()).hasSize(1);
+        assertThat(mid.path("refusals").path(0).path("node").asText()).isEqualTo("b");
+        assertThat(mid.path("refusals").path(0).path("reason").asText()).contains("target node 'b' has")
+                .contains("VM 106 needs ");
+        assertThat(r.err().lines().filter(l -> l.contains("\"event\":\"planned\"") && l.contains("\"vmid\":106")))
+                .singleElement().asString().contains("\"refusal\":\"target node 'b' has");
         JsonNode big = byVm.get(104);
         assertThat(big.path("outcome").asText()).isEqualTo("refused");
         assertThat(big.path("error").asText()).as("both targets' prepare refused it for memory")
@@ -208,7 +220,7 @@ class EvacuateCliTest {
         assertThat(mostAtOnce(report.path("vms"))).isEqualTo(2);
         System.out.println("most migration tasks the agents ran at once: " + mostSeen.get());
         assertThat(mostSeen.get()).isBetween(1, 2);
-        assertThat(r.err().lines().filter(l -> l.contains("\"event\":\"started\""))).hasSize(3);
+        assertThat(r.err().lines().filter(l -> l.contains("\"event\":\"started\""))).hasSize(4);
         assertThat(JsonKeys.notSnakeCase(report)).isEmpty();
         assertThat(r.err().lines()).allSatisfy(l ->
                 assertThat(JsonKeys.notSnakeCase(QapiJson.mapper().readTree(l))).as(l).isEmpty());

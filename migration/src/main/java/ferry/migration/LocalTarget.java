@@ -6,6 +6,7 @@ import ferry.node.NodeException;
 import ferry.node.QemuProcess;
 import ferry.node.Storage;
 import ferry.node.VmDefinition;
+import ferry.node.VolumeExists;
 import ferry.node.Volumes;
 import ferry.protocol.Commands;
 import ferry.protocol.InetSocketAddress;
@@ -257,17 +258,20 @@ public final class LocalTarget implements TargetNode {
 
     @Override
     public void createVolume(VmDefinition.Disk disk, long virtualSize) {
+        if (Files.exists(storage(disk).volumePath(disk.volume()))) {
+            throw new VolumeExists(disk.storage(), disk.volume(), node.name()); // said with the node's name
+        }
         volumes.create(storage(disk), disk.volume(), disk.formatOrRaw(), virtualSize);
     }
 
     @Override
     public Endpoint exportDisks(int vmid, List<String> drives) {
         QemuProcess q = node.running(vmid).orElseThrow(() ->
-                new NodeException("VM " + vmid + " does not run on node '" + node.name() + "'; nothing to export"));
+                new NoQemuException("VM " + vmid + " does not run on node '" + node.name() + "'; nothing to export"));
         String status = q.qmp().call(Commands.QUERY_STATUS).status().wire();
         if (!"inmigrate".equals(status)) {
             // only an incoming QEMU's disks may be written from outside: a running guest owns its disks
-            throw new NodeException("VM " + vmid + " on node '" + node.name() + "' is '" + status
+            throw new MigrationRefused("VM " + vmid + " on node '" + node.name() + "' is '" + status
                     + "', not waiting for a migration; its disks are not exported");
         }
         int port = NbdServer.start(q, migrationHost, vmid, node.name());
@@ -321,11 +325,12 @@ public final class LocalTarget implements TargetNode {
     public void receiveVolume(VmDefinition.Disk disk, InputStream in, Integer bwlimitMiBps) {
         Path to = storage(disk).volumePath(disk.volume());
         if (Files.exists(to)) {
-            throw new NodeException("volume '" + disk.volume() + "' already exists on storage '" + disk.storage()
-                    + "' of node '" + node.name() + "'; remove the stale copy first");
+            throw new VolumeExists(disk.storage(), disk.volume(), node.name());
         }
         try (OutputStream out = Files.newOutputStream(to, StandardOpenOption.CREATE_NEW)) {
             ThrottledCopy.copy(in, out, bwlimitMiBps);
+        } catch (java.nio.file.FileAlreadyExistsException e) { // created meanwhile: not ours to remove
+            throw new VolumeExists(disk.storage(), disk.volume(), node.name());
         } catch (IOException e) {
             volumes.delete(to);
             throw new NodeException("copy of volume '" + disk.volume() + "' to node '" + node.name() + "' failed: "

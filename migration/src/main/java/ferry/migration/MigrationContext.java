@@ -95,6 +95,6 @@ record MigrationContext(ClusterStore store, LocalNode local, Volumes volumes, Mi
                 l.allowThrottle(), l.allowPostcopy(), l.allowPause());
         List<Plan.DiskPrediction> disks = online
                 ? MirrorStart.predict(localDisks, diskWrites, link, req.disks().mirrorMode(), limit) : List.of();
-        return PeerPlans.addTo(Plan.of(in, disks, linkIsCapacity), l.maxDurationS() != null);
+        return PeerPlans.addTo(Plan.of(in, disks, linkIsCapacity), l.maxDurationS() != null).forRun(req.policy());
     }
 }

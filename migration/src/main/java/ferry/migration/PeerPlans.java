@@ -34,7 +34,7 @@ final class PeerPlans {
         long data = in.ramBytes() + KubevirtPolicy.diskBytes(plan);
         all.add(kubevirt(in, Math.min(capS, KubevirtPolicy.completionTimeoutMs(data) / 1000.0 - mirrorS)));
         all.add(ovirt(in, Long.getLong(Policies.OVIRT_INTERVAL_PROPERTY, OvirtPolicy.MONITOR_INTERVAL_MS), capS));
-        return new Plan(in, List.copyOf(all), plan.recommended(), plan.reason(), plan.disks());
+        return new Plan(in, List.copyOf(all), plan.recommended(), plan.reason(), plan.disks(), plan.policy());
     }
 
     /** Pre-copy at QEMU's 300 ms until {@code limitS} (the completion timeout): no throttle, no postcopy. */

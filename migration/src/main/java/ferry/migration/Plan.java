@@ -9,9 +9,12 @@ import java.util.Locale;
  * The pre-flight plan: for each strategy, what the pre-copy model predicts from the measured
  * guest and link, and which strategy to use. Computed before a migration ({@code ferry plan})
  * and at the start of every live migration, so each result can be held against its prediction.
+ *
+ * @param policy the policy the migration would run with (the request's, else the VM's, else the
+ *               default), or null when not known; {@link #prediction()} is that policy's outcome
  */
 public record Plan(Inputs inputs, List<Prediction> strategies, String recommended, String reason,
-                   List<DiskPrediction> disks) {
+                   List<DiskPrediction> disks, String policy) {
     /** Passes the model follows before it calls a migration endless. */
     static final int MAX_PASSES = 60;
     /** What QEMU does when nobody changes its downtime limit. */
@@ -117,7 +120,26 @@ public record Plan(Inputs inputs, List<Prediction> strategies, String recommende
                                  double seconds, String note) {}
 
     public Plan(Inputs inputs, List<Prediction> strategies, String recommended, String reason) {
-        this(inputs, strategies, recommended, reason, List.of());
+        this(inputs, strategies, recommended, reason, List.of(), null);
+    }
+
+    public Plan(Inputs inputs, List<Prediction> strategies, String recommended, String reason,
+                List<DiskPrediction> disks) {
+        this(inputs, strategies, recommended, reason, disks, null);
+    }
+
+    /** The same plan for a migration that would run with {@code policy}. */
+    public Plan forRun(String policy) {
+        return new Plan(inputs, strategies, recommended, reason, disks, policy);
+    }
+
+    /**
+     * The predicted outcome of {@link #policy}, or null: what the web UI's migrate dialog shows and
+     * an evacuation ranks its targets by, computed here once rather than by each of them.
+     */
+    @JsonProperty
+    public Prediction prediction() {
+        return policy == null ? null : forPolicy(policy);
     }
 
     /**
@@ -153,7 +175,7 @@ public record Plan(Inputs inputs, List<Prediction> strategies, String recommende
                 streamLinkBytesPerS, "the stream's first pass", in.maxDowntimeMs(), in.maxDurationMs(),
                 in.allowThrottle(), in.allowPostcopy(), in.allowPause(), in.disks());
         Plan p = of(c);
-        return new Plan(c, p.strategies(), p.recommended(), p.reason(), disks);
+        return new Plan(c, p.strategies(), p.recommended(), p.reason(), disks, policy);
     }
 
     /** Wall time of a strategy's migration: the mirrors, then the RAM as predicted. */

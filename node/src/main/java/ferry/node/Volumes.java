@@ -1,7 +1,6 @@
 package ferry.node;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -31,7 +30,7 @@ public final class Volumes {
     public Path create(Storage storage, String volume, String format, long sizeBytes) {
         Path p = storage.volumePath(volume);
         if (Files.exists(p)) {
-            throw new NodeException("volume '" + volume + "' already exists on storage '" + storage.id() + "' (" + p + ")");
+            throw new VolumeExists(storage.id(), volume, null);
         }
         run("create", "-q", "-f", format, p.toString(), Long.toString(sizeBytes));
         return p;
@@ -51,7 +50,7 @@ public final class Volumes {
         // -U: the volume may be in use by a running QEMU, which holds a lock on it
         String out = run("info", "-U", "--output=json", volume.toString());
         try {
-            JsonNode j = new ObjectMapper().readTree(out);
+            JsonNode j = ferry.qapi.QapiJson.mapper().readTree(out); // QEMU's JSON, read as QMP's is
             JsonNode backing = j.get("backing-filename");
             return new Info(volume, j.path("format").asText(), j.path("virtual-size").asLong(),
                     j.path("actual-size").asLong(), backing == null ? null : backing.asText());

@@ -53,6 +53,13 @@ public final class Evacuation {
         /** Starts a migration ({@code POST /api/v1/migrations}'s body) and returns its task id. */
         String migrate(ObjectNode request) throws Refused;
 
+        /**
+         * The plan of a migration as {@code POST /api/v1/vms/{vmid}/plan} answers it (the same body,
+         * vmid included); throws {@link Refused} with prepare's refusal, anything else when no plan
+         * could be made.
+         */
+        JsonNode plan(ObjectNode request) throws Refused;
+
         /** Waits for the task to end; throws {@link Lost} when its outcome cannot be known now. */
         Ended await(String taskId);
     }
@@ -101,7 +108,24 @@ public final class Evacuation {
         }
     }
 
-    private record InFlight(Pending vm, String target, Future<EvacuationRow> row) {}
+    /**
+     * A VM whose turn came: it is planned, offered to its targets and followed in a thread of its
+     * own, so that planning (a second or two per target) takes one of its node's slots and not
+     * the whole evacuation's time. {@code target} and {@code task} are set once a target took it.
+     */
+    private static final class InFlight {
+        final Pending vm;
+        volatile String target;
+        volatile String task;
+        Future<EvacuationRow> row;
+
+        InFlight(Pending vm) {
+            this.vm = vm;
+        }
+    }
+
+    /** Seconds each target's plan samples the guest's dirty rate (the migrate dialog's figure too). */
+    static final int PLAN_SAMPLE_SECONDS = 1;
 
     /**
      * @param agents a client for each node's agent (the admin's in the CLI, the node's own
@@ -166,19 +190,24 @@ public final class Evacuation {
             boolean started = false;
             if (!queue.isEmpty() && inFlight.size() < settings.parallel()) {
                 List<JsonNode> running = runningTasks();
-                long fromHere = running.stream().filter(t -> t.path("source").asText().equals(settings.node())).count();
-                if (fromHere < settings.parallel() && running.size() < settings.clusterLimit()) {
+                // VMs of this run still being planned have no task yet: they count as migrations already
+                long planning = inFlight.stream().filter(f -> f.task == null).count();
+                long fromHere = planning
+                        + running.stream().filter(t -> t.path("source").asText().equals(settings.node())).count();
+                if (fromHere < settings.parallel() && running.size() + planning < settings.clusterLimit()) {
                     Set<String> runningIds = running.stream().map(t -> t.path("id").asText()).collect(Collectors.toSet());
                     Optional<Pending> next = nextReady(queue, runningIds, rows);
                     if (next.isPresent()) {
-                        start(next.get(), followers, inFlight, rows);
+                        InFlight f = new InFlight(next.get());
+                        f.row = followers.submit(() -> send(f));
+                        inFlight.add(f);
                         started = true;
                     }
                     lastWait = null;
                 } else {
                     String why = fromHere >= settings.parallel()
                             ? fromHere + " migration(s) already run from node " + settings.node()
-                            : running.size() + " migration(s) already run in the cluster";
+                            : running.size() + planning + " migration(s) already run in the cluster";
                     if (!why.equals(lastWait)) {
                         report("waiting for a slot: " + why, event("waiting").put("reason", why));
                         lastWait = why;
@@ -214,25 +243,34 @@ public final class Evacuation {
         queue.clear();
     }
 
-    /** Moves the rows of ended migrations from {@code inFlight} to {@code rows}. */
+    /** Moves the rows of the VMs whose turn ended from {@code inFlight} to {@code rows}. */
     private void harvest(List<InFlight> inFlight, List<EvacuationRow> rows) throws InterruptedException {
         for (Iterator<InFlight> it = inFlight.iterator(); it.hasNext(); ) {
             InFlight f = it.next();
-            if (!f.row().isDone()) {
+            if (!f.row.isDone()) {
                 continue;
             }
             it.remove();
-            targets.arrived(f.target(), f.vm().memoryBytes);
+            if (f.task != null) {
+                targets.arrived(f.target, f.vm.memoryBytes);
+            }
             EvacuationRow r;
             try {
-                r = f.row().get();
+                r = f.row.get();
             } catch (java.util.concurrent.ExecutionException e) {
-                // the task may well go on: this run only lost sight of it
-                r = EvacuationRow.notSent(f.vm().vmid, f.vm().name, f.vm().online, "unknown", f.target(),
-                        "could not follow its migration any more: " + e.getCause().getMessage()
-                                + "; 'ferry task list' shows how it ended");
+                r = f.task == null
+                        ? EvacuationRow.notSent(f.vm.vmid, f.vm.name, f.vm.online, "not-started", null,
+                                "could not be offered to a target: " + e.getCause() + "; run the evacuation again")
+                        // the task may well go on: this run only lost sight of it
+                        : EvacuationRow.notSent(f.vm.vmid, f.vm.name, f.vm.online, "unknown", f.target,
+                                "could not follow its migration any more: " + e.getCause().getMessage()
+                                        + "; 'ferry task list' shows how it ended");
             }
             rows.add(r);
+            if (r.task() == null) {
+                report("VM " + r.vmid() + ": " + r.outcome() + ": " + r.error(), event("ended").setAll(r.json()));
+                continue;
+            }
             report("VM " + r.vmid() + " -> " + r.target() + ": " + r.outcome()
                     + (r.durationMs() != null ? " in " + seconds(r.durationMs()) : "")
                     + (r.downtimeMs() != null ? ", downtime " + r.downtimeMs() + " ms" : "")
@@ -289,27 +327,38 @@ public final class Evacuation {
         return Optional.empty();
     }
 
-    /** Asks the targets in order until one's prepare accepts the VM; a VM all refuse gets its row now. */
-    private void start(Pending p, ExecutorService followers, List<InFlight> inFlight, List<EvacuationRow> rows) {
+    /**
+     * In a follower thread: offers the VM to its targets in the order their plans give (see
+     * {@link TargetPlans}) until one's prepare accepts it, and follows that migration to its end;
+     * a VM all refuse gets its row without a task.
+     */
+    private EvacuationRow send(InFlight f) {
+        Pending p = f.vm;
         EvacuationTargets.Choice choice = targets.order();
-        Map<String, String> refusals = new LinkedHashMap<>();
-        for (String target : choice.nodes()) {
-            ObjectNode req = settings.request().deepCopy().put("vmid", p.vmid).put("target", target)
-                    .put("online", p.online);
+        TargetPlans.Ranking ranking = p.online ? plan(p, choice.nodes())
+                : TargetPlans.byMemory(choice.nodes(), "a stopped VM has no plan to compare");
+        Map<String, String> refusals = new LinkedHashMap<>(ranking.refusals());
+        for (String target : ranking.order()) {
+            if (stopping) {
+                return EvacuationRow.notSent(p.vmid, p.name, p.online, "not-started", null,
+                        "the evacuation was stopped before its turn; run it again to move it");
+            }
             String id;
             try {
-                id = source.migrate(req);
+                id = source.migrate(request(p, target));
             } catch (Refused e) {
                 refusals.put(target, e.getMessage());
                 continue;
             }
             long startedAt = System.currentTimeMillis();
             targets.sending(target, p.memoryBytes);
+            f.target = target;
+            f.task = id;
+            String placement = ranking.placements().get(target);
             report("VM " + p.vmid + " -> " + target + ": started (" + (p.online ? "live" : "offline") + ", task " + id
-                    + ")", event("started").put("vmid", p.vmid).put("target", target).put("task", id)
-                    .put("online", p.online));
-            inFlight.add(new InFlight(p, target, followers.submit(() -> follow(p, target, id, startedAt))));
-            return;
+                    + "; " + placement + ")", event("started").put("vmid", p.vmid).put("target", target)
+                    .put("task", id).put("online", p.online).put("placement", placement));
+            return follow(p, target, id, startedAt).placed(placement, refusals);
         }
         String why;
         String outcome;
@@ -323,9 +372,48 @@ public final class Evacuation {
             why = refusals.entrySet().stream().map(e -> e.getKey() + ": " + e.getValue())
                     .collect(Collectors.joining("; "));
         }
-        EvacuationRow r = EvacuationRow.notSent(p.vmid, p.name, p.online, outcome, null, why);
-        rows.add(r);
-        report("VM " + p.vmid + ": " + outcome + ": " + why, event("ended").setAll(r.json()));
+        return EvacuationRow.notSent(p.vmid, p.name, p.online, outcome, null, why).placed(null, refusals);
+    }
+
+    /** The migration request of one VM to one target: the evacuation's options with the VM's own fields. */
+    private ObjectNode request(Pending p, String target) {
+        return settings.request().deepCopy().put("vmid", p.vmid).put("target", target).put("online", p.online);
+    }
+
+    /**
+     * One plan per candidate for a running VM, asked once when its turn comes (a second or two
+     * each: the guest's dirty rate is sampled, the link probed unless a bandwidth limit is set).
+     */
+    private TargetPlans.Ranking plan(Pending p, List<String> candidates) {
+        Map<String, TargetPlans.Verdict> verdicts = new LinkedHashMap<>();
+        for (String target : candidates) {
+            TargetPlans.Verdict v;
+            try {
+                v = TargetPlans.Verdict.planned(source.plan(request(p, target).put("sample_seconds",
+                        PLAN_SAMPLE_SECONDS)));
+            } catch (Refused e) {
+                v = TargetPlans.Verdict.refused(e.getMessage());
+            } catch (RuntimeException e) {
+                v = TargetPlans.Verdict.failed(String.valueOf(e.getMessage()));
+            }
+            verdicts.put(target, v);
+        }
+        TargetPlans.Ranking r = TargetPlans.rank(candidates, verdicts);
+        List<String> said = new ArrayList<>();
+        var planned = ApiJson.MAPPER.createArrayNode();
+        r.placements().forEach((n, how) -> {
+            said.add(n + ": " + how);
+            planned.addObject().put("node", n).put("placement", how);
+        });
+        r.refusals().forEach((n, why) -> {
+            said.add(n + " refused: " + why);
+            planned.addObject().put("node", n).put("refusal", why);
+        });
+        if (!candidates.isEmpty()) {
+            report("VM " + p.vmid + ": targets in order " + (r.order().isEmpty() ? "(none)" : String.join(", ", r.order()))
+                    + "; " + String.join("; ", said), event("planned").put("vmid", p.vmid).set("targets", planned));
+        }
+        return r;
     }
 
     /** Follows one migration task to its end and makes its row. */
@@ -335,10 +423,10 @@ public final class Evacuation {
             e = source.await(id);
         } catch (Lost lost) {
             return new EvacuationRow(p.vmid, p.name, p.online, target, "unknown", null, null, id, startedAt,
-                    System.currentTimeMillis(), lost.getMessage());
+                    System.currentTimeMillis(), lost.getMessage(), null, null);
         }
         return new EvacuationRow(p.vmid, p.name, p.online, target, e.status(), e.downtimeMs(), e.durationMs(), id,
-                startedAt, System.currentTimeMillis(), e.error());
+                startedAt, System.currentTimeMillis(), e.error(), null, null);
     }
 
     private void report(String line, ObjectNode event) {

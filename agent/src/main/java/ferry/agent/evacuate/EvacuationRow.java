@@ -2,7 +2,9 @@ package ferry.agent.evacuate;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.agent.ApiJson;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -19,9 +21,15 @@ import java.util.Set;
  * @param target    where it went or was sent; null when it was not sent anywhere
  * @param startedAt when its migration task was started (epoch ms), or null
  * @param endedAt   when this run saw that task end (epoch ms), or null
+ * @param placement why {@code target} was chosen: its plan for the VM's policy, or free memory (and why)
+ * @param refusals  the targets whose prepare refused the VM, with their words (empty when none did)
  */
 public record EvacuationRow(int vmid, String name, boolean online, String target, String outcome, Long downtimeMs,
-                            Long durationMs, String task, Long startedAt, Long endedAt, String error) {
+                            Long durationMs, String task, Long startedAt, Long endedAt, String error,
+                            String placement, Map<String, String> refusals) {
+    public EvacuationRow {
+        refusals = refusals == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(refusals));
+    }
 
     /** Outcomes after which the VM is no longer on the node. */
     private static final Set<String> MOVED = Set.of("completed", "problems", "already-moved");
@@ -44,7 +52,13 @@ public record EvacuationRow(int vmid, String name, boolean online, String target
 
     public static EvacuationRow notSent(int vmid, String name, boolean online, String outcome, String target,
                                         String error) {
-        return new EvacuationRow(vmid, name, online, target, outcome, null, null, null, null, null, error);
+        return new EvacuationRow(vmid, name, online, target, outcome, null, null, null, null, null, error, null, null);
+    }
+
+    /** The same row with how its target was chosen and which targets refused the VM. */
+    EvacuationRow placed(String how, Map<String, String> refusedBy) {
+        return new EvacuationRow(vmid, name, online, target, outcome, downtimeMs, durationMs, task, startedAt, endedAt,
+                error, how, refusedBy);
     }
 
     public boolean moved() {
@@ -71,7 +85,10 @@ public record EvacuationRow(int vmid, String name, boolean online, String target
         ObjectNode o = ApiJson.MAPPER.createObjectNode().put("vmid", vmid).put("name", name).put("online", online)
                 .put("target", target).put("outcome", outcome).put("downtime_ms", downtimeMs)
                 .put("duration_ms", durationMs).put("task", task).put("started_at", startedAt).put("ended_at", endedAt);
-        return o.put("error", error);
+        o.put("error", error).put("placement", placement);
+        var refused = o.putArray("refusals"); // a list, not an object keyed by node names: keys stay snake_case
+        refusals.forEach((node, why) -> refused.addObject().put("node", node).put("reason", why));
+        return o;
     }
 
     /**

@@ -81,6 +81,11 @@ async function resumeNode(node) {
   route();
 }
 
+/** A moved VM's note: the targets whose prepare refused it before one took it. */
+function refusedBy(v) {
+  return (v.refusals || []).map(r => r.node + " refused: " + r.reason).join("; ");
+}
+
 /** An evacuation task's page: its settings, status, log and, at the end, the summary table. */
 const evacuationView = {
   refreshMs: 1000,
@@ -117,10 +122,10 @@ const evacuationView = {
     return r.vms.length === 0 ? el("p", { class: "muted" }, "The node had no VM.")
       : table(["VM", "name", "target", "outcome", "downtime", "duration", "note"], r.vms.map(v => [
         el("span", { "data-evac-vm": v.vmid }, v.vmid), v.name,
-        el("span", { "data-evac-target": v.vmid }, v.target || "–"),
+        el("span", { "data-evac-target": v.vmid, title: v.placement || "" }, v.target || "–"),
         el("span", { "data-evac-outcome": v.vmid, class: outcomeClass(v.outcome) },
           v.task ? el("a", { href: "#/task/" + encodeURIComponent(v.task) }, v.outcome) : v.outcome),
-        ms(v.downtime_ms), v.duration_ms === null ? "–" : (v.duration_ms / 1000).toFixed(1) + " s", v.error || ""]));
+        ms(v.downtime_ms), v.duration_ms === null ? "–" : (v.duration_ms / 1000).toFixed(1) + " s", v.error || refusedBy(v)]));
   },
 
   async stop(path) {

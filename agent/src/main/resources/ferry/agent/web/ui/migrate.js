@@ -37,13 +37,12 @@ const migrateDialog = {
   async plan() {
     const body = document.querySelector("#m-plans tbody");
     body.replaceChildren();
-    const policy = document.getElementById("m-policy").value;
     for (const opt of document.getElementById("m-target").options) {
       const row = el("tr", { "data-plan": opt.value }, el("td", {}, opt.value), el("td", { colspan: 5 }, "planning…"));
       body.append(row);
       try {
         const p = await api.post("/api/v1/vms/" + this.vm.vmid + "/plan", { ...this.request(opt.value), sample_seconds: 1 });
-        const s = prediction(p, policy);
+        const s = p.prediction; // the outcome of the policy the migration would run with, as the agent judges it
         row.replaceChildren(el("td", {}, opt.value),
           el("td", { title: p.reason || "" }, "recommended: " + (p.recommended || "–")),
           el("td", {}, s ? s.seconds.toFixed(1) + " s" : "–"), el("td", {}, s ? Math.round(s.downtime_ms) + " ms" : "–"),
@@ -68,14 +67,6 @@ const migrateDialog = {
     }
   },
 };
-
-/** The plan's prediction for the chosen policy (the budget policy's is the first of its strategies that fits). */
-function prediction(plan, policy) {
-  const all = plan.strategies || [];
-  return all.find(s => s.strategy === policy)
-    || all.find(s => s.strategy.startsWith(policy + ":") && s.fits_budget)
-    || all.find(s => s.strategy.startsWith(policy));
-}
 
 document.getElementById("m-plan").addEventListener("click", () => migrateDialog.plan());
 document.getElementById("m-start").addEventListener("click", () => migrateDialog.start());

@@ -1,11 +1,14 @@
-package ferry.testkit;
+package ferry.agent;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
 
-/** Checks the one naming convention of Ferry's JSON: every object key in snake_case. */
+/**
+ * Checks the one naming convention of Ferry's JSON ({@link ApiJson}): every object key in snake_case.
+ * Tests only: the CLI's tests reach it through this module's test jar.
+ */
 public final class JsonKeys {
     private static final Pattern SNAKE = Pattern.compile("[a-z0-9]+(_[a-z0-9]+)*");
 
