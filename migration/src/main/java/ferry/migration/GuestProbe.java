@@ -35,18 +35,46 @@ final class GuestProbe {
     /** QEMU's shortest measurement. */
     static final long MIN_WINDOW_MS = 100;
 
-    record Measured(double dirtyBytesPerS, double zeroShare, Duration took) {}
+    /**
+     * @param waitShare the share of its runnable time the guest waited for a host CPU during the
+     *                  sample kept; -1 where the host does not tell
+     * @param starvedShare that share in the first sample when it was starved and taken again, else -1
+     */
+    record Measured(double dirtyBytesPerS, double zeroShare, Duration took, double waitShare, double starvedShare) {}
 
     private GuestProbe() {}
 
+    /**
+     * The dirty rate over {@code dirtyWindow} and the zero share. When the guest waited for the
+     * host most of that window (see {@link VcpuTime}), its rate is taken once more and the less
+     * starved of the two kept: one busy moment on the host would otherwise make a guest look calm.
+     */
     static Measured measure(QemuProcess q, int memoryMiB, Duration dirtyWindow) {
         long t0 = System.nanoTime();
+        VcpuTime before = VcpuTime.read(q);
         // QEMU measures the dirty rate in a thread of its own: sample the zero pages meanwhile
         Duration window = startDirtyRate(q, dirtyWindow);
         // the stream waits for this sample: reading memory stops when the dirty rate is in
         double zero = zeroShare(q, (long) memoryMiB << 20, t0 + window.toNanos());
         double dirty = awaitDirtyRate(q, window, t0);
-        return new Measured(dirty, zero, Duration.ofNanos(System.nanoTime() - t0));
+        VcpuTime first = spentSince(q, before);
+        if (first == null || !first.starved()) {
+            return new Measured(dirty, zero, Duration.ofNanos(System.nanoTime() - t0), first == null ? -1
+                    : first.waitShare(), -1);
+        }
+        long t1 = System.nanoTime();
+        VcpuTime before2 = VcpuTime.read(q);
+        double dirty2 = awaitDirtyRate(q, startDirtyRate(q, dirtyWindow), t1);
+        VcpuTime second = spentSince(q, before2);
+        Duration took = Duration.ofNanos(System.nanoTime() - t0);
+        return second != null && second.waitShare() < first.waitShare()
+                ? new Measured(dirty2, zero, took, second.waitShare(), first.waitShare())
+                : new Measured(dirty, zero, took, first.waitShare(), first.waitShare());
+    }
+
+    private static VcpuTime spentSince(QemuProcess q, VcpuTime before) {
+        VcpuTime now = before == null ? null : VcpuTime.read(q);
+        return now == null ? null : now.since(before);
     }
 
     /**

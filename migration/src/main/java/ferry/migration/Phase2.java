@@ -310,6 +310,11 @@ final class Phase2 {
                     + "downtime %.0f ms (measured in %d ms)", Sizes.bytes((long) m.dirtyBytesPerS()), m.zeroShare() * 100,
                     Sizes.bytes(bw), p.strategy(), p.converges() ? "converges" : "does not converge", p.passes(),
                     p.seconds(), p.downtimeMs(), m.took().toMillis());
+            if (m.starvedShare() >= 0) {
+                ctx.log().info("planner: the guest waited for a host CPU %.0f%% of the time it was ready to run during "
+                        + "the sample; sampled again and kept the less starved sample (the guest waited %.0f%% in it)",
+                        m.starvedShare() * 100, m.waitShare() * 100);
+            }
             if (!p0.disks().isEmpty()) {
                 Plan.Disks d = p0.inputs().disks();
                 ctx.log().info("planner: disks first, %.1f s until every mirror is ready (the guest writes %s/s to "

@@ -5,8 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import ferry.node.QemuProcess;
 import ferry.node.VmDefinition;
 import ferry.testkit.BootblockGuest;
+import ferry.protocol.Commands;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -37,5 +40,50 @@ class GuestProbeTest {
             assertThat(m.zeroShare()).isBetween(0.3, 1.0);
             src.detach();
         }
+    }
+
+    /**
+     * A guest kept from the host's CPU: its vCPU thread shares one host CPU with three busy loops,
+     * so it waits about three quarters of the time it is ready to run. The sample says so and is
+     * taken again, instead of promising a plan from a rate the guest showed only while starved.
+     */
+    @Test
+    void aGuestStarvedOfCpuIsSampledAgain() throws Exception {
+        try (TwoNodes nodes = new TwoNodes(dir)) {
+            VmDefinition vm = nodes.bootblockVm(121, new BootblockGuest(128, 1024 * 1024 + (32L << 20), 0));
+            QemuProcess src = nodes.a.start(vm);
+            BootblockGuest.awaitPasses(src, 1, Duration.ofSeconds(30));
+            assertThat(VcpuTime.read(src)).as("this host reports each thread's run and wait times").isNotNull();
+            GuestProbe.Measured calm = GuestProbe.measure(src, vm.memoryMiB(), Phase2.PLAN_SAMPLE);
+            assertThat(calm.waitShare()).as(calm.toString()).isBetween(0.0, 1.0);
+            System.out.printf("a CPU-bound guest on this host waited %.0f%% of its runnable time%n", calm.waitShare() * 100);
+            List<Process> busy = new ArrayList<>();
+            try {
+                for (var cpu : src.qmp().call(Commands.QUERY_CPUS_FAST)) {
+                    run("taskset", "-p", "-c", "0", Long.toString(cpu.threadId()));
+                }
+                for (int i = 0; i < 3; i++) {
+                    busy.add(new ProcessBuilder("taskset", "-c", "0", "sh", "-c", "while :; do :; done").start());
+                }
+                Thread.sleep(300);
+                VcpuTime before = VcpuTime.read(src);
+                Thread.sleep(1000);
+                VcpuTime spent = VcpuTime.read(src).since(before);
+                assertThat(spent.starved()).as(spent.toString()).isTrue();
+
+                GuestProbe.Measured m = GuestProbe.measure(src, vm.memoryMiB(), Phase2.PLAN_SAMPLE);
+                assertThat(m.starvedShare()).as("sampled twice: " + m).isGreaterThan(VcpuTime.STARVED_SHARE);
+                assertThat(m.took()).as(m.toString()).isGreaterThanOrEqualTo(Phase2.PLAN_SAMPLE.multipliedBy(2));
+            } finally {
+                busy.forEach(Process::destroyForcibly);
+                src.detach();
+            }
+        }
+    }
+
+    private static void run(String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor()).as(String.join(" ", cmd) + ": " + out).isZero();
     }
 }
