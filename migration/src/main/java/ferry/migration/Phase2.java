@@ -101,6 +101,11 @@ final class Phase2 {
             }
         }
         pausedByUs = qmp.call(Commands.QUERY_STATUS).status() == RunState.RUNNING;
+        // a running guest of a TCG source older than 9.0 goes paused, or the target may get stale pages
+        String tcgLoss = pausedByUs ? TcgDirtyTracking.problem(src, ctx.here()) : null;
+        if (tcgLoss != null) {
+            ctx.log().warn("%s", tcgLoss);
+        }
         // the guest's sample (PLAN_SAMPLE) runs while the target starts; the stream waits for it only
         // where the plan sizes something: the xbzrle cache here, the policy before migrate
         planning = CompletableFuture.supplyAsync(() -> predict(src, bw), OWN_THREAD);
@@ -169,6 +174,10 @@ final class Phase2 {
                     disks.end();
                 }
             });
+        }
+        if (tcgLoss != null) {
+            monitor.pauseGuest("pausing VM " + vmid + " on node '" + ctx.here() + "' for the whole stream (TCG on a "
+                    + "QEMU older than " + TcgDirtyTracking.FIXED_IN_MAJOR + ".0)");
         }
         streamStartMs = ctx.elapsedMs();
         qmp.call(Commands.MIGRATE, MigrateArgs.builder().uri(ep.uri()).build());
