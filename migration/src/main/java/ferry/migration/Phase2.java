@@ -155,6 +155,14 @@ final class Phase2 {
         long readyNanos = System.nanoTime();
         awaitPlan(policy); // before the mirrors measure the guest's writes: the sample slows a TCG guest
         planWaitMs = (System.nanoTime() - readyNanos) / 1_000_000;
+        if (tcgLoss != null && plan != null) {
+            // the strategies above assume a running guest: paused, the downtime is the transfer
+            Plan.Inputs in = plan.inputs();
+            double bytes = in.ramBytes() * (1 - in.zeroShare());
+            ctx.log().warn("planner: paused for the whole stream, the guest's downtime is the transfer: about %.1f s "
+                    + "for %s at %s/s, whatever the policy's downtime budget", bytes / in.ramLinkBytesPerS(),
+                    Sizes.bytes((long) bytes), Sizes.bytes((long) in.ramLinkBytesPerS()));
+        }
         if (!ctx.localDisks().isEmpty()) {
             disks.start(src, bw, ctx.maxDurationMs(bw));
             disks.awaitReady(ctx.maxDurationMs(bw));

@@ -32,12 +32,13 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>Without the pause of {@link TcgDirtyTracking} QEMU 7.2 loses some of the guest's writes: in
  * raw 7.2 -> 7.2 runs of this guest 5 of 10 had 3-31 stale pages on the target, and most of those
- * guests oopsed right after the resume. {@link #RUNS} runs all clean leave about a 3% chance that
- * the loss is still there (at 45% a run); each run takes about 25 s, hence the tag.
+ * guests oopsed right after the resume; 7.2 -> 10 lost pages in 4 of 10. {@link #RUNS} runs all
+ * clean leave under a 1% chance that the loss is still there (at 40% a run); each run takes about
+ * 13 s, hence the tag.
  */
 @Tag("long")
 class TcgWritesFrom72Test {
-    static final int RUNS = 6;
+    static final int RUNS = 10;
     private static final int PAGE = 4096;
     private static final ObjectMapper JSON = new ObjectMapper();
     private static QemuBinary qemu72;
