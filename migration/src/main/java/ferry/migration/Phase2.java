@@ -159,9 +159,9 @@ final class Phase2 {
             // the strategies above assume a running guest: paused, the downtime is the transfer
             Plan.Inputs in = plan.inputs();
             double bytes = in.ramBytes() * (1 - in.zeroShare());
-            ctx.log().warn("planner: paused for the whole stream, the guest's downtime is the transfer: about %.1f s "
-                    + "for %s at %s/s, whatever the policy's downtime budget", bytes / in.ramLinkBytesPerS(),
-                    Sizes.bytes((long) bytes), Sizes.bytes((long) in.ramLinkBytesPerS()));
+            ctx.log().warn("planner: paused for the whole stream, the guest's downtime is the whole transfer of %s "
+                    + "(%.1f s at the %s/s limit), whatever the policy's downtime budget", Sizes.bytes((long) bytes),
+                    bytes / in.ramLinkBytesPerS(), Sizes.bytes((long) in.ramLinkBytesPerS()));
         }
         if (!ctx.localDisks().isEmpty()) {
             disks.start(src, bw, ctx.maxDurationMs(bw));
