@@ -42,11 +42,8 @@ final class Phase2 {
      * Each background step on a thread of its own: they block on QEMU and on the target's agent,
      * and the common pool has one thread on a 2-core host (two migrations' samples would queue).
      */
-    private static final java.util.concurrent.Executor OWN_THREAD = r -> {
-        Thread t = new Thread(r, "ferry-phase2-step");
-        t.setDaemon(true);
-        t.start();
-    };
+    private static final java.util.concurrent.Executor OWN_THREAD =
+            r -> Thread.ofPlatform().daemon().name("ferry-phase2-step").start(r);
 
     private final MigrationContext ctx;
     private final CancelSignal cancel;
