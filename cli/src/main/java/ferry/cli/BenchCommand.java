@@ -5,6 +5,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.agent.Agent;
 import ferry.agent.AgentClient;
 import ferry.agent.ClusterLayout;
+import ferry.cli.libvirt.TimedCommand;
+import ferry.cli.libvirt.LibvirtGuest;
+import ferry.cli.libvirt.LibvirtPair;
 import ferry.node.QemuBinary;
 import ferry.node.VmDefinition;
 import ferry.node.Volumes;
@@ -13,11 +16,13 @@ import ferry.testkit.LinuxStressGuest;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -96,6 +101,16 @@ final class BenchCommand implements Callable<Integer> {
             "JSON: {scale: {policy, runs: [...]}}."})
     boolean scale;
 
+    @Option(names = "--libvirt", description = {"Only compare Ferry with the real libvirt on this host (root; install "
+            + "libvirt once with scripts/install-deps --libvirt): S1 and S3 (or --scenario), --reps pairs (default 3) "
+            + "in turns. `virsh migrate --live` (S3: --postcopy --postcopy-after-precopy, libvirt's answer to a guest "
+            + "that dirties faster than the link) against two libvirt daemons, beside `ferry migrate --online` (S3: "
+            + "--allow-postcopy) with its default policy; the same guest, 32 MiB/s, plain TCP on loopback for both. "
+            + "Per run: the wall time around the command, QEMU's total, the overhead (the difference), the downtime, "
+            + "the guest's own pause and the bytes; then the medians side by side. About 3 minutes.",
+            "JSON: {libvirt: {versions, runs: [...], medians: [...]}}."})
+    boolean libvirt;
+
     @Option(names = "--json", description = "Print one JSON object ({runs: [...]}) instead of progress lines.")
     boolean json;
 
@@ -119,8 +134,11 @@ final class BenchCommand implements Callable<Integer> {
                 throw new UsageError("--policies: unknown policy '" + p + "'; choose from " + String.join(", ", POLICIES));
             }
         }
-        if (scale && tlsCost) {
-            throw new UsageError("--scale and --tls-cost are two different measurements: give one of them");
+        if ((scale ? 1 : 0) + (tlsCost ? 1 : 0) + (libvirt ? 1 : 0) > 1) {
+            throw new UsageError("--scale, --tls-cost and --libvirt are different measurements: give one of them");
+        }
+        if (libvirt && LibvirtPair.unavailableReason() != null) {
+            throw new UsageError("--libvirt: " + LibvirtPair.unavailableReason());
         }
         boolean disks = only == null || only.contains(DISK_SCENARIO);
         if (scenarios.isEmpty() && !disks) {
@@ -134,8 +152,9 @@ final class BenchCommand implements Callable<Integer> {
         Agent b = null;
         try {
             ClusterLayout layout = ClusterLayout.createOnFreePorts(dir.resolve("cluster"), "bench", List.of("a", "b"));
-            if (tlsCost) {
-                System.setProperty(Agent.ALLOW_PLAIN_STREAMS, "true"); // its baseline is the plain stream
+            if (tlsCost || libvirt) {
+                // the TLS cost's baseline is the plain stream; libvirt's stream is plain TCP
+                System.setProperty(Agent.ALLOW_PLAIN_STREAMS, "true");
             }
             a = Agent.start(layout.dir(), "a");
             b = Agent.start(layout.dir(), "b");
@@ -148,6 +167,10 @@ final class BenchCommand implements Callable<Integer> {
             }
             if (scale) {
                 return scale(layout, agents, policies == null ? "budget" : policies.get(0));
+            }
+            if (libvirt) {
+                return libvirt(layout, agents, only == null ? List.of(SCENARIOS.get(0), SCENARIOS.get(2)) : scenarios,
+                        reps != null ? reps : 3, dir);
             }
             List<BenchRun> runs = new ArrayList<>();
             for (Scenario sc : scenarios) {
@@ -313,6 +336,93 @@ final class BenchCommand implements Callable<Integer> {
         }
         ScaleCost cost = new ScaleCost(policy, runs);
         return report("scale", cost.json(), cost.markdown());
+    }
+
+    /** {@code --libvirt}: per scenario, {@code reps} pairs of virsh and Ferry runs, which goes first in turns. */
+    private int libvirt(ClusterLayout layout, Map<String, AgentClient> agents, List<Scenario> scenarios, int reps,
+                        Path dir) throws Exception {
+        List<String> cli = FerryCli.command();
+        try (LibvirtPair pair = LibvirtPair.start(dir.resolve("libvirt"))) {
+            String versions = pair.version() + "; ferry run as " + FerryCli.describe(cli);
+            List<LibvirtComparison.Run> runs = new ArrayList<>();
+            for (Scenario sc : scenarios) {
+                for (int rep = 1; rep <= reps; rep++) {
+                    // a drift of the host's speed favours neither: each pair's first goes second next time
+                    List<String> order = rep % 2 == 1 ? List.of(LibvirtComparison.VIRSH, LibvirtComparison.FERRY)
+                            : List.of(LibvirtComparison.FERRY, LibvirtComparison.VIRSH);
+                    for (String tool : order) {
+                        LibvirtComparison.Run r = tool.equals(LibvirtComparison.VIRSH) ? virshRun(pair, sc, rep, dir)
+                                : ferryCliRun(cli, layout, agents, sc, rep);
+                        runs.add(r);
+                        say("%s %-5s #%d: %s, wall %d ms%s, QEMU %s ms, downtime %s ms, guest pause %s ms, %s sent%s",
+                                sc.name(), tool, rep, r.outcome(), r.wallMs(),
+                                r.taskMs() == null ? "" : " (task " + r.taskMs() + " ms)", r.qemuMs(), r.downtimeMs(),
+                                r.guestPauseMs() == null ? "<50" : r.guestPauseMs(), mib(r.bytes()),
+                                r.note() == null ? "" : " (" + r.note() + ")");
+                    }
+                }
+            }
+            LibvirtComparison cmp = new LibvirtComparison(versions, runs);
+            return report("libvirt", cmp.json(), cmp.markdown());
+        }
+    }
+
+    /** Whether a scenario's guest dirties faster than the link: then both tools may switch to postcopy. */
+    private static boolean postcopy(Scenario sc) {
+        return sc.rateMiBps() > BANDWIDTH_MIB;
+    }
+
+    private LibvirtComparison.Run virshRun(LibvirtPair pair, Scenario sc, int rep, Path dir) throws Exception {
+        int id = nextVmid++;
+        VmDefinition.Boot boot = new LinuxStressGuest(MEMORY_MIB, sc.dirtyMiB(), sc.rateMiBps()).definition(id).boot();
+        LibvirtGuest guest = new LibvirtGuest("bench-" + id, UUID.randomUUID(), MEMORY_MIB, boot.kernel(), boot.initrd(),
+                boot.append());
+        Path consoleA = dir.resolve(guest.name() + "-a.log");
+        Path consoleB = dir.resolve(guest.name() + "-b.log");
+        try {
+            pair.boot(guest, consoleA);
+            DemoCommand.awaitGuest(consoleA, true);
+            LibvirtPair.Migration m = pair.migrate(guest, BANDWIDTH_MIB, postcopy(sc), consoleB, Duration.ofMinutes(5));
+            boolean done = m.error() == null && m.job().completed();
+            String note = m.error() != null ? m.error() : postcopy(sc) && m.job().postcopyRequests() != null
+                    ? "postcopy" : null;
+            return new LibvirtComparison.Run(sc.name(), LibvirtComparison.VIRSH, rep, done ? "completed" : "failed",
+                    m.wallMs(), m.job().elapsedMs(), m.job().downtimeMs(), done ? guestPause(consoleB) : null,
+                    m.job().processedBytes(), null, note);
+        } finally {
+            pair.remove(guest);
+        }
+    }
+
+    private LibvirtComparison.Run ferryCliRun(List<String> cli, ClusterLayout layout, Map<String, AgentClient> agents,
+                                              Scenario sc, int rep) throws Exception {
+        int vmid = boot(layout, agents, sc);
+        try {
+            List<String> cmd = new ArrayList<>(cli);
+            cmd.addAll(List.of("migrate", Integer.toString(vmid), "b", "--online", "--bwlimit",
+                    Integer.toString(BANDWIDTH_MIB), "--no-tls", "--json"));
+            if (postcopy(sc)) {
+                cmd.add("--allow-postcopy");
+            }
+            TimedCommand.Result r = TimedCommand.run(cmd, Map.of("FERRY_CLUSTER", layout.dir().toString()), Duration.ofMinutes(5));
+            JsonNode j;
+            try {
+                j = VmCommand.JSON.readTree(r.out());
+            } catch (java.io.IOException e) {
+                j = VmCommand.JSON.createObjectNode();
+            }
+            String status = j.path("status").asText("failed");
+            boolean done = status.equals("completed");
+            String note = done ? (j.path("postcopy").asBoolean() ? "postcopy" : null)
+                    : j.hasNonNull("error") ? j.path("error").asText() : "exit " + r.exit() + ": " + r.err().strip();
+            Path serialB = layout.runRoot("b").resolve(Integer.toString(vmid)).resolve("serial.log");
+            return new LibvirtComparison.Run(sc.name(), LibvirtComparison.FERRY, rep, done ? "completed" : status,
+                    r.wallMs(), longOrNull(j, "qemu_total_ms"), longOrNull(j, "downtime_ms"),
+                    done ? guestPause(serialB) : null, longOrNull(j, "transferred_bytes"), longOrNull(j, "duration_ms"),
+                    note);
+        } finally {
+            stopWherever(agents, vmid);
+        }
     }
 
     /** The floor: the guest paused, then sent once; what any policy's total is compared with. */
