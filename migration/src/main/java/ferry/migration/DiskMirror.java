@@ -2,6 +2,7 @@ package ferry.migration;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import ferry.migration.qemu.QemuTls;
 import ferry.node.QemuProcess;
 import ferry.protocol.BlockJobCancelArgs;
 import ferry.protocol.BlockJobChangeOptions;

@@ -1,6 +1,7 @@
 package ferry.migration;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import ferry.migration.qemu.QemuTls;
 import ferry.node.NodeException;
 import ferry.node.QemuProcess;
 import ferry.protocol.Commands;

@@ -1,5 +1,9 @@
 package ferry.migration;
 
+import ferry.migration.qemu.QemuFeatures;
+import ferry.migration.qemu.QemuTls;
+import ferry.migration.qemu.QemuVersions;
+import ferry.migration.qemu.TcgDirtyTracking;
 import ferry.node.NodeException;
 import ferry.node.QemuProcess;
 import ferry.node.VmDefinition;
@@ -29,7 +33,7 @@ import java.util.concurrent.TimeUnit;
  * until pre-copy completes or postcopy takes over. Its cleanup cancels the stream, resumes the
  * source if the migration paused it, and stops the target QEMU.
  */
-final class Phase2 {
+public final class Phase2 {
     /** The seed's "unlimited" bandwidth, in MiB/s. */
     static final int DEFAULT_BWLIMIT_MIB = 8192;
     /**

@@ -17,7 +17,7 @@ public final class Policies {
     static final String OVIRT_INTERVAL_PROPERTY = "ferry.ovirt.monitorIntervalMs";
     static final ObjectMapper JSON = new ObjectMapper();
     /** Capabilities QEMU wants on both ends of the stream. */
-    static final Set<String> BOTH_ENDS = Set.of("events", "postcopy-ram", "postcopy-preempt", "multifd", "return-path",
+    public static final Set<String> BOTH_ENDS = Set.of("events", "postcopy-ram", "postcopy-preempt", "multifd", "return-path",
             "switchover-ack", "x-ignore-shared", "mapped-ram", "late-block-activate", "validate-uuid");
 
     private Policies() {}
@@ -31,7 +31,7 @@ public final class Policies {
      * @param targetCaps      capabilities the target QEMU has
      * @param dirtyLimit      throttle with dirty-limit instead of auto-converge (the host has KVM dirty rings)
      */
-    record Context(int memoryMiB, int vcpus, long bandwidthBytesPerS, Integer downtimeMs, long maxDurationMs,
+    public record Context(int memoryMiB, int vcpus, long bandwidthBytesPerS, Integer downtimeMs, long maxDurationMs,
                    MigrationRequest.Limits limits, Set<String> sourceCaps, Set<String> targetCaps, boolean dirtyLimit) {
         boolean bothHave(String cap) {
             return sourceCaps.contains(cap) && targetCaps.contains(cap);
@@ -39,7 +39,7 @@ public final class Policies {
     }
 
     /** Throws {@link MigrationRefused} for an unknown name. */
-    static ConvergencePolicy create(String name, Context c) {
+    public static ConvergencePolicy create(String name, Context c) {
         return switch (name) {
             case "budget" -> new BudgetPolicy(c);
             case "classic" -> new ClassicPolicy(c);
@@ -54,7 +54,7 @@ public final class Policies {
      * The capabilities policy {@code name} turns on under {@code limits}, whatever the VM and the
      * link: what the tuning's conflicts are checked against before anything starts.
      */
-    static Set<String> turnsOn(String name, MigrationRequest.Limits limits) {
+    public static Set<String> turnsOn(String name, MigrationRequest.Limits limits) {
         Set<String> all = Set.copyOf(StreamSetup.MANAGED);
         Set<String> on = new java.util.TreeSet<>();
         create(name, new Context(1024, 1, 1L << 30, null, 60_000, limits, all, all, false)).setup().capabilities()

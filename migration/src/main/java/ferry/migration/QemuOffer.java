@@ -3,6 +3,7 @@ package ferry.migration;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import ferry.migration.qemu.QemuFeatures;
 import ferry.node.NodeException;
 import ferry.node.QemuBinary;
 import ferry.node.QemuProcess;

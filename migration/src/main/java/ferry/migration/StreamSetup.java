@@ -2,6 +2,7 @@ package ferry.migration;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import ferry.migration.qemu.QemuFeatures;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,7 +20,7 @@ import java.util.TreeSet;
  * @param targetParams the parameters the target needs to read the stream (multifd's)
  * @param summary      what the tuning changed, for the log; empty when nothing
  */
-record StreamSetup(Map<String, Boolean> sourceCaps, ObjectNode sourceParams, Set<String> targetCaps,
+public record StreamSetup(Map<String, Boolean> sourceCaps, ObjectNode sourceParams, Set<String> targetCaps,
                    ObjectNode targetParams, String summary) {
     static final List<String> MANAGED = List.of("events", "xbzrle", "auto-converge", "postcopy-ram", "postcopy-preempt",
             "multifd", "switchover-ack", "return-path", "pause-before-switchover", "dirty-limit");
@@ -29,7 +30,7 @@ record StreamSetup(Map<String, Boolean> sourceCaps, ObjectNode sourceParams, Set
      * @param xbzrleCacheBytes the cache when xbzrle is on and neither the user nor the policy chose
      *                         one: see {@link #xbzrleCacheFor}
      */
-    static StreamSetup of(ConvergencePolicy.Setup policy, Tuning t, QemuFeatures source, long xbzrleCacheBytes) {
+    public static StreamSetup of(ConvergencePolicy.Setup policy, Tuning t, QemuFeatures source, long xbzrleCacheBytes) {
         Map<String, Boolean> caps = new LinkedHashMap<>();
         for (String c : MANAGED) {
             if (source.capabilities().contains(c)) {
@@ -134,7 +135,7 @@ record StreamSetup(Map<String, Boolean> sourceCaps, ObjectNode sourceParams, Set
     }
 
     /** {@code migrate-set-capabilities} arguments for {@code caps}. */
-    static ObjectNode capabilityArgs(Map<String, Boolean> caps) {
+    public static ObjectNode capabilityArgs(Map<String, Boolean> caps) {
         ArrayNode list = Policies.JSON.createArrayNode();
         caps.forEach((c, on) -> list.addObject().put("capability", c).put("state", on));
         ObjectNode args = Policies.JSON.createObjectNode();

@@ -44,7 +44,7 @@ public record Tuning(@JsonProperty("multifd_channels") Integer multifdChannels,
         return multifdChannels != null;
     }
 
-    boolean compressed() {
+    public boolean compressed() {
         return compression != null && !compression.equals("none");
     }
 
@@ -116,7 +116,7 @@ public record Tuning(@JsonProperty("multifd_channels") Integer multifdChannels,
      * Combinations QEMU refuses, found before anything starts: the capabilities the policy turns
      * on are {@code policyCaps}. Each message names the options that collide and what to drop.
      */
-    List<String> conflicts(String policy, MigrationRequest.Limits limits, Set<String> policyCaps) {
+    public List<String> conflicts(String policy, MigrationRequest.Limits limits, Set<String> policyCaps) {
         List<String> p = new ArrayList<>();
         boolean xbzrleOn = Boolean.TRUE.equals(xbzrle) || xbzrle == null && policyCaps.contains("xbzrle");
         if (multifd() && xbzrleOn) {

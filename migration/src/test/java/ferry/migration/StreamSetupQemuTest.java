@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import ferry.migration.qemu.QemuFeatures;
 import ferry.node.QemuBinary;
 import ferry.node.QemuProcess;
 import ferry.qmp.QmpCommandException;

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import ferry.cluster.pki.CertificateAuthority;
 import ferry.cluster.pki.Identity;
+import ferry.migration.qemu.QemuFeatures;
+import ferry.migration.qemu.QemuTls;
 import ferry.node.QemuBinary;
 import ferry.node.QemuProcess;
 import ferry.protocol.QCryptoTLSCredsEndpoint;

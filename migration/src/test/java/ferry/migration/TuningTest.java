@@ -2,6 +2,7 @@ package ferry.migration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ferry.migration.qemu.QemuFeatures;
 import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;

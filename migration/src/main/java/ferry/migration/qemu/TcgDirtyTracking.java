@@ -1,5 +1,6 @@
-package ferry.migration;
+package ferry.migration.qemu;
 
+import ferry.migration.Phase2;
 import ferry.node.QemuProcess;
 import ferry.protocol.Commands;
 import ferry.protocol.VersionTriple;
@@ -19,9 +20,9 @@ import ferry.protocol.VersionTriple;
  * A guest that is paused for the whole stream writes nothing, so nothing can be lost: that is what
  * {@link Phase2} does for an affected source.
  */
-final class TcgDirtyTracking {
+public final class TcgDirtyTracking {
     /** The first QEMU release with the fix. */
-    static final int FIXED_IN_MAJOR = 9;
+    public static final int FIXED_IN_MAJOR = 9;
 
     private TcgDirtyTracking() {}
 
@@ -34,7 +35,7 @@ final class TcgDirtyTracking {
      * Why a live stream from this running QEMU would lose guest writes, for the task log; null when
      * it would not. Asks the QEMU itself (its version and whether it runs KVM), not the node's config.
      */
-    static String problem(QemuProcess src, String node) {
+    public static String problem(QemuProcess src, String node) {
         VersionTriple v = src.qmp().call(Commands.QUERY_VERSION).qemu();
         boolean kvm = src.qmp().call(Commands.QUERY_KVM).enabled();
         if (!losesWrites(v.major(), kvm)) {

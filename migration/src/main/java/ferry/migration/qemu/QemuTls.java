@@ -1,6 +1,7 @@
-package ferry.migration;
+package ferry.migration.qemu;
 
 import ferry.cluster.pki.Pem;
+import ferry.migration.NodeTls;
 import ferry.node.NodeException;
 import ferry.node.QemuProcess;
 import ferry.protocol.AuthZSimpleProperties;
@@ -32,12 +33,12 @@ import java.util.stream.Stream;
  * never reads them again (postcopy recovery and multifd channels use the loaded object), so they
  * are removed at once, whether the object was made or not.
  */
-final class QemuTls {
+public final class QemuTls {
     /** The id of the credentials object, the same on both ends (and for the NBD server and client). */
-    static final String CREDS = "ferry-tls";
+    public static final String CREDS = "ferry-tls";
     /** The id of the target's authorization object. */
-    static final String AUTHZ = "ferry-tls-authz";
-    static final String FOLDER = "tls";
+    public static final String AUTHZ = "ferry-tls-authz";
+    public static final String FOLDER = "tls";
 
     private QemuTls() {}
 
@@ -45,7 +46,7 @@ final class QemuTls {
      * Gives {@code q} the node's credentials for {@code side}, replacing those of an earlier
      * migration of the same QEMU.
      */
-    static void load(QemuProcess q, Path runDir, QCryptoTLSCredsEndpoint side, NodeTls tls) {
+    public static void load(QemuProcess q, Path runDir, QCryptoTLSCredsEndpoint side, NodeTls tls) {
         Path dir = runDir.resolve(FOLDER);
         try {
             write(dir, side, tls);
@@ -58,32 +59,32 @@ final class QemuTls {
     }
 
     /** Admits to {@code q}'s incoming streams only a peer whose certificate is {@code node}'s. */
-    static void admitOnly(QemuProcess q, String node) {
+    public static void admitOnly(QemuProcess q, String node) {
         delete(q, AUTHZ);
         q.qmp().call(Commands.OBJECT_ADD, new ObjectOptions.AuthzSimple(AUTHZ,
                 new AuthZSimpleProperties(NodeTls.identityOf(node))));
     }
 
     /** The source's stream: TLS with the loaded credentials, checking the target's certificate names {@code host}. */
-    static void useAsClient(QemuProcess q, String host) {
+    public static void useAsClient(QemuProcess q, String host) {
         q.qmp().call(Commands.MIGRATE_SET_PARAMETERS, MigrateSetParameters.builder().tlsCreds(str(CREDS))
                 .tlsHostname(str(host)).tlsAuthz(str("")).build());
     }
 
     /** The target's stream: TLS with the loaded credentials, admitting only what {@link #admitOnly} named. */
-    static void useAsServer(QemuProcess q) {
+    public static void useAsServer(QemuProcess q) {
         q.qmp().call(Commands.MIGRATE_SET_PARAMETERS, MigrateSetParameters.builder().tlsCreds(str(CREDS))
                 .tlsAuthz(str(AUTHZ)).build());
     }
 
     /** A plain TCP stream (an earlier TLS migration of the same QEMU must not linger). */
-    static void usePlain(QemuProcess q) {
+    public static void usePlain(QemuProcess q) {
         q.qmp().call(Commands.MIGRATE_SET_PARAMETERS, MigrateSetParameters.builder().tlsCreds(str(""))
                 .tlsHostname(str("")).tlsAuthz(str("")).build());
     }
 
     /** The credentials and authorization an incoming QEMU's migration uses, if TLS is on: the NBD server takes the same. */
-    static Optional<ServerTls> serverOf(QemuProcess q) {
+    public static Optional<ServerTls> serverOf(QemuProcess q) {
         MigrationParameters p = q.qmp().call(Commands.QUERY_MIGRATE_PARAMETERS);
         if (p.tlsCreds() == null || p.tlsCreds().isEmpty()) {
             return Optional.empty();
@@ -92,7 +93,7 @@ final class QemuTls {
                 : p.tlsAuthz()));
     }
 
-    record ServerTls(String creds, String authz) {}
+    public record ServerTls(String creds, String authz) {}
 
     private static StrOrNull str(String s) {
         return new StrOrNull.S(s);
@@ -130,7 +131,7 @@ final class QemuTls {
         Files.writeString(file, text, StandardCharsets.US_ASCII);
     }
 
-    static void remove(Path dir) {
+    public static void remove(Path dir) {
         if (!Files.exists(dir)) {
             return;
         }

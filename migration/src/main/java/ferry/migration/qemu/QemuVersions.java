@@ -1,5 +1,10 @@
-package ferry.migration;
+package ferry.migration.qemu;
 
+import ferry.migration.MigrationRefused;
+import ferry.migration.MigrationRequest;
+import ferry.migration.Policies;
+import ferry.migration.QemuOffer;
+import ferry.migration.TaskLog;
 import ferry.node.VmDefinition;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -13,7 +18,7 @@ import java.util.regex.Pattern;
  * type the target lacks, and any option one of the two QEMUs lacks (asked of both, not read off
  * their version numbers).
  */
-final class QemuVersions {
+public final class QemuVersions {
     /** A versioned machine type: its family and its QEMU version, e.g. pc-i440fx + 7.2. */
     private static final Pattern VERSIONED = Pattern.compile("(.+)-(\\d+)\\.(\\d+)");
 
@@ -23,7 +28,7 @@ final class QemuVersions {
      * The target must have the machine type the VM runs (running) or is defined with (stopped):
      * only a versioned type is the same hardware on two QEMU versions.
      */
-    static void checkMachine(VmDefinition vm, String machine, boolean running, String source, String sourceVersion,
+    public static void checkMachine(VmDefinition vm, String machine, boolean running, String source, String sourceVersion,
                              String target, QemuOffer theirs) {
         if (!theirs.machines().contains(machine)) {
             throw new MigrationRefused("VM " + vm.vmid() + " " + (running ? "runs" : "is defined with") + " machine type '" + machine + "' on node '" + source + "' (QEMU " + sourceVersion
@@ -40,7 +45,7 @@ final class QemuVersions {
     }
 
     /** The options the migration asks for that either QEMU lacks, all at once; refused when any. */
-    static void checkBothEnds(MigrationRequest req, QemuFeatures source, QemuFeatures target) {
+    public static void checkBothEnds(MigrationRequest req, QemuFeatures source, QemuFeatures target) {
         List<String> lacks = new ArrayList<>(source.lacks(req.tuning()));
         lacks.addAll(target.lacks(req.tuning(), true));
         for (String cap : Policies.turnsOn(req.policy(), req.limits())) {
@@ -69,7 +74,7 @@ final class QemuVersions {
      * sees it before the main channel takes it for the main one (measured: 7.2 -> 10.0 through a
      * relay stalled in the first pass); QEMU 8.0 and newer connect it after the main channel.
      */
-    static Set<String> usableOnTarget(QemuFeatures source, QemuFeatures target, TaskLog log) {
+    public static Set<String> usableOnTarget(QemuFeatures source, QemuFeatures target, TaskLog log) {
         Set<String> caps = new java.util.TreeSet<>(target.capabilities());
         String older = olderThan8(source) ? source.node() + "' runs QEMU " + source.version()
                 : olderThan8(target) ? target.node() + "' runs QEMU " + target.version() : null;

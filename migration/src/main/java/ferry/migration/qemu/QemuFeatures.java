@@ -1,7 +1,9 @@
-package ferry.migration;
+package ferry.migration.qemu;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import ferry.migration.StreamSetup;
+import ferry.migration.Tuning;
 import ferry.node.QemuProcess;
 import ferry.protocol.Commands;
 import java.util.ArrayList;
@@ -15,7 +17,7 @@ import java.util.Set;
  * What one running QEMU offers for migration, asked of QEMU itself (introspection, not its
  * version number), and what the user's tuning would need from it.
  */
-record QemuFeatures(String node, String version, Set<String> capabilities, Set<String> parameters,
+public record QemuFeatures(String node, String version, Set<String> capabilities, Set<String> parameters,
                     Set<String> compressions) {
     /** The QEMU release that brought each item, for messages about an older QEMU. */
     private static final Map<String, String> SINCE = Map.of("multifd", "4.0", "zero-page-detection", "9.0",
@@ -23,7 +25,7 @@ record QemuFeatures(String node, String version, Set<String> capabilities, Set<S
             "postcopy-preempt", "7.2", "multifd-compression", "5.0", "mapped-ram", "9.0", "multifd-qatzip-level", "9.2");
 
     /** @param compressions whether to read the compression methods too (from the whole schema: only when asked) */
-    static QemuFeatures of(QemuProcess q, String node, String version, boolean compressions) {
+    public static QemuFeatures of(QemuProcess q, String node, String version, boolean compressions) {
         Set<String> params = new LinkedHashSet<>();
         q.qmp().execute(Commands.QUERY_MIGRATE_PARAMETERS, null).fieldNames().forEachRemaining(params::add);
         return new QemuFeatures(node, version, capabilitiesOf(q), params,
@@ -35,7 +37,7 @@ record QemuFeatures(String node, String version, Set<String> capabilities, Set<S
      * The values of {@code migrate-set-parameters}' multifd-compression in this QEMU's schema:
      * which of them exist depends on the libraries QEMU was built with.
      */
-    static Set<String> compressions(JsonNode schema) {
+    public static Set<String> compressions(JsonNode schema) {
         Map<String, JsonNode> byName = new HashMap<>();
         schema.forEach(e -> byName.put(e.path("name").asText(), e));
         JsonNode args = byName.get(byName.getOrDefault("migrate-set-parameters", missing()).path("arg-type").asText());
@@ -63,7 +65,7 @@ record QemuFeatures(String node, String version, Set<String> capabilities, Set<S
      * ring); null when it can. Asks by turning the capability on and off again: call it only while
      * no migration runs.
      */
-    static String dirtyLimitProblem(QemuProcess q) {
+    public static String dirtyLimitProblem(QemuProcess q) {
         if (!capabilitiesOf(q).contains("dirty-limit")) {
             return "this QEMU has no dirty-limit capability (QEMU 8.1 and newer have it)";
         }
@@ -81,7 +83,7 @@ record QemuFeatures(String node, String version, Set<String> capabilities, Set<S
      * The machine type this QEMU runs, e.g. {@code pc-i440fx-7.2} for a VM defined with "pc": what
      * the target must start, whatever the alias means on the target's QEMU.
      */
-    static String machineOf(QemuProcess q) {
+    public static String machineOf(QemuProcess q) {
         ObjectNode args = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode()
                 .put("path", "/machine").put("property", "type");
         String type = q.qmp().execute("qom-get", args).asText();
@@ -89,7 +91,7 @@ record QemuFeatures(String node, String version, Set<String> capabilities, Set<S
     }
 
     /** What the tuning needs that this QEMU, the source, lacks, in words naming the option; empty when it has it all. */
-    List<String> lacks(Tuning t) {
+    public List<String> lacks(Tuning t) {
         return lacks(t, false);
     }
 
@@ -161,7 +163,7 @@ record QemuFeatures(String node, String version, Set<String> capabilities, Set<S
     }
 
     /** The migration capabilities this QEMU has, by wire name (raw: a newer QEMU has names the binding lacks). */
-    static Set<String> capabilitiesOf(QemuProcess q) {
+    public static Set<String> capabilitiesOf(QemuProcess q) {
         Set<String> has = new java.util.TreeSet<>();
         q.qmp().execute(Commands.QUERY_MIGRATE_CAPABILITIES, null).forEach(c -> has.add(c.path("capability").asText()));
         return has;
