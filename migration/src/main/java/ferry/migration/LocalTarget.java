@@ -1,6 +1,7 @@
 package ferry.migration;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import ferry.migration.plan.LinkProbe;
 import ferry.migration.qemu.QemuFeatures;
 import ferry.migration.qemu.QemuTls;
 import ferry.node.HostMemory;

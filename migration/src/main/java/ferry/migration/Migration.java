@@ -3,6 +3,8 @@ package ferry.migration;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.cluster.ClusterStore;
 import ferry.cluster.NodeInfo;
+import ferry.migration.plan.GuestProbe;
+import ferry.migration.plan.LinkProbe;
 import ferry.node.LocalNode;
 import ferry.node.QemuProcess;
 import ferry.node.Volumes;

@@ -1,6 +1,7 @@
 package ferry.migration;
 
 import ferry.cluster.ClusterStore;
+import ferry.migration.plan.GuestProbe;
 import ferry.migration.qemu.QemuFeatures;
 import ferry.node.LocalNode;
 import ferry.node.VmDefinition;

@@ -1,5 +1,6 @@
 package ferry.migration;
 
+import ferry.migration.plan.PrecopyModel;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;

@@ -1,5 +1,6 @@
 package ferry.migration;
 
+import ferry.migration.plan.GuestProbe;
 import ferry.migration.qemu.QemuFeatures;
 import ferry.migration.qemu.QemuTls;
 import ferry.migration.qemu.QemuVersions;
@@ -41,7 +42,7 @@ public final class Phase2 {
      * runs while the target starts): a short window overstates a working set that a long one sees
      * rewritten, which the re-plan on the stream's first pass corrects.
      */
-    static final Duration PLAN_SAMPLE = Duration.ofMillis(200);
+    public static final Duration PLAN_SAMPLE = Duration.ofMillis(200);
     /**
      * Each background step on a thread of its own: they block on QEMU and on the target's agent,
      * and the common pool has one thread on a 2-core host (two migrations' samples would queue).

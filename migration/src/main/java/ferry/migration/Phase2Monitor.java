@@ -1,6 +1,7 @@
 package ferry.migration;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import ferry.migration.plan.PrecopyModel;
 import ferry.protocol.Commands;
 import ferry.protocol.MigrationInfo;
 import ferry.protocol.MigrationStats;

@@ -1,6 +1,7 @@
 package ferry.migration;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import ferry.migration.plan.PrecopyModel;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;

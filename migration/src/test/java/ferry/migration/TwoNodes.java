@@ -24,16 +24,16 @@ import java.util.Map;
  * ({@code local}, {@code other}),
  * and a migration from a to b carried out through {@link LocalTarget}. Stops every QEMU on close.
  */
-final class TwoNodes implements AutoCloseable {
+public final class TwoNodes implements AutoCloseable {
     static final ObjectMapper JSON = new ObjectMapper();
     final Path dir;
     final DirectoryClusterStore store;
     final QemuBinary qemu = QemuBinary.find();
     final Volumes volumes = new Volumes(qemu.qemuImg());
-    final LocalNode a;
+    public final LocalNode a;
     final LocalNode b;
 
-    TwoNodes(Path dir) throws IOException {
+    public TwoNodes(Path dir) throws IOException {
         this(dir, null, null);
     }
 
@@ -56,7 +56,7 @@ final class TwoNodes implements AutoCloseable {
     }
 
     /** A bootblock VM on the shared storage, defined on node a. */
-    VmDefinition bootblockVm(int vmid, BootblockGuest guest) throws IOException {
+    public VmDefinition bootblockVm(int vmid, BootblockGuest guest) throws IOException {
         String volume = "vm-" + vmid + "-disk-0.raw";
         Files.copy(Bootblock.image(BootblockGuest.cacheDir(), guest.regionEnd(), guest.delay()),
                 dir.resolve("shared").resolve(volume));

@@ -1,4 +1,4 @@
-package ferry.migration;
+package ferry.migration.plan;
 
 import ferry.node.QemuProcess;
 import ferry.protocol.Commands;

@@ -1,11 +1,13 @@
-package ferry.migration;
+package ferry.migration.plan;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ferry.migration.Phase2;
+import ferry.migration.TwoNodes;
 import ferry.node.QemuProcess;
 import ferry.node.VmDefinition;
-import ferry.testkit.BootblockGuest;
 import ferry.protocol.Commands;
+import ferry.testkit.BootblockGuest;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -1,4 +1,4 @@
-package ferry.migration;
+package ferry.migration.plan;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

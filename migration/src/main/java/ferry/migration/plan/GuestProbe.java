@@ -1,4 +1,4 @@
-package ferry.migration;
+package ferry.migration.plan;
 
 import ferry.node.NodeException;
 import ferry.node.QemuProcess;
@@ -23,7 +23,7 @@ import java.util.SplittableRandom;
  * rate ({@code calc-dirty-rate}, page sampling, which works under TCG too) and the share of
  * zero pages (a sample of guest RAM read with {@code pmemsave}).
  */
-final class GuestProbe {
+public final class GuestProbe {
     /** Pages sampled per GiB by calc-dirty-rate: QEMU's maximum, for the steadiest estimate. */
     static final long SAMPLE_PAGES = 16384;
     /** Chunks read for the zero share: at most this many, at least the minimum, else while the dirty rate is measured. */
@@ -40,7 +40,7 @@ final class GuestProbe {
      *                  sample kept; -1 where the host does not tell
      * @param starvedShare that share in the first sample when it was starved and taken again, else -1
      */
-    record Measured(double dirtyBytesPerS, double zeroShare, Duration took, double waitShare, double starvedShare) {}
+    public record Measured(double dirtyBytesPerS, double zeroShare, Duration took, double waitShare, double starvedShare) {}
 
     private GuestProbe() {}
 
@@ -49,7 +49,7 @@ final class GuestProbe {
      * host most of that window (see {@link VcpuTime}), its rate is taken once more and the less
      * starved of the two kept: one busy moment on the host would otherwise make a guest look calm.
      */
-    static Measured measure(QemuProcess q, int memoryMiB, Duration dirtyWindow) {
+    public static Measured measure(QemuProcess q, int memoryMiB, Duration dirtyWindow) {
         long t0 = System.nanoTime();
         VcpuTime before = VcpuTime.read(q);
         // QEMU measures the dirty rate in a thread of its own: sample the zero pages meanwhile

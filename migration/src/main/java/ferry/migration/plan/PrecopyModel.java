@@ -1,4 +1,4 @@
-package ferry.migration;
+package ferry.migration.plan;
 
 /**
  * The pre-copy model: pass 0 sends all non-zero RAM; each later pass resends what the guest

@@ -1,5 +1,6 @@
-package ferry.migration;
+package ferry.migration.plan;
 
+import ferry.migration.TargetNode;
 import ferry.node.NodeException;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -8,13 +9,13 @@ import java.net.Socket;
 import java.time.Duration;
 
 /** Measures the link to a target by streaming to its probe sink for a moment. */
-final class LinkProbe {
-    static final int MAX_SECONDS = 5;
+public final class LinkProbe {
+    public static final int MAX_SECONDS = 5;
 
     private LinkProbe() {}
 
     /** Bytes per second sent to {@code sink} during {@code window} (at most {@link #MAX_SECONDS}). */
-    static double measure(TargetNode.Endpoint sink, Duration window) {
+    public static double measure(TargetNode.Endpoint sink, Duration window) {
         long ms = Math.min(window.toMillis(), MAX_SECONDS * 1000L - 500);
         byte[] chunk = new byte[256 << 10];
         // random-looking bytes: a compressing link must not flatter the figure
