@@ -45,7 +45,7 @@ public final class CancelSignal {
         return reason;
     }
 
-    void check() {
+    public void check() {
         if (reason != null) {
             throw new MigrationCancelled(reason);
         }

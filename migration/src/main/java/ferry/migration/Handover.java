@@ -1,6 +1,7 @@
 package ferry.migration;
 
 import ferry.cluster.ClusterException;
+import ferry.migration.disk.DiskRecords;
 import ferry.node.LocalNode;
 import ferry.node.VmDefinition;
 import ferry.node.Volumes;

@@ -15,7 +15,7 @@ import java.util.function.Consumer;
  * refused with {@link Fenced} and the step does not act. So two agents never act on one
  * migration from different views.
  */
-final class Journal {
+public final class Journal {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final ClusterStore store;
@@ -54,12 +54,12 @@ final class Journal {
         return target;
     }
 
-    void step(MigrationStep step, String detail) {
+    public void step(MigrationStep step, String detail) {
         step(step, detail, e -> { });
     }
 
     /** Appends the step durably, then lets the hook see it; {@code data} adds what recovery needs. */
-    void step(MigrationStep step, String detail, Consumer<ObjectNode> data) {
+    public void step(MigrationStep step, String detail, Consumer<ObjectNode> data) {
         ObjectNode e = JSON.createObjectNode();
         e.put("time", System.currentTimeMillis());
         e.put("vmid", vmid);

@@ -1,6 +1,8 @@
 package ferry.migration;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import ferry.migration.disk.NbdServer;
+import ferry.migration.disk.ThrottledCopy;
 import ferry.migration.plan.LinkProbe;
 import ferry.migration.qemu.QemuFeatures;
 import ferry.migration.qemu.QemuTls;

@@ -3,6 +3,7 @@ package ferry.migration;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.cluster.ClusterStore;
 import ferry.cluster.NodeInfo;
+import ferry.migration.disk.DiskWrites;
 import ferry.migration.plan.GuestProbe;
 import ferry.migration.plan.LinkProbe;
 import ferry.node.LocalNode;

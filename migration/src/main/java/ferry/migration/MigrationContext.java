@@ -1,6 +1,8 @@
 package ferry.migration;
 
 import ferry.cluster.ClusterStore;
+import ferry.migration.disk.LocalDisk;
+import ferry.migration.disk.MirrorStart;
 import ferry.migration.plan.GuestProbe;
 import ferry.migration.qemu.QemuFeatures;
 import ferry.node.LocalNode;
@@ -21,7 +23,7 @@ import java.util.Map;
  * @param dropped    the drive indexes of local cdroms that {@code --force} drops: ejected before the target starts
  * @param tls        this node's credentials when the streams go over TLS; null for plain TCP
  */
-record MigrationContext(ClusterStore store, LocalNode local, Volumes volumes, MigrationRequest req, String taskId,
+public record MigrationContext(ClusterStore store, LocalNode local, Volumes volumes, MigrationRequest req, String taskId,
                         TaskLog log, VmDefinition vm, TargetNode target, boolean online, QemuFeatures features,
                         QemuFeatures targetFeatures, Journal journal, long startedNanos, List<LocalDisk> localDisks,
                         List<Integer> dropped, NodeTls tls) {
@@ -38,20 +40,20 @@ record MigrationContext(ClusterStore store, LocalNode local, Volumes volumes, Mi
                 disks, vm.accel(), vm.migration());
     }
 
-    int vmid() {
+    public int vmid() {
         return req.vmid();
     }
 
     /** The source: this node. */
-    String here() {
+    public String here() {
         return local.name();
     }
 
-    String targetName() {
+    public String targetName() {
         return req.target();
     }
 
-    long elapsedMs() {
+    public long elapsedMs() {
         return (System.nanoTime() - startedNanos) / 1_000_000;
     }
 

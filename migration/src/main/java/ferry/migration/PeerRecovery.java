@@ -3,6 +3,7 @@ package ferry.migration;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.cluster.ClusterStore;
 import ferry.cluster.VmRecord;
+import ferry.migration.disk.DiskRecords;
 import ferry.node.LocalNode;
 import java.time.Duration;
 import java.util.List;

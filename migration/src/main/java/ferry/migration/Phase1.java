@@ -2,6 +2,7 @@ package ferry.migration;
 
 import ferry.cluster.ClusterException;
 import ferry.cluster.VmRecord;
+import ferry.migration.disk.LocalDisk;
 import ferry.node.Storage;
 import ferry.node.VmDefinition;
 import java.nio.file.Path;

@@ -1,5 +1,7 @@
 package ferry.migration;
 
+import ferry.migration.disk.DiskMirror;
+import ferry.migration.disk.DiskWrites;
 import ferry.migration.plan.GuestProbe;
 import ferry.migration.qemu.QemuFeatures;
 import ferry.migration.qemu.QemuTls;
@@ -233,7 +235,7 @@ public final class Phase2 {
     }
 
     /** The name the target's certificate must carry: its migration address, a subject alternative name of it. */
-    static String tlsHostOf(MigrationContext ctx) {
+    public static String tlsHostOf(MigrationContext ctx) {
         String a = ctx.store().config().node(ctx.targetName()).map(ferry.cluster.NodeInfo::migrationAddress)
                 .orElseThrow(() -> new NodeException("node '" + ctx.targetName() + "' is not in the cluster"));
         // an IPv6 literal as the certificate names it: without brackets

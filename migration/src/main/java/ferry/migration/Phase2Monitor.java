@@ -19,7 +19,7 @@ import java.util.Optional;
  * polls. Pre-copy ends when QEMU completes it or, when the policy switched to postcopy, once the
  * source reports postcopy-active: the hand-over happens then.
  */
-final class Phase2Monitor implements ConvergencePolicy.Control {
+public final class Phase2Monitor implements ConvergencePolicy.Control {
     static final int MAX_QUERY_FAILURES = 5;
 
     private final QmpClient qmp;
@@ -435,8 +435,8 @@ final class Phase2Monitor implements ConvergencePolicy.Control {
     }
 
     /** The migration itself failed (QEMU said so, or we could not follow it). */
-    static final class MigrationFailed extends RuntimeException {
-        MigrationFailed(String message) {
+    public static final class MigrationFailed extends RuntimeException {
+        public MigrationFailed(String message) {
             super(message);
         }
     }

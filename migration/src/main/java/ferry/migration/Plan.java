@@ -1,6 +1,7 @@
 package ferry.migration;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import ferry.migration.disk.MirrorStart;
 import ferry.migration.plan.PrecopyModel;
 import java.util.ArrayList;
 import java.util.List;

@@ -15,7 +15,7 @@ public final class Policies {
      * which a host's admin may change too (default 10 s).
      */
     static final String OVIRT_INTERVAL_PROPERTY = "ferry.ovirt.monitorIntervalMs";
-    static final ObjectMapper JSON = new ObjectMapper();
+    public static final ObjectMapper JSON = new ObjectMapper();
     /** Capabilities QEMU wants on both ends of the stream. */
     public static final Set<String> BOTH_ENDS = Set.of("events", "postcopy-ram", "postcopy-preempt", "multifd", "return-path",
             "switchover-ack", "x-ignore-shared", "mapped-ram", "late-block-activate", "validate-uuid");
@@ -84,7 +84,7 @@ public final class Policies {
         return m;
     }
 
-    static ObjectNode parameters() {
+    public static ObjectNode parameters() {
         return JSON.createObjectNode();
     }
 

@@ -3,6 +3,8 @@ package ferry.migration;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import ferry.cluster.ClusterStore;
 import ferry.cluster.VmRecord;
+import ferry.migration.disk.DiskMirror;
+import ferry.migration.disk.LocalDisk;
 import ferry.migration.qemu.QemuFeatures;
 import ferry.migration.qemu.QemuVersions;
 import ferry.node.LocalNode;

@@ -5,6 +5,8 @@ import ferry.cluster.ClusterException;
 import ferry.cluster.ClusterStore;
 import ferry.cluster.VmRecord;
 import ferry.migration.RecoveryDecision.Action;
+import ferry.migration.disk.DiskMirror;
+import ferry.migration.disk.DiskRecords;
 import ferry.node.LocalNode;
 import ferry.node.QemuProcess;
 import ferry.node.Volumes;

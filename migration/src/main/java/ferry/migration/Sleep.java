@@ -1,10 +1,10 @@
 package ferry.migration;
 
 /** Pauses that give up quietly when the thread is interrupted (it keeps its interrupt flag). */
-final class Sleep {
+public final class Sleep {
     private Sleep() {}
 
-    static void quietly(long ms) {
+    public static void quietly(long ms) {
         try {
             Thread.sleep(ms);
         } catch (InterruptedException e) {

@@ -29,9 +29,9 @@ public final class TwoNodes implements AutoCloseable {
     final Path dir;
     final DirectoryClusterStore store;
     final QemuBinary qemu = QemuBinary.find();
-    final Volumes volumes = new Volumes(qemu.qemuImg());
+    public final Volumes volumes = new Volumes(qemu.qemuImg());
     public final LocalNode a;
-    final LocalNode b;
+    public final LocalNode b;
 
     public TwoNodes(Path dir) throws IOException {
         this(dir, null, null);
@@ -66,7 +66,7 @@ public final class TwoNodes implements AutoCloseable {
         return vm;
     }
 
-    VmDefinition define(String owner, VmDefinition vm) {
+    public VmDefinition define(String owner, VmDefinition vm) {
         store.create(owner, vm.vmid(), (ObjectNode) JSON.valueToTree(vm));
         return vm;
     }
@@ -94,7 +94,7 @@ public final class TwoNodes implements AutoCloseable {
         return new Migration(store, a, volumes, targets).tls(tls(as)).pollInterval(Duration.ofMillis(300));
     }
 
-    Migration migrationFromA() {
+    public Migration migrationFromA() {
         return new Migration(store, a, volumes, name -> new LocalTarget(name.equals("b") ? b : a, volumes, "127.0.0.1"))
                 .pollInterval(Duration.ofMillis(300));
     }

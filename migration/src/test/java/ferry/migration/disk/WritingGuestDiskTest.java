@@ -1,7 +1,13 @@
-package ferry.migration;
+package ferry.migration.disk;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ferry.migration.CancelSignal;
+import ferry.migration.MigrationRequest;
+import ferry.migration.MigrationResult;
+import ferry.migration.Plan;
+import ferry.migration.TaskLog;
+import ferry.migration.TwoNodes;
 import ferry.node.LocalNode;
 import ferry.node.QemuProcess;
 import ferry.node.VmDefinition;

@@ -1,6 +1,7 @@
-package ferry.migration;
+package ferry.migration.disk;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import ferry.migration.Policies;
 import ferry.migration.qemu.QemuTls;
 import ferry.node.NodeException;
 import ferry.node.QemuProcess;
@@ -15,7 +16,7 @@ import java.net.ServerSocket;
 import java.util.regex.Pattern;
 
 /** The target QEMU's NBD server through which a source mirrors its local disks. */
-final class NbdServer {
+public final class NbdServer {
     private static final Pattern DRIVE = Pattern.compile("disk\\d+");
     private static final int PORT_ATTEMPTS = 5;
 
@@ -26,7 +27,7 @@ final class NbdServer {
      * picked for port 0, so a free one is found here and retried when another process took it first.
      * When the incoming migration goes over TLS, so does the server, admitting the same one source.
      */
-    static int start(QemuProcess q, String host, int vmid, String node) {
+    public static int start(QemuProcess q, String host, int vmid, String node) {
         QmpCommandException last = null;
         var tls = QemuTls.serverOf(q);
         for (int i = 0; i < PORT_ATTEMPTS; i++) {
@@ -51,7 +52,7 @@ final class NbdServer {
     }
 
     /** A writable export of a drive's format node, named like the drive. */
-    static void export(QemuProcess q, String drive) {
+    public static void export(QemuProcess q, String drive) {
         if (!DRIVE.matcher(drive).matches()) {
             throw new NodeException("'" + drive + "' is not a drive of Ferry's (disk0, disk1, ...)");
         }
@@ -63,7 +64,7 @@ final class NbdServer {
     }
 
     /** Stops the server and with it every export; a server that does not run is no error. */
-    static void stop(QemuProcess q) {
+    public static void stop(QemuProcess q) {
         try {
             q.qmp().call(Commands.NBD_SERVER_STOP);
         } catch (QmpCommandException e) {

@@ -1,4 +1,4 @@
-package ferry.migration;
+package ferry.migration.disk;
 
 import ferry.node.VmCommandLine;
 import ferry.node.VmDefinition;
@@ -11,12 +11,12 @@ import ferry.node.VmDefinition;
  * @param target        the same disk on the target's storage
  * @param allocatedSize bytes the source file takes on its filesystem
  */
-record LocalDisk(int index, VmDefinition.Disk source, VmDefinition.Disk target, long virtualSize, long allocatedSize) {
+public record LocalDisk(int index, VmDefinition.Disk source, VmDefinition.Disk target, long virtualSize, long allocatedSize) {
     /** What a qcow2 copy may grow by while the guest writes during the mirror, at least. */
     static final long QCOW2_HEADROOM_MIN = 64L << 20;
 
     /** The drive id on both QEMUs, and the name of its NBD export on the target. */
-    String drive() {
+    public String drive() {
         return VmCommandLine.driveId(index);
     }
 
@@ -36,11 +36,11 @@ record LocalDisk(int index, VmDefinition.Disk source, VmDefinition.Disk target, 
     }
 
     /** As the seed names it in its log: {@code drive-disk0}. */
-    String label() {
+    public String label() {
         return "drive-" + drive();
     }
 
-    String volumeName() {
+    public String volumeName() {
         return source.storage() + ":" + source.volume();
     }
 
@@ -50,7 +50,7 @@ record LocalDisk(int index, VmDefinition.Disk source, VmDefinition.Disk target, 
      * sparse, so what the source has allocated counts, plus headroom for what the guest writes
      * meanwhile (10%, at least 64 MiB), never more than the virtual size plus 1% of metadata.
      */
-    long bytesNeeded() {
+    public long bytesNeeded() {
         if (!"qcow2".equals(source.formatOrRaw())) {
             return virtualSize;
         }

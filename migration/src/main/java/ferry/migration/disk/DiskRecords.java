@@ -1,4 +1,4 @@
-package ferry.migration;
+package ferry.migration.disk;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -8,11 +8,11 @@ import ferry.node.VmDefinition;
 import java.util.List;
 
 /** The VM's record after its disks moved to other storages: each moved disk names its new storage. */
-final class DiskRecords {
+public final class DiskRecords {
     private DiskRecords() {}
 
     /** Empties the drives at {@code indexes} in the VM's record: the cdroms whose medium stayed behind. */
-    static void ejectMedia(ClusterStore store, int vmid, String owner, List<Integer> indexes) {
+    public static void ejectMedia(ClusterStore store, int vmid, String owner, List<Integer> indexes) {
         if (indexes.isEmpty()) {
             return;
         }
@@ -29,7 +29,7 @@ final class DiskRecords {
      * Points each disk {@code from[i]} of the VM's record at the storage of {@code to[i]}; done again
      * by a recovery, so it changes nothing when the record says so already.
      */
-    static void retarget(ClusterStore store, int vmid, String owner, List<VmDefinition.Disk> from,
+    public static void retarget(ClusterStore store, int vmid, String owner, List<VmDefinition.Disk> from,
                          List<VmDefinition.Disk> to) {
         VmRecord rec = store.vm(vmid).orElseThrow();
         ObjectNode config = rec.config().deepCopy();

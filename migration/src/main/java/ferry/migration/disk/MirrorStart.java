@@ -1,5 +1,7 @@
-package ferry.migration;
+package ferry.migration.disk;
 
+import ferry.migration.Plan;
+import ferry.migration.Sizes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -11,7 +13,7 @@ import java.util.Map;
  * the budget. Otherwise it starts write-blocking: each guest write completes once the target has
  * it, so the guest's writes go at the link's pace but the mirror always gets ready.
  */
-final class MirrorStart {
+public final class MirrorStart {
     /** A guest writing at this share of the mirror's speed or more is taken as never letting it catch up. */
     static final double CATCH_UP_SHARE = 0.8;
 
@@ -25,7 +27,7 @@ final class MirrorStart {
      *
      * @param writes the guest's write rate per drive (bytes/s), measured
      */
-    static List<Plan.DiskPrediction> predict(List<LocalDisk> disks, Map<String, Double> writes, double linkBytesPerS,
+    public static List<Plan.DiskPrediction> predict(List<LocalDisk> disks, Map<String, Double> writes, double linkBytesPerS,
                                              String mode, long budgetMs) {
         List<Plan.DiskPrediction> out = new ArrayList<>();
         for (LocalDisk d : disks) {

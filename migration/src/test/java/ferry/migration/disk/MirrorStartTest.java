@@ -1,4 +1,4 @@
-package ferry.migration;
+package ferry.migration.disk;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package ferry.migration;
+package ferry.migration.disk;
 
 import ferry.protocol.BlockStats;
 import ferry.protocol.Commands;
@@ -8,7 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** The guest's disk writes as QEMU counts them ({@code query-blockstats}), per drive. */
-final class DiskWrites {
+public final class DiskWrites {
     private final Map<String, Long> bytes;
     private final long atNanos;
 
@@ -17,7 +17,7 @@ final class DiskWrites {
         this.atNanos = atNanos;
     }
 
-    static DiskWrites read(QmpClient qmp) {
+    public static DiskWrites read(QmpClient qmp) {
         Map<String, Long> out = new LinkedHashMap<>();
         for (BlockStats s : qmp.call(Commands.QUERY_BLOCKSTATS, QueryBlockstatsArgs.builder().build())) {
             if (s.device() != null) {
@@ -28,7 +28,7 @@ final class DiskWrites {
     }
 
     /** Bytes/s written per drive since {@code earlier}. */
-    Map<String, Double> ratesSince(DiskWrites earlier) {
+    public Map<String, Double> ratesSince(DiskWrites earlier) {
         double secs = Math.max(1e-3, (atNanos - earlier.atNanos) / 1e9);
         Map<String, Double> out = new LinkedHashMap<>();
         bytes.forEach((drive, b) -> out.put(drive, (b - earlier.bytes.getOrDefault(drive, b)) / secs));

@@ -1,4 +1,4 @@
-package ferry.migration;
+package ferry.migration.disk;
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,7 +1,19 @@
-package ferry.migration;
+package ferry.migration.disk;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import ferry.migration.CancelSignal;
+import ferry.migration.MigrationContext;
+import ferry.migration.MigrationResult;
+import ferry.migration.MigrationStep;
+import ferry.migration.Phase2;
+import ferry.migration.Phase2Monitor;
+import ferry.migration.Policies;
+import ferry.migration.Progress;
+import ferry.migration.Sizes;
+import ferry.migration.Sleep;
+import ferry.migration.TargetNode;
+import ferry.migration.TaskLog;
 import ferry.migration.qemu.QemuTls;
 import ferry.node.QemuProcess;
 import ferry.protocol.BlockJobCancelArgs;
@@ -34,7 +46,7 @@ import java.util.Set;
  * at pre-switchover, with the guest stopped, they end, and the target's disks hold exactly what
  * the guest wrote. Its cleanup cancels and dismisses the jobs and deletes the client nodes.
  */
-final class DiskMirror {
+public final class DiskMirror {
     private static final List<String> EVENTS = List.of("BLOCK_JOB_READY", "JOB_STATUS_CHANGE", "BLOCK_JOB_ERROR");
 
     private final MigrationContext ctx;
@@ -50,23 +62,23 @@ final class DiskMirror {
     private long endedNanos;
     private double percent;
 
-    DiskMirror(MigrationContext ctx, CancelSignal cancel, Duration pollInterval) {
+    public DiskMirror(MigrationContext ctx, CancelSignal cancel, Duration pollInterval) {
         this.ctx = ctx;
         this.cancel = cancel;
         this.pollInterval = pollInterval;
     }
 
     /** When the first mirror started (before the write-rate sample): the time limit covers the disks too. */
-    long startedNanos() {
+    public long startedNanos() {
         return startedNanos;
     }
 
-    boolean active() {
+    public boolean active() {
         return !started.isEmpty();
     }
 
     /** Exports the target's disks, then starts one mirror per local disk into them. */
-    void start(QemuProcess src, long bytesPerS, long budgetMs) {
+    public void start(QemuProcess src, long bytesPerS, long budgetMs) {
         qmp = src.qmp();
         List<String> drives = ctx.localDisks().stream().map(LocalDisk::drive).toList();
         ctx.journal().step(MigrationStep.EXPORT_DISKS, "export disks on " + ctx.targetName(),
@@ -107,7 +119,7 @@ final class DiskMirror {
     }
 
     /** Whether this QEMU can turn a background mirror write-blocking ({@code block-job-change}, QEMU 8.2+). */
-    static boolean canSwitchMode(ferry.qmp.QmpClient qmp) {
+    public static boolean canSwitchMode(ferry.qmp.QmpClient qmp) {
         for (var c : qmp.execute("query-commands", null)) {
             if (c.path("name").asText().equals("block-job-change")) {
                 return true;
@@ -144,7 +156,7 @@ final class DiskMirror {
      * Waits, on QEMU's events, until every mirror is ready (the target caught up once); logs each
      * disk's progress every poll interval. A job that fails, a cancel, or the deadline ends it.
      */
-    void awaitReady(long deadlineMs) {
+    public void awaitReady(long deadlineMs) {
         Set<String> ready = new HashSet<>();
         long deadline = startedNanos + deadlineMs * 1_000_000;
         long nextLog = System.nanoTime() + pollInterval.toNanos();
@@ -197,7 +209,7 @@ final class DiskMirror {
      * Every write from now is acknowledged to the guest only once the target has it
      * ({@code copy-mode: write-blocking}); returns when QEMU reports each mirror actively synced.
      */
-    void activate() {
+    public void activate() {
         ctx.journal().step(MigrationStep.MIRROR_ACTIVE, "mirrors write-blocking");
         if (!canSwitchMode(qmp)) {
             // a QEMU without block-job-change (7.2) started every mirror write-blocking, and reports no
@@ -240,7 +252,7 @@ final class DiskMirror {
      * mirror means "finish the copy and keep the source" ({@code block-job-cancel} without force);
      * the jobs are dismissed and the client nodes deleted. The target's disks are frozen from here.
      */
-    void end() {
+    public void end() {
         ctx.journal().step(MigrationStep.END_MIRRORS, "end mirrors");
         for (LocalDisk d : started) {
             BlockJobInfo j = job(d);
@@ -295,7 +307,7 @@ final class DiskMirror {
     }
 
     /** Undo: every mirror force-cancelled and dismissed, every client node deleted; the source keeps its disks. */
-    void cleanup() {
+    public void cleanup() {
         if (started.isEmpty() || qmp == null || !qmp.isOpen()) {
             started.clear();
             closeEvents();
@@ -318,7 +330,7 @@ final class DiskMirror {
     }
 
     /** What a recovery does on the source QEMU: cancels, dismisses and deletes whatever of ours is left. */
-    static void removeLeftovers(QemuProcess q, TaskLog log) {
+    public static void removeLeftovers(QemuProcess q, TaskLog log) {
         QmpClient c = q.qmp();
         try {
             for (BlockJobInfo j : c.call(Commands.QUERY_BLOCK_JOBS)) {
@@ -410,14 +422,14 @@ final class DiskMirror {
     }
 
     /** The disks' share of the whole migration's progress, in percent: their bytes beside the RAM's. */
-    double share() {
+    public double share() {
         long disks = ctx.localDisks().stream().mapToLong(LocalDisk::virtualSize).sum();
         long ram = (long) ctx.vm().memoryMiB() << 20;
         return disks + ram == 0 ? 0 : 100.0 * disks / (disks + ram);
     }
 
     /** Per disk: bytes the mirror copied, seconds it ran, and the mode it ended in. */
-    List<MigrationResult.Disk> results() {
+    public List<MigrationResult.Disk> results() {
         double secs = endedNanos == 0 ? 0 : Math.round((endedNanos - startedNanos) / 1e8) / 10.0;
         List<MigrationResult.Disk> out = new ArrayList<>();
         for (var e : bytes.entrySet()) {
