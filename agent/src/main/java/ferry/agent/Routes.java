@@ -17,7 +17,7 @@ import ferry.migration.Migration;
 import ferry.migration.MigrationRefused;
 import ferry.migration.MigrationRequest;
 import ferry.migration.MigrationResult;
-import ferry.migration.Policies;
+import ferry.migration.policy.Policies;
 import ferry.migration.TargetNode;
 import ferry.migration.TaskLog;
 import ferry.migration.Tuning;

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.migration.disk.NbdServer;
 import ferry.migration.disk.ThrottledCopy;
 import ferry.migration.plan.LinkProbe;
+import ferry.migration.policy.StreamSetup;
 import ferry.migration.qemu.QemuFeatures;
 import ferry.migration.qemu.QemuTls;
 import ferry.node.HostMemory;

@@ -2,6 +2,8 @@ package ferry.migration;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.migration.plan.PrecopyModel;
+import ferry.migration.policy.ConvergencePolicy;
+import ferry.migration.policy.Policies;
 import ferry.protocol.Commands;
 import ferry.protocol.MigrationInfo;
 import ferry.protocol.MigrationStats;

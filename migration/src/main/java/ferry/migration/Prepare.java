@@ -5,6 +5,7 @@ import ferry.cluster.ClusterStore;
 import ferry.cluster.VmRecord;
 import ferry.migration.disk.DiskMirror;
 import ferry.migration.disk.LocalDisk;
+import ferry.migration.policy.Policies;
 import ferry.migration.qemu.QemuFeatures;
 import ferry.migration.qemu.QemuVersions;
 import ferry.node.LocalNode;

@@ -2,6 +2,7 @@ package ferry.migration;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import ferry.migration.policy.BandwidthGuard;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -91,7 +92,7 @@ public record Tuning(@JsonProperty("multifd_channels") Integer multifdChannels,
     static final int MULTIFD_OVERSHOOT_MIB_PER_CHANNEL = 5;
 
     /** Why multifd cannot keep {@code bwlimitMiBps}; null when it can (or there is no limit). */
-    String multifdOvershoot(Integer bwlimitMiBps) {
+    public String multifdOvershoot(Integer bwlimitMiBps) {
         if (!multifd() || bwlimitMiBps == null) {
             return null;
         }

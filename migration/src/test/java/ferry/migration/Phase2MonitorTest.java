@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import ferry.migration.policy.Policies;
 import ferry.protocol.MigrationInfo;
 import ferry.protocol.MigrationStatus;
 import ferry.qmp.EventSubscription;
@@ -56,7 +57,7 @@ class Phase2MonitorTest {
         Policies.Context c = new Policies.Context(128, 1, 100L << 20, (int) downtimeMs, 600_000,
                 MigrationRequest.Limits.DEFAULTS, java.util.Set.of(), java.util.Set.of(), false);
         return new Phase2Monitor(qmp, events, log, cancel, interval,
-                classic ? new ClassicPolicy(c) : new QemuDefaultPolicy(c), downtimeMs);
+                Policies.create(classic ? "classic" : "qemu-default", c), downtimeMs);
     }
 
     static String active(long transferred, long remaining) {

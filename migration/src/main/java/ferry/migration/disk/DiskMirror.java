@@ -8,7 +8,7 @@ import ferry.migration.MigrationResult;
 import ferry.migration.MigrationStep;
 import ferry.migration.Phase2;
 import ferry.migration.Phase2Monitor;
-import ferry.migration.Policies;
+import ferry.migration.policy.Policies;
 import ferry.migration.Progress;
 import ferry.migration.Sizes;
 import ferry.migration.Sleep;

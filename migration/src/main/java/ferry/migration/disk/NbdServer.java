@@ -1,7 +1,7 @@
 package ferry.migration.disk;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import ferry.migration.Policies;
+import ferry.migration.policy.Policies;
 import ferry.migration.qemu.QemuTls;
 import ferry.node.NodeException;
 import ferry.node.QemuProcess;

@@ -2,7 +2,7 @@ package ferry.migration.qemu;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import ferry.migration.StreamSetup;
+import ferry.migration.policy.StreamSetup;
 import ferry.migration.Tuning;
 import ferry.node.QemuProcess;
 import ferry.protocol.Commands;

@@ -2,7 +2,7 @@ package ferry.migration.qemu;
 
 import ferry.migration.MigrationRefused;
 import ferry.migration.MigrationRequest;
-import ferry.migration.Policies;
+import ferry.migration.policy.Policies;
 import ferry.migration.QemuOffer;
 import ferry.migration.TaskLog;
 import ferry.node.VmDefinition;

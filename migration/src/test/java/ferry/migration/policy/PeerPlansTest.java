@@ -1,7 +1,8 @@
-package ferry.migration;
+package ferry.migration.policy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ferry.migration.Plan;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

@@ -1,4 +1,6 @@
-package ferry.migration;
+package ferry.migration.policy;
+
+import ferry.migration.Sizes;
 
 /**
  * Keeps the user's bandwidth limit when multifd is on. QEMU checks its limit before it hands a
@@ -6,13 +8,13 @@ package ferry.migration;
  * run a packet ahead of the limit (measured on QEMU 10.0: four channels sent 17.5 MiB/s under an
  * 8 MiB/s limit). This steers QEMU's own limit by what actually went over the wire.
  */
-final class BandwidthGuard extends ForwardingPolicy {
+public final class BandwidthGuard extends ForwardingPolicy {
     static final double OVER = 1.10;
     static final double UNDER = 0.85;
     private final long limit;
     private long qemuLimit;
 
-    BandwidthGuard(ConvergencePolicy policy, long limitBytesPerS) {
+    public BandwidthGuard(ConvergencePolicy policy, long limitBytesPerS) {
         super(policy);
         this.limit = limitBytesPerS;
         this.qemuLimit = limitBytesPerS;

@@ -1,9 +1,9 @@
-package ferry.migration;
+package ferry.migration.policy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ferry.migration.Escalation.Budget;
-import ferry.migration.Escalation.Observation;
+import ferry.migration.policy.Escalation.Budget;
+import ferry.migration.policy.Escalation.Observation;
 import org.junit.jupiter.api.Test;
 
 /** The escalation order over recorded numbers. */

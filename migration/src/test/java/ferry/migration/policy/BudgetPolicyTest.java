@@ -1,7 +1,9 @@
-package ferry.migration;
+package ferry.migration.policy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ferry.migration.MigrationRequest;
+import ferry.migration.Plan;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 

@@ -1,13 +1,15 @@
-package ferry.migration;
+package ferry.migration.policy;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import ferry.migration.MigrationResult;
+import ferry.migration.Plan;
 import java.util.Map;
 
 /**
  * How phase 2 steers QEMU towards convergence: what it enables before the stream starts, and
  * what it changes while pre-copy runs. One implementation per {@code --policy}.
  */
-interface ConvergencePolicy {
+public interface ConvergencePolicy {
     String name();
 
     /** Capabilities and parameters, set before {@code migrate}. */

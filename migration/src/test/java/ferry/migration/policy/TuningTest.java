@@ -1,7 +1,10 @@
-package ferry.migration;
+package ferry.migration.policy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ferry.migration.MigrationRequest;
+import ferry.migration.Plan;
+import ferry.migration.Tuning;
 import ferry.migration.qemu.QemuFeatures;
 import java.util.List;
 import java.util.Set;

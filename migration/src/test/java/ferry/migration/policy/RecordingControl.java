@@ -1,5 +1,6 @@
-package ferry.migration;
+package ferry.migration.policy;
 
+import ferry.migration.MigrationResult;
 import java.util.ArrayList;
 import java.util.List;
 

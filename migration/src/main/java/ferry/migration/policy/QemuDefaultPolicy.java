@@ -1,6 +1,7 @@
-package ferry.migration;
+package ferry.migration.policy;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import ferry.migration.Sizes;
 
 /** QEMU's defaults, only the bandwidth limited: what {@code virsh migrate --live} gives. */
 final class QemuDefaultPolicy implements ConvergencePolicy {

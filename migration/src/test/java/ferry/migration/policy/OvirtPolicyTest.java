@@ -1,8 +1,9 @@
-package ferry.migration;
+package ferry.migration.policy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ferry.migration.MigrationRequest;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 

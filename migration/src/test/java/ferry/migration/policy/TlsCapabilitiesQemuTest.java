@@ -1,10 +1,13 @@
-package ferry.migration;
+package ferry.migration.policy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import ferry.cluster.pki.CertificateAuthority;
 import ferry.cluster.pki.Identity;
+import ferry.migration.MigrationRequest;
+import ferry.migration.NodeTls;
+import ferry.migration.Tuning;
 import ferry.migration.qemu.QemuFeatures;
 import ferry.migration.qemu.QemuTls;
 import ferry.node.QemuBinary;

@@ -1,7 +1,11 @@
-package ferry.migration;
+package ferry.migration.policy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import ferry.migration.MigrationRefused;
+import ferry.migration.MigrationRequest;
+import ferry.migration.MigrationResult;
+import ferry.migration.Sizes;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -14,7 +18,7 @@ public final class Policies {
      * How often the ovirt emulation looks at the migration, in ms: VDSM's {@code migration_monitor_interval},
      * which a host's admin may change too (default 10 s).
      */
-    static final String OVIRT_INTERVAL_PROPERTY = "ferry.ovirt.monitorIntervalMs";
+    public static final String OVIRT_INTERVAL_PROPERTY = "ferry.ovirt.monitorIntervalMs";
     public static final ObjectMapper JSON = new ObjectMapper();
     /** Capabilities QEMU wants on both ends of the stream. */
     public static final Set<String> BOTH_ENDS = Set.of("events", "postcopy-ram", "postcopy-preempt", "multifd", "return-path",

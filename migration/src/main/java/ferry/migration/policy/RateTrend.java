@@ -1,4 +1,4 @@
-package ferry.migration;
+package ferry.migration.policy;
 
 import java.util.ArrayDeque;
 import java.util.Deque;

@@ -1,4 +1,6 @@
-package ferry.migration;
+package ferry.migration.policy;
+
+import ferry.migration.Plan;
 
 /** A policy with one concern added: it passes everything to {@code policy}; subclasses add to {@link #step}. */
 abstract class ForwardingPolicy implements ConvergencePolicy {

@@ -1,9 +1,11 @@
-package ferry.migration;
+package ferry.migration.policy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import ferry.migration.MigrationRequest;
+import ferry.migration.Tuning;
 import ferry.migration.qemu.QemuFeatures;
 import ferry.node.QemuBinary;
 import ferry.node.QemuProcess;

@@ -1,6 +1,8 @@
-package ferry.migration;
+package ferry.migration.policy;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import ferry.migration.MigrationResult;
+import ferry.migration.Sizes;
 import java.util.List;
 import java.util.Locale;
 

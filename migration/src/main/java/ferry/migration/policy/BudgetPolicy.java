@@ -1,6 +1,10 @@
-package ferry.migration;
+package ferry.migration.policy;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import ferry.migration.MigrationRequest;
+import ferry.migration.MigrationResult;
+import ferry.migration.Plan;
+import ferry.migration.Sizes;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -9,8 +13,8 @@ import java.util.List;
  * poll and escalates in order (see {@link Escalation}): downtime within the budget, throttling
  * (auto-converge), postcopy, pause-and-finish, abort; each step only when allowed.
  */
-final class BudgetPolicy implements ConvergencePolicy {
-    static final long DEFAULT_BUDGET_MS = 300;
+public final class BudgetPolicy implements ConvergencePolicy {
+    public static final long DEFAULT_BUDGET_MS = 300;
     /**
      * QEMU's downtime limit stays below the budget: the downtime it reports also covers the device
      * state and the error of its bandwidth estimate (measured: up to ~20% over the limit).

@@ -1,5 +1,6 @@
-package ferry.migration;
+package ferry.migration.policy;
 
+import ferry.migration.Plan;
 import java.util.Locale;
 
 /**

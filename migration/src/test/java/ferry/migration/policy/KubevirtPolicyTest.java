@@ -1,8 +1,10 @@
-package ferry.migration;
+package ferry.migration.policy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ferry.migration.MigrationRequest;
+import ferry.migration.Plan;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 

@@ -1,4 +1,8 @@
-package ferry.migration;
+package ferry.migration.policy;
+
+import ferry.migration.Migration;
+import ferry.migration.Plan;
+import ferry.migration.Sizes;
 
 /**
  * The seed's algorithm: double the downtime limit after more than five polls in which the

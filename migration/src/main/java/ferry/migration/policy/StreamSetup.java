@@ -1,7 +1,11 @@
-package ferry.migration;
+package ferry.migration.policy;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import ferry.migration.Plan;
+import ferry.migration.Sizes;
+import ferry.migration.TargetNode;
+import ferry.migration.Tuning;
 import ferry.migration.qemu.QemuFeatures;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -113,7 +117,7 @@ public record StreamSetup(Map<String, Boolean> sourceCaps, ObjectNode sourcePara
      * dirty rate times the time one pass of the non-zero RAM takes, as a power of two (QEMU's
      * rule) between 4 MiB and half the RAM. Without a measurement, the seed's tenth of RAM.
      */
-    static long xbzrleCacheFor(Plan plan, int memoryMiB) {
+    public static long xbzrleCacheFor(Plan plan, int memoryMiB) {
         if (plan == null) {
             return StreamSetup.xbzrleCache(memoryMiB);
         }

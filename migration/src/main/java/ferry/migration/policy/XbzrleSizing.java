@@ -1,16 +1,18 @@
-package ferry.migration;
+package ferry.migration.policy;
+
+import ferry.migration.Sizes;
 
 /**
  * Re-sizes an estimated xbzrle cache once, when the second pass starts: what the first pass left
  * dirty is the working set the cache must hold. It only grows it, because QEMU empties the cache
  * on every resize; a cache that is too big costs memory on the source, not pages.
  */
-final class XbzrleSizing extends ForwardingPolicy {
+public final class XbzrleSizing extends ForwardingPolicy {
     private final long ramBytes;
     private final long cacheBytes;
     private boolean judged;
 
-    XbzrleSizing(ConvergencePolicy policy, long cacheBytes, long ramBytes) {
+    public XbzrleSizing(ConvergencePolicy policy, long cacheBytes, long ramBytes) {
         super(policy);
         this.cacheBytes = cacheBytes;
         this.ramBytes = ramBytes;

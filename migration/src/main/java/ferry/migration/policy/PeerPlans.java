@@ -1,5 +1,7 @@
-package ferry.migration;
+package ferry.migration.policy;
 
+import ferry.migration.Migration;
+import ferry.migration.Plan;
 import ferry.migration.plan.PrecopyModel;
 import java.util.ArrayList;
 import java.util.List;
@@ -10,7 +12,7 @@ import java.util.Locale;
  * the same measured guest and link as the other strategies. Each follows its peer's own limits,
  * not Ferry's default time limit: KubeVirt's completion timeout, oVirt's schedule.
  */
-final class PeerPlans {
+public final class PeerPlans {
     /** QEMU's auto-converge (migration/ram.c): start at 20%, add 10% per step, at most 99%. */
     static final double THROTTLE_INITIAL = 0.2;
     static final double THROTTLE_STEP = 0.1;
@@ -26,7 +28,7 @@ final class PeerPlans {
      * {@code plan} with the peers' predictions added. A time limit the user gave ({@code explicitLimit})
      * ends them too, as it ends their policies; the plan's own default limit does not.
      */
-    static Plan addTo(Plan plan, boolean explicitLimit) {
+    public static Plan addTo(Plan plan, boolean explicitLimit) {
         Plan.Inputs in = plan.inputs();
         // the peers count their time from the start, disks included; the RAM's predictions start after the mirrors
         double mirrorS = in.disks().mirrorSeconds();
@@ -119,7 +121,7 @@ final class PeerPlans {
      * QEMU does, and the downtime limit doubles (up to its cap) about every {@link Plan#CLASSIC_STEP_S}
      * seconds that pre-copy goes on; QEMU completes when a pass fits the limit, or the time limit ends it.
      */
-    static Plan.Prediction classic(Plan.Inputs in) {
+    public static Plan.Prediction classic(Plan.Inputs in) {
         double link = in.ramLinkBytesPerS();
         PrecopyModel m = in.model(in.dirtyBytesPerS());
         double limitS = in.ramTimeMs() / 1000.0;

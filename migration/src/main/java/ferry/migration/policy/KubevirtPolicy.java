@@ -1,6 +1,9 @@
-package ferry.migration;
+package ferry.migration.policy;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import ferry.migration.MigrationResult;
+import ferry.migration.Plan;
+import ferry.migration.Sizes;
 import java.util.Locale;
 
 /**
