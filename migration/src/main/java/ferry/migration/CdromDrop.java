@@ -1,5 +1,6 @@
 package ferry.migration;
 
+import ferry.migration.recovery.JournalState;
 import ferry.node.LocalNode;
 import ferry.node.QemuProcess;
 import ferry.node.VmCommandLine;
@@ -17,7 +18,7 @@ import java.util.List;
  * ejected on the source before the target starts with an empty drive, so both QEMUs have the same
  * devices. The cleanup puts the medium back, so a failed migration leaves the VM as it was.
  */
-final class CdromDrop {
+public final class CdromDrop {
     private final MigrationContext ctx;
     private final List<Integer> ejected = new ArrayList<>();
 
@@ -50,7 +51,7 @@ final class CdromDrop {
     }
 
     /** Puts one medium back into its drive on {@code node}'s QEMU (also what a recovery does). */
-    static void insert(QemuProcess q, LocalNode node, JournalState.Ejected e, TaskLog log) {
+    public static void insert(QemuProcess q, LocalNode node, JournalState.Ejected e, TaskLog log) {
         String file = node.storages().get(e.storage()).volumePath(e.volume()).toString();
         try {
             q.qmp().call(Commands.BLOCKDEV_CHANGE_MEDIUM, BlockdevChangeMediumArgs.builder().id("dev-" + e.drive())

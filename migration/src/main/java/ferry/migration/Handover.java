@@ -2,6 +2,9 @@ package ferry.migration;
 
 import ferry.cluster.ClusterException;
 import ferry.migration.disk.DiskRecords;
+import ferry.migration.recovery.Journal;
+import ferry.migration.recovery.JournalState;
+import ferry.migration.recovery.Recovery;
 import ferry.node.LocalNode;
 import ferry.node.VmDefinition;
 import ferry.node.Volumes;
@@ -17,7 +20,7 @@ import java.util.List;
  * cannot be resumed or reached is left to {@link Recovery}: the source waits paused (never
  * stopped) until the target answers, or takes the guest back if the target died before it ran.
  */
-final class Handover {
+public final class Handover {
     private final MigrationContext ctx;
     private final Phase1 phase1;
     private final Phase2 phase2;
@@ -169,7 +172,7 @@ final class Handover {
     }
 
     /** After a move: frees the source's volumes that moved, each journaled first; what fails goes to {@code problems}. */
-    static void freeSourceVolumes(LocalNode local, Volumes volumes, Journal journal, List<VmDefinition.Disk> moved,
+    public static void freeSourceVolumes(LocalNode local, Volumes volumes, Journal journal, List<VmDefinition.Disk> moved,
                                   List<String> problems) {
         for (VmDefinition.Disk d : moved) {
             Path p = local.storages().get(d.storage()).volumePath(d.volume());

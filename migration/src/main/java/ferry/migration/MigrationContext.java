@@ -8,6 +8,7 @@ import ferry.migration.policy.BudgetPolicy;
 import ferry.migration.policy.PeerPlans;
 import ferry.migration.policy.Policies;
 import ferry.migration.qemu.QemuFeatures;
+import ferry.migration.recovery.Journal;
 import ferry.node.LocalNode;
 import ferry.node.VmDefinition;
 import ferry.node.Volumes;

@@ -404,7 +404,7 @@ public final class Phase2 {
     }
 
     /** Cancels the source's stream; resumes the guest only if the migration paused it (never what the user paused). */
-    static void cancelOn(QemuProcess q, TaskLog log, boolean resume, int vmid, String node) {
+    public static void cancelOn(QemuProcess q, TaskLog log, boolean resume, int vmid, String node) {
         try {
             log.info("migrate_cancel");
             q.qmp().call(Commands.MIGRATE_CANCEL);

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.migration.plan.PrecopyModel;
 import ferry.migration.policy.ConvergencePolicy;
 import ferry.migration.policy.Policies;
+import ferry.migration.recovery.Journal;
 import ferry.protocol.Commands;
 import ferry.protocol.MigrationInfo;
 import ferry.protocol.MigrationStats;
@@ -71,7 +72,7 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
     }
 
     /** Follows a postcopy already under way (after a restart): no policy steers it any more. */
-    static Phase2Monitor forPostcopy(QmpClient qmp, EventSubscription events, TaskLog log, CancelSignal cancel,
+    public static Phase2Monitor forPostcopy(QmpClient qmp, EventSubscription events, TaskLog log, CancelSignal cancel,
                                      Duration interval) {
         Phase2Monitor m = new Phase2Monitor(qmp, events, log, cancel, interval, null, 0);
         m.postcopyStarted = true;
@@ -189,7 +190,7 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
     }
 
     /** Follows postcopy on the source until it completes; a broken link is handed to {@code recovery}. */
-    MigrationInfo followPostcopy(Recovery recovery) {
+    public MigrationInfo followPostcopy(Recovery recovery) {
         int failures = 0;
         while (true) {
             waitForChange(interval.dividedBy(2));

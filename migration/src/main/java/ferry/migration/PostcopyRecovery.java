@@ -1,5 +1,6 @@
 package ferry.migration;
 
+import ferry.migration.recovery.Journal;
 import ferry.node.LocalNode;
 import ferry.node.QemuProcess;
 import ferry.protocol.Commands;
@@ -11,7 +12,7 @@ import ferry.protocol.MigrationInfo;
  * either): retries once a second until {@code waitS} pass, making the target listen again
  * ({@code migrate-recover}, out of band) and resuming the source ({@code migrate … resume}).
  */
-final class PostcopyRecovery implements Phase2Monitor.Recovery {
+public final class PostcopyRecovery implements Phase2Monitor.Recovery {
     static final long RETRY_MS = 1000;
 
     private final TargetNode target;
@@ -23,7 +24,7 @@ final class PostcopyRecovery implements Phase2Monitor.Recovery {
     private long deadline;
     private int attempts;
 
-    PostcopyRecovery(TargetNode target, LocalNode source, int vmid, TaskLog log, Journal journal, int waitS) {
+    public PostcopyRecovery(TargetNode target, LocalNode source, int vmid, TaskLog log, Journal journal, int waitS) {
         this.target = target;
         this.source = source;
         this.vmid = vmid;

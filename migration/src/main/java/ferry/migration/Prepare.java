@@ -8,6 +8,7 @@ import ferry.migration.disk.LocalDisk;
 import ferry.migration.policy.Policies;
 import ferry.migration.qemu.QemuFeatures;
 import ferry.migration.qemu.QemuVersions;
+import ferry.migration.recovery.Journal;
 import ferry.node.LocalNode;
 import ferry.node.QemuProcess;
 import ferry.node.Storage;

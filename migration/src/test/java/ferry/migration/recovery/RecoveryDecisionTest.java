@@ -1,9 +1,10 @@
-package ferry.migration;
+package ferry.migration.recovery;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ferry.migration.RecoveryDecision.Facts;
+import ferry.migration.MigrationStep;
 import ferry.migration.TargetNode.QemuState;
+import ferry.migration.recovery.RecoveryDecision.Facts;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;

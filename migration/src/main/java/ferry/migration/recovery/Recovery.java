@@ -1,12 +1,24 @@
-package ferry.migration;
+package ferry.migration.recovery;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.cluster.ClusterException;
 import ferry.cluster.ClusterStore;
 import ferry.cluster.VmRecord;
-import ferry.migration.RecoveryDecision.Action;
+import ferry.migration.CancelSignal;
+import ferry.migration.CdromDrop;
+import ferry.migration.Handover;
+import ferry.migration.LocalTarget;
+import ferry.migration.MigrationResult;
+import ferry.migration.MigrationStep;
+import ferry.migration.Phase2;
+import ferry.migration.Phase2Monitor;
+import ferry.migration.PostcopyRecovery;
+import ferry.migration.Sleep;
+import ferry.migration.TargetNode;
+import ferry.migration.TaskLog;
 import ferry.migration.disk.DiskMirror;
 import ferry.migration.disk.DiskRecords;
+import ferry.migration.recovery.RecoveryDecision.Action;
 import ferry.node.LocalNode;
 import ferry.node.QemuProcess;
 import ferry.node.Volumes;
@@ -25,13 +37,13 @@ import java.util.function.Function;
  * phases do. While a node it needs does not answer, it waits and asks again; asked to stop, it
  * leaves the journal open for the next start of the agent.
  */
-final class Recovery {
+public final class Recovery {
     static final Duration RETRY = Duration.ofSeconds(2);
     /** How long a resumed target may take to report that it runs. */
     static final Duration CONFIRM = Duration.ofSeconds(10);
 
     /** How a resolution ended; {@code status} is HANDOVER_PENDING when it stopped while still waiting. */
-    record Outcome(MigrationResult.Status status, String message, List<String> problems) {}
+    public record Outcome(MigrationResult.Status status, String message, List<String> problems) {}
 
     private final ClusterStore store;
     private final LocalNode local;
@@ -39,8 +51,8 @@ final class Recovery {
     private final Function<String, TargetNode> targets;
     private final Duration pollInterval;
 
-    Recovery(ClusterStore store, LocalNode local, Volumes volumes, Function<String, TargetNode> targets,
-             Duration pollInterval) {
+    public Recovery(ClusterStore store, LocalNode local, Volumes volumes, Function<String, TargetNode> targets,
+                    Duration pollInterval) {
         this.store = store;
         this.local = local;
         this.volumes = volumes;
@@ -49,7 +61,7 @@ final class Recovery {
     }
 
     /** Decides and acts until the migration is resolved, or {@code signal} asks the agent to stop. */
-    Outcome resolve(JournalState j, Journal journal, TaskLog log, CancelSignal signal, int recoverWaitS) {
+    public Outcome resolve(JournalState j, Journal journal, TaskLog log, CancelSignal signal, int recoverWaitS) {
         TargetNode target = targets.apply(j.target());
         String lastWait = null;
         while (true) {
@@ -196,7 +208,7 @@ final class Recovery {
     }
 
     /** Waits until the target reports that the guest runs there. */
-    static void awaitRunning(java.util.function.IntFunction<TargetNode.QemuState> state, int vmid, String node) {
+    public static void awaitRunning(java.util.function.IntFunction<TargetNode.QemuState> state, int vmid, String node) {
         long deadline = System.nanoTime() + CONFIRM.toNanos();
         while (true) {
             TargetNode.QemuState s = state.apply(vmid);

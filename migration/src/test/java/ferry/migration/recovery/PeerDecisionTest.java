@@ -1,11 +1,12 @@
-package ferry.migration;
+package ferry.migration.recovery;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ferry.migration.PeerDecision.DropTarget;
-import ferry.migration.PeerDecision.TakeOver;
-import ferry.migration.PeerDecision.Wait;
+import ferry.migration.MigrationStep;
 import ferry.migration.TargetNode.QemuState;
+import ferry.migration.recovery.PeerDecision.DropTarget;
+import ferry.migration.recovery.PeerDecision.TakeOver;
+import ferry.migration.recovery.PeerDecision.Wait;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;

@@ -1,6 +1,7 @@
-package ferry.migration;
+package ferry.migration.recovery;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import ferry.migration.MigrationStep;
 import ferry.node.VmDefinition;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -13,14 +14,14 @@ import java.util.Set;
  * happened), and which volume copies it made: {@code copied} as the target names them, {@code moved}
  * the same volumes on the source, in the same order.
  */
-record JournalState(String taskId, int vmid, String source, String target, boolean online, boolean userPaused,
+public record JournalState(String taskId, int vmid, String source, String target, boolean online, boolean userPaused,
                     Set<MigrationStep> reached, MigrationStep last, List<VmDefinition.Disk> copied,
                     List<VmDefinition.Disk> moved, List<Ejected> ejected) {
 
     /** A cdrom medium --force ejected on the source: drive {@code diskN}, and the image to put back. */
-    record Ejected(String drive, String storage, String volume, String format) {}
+    public record Ejected(String drive, String storage, String volume, String format) {}
 
-    static JournalState of(String taskId, List<ObjectNode> entries) {
+    public static JournalState of(String taskId, List<ObjectNode> entries) {
         if (entries.isEmpty()) {
             throw new IllegalArgumentException("the journal of task " + taskId + " is empty");
         }

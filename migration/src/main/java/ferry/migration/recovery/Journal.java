@@ -1,9 +1,11 @@
-package ferry.migration;
+package ferry.migration.recovery;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.cluster.ClusterException;
 import ferry.cluster.ClusterStore;
+import ferry.migration.MigrationStep;
+import ferry.migration.StepHook;
 import java.util.function.Consumer;
 
 /**
@@ -27,7 +29,7 @@ public final class Journal {
     private int length;
 
     /** Another agent wrote to the journal since this writer read it: this writer must not act. */
-    static final class Fenced extends RuntimeException {
+    public static final class Fenced extends RuntimeException {
         Fenced(String taskId, ClusterException cause) {
             super("another agent wrote to the journal of task " + taskId + " meanwhile (" + cause.getMessage()
                     + "); this task leaves the migration to the journal's recovery", cause);
@@ -35,7 +37,7 @@ public final class Journal {
     }
 
     /** @param length the number of entries the journal holds now (0 for a new migration) */
-    Journal(ClusterStore store, String taskId, int vmid, String source, String target, int length, StepHook hook) {
+    public Journal(ClusterStore store, String taskId, int vmid, String source, String target, int length, StepHook hook) {
         this.store = store;
         this.length = length;
         this.taskId = taskId;
@@ -50,7 +52,7 @@ public final class Journal {
     }
 
     /** The target node's name. */
-    String target() {
+    public String target() {
         return target;
     }
 
@@ -87,7 +89,7 @@ public final class Journal {
     }
 
     /** The last entry, with the outcome; the journal is closed: nothing is left to recover. */
-    void end(String outcome) {
+    public void end(String outcome) {
         step(MigrationStep.ENDED, "ended", e -> e.put("outcome", outcome));
         store.closeJournal(taskId);
     }

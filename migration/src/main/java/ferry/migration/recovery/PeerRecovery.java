@@ -1,8 +1,13 @@
-package ferry.migration;
+package ferry.migration.recovery;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.cluster.ClusterStore;
 import ferry.cluster.VmRecord;
+import ferry.migration.LocalTarget;
+import ferry.migration.MigrationRefused;
+import ferry.migration.MigrationStep;
+import ferry.migration.StepHook;
+import ferry.migration.TargetNode;
 import ferry.migration.disk.DiskRecords;
 import ferry.node.LocalNode;
 import java.time.Duration;
@@ -26,15 +31,15 @@ public final class PeerRecovery {
     private final java.util.function.Function<String, TargetNode> targets;
     private final StepHook hook;
 
-    PeerRecovery(ClusterStore store, LocalNode local, java.util.function.Function<String, TargetNode> targets,
-                 StepHook hook) {
+    public PeerRecovery(ClusterStore store, LocalNode local, java.util.function.Function<String, TargetNode> targets,
+                        StepHook hook) {
         this.store = store;
         this.local = local;
         this.targets = targets;
         this.hook = hook;
     }
 
-    Outcome run(String taskId) {
+    public Outcome run(String taskId) {
         List<ObjectNode> entries = store.journal(taskId);
         JournalState j = JournalState.of(taskId, entries);
         if (!j.target().equals(local.name())) {

@@ -1,5 +1,6 @@
-package ferry.migration;
+package ferry.migration.recovery;
 
+import ferry.migration.MigrationStep;
 import ferry.migration.TargetNode.QemuState;
 
 /**
