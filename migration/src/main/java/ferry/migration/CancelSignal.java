@@ -21,7 +21,7 @@ public final class CancelSignal {
     }
 
     /** From now on a cancel is refused with {@code why}. */
-    void noReturn(String why) {
+    public void noReturn(String why) {
         noReturn = why;
     }
 
@@ -52,7 +52,7 @@ public final class CancelSignal {
     }
 
     /** Thrown at a safe point after cancel was asked for. */
-    static final class MigrationCancelled extends RuntimeException {
+    public static final class MigrationCancelled extends RuntimeException {
         MigrationCancelled(String reason) {
             super(reason);
         }

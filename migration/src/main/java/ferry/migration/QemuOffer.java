@@ -70,7 +70,7 @@ public record QemuOffer(String version, Set<String> capabilities, Set<String> pa
     }
 
     /** As the target's features, to check a tuning against. */
-    QemuFeatures features(String node) {
+    public QemuFeatures features(String node) {
         return new QemuFeatures(node, version, capabilities, parameters, compressions);
     }
 

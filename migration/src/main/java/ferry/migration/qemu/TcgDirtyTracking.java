@@ -1,6 +1,6 @@
 package ferry.migration.qemu;
 
-import ferry.migration.Phase2;
+import ferry.migration.phase.Phase2;
 import ferry.node.QemuProcess;
 import ferry.protocol.Commands;
 import ferry.protocol.VersionTriple;

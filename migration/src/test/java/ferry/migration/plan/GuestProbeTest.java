@@ -2,7 +2,7 @@ package ferry.migration.plan;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ferry.migration.Phase2;
+import ferry.migration.phase.Phase2;
 import ferry.migration.TwoNodes;
 import ferry.node.QemuProcess;
 import ferry.node.VmDefinition;

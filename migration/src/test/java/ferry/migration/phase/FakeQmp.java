@@ -1,4 +1,4 @@
-package ferry.migration;
+package ferry.migration.phase;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -1,6 +1,11 @@
-package ferry.migration;
+package ferry.migration.phase;
 
 import ferry.cluster.ClusterStore;
+import ferry.migration.MigrationRequest;
+import ferry.migration.NodeTls;
+import ferry.migration.Plan;
+import ferry.migration.TargetNode;
+import ferry.migration.TaskLog;
 import ferry.migration.disk.LocalDisk;
 import ferry.migration.disk.MirrorStart;
 import ferry.migration.plan.GuestProbe;
@@ -62,7 +67,7 @@ public record MigrationContext(ClusterStore store, LocalNode local, Volumes volu
     }
 
     /** The bandwidth limit asked for (request, else the VM's), MiB/s; null when none is set. */
-    Integer bwlimitMiBps() {
+    public Integer bwlimitMiBps() {
         return req.bwlimitMiBps() != null ? req.bwlimitMiBps() : vm.migration() == null ? null
                 : vm.migration().speedMiBps();
     }
@@ -92,7 +97,7 @@ public record MigrationContext(ClusterStore store, LocalNode local, Volumes volu
      * is predicted on what the mirrors leave of the time limit and, on a measured link
      * ({@code linkIsCapacity}), of the link.
      */
-    Plan plan(GuestProbe.Measured m, double link, String linkSource, boolean linkIsCapacity,
+    public Plan plan(GuestProbe.Measured m, double link, String linkSource, boolean linkIsCapacity,
               Map<String, Double> diskWrites) {
         long ram = (long) vm.memoryMiB() << 20;
         Integer downtime = downtimeMs();

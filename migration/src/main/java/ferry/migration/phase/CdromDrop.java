@@ -1,5 +1,7 @@
-package ferry.migration;
+package ferry.migration.phase;
 
+import ferry.migration.MigrationStep;
+import ferry.migration.TaskLog;
 import ferry.migration.recovery.JournalState;
 import ferry.node.LocalNode;
 import ferry.node.QemuProcess;

@@ -1,6 +1,11 @@
-package ferry.migration;
+package ferry.migration.phase;
 
 import ferry.cluster.ClusterException;
+import ferry.migration.CancelSignal;
+import ferry.migration.Migration;
+import ferry.migration.MigrationResult;
+import ferry.migration.MigrationStep;
+import ferry.migration.TargetNode;
 import ferry.migration.disk.DiskRecords;
 import ferry.migration.recovery.Journal;
 import ferry.migration.recovery.JournalState;
@@ -31,7 +36,7 @@ public final class Handover {
     private MigrationResult.Status status = MigrationResult.Status.COMPLETED;
     private String message;
 
-    Handover(MigrationContext ctx, Phase1 phase1, Phase2 phase2, Recovery recovery, CancelSignal signal) {
+    public Handover(MigrationContext ctx, Phase1 phase1, Phase2 phase2, Recovery recovery, CancelSignal signal) {
         this.ctx = ctx;
         this.phase1 = phase1;
         this.phase2 = phase2;
@@ -40,7 +45,7 @@ public final class Handover {
     }
 
     /** How it ended: COMPLETED, PROBLEMS (moved, with repairs left), FAILED (the guest went back), HANDOVER_PENDING. */
-    MigrationResult.Status run() {
+    public MigrationResult.Status run() {
         int vmid = ctx.vmid();
         String target = ctx.targetName();
         signal.noReturn("the hand-over to node '" + target + "' has begun");
@@ -186,17 +191,17 @@ public final class Handover {
         }
     }
 
-    List<String> problems() {
+    public List<String> problems() {
         return List.copyOf(problems);
     }
 
     /** What the recovery said, when it decided the end; null otherwise. */
-    String message() {
+    public String message() {
         return message;
     }
 
     /** When the guest ran again on the target (nanos), 0 before. */
-    long resumedNanos() {
+    public long resumedNanos() {
         return resumedNanos;
     }
 }

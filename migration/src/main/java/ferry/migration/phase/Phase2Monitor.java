@@ -1,6 +1,13 @@
-package ferry.migration;
+package ferry.migration.phase;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import ferry.migration.CancelSignal;
+import ferry.migration.MigrationResult;
+import ferry.migration.MigrationStep;
+import ferry.migration.Plan;
+import ferry.migration.Progress;
+import ferry.migration.Sizes;
+import ferry.migration.TaskLog;
 import ferry.migration.plan.PrecopyModel;
 import ferry.migration.policy.ConvergencePolicy;
 import ferry.migration.policy.Policies;
@@ -344,11 +351,11 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
         return downtimeMs;
     }
 
-    long passes() {
+    public long passes() {
         return pass;
     }
 
-    int maxThrottlePercent() {
+    public int maxThrottlePercent() {
         return maxThrottle;
     }
 
@@ -357,7 +364,7 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
     }
 
     /** Nanos when the policy paused the guest, 0 if it did not. */
-    long pausedAtNanos() {
+    public long pausedAtNanos() {
         return pausedAtNanos;
     }
 
@@ -445,8 +452,8 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
     }
 
     /** The policy ended the migration: it did not converge in time, or no allowed step keeps the budget. */
-    static final class PolicyStop extends RuntimeException {
-        final MigrationResult.Status outcome;
+    public static final class PolicyStop extends RuntimeException {
+        public final MigrationResult.Status outcome;
 
         PolicyStop(MigrationResult.Status outcome, String message) {
             super(message);

@@ -1,5 +1,6 @@
-package ferry.migration;
+package ferry.migration.phase;
 
+import ferry.migration.MigrationRefused;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.regex.Pattern;

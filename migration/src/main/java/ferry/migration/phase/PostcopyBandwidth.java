@@ -1,5 +1,6 @@
-package ferry.migration;
+package ferry.migration.phase;
 
+import ferry.migration.Sizes;
 import ferry.protocol.MigrationStats;
 import java.util.Locale;
 

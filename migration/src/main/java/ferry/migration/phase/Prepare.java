@@ -1,8 +1,17 @@
-package ferry.migration;
+package ferry.migration.phase;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import ferry.cluster.ClusterStore;
 import ferry.cluster.VmRecord;
+import ferry.migration.MigrationRefused;
+import ferry.migration.MigrationRequest;
+import ferry.migration.NodeTls;
+import ferry.migration.QemuOffer;
+import ferry.migration.Sizes;
+import ferry.migration.StepHook;
+import ferry.migration.TargetNode;
+import ferry.migration.TaskLog;
+import ferry.migration.Tuning;
 import ferry.migration.disk.DiskMirror;
 import ferry.migration.disk.LocalDisk;
 import ferry.migration.policy.Policies;
@@ -24,7 +33,7 @@ import java.util.function.Function;
  * The seed's prepare: everything that can be checked before acting. A refusal throws
  * {@link MigrationRefused} and changes nothing; success settles the {@link MigrationContext}.
  */
-final class Prepare {
+public final class Prepare {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final ClusterStore store;
@@ -33,7 +42,7 @@ final class Prepare {
     private final Function<String, TargetNode> targets;
     private java.util.function.Supplier<NodeTls> tls = () -> null;
 
-    Prepare(ClusterStore store, LocalNode local, Volumes volumes, Function<String, TargetNode> targets) {
+    public Prepare(ClusterStore store, LocalNode local, Volumes volumes, Function<String, TargetNode> targets) {
         this.store = store;
         this.local = local;
         this.volumes = volumes;
@@ -41,11 +50,11 @@ final class Prepare {
     }
 
     /** This node's credentials for the streams; null: the cluster has none, streams go in plain TCP. */
-    void tls(java.util.function.Supplier<NodeTls> t) {
+    public void tls(java.util.function.Supplier<NodeTls> t) {
         this.tls = t;
     }
 
-    MigrationContext check(MigrationRequest req, String taskId, TaskLog log, StepHook hook) {
+    public MigrationContext check(MigrationRequest req, String taskId, TaskLog log, StepHook hook) {
         String here = local.name();
         VmRecord rec = store.vm(req.vmid()).orElseThrow(() ->
                 new MigrationRefused("VM " + req.vmid() + " does not exist in this cluster"));

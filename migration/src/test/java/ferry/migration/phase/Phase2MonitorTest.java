@@ -1,9 +1,13 @@
-package ferry.migration;
+package ferry.migration.phase;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import ferry.migration.CancelSignal;
+import ferry.migration.MigrationRequest;
+import ferry.migration.Plan;
+import ferry.migration.TaskLog;
 import ferry.migration.policy.Policies;
 import ferry.protocol.MigrationInfo;
 import ferry.protocol.MigrationStatus;

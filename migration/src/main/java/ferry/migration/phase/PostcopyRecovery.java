@@ -1,5 +1,9 @@
-package ferry.migration;
+package ferry.migration.phase;
 
+import ferry.migration.MigrationStep;
+import ferry.migration.Sleep;
+import ferry.migration.TargetNode;
+import ferry.migration.TaskLog;
 import ferry.migration.recovery.Journal;
 import ferry.node.LocalNode;
 import ferry.node.QemuProcess;

@@ -1,4 +1,4 @@
-package ferry.migration;
+package ferry.migration.phase;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;

@@ -1,4 +1,4 @@
-package ferry.migration;
+package ferry.migration.phase;
 
 import java.util.ArrayDeque;
 import java.util.Iterator;

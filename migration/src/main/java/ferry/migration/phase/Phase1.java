@@ -1,7 +1,10 @@
-package ferry.migration;
+package ferry.migration.phase;
 
 import ferry.cluster.ClusterException;
 import ferry.cluster.VmRecord;
+import ferry.migration.MigrationRefused;
+import ferry.migration.MigrationStep;
+import ferry.migration.Sizes;
 import ferry.migration.disk.LocalDisk;
 import ferry.node.Storage;
 import ferry.node.VmDefinition;
@@ -14,18 +17,18 @@ import java.util.List;
  * target; for a running VM with {@code --with-local-disks}, creates the empty target volumes its
  * disks are mirrored into in phase 2. Its cleanup frees the copies on the target and drops the lock.
  */
-final class Phase1 {
+public final class Phase1 {
     private final MigrationContext ctx;
     private boolean locked;
     /** The local volumes put on the target so far (copied, or allocated for a mirror). */
     private final List<LocalDisk> moved = new ArrayList<>();
 
-    Phase1(MigrationContext ctx) {
+    public Phase1(MigrationContext ctx) {
         this.ctx = ctx;
     }
 
     /** @param userPaused the guest was paused before the migration: no cleanup may resume it */
-    void run(boolean userPaused) {
+    public void run(boolean userPaused) {
         ctx.journal().step(MigrationStep.LOCK, "lock", e -> e.put("online", ctx.online()).put("user_paused", userPaused));
         try {
             ctx.store().lock(ctx.vmid(), ctx.here(), "migrate", new VmRecord.LockHolder(ctx.taskId(), ctx.here()));
@@ -74,7 +77,7 @@ final class Phase1 {
         return moved.stream().map(LocalDisk::source).toList();
     }
 
-    void cleanup() {
+    public void cleanup() {
         if (!copied().isEmpty()) {
             for (String v : ctx.target().freeVolumes(copied())) {
                 ctx.log().error("could not free volume copy '%s' on node '%s'; remove it by hand", v, ctx.targetName());

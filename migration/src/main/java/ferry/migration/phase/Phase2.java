@@ -1,5 +1,17 @@
-package ferry.migration;
+package ferry.migration.phase;
 
+import ferry.migration.CancelSignal;
+import ferry.migration.MigrationRefused;
+import ferry.migration.MigrationRequest;
+import ferry.migration.MigrationResult;
+import ferry.migration.MigrationStep;
+import ferry.migration.NodeTls;
+import ferry.migration.Plan;
+import ferry.migration.Sizes;
+import ferry.migration.Sleep;
+import ferry.migration.TargetNode;
+import ferry.migration.TaskLog;
+import ferry.migration.Tuning;
 import ferry.migration.disk.DiskMirror;
 import ferry.migration.disk.DiskWrites;
 import ferry.migration.plan.GuestProbe;
@@ -81,7 +93,7 @@ public final class Phase2 {
     /** How long the stream waited for the guest's sample after the target was ready. */
     private long planWaitMs;
 
-    Phase2(MigrationContext ctx, CancelSignal cancel, Duration pollInterval) {
+    public Phase2(MigrationContext ctx, CancelSignal cancel, Duration pollInterval) {
         this.ctx = ctx;
         this.cancel = cancel;
         this.pollInterval = pollInterval;
@@ -89,7 +101,7 @@ public final class Phase2 {
         this.cdroms = new CdromDrop(ctx);
     }
 
-    void run() {
+    public void run() {
         int vmid = ctx.vmid();
         QemuProcess src = ctx.local().running(vmid).orElseThrow(() ->
                 new NodeException("VM " + vmid + " stopped running on node '" + ctx.here() + "'"));
@@ -372,7 +384,7 @@ public final class Phase2 {
 
     // ---- cleanup: the VM stays where it was ----------------------------------------------------
 
-    void cleanup() {
+    public void cleanup() {
         int vmid = ctx.vmid();
         closeEvents();
         if (planning != null) {
@@ -431,7 +443,7 @@ public final class Phase2 {
         }
     }
 
-    void closeEvents() {
+    public void closeEvents() {
         if (events != null) {
             events.close();
             events = null;
@@ -440,11 +452,11 @@ public final class Phase2 {
 
     // ---- what the hand-over and the result need ----------------------------------------------
 
-    boolean postcopy() {
+    public boolean postcopy() {
         return postcopy;
     }
 
-    List<MigrationResult.Disk> diskResults() {
+    public List<MigrationResult.Disk> diskResults() {
         return disks.results();
     }
 
@@ -452,16 +464,16 @@ public final class Phase2 {
         return postcopyActiveNanos;
     }
 
-    Phase2Monitor monitor() {
+    public Phase2Monitor monitor() {
         return monitor;
     }
 
-    Plan plan() {
+    public Plan plan() {
         return plan;
     }
 
     /** QEMU's final figures; for a stream that ended early (aborted, not converged), its last ones. */
-    MigrationInfo stats() {
+    public MigrationInfo stats() {
         return stats != null || monitor == null ? stats : monitor.last();
     }
 
@@ -501,7 +513,7 @@ public final class Phase2 {
      * Where the wall time went, for the final log line: before the stream (prepare, the target's
      * start, the guest's sample), the stream's pre-copy, and after it; empty before the stream ran.
      */
-    String timeline(long endMs) {
+    public String timeline(long endMs) {
         if (streamStartMs < 0 || streamEndMs < 0) {
             return "";
         }
@@ -510,7 +522,7 @@ public final class Phase2 {
     }
 
     /** QEMU's downtime of this migration (for postcopy: see {@link #postcopyDowntime}); null before it ended. */
-    Long downtimeMs() {
+    public Long downtimeMs() {
         return downtimeMs;
     }
 }
