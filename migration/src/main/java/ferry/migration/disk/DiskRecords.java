@@ -30,7 +30,7 @@ public final class DiskRecords {
      * by a recovery, so it changes nothing when the record says so already.
      */
     public static void retarget(ClusterStore store, int vmid, String owner, List<VmDefinition.Disk> from,
-                         List<VmDefinition.Disk> to) {
+                                List<VmDefinition.Disk> to) {
         VmRecord rec = store.vm(vmid).orElseThrow();
         ObjectNode config = rec.config().deepCopy();
         boolean changed = false;

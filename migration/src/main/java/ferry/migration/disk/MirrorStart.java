@@ -28,7 +28,7 @@ public final class MirrorStart {
      * @param writes the guest's write rate per drive (bytes/s), measured
      */
     public static List<Plan.DiskPrediction> predict(List<LocalDisk> disks, Map<String, Double> writes, double linkBytesPerS,
-                                             String mode, long budgetMs) {
+                                                    String mode, long budgetMs) {
         List<Plan.DiskPrediction> out = new ArrayList<>();
         for (LocalDisk d : disks) {
             long speed = (long) linkBytesPerS / disks.size();

@@ -178,7 +178,7 @@ public final class Handover {
 
     /** After a move: frees the source's volumes that moved, each journaled first; what fails goes to {@code problems}. */
     public static void freeSourceVolumes(LocalNode local, Volumes volumes, Journal journal, List<VmDefinition.Disk> moved,
-                                  List<String> problems) {
+                                         List<String> problems) {
         for (VmDefinition.Disk d : moved) {
             Path p = local.storages().get(d.storage()).volumePath(d.volume());
             journal.step(MigrationStep.FREE_SOURCE_VOLUME, "free source volume " + d.volume(),

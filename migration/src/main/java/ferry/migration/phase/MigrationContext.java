@@ -33,9 +33,9 @@ import java.util.Map;
  * @param tls        this node's credentials when the streams go over TLS; null for plain TCP
  */
 public record MigrationContext(ClusterStore store, LocalNode local, Volumes volumes, MigrationRequest req, String taskId,
-                        TaskLog log, VmDefinition vm, TargetNode target, boolean online, QemuFeatures features,
-                        QemuFeatures targetFeatures, Journal journal, long startedNanos, List<LocalDisk> localDisks,
-                        List<Integer> dropped, NodeTls tls) {
+                               TaskLog log, VmDefinition vm, TargetNode target, boolean online, QemuFeatures features,
+                               QemuFeatures targetFeatures, Journal journal, long startedNanos, List<LocalDisk> localDisks,
+                               List<Integer> dropped, NodeTls tls) {
 
     /** The VM as the target runs it: each mirrored disk on its target storage, each dropped cdrom empty. */
     VmDefinition targetVm() {
@@ -98,7 +98,7 @@ public record MigrationContext(ClusterStore store, LocalNode local, Volumes volu
      * ({@code linkIsCapacity}), of the link.
      */
     public Plan plan(GuestProbe.Measured m, double link, String linkSource, boolean linkIsCapacity,
-              Map<String, Double> diskWrites) {
+                     Map<String, Double> diskWrites) {
         long ram = (long) vm.memoryMiB() << 20;
         Integer downtime = downtimeMs();
         MigrationRequest.Limits l = req.limits();

@@ -80,7 +80,7 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
 
     /** Follows a postcopy already under way (after a restart): no policy steers it any more. */
     public static Phase2Monitor forPostcopy(QmpClient qmp, EventSubscription events, TaskLog log, CancelSignal cancel,
-                                     Duration interval) {
+                                            Duration interval) {
         Phase2Monitor m = new Phase2Monitor(qmp, events, log, cancel, interval, null, 0);
         m.postcopyStarted = true;
         return m;

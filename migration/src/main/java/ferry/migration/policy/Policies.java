@@ -36,7 +36,7 @@ public final class Policies {
      * @param dirtyLimit      throttle with dirty-limit instead of auto-converge (the host has KVM dirty rings)
      */
     public record Context(int memoryMiB, int vcpus, long bandwidthBytesPerS, Integer downtimeMs, long maxDurationMs,
-                   MigrationRequest.Limits limits, Set<String> sourceCaps, Set<String> targetCaps, boolean dirtyLimit) {
+                          MigrationRequest.Limits limits, Set<String> sourceCaps, Set<String> targetCaps, boolean dirtyLimit) {
         boolean bothHave(String cap) {
             return sourceCaps.contains(cap) && targetCaps.contains(cap);
         }

@@ -25,7 +25,7 @@ import java.util.TreeSet;
  * @param summary      what the tuning changed, for the log; empty when nothing
  */
 public record StreamSetup(Map<String, Boolean> sourceCaps, ObjectNode sourceParams, Set<String> targetCaps,
-                   ObjectNode targetParams, String summary) {
+                          ObjectNode targetParams, String summary) {
     static final List<String> MANAGED = List.of("events", "xbzrle", "auto-converge", "postcopy-ram", "postcopy-preempt",
             "multifd", "switchover-ack", "return-path", "pause-before-switchover", "dirty-limit");
     static final long MIN_XBZRLE_CACHE = 4L << 20;

@@ -18,7 +18,7 @@ import java.util.Set;
  * version number), and what the user's tuning would need from it.
  */
 public record QemuFeatures(String node, String version, Set<String> capabilities, Set<String> parameters,
-                    Set<String> compressions) {
+                           Set<String> compressions) {
     /** The QEMU release that brought each item, for messages about an older QEMU. */
     private static final Map<String, String> SINCE = Map.of("multifd", "4.0", "zero-page-detection", "9.0",
             "switchover-ack", "8.1", "avail-switchover-bandwidth", "8.2", "dirty-limit", "8.1",

@@ -29,7 +29,7 @@ public final class QemuVersions {
      * only a versioned type is the same hardware on two QEMU versions.
      */
     public static void checkMachine(VmDefinition vm, String machine, boolean running, String source, String sourceVersion,
-                             String target, QemuOffer theirs) {
+                                    String target, QemuOffer theirs) {
         if (!theirs.machines().contains(machine)) {
             throw new MigrationRefused("VM " + vm.vmid() + " " + (running ? "runs" : "is defined with") + " machine type '" + machine + "' on node '" + source + "' (QEMU " + sourceVersion
                     + "); QEMU " + theirs.version() + " on target node '" + target + "' lacks it" + sameFamily(machine,

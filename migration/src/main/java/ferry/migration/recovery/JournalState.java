@@ -15,8 +15,8 @@ import java.util.Set;
  * the same volumes on the source, in the same order.
  */
 public record JournalState(String taskId, int vmid, String source, String target, boolean online, boolean userPaused,
-                    Set<MigrationStep> reached, MigrationStep last, List<VmDefinition.Disk> copied,
-                    List<VmDefinition.Disk> moved, List<Ejected> ejected) {
+                           Set<MigrationStep> reached, MigrationStep last, List<VmDefinition.Disk> copied,
+                           List<VmDefinition.Disk> moved, List<Ejected> ejected) {
 
     /** A cdrom medium --force ejected on the source: drive {@code diskN}, and the image to put back. */
     public record Ejected(String drive, String storage, String volume, String format) {}
