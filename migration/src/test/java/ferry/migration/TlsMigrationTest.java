@@ -3,6 +3,7 @@ package ferry.migration;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import ferry.migration.phase.Sleep;
 import ferry.migration.qemu.QemuTls;
 import ferry.node.LocalNode;
 import ferry.node.QemuProcess;

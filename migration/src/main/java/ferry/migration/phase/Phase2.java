@@ -8,7 +8,6 @@ import ferry.migration.MigrationStep;
 import ferry.migration.NodeTls;
 import ferry.migration.Plan;
 import ferry.migration.Sizes;
-import ferry.migration.Sleep;
 import ferry.migration.TargetNode;
 import ferry.migration.TaskLog;
 import ferry.migration.Tuning;

@@ -1,7 +1,6 @@
 package ferry.migration.phase;
 
 import ferry.migration.MigrationStep;
-import ferry.migration.Sleep;
 import ferry.migration.TargetNode;
 import ferry.migration.TaskLog;
 import ferry.migration.recovery.Journal;

@@ -2,8 +2,8 @@ package ferry.migration.qemu;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import ferry.migration.policy.StreamSetup;
 import ferry.migration.Tuning;
+import ferry.migration.policy.StreamSetup;
 import ferry.node.QemuProcess;
 import ferry.protocol.Commands;
 import java.util.ArrayList;

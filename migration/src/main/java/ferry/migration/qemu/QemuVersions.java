@@ -2,9 +2,9 @@ package ferry.migration.qemu;
 
 import ferry.migration.MigrationRefused;
 import ferry.migration.MigrationRequest;
-import ferry.migration.policy.Policies;
 import ferry.migration.QemuOffer;
 import ferry.migration.TaskLog;
+import ferry.migration.policy.Policies;
 import ferry.node.VmDefinition;
 import java.util.ArrayList;
 import java.util.Comparator;

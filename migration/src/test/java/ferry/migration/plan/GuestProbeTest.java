@@ -2,8 +2,8 @@ package ferry.migration.plan;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ferry.migration.phase.Phase2;
 import ferry.migration.TwoNodes;
+import ferry.migration.phase.Phase2;
 import ferry.node.QemuProcess;
 import ferry.node.VmDefinition;
 import ferry.protocol.Commands;

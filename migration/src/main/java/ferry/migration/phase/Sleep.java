@@ -1,4 +1,4 @@
-package ferry.migration;
+package ferry.migration.phase;
 
 /** Pauses that give up quietly when the thread is interrupted (it keeps its interrupt flag). */
 public final class Sleep {
