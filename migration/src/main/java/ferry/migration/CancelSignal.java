@@ -21,7 +21,7 @@ public final class CancelSignal {
     }
 
     /** From now on a cancel is refused with {@code why}. */
-    void noReturn(String why) {
+    public void noReturn(String why) {
         noReturn = why;
     }
 
@@ -45,14 +45,14 @@ public final class CancelSignal {
         return reason;
     }
 
-    void check() {
+    public void check() {
         if (reason != null) {
             throw new MigrationCancelled(reason);
         }
     }
 
     /** Thrown at a safe point after cancel was asked for. */
-    static final class MigrationCancelled extends RuntimeException {
+    public static final class MigrationCancelled extends RuntimeException {
         MigrationCancelled(String reason) {
             super(reason);
         }

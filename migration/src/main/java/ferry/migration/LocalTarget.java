@@ -1,5 +1,12 @@
 package ferry.migration;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import ferry.migration.disk.NbdServer;
+import ferry.migration.disk.ThrottledCopy;
+import ferry.migration.plan.LinkProbe;
+import ferry.migration.policy.StreamSetup;
+import ferry.migration.qemu.QemuFeatures;
+import ferry.migration.qemu.QemuTls;
 import ferry.node.HostMemory;
 import ferry.node.LocalNode;
 import ferry.node.NodeException;
@@ -12,11 +19,10 @@ import ferry.protocol.Commands;
 import ferry.protocol.InetSocketAddress;
 import ferry.protocol.MigrateIncomingArgs;
 import ferry.protocol.MigrateRecoverArgs;
-import ferry.qmp.QmpCommandException;
-import ferry.qmp.QmpConnectionException;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.protocol.MigrationInfo;
 import ferry.protocol.SocketAddress;
+import ferry.qmp.QmpCommandException;
+import ferry.qmp.QmpConnectionException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

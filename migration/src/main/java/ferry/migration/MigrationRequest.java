@@ -71,7 +71,7 @@ public record MigrationRequest(int vmid, String target, boolean online, boolean 
     }
 
     /** The same request with the policy settled. */
-    MigrationRequest withPolicy(String p) {
+    public MigrationRequest withPolicy(String p) {
         return new MigrationRequest(vmid, target, online, force, bwlimitMiBps, downtimeMs, p, limits, tuning, disks, noTls);
     }
 

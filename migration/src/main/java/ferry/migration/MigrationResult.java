@@ -1,6 +1,7 @@
 package ferry.migration;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import ferry.migration.recovery.JournalState;
 import java.util.List;
 
 /**

@@ -26,7 +26,7 @@ public record NodeTls(Credential credential, X509Certificate ca) {
     }
 
     /** The distinguished name QEMU's {@code authz-simple} must name to admit {@code node}'s QEMUs. */
-    static String identityOf(String node) {
+    public static String identityOf(String node) {
         return Identity.node(node).distinguishedName();
     }
 

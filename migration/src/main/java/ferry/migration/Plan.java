@@ -1,6 +1,10 @@
 package ferry.migration;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import ferry.migration.disk.MirrorStart;
+import ferry.migration.plan.PrecopyModel;
+import ferry.migration.policy.Escalation;
+import ferry.migration.policy.PeerPlans;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -16,9 +20,9 @@ import java.util.Locale;
 public record Plan(Inputs inputs, List<Prediction> strategies, String recommended, String reason,
                    List<DiskPrediction> disks, String policy) {
     /** Passes the model follows before it calls a migration endless. */
-    static final int MAX_PASSES = 60;
+    public static final int MAX_PASSES = 60;
     /** What QEMU does when nobody changes its downtime limit. */
-    static final long QEMU_DEFAULT_DOWNTIME_MS = 300;
+    public static final long QEMU_DEFAULT_DOWNTIME_MS = 300;
     /** Switch-over cost of postcopy: only the device state and the first faults (measured: 10–60 ms under TCG). */
     static final double POSTCOPY_SWITCH_MS = 60;
     /**
@@ -29,8 +33,8 @@ public record Plan(Inputs inputs, List<Prediction> strategies, String recommende
      */
     public static final double POSTCOPY_PAYS_FACTOR = 3;
     /** The classic policy doubles the downtime after six stalled polls of 2 s. */
-    static final double CLASSIC_STEP_S = 12;
-    static final long CLASSIC_CAP_MS = 30_000;
+    public static final double CLASSIC_STEP_S = 12;
+    public static final long CLASSIC_CAP_MS = 30_000;
 
     /**
      * What the plan is computed from.
@@ -53,7 +57,7 @@ public record Plan(Inputs inputs, List<Prediction> strategies, String recommende
                     maxDurationMs, allowThrottle, allowPostcopy, allowPause, Disks.NONE);
         }
 
-        PrecopyModel model(double dirty) {
+        public PrecopyModel model(double dirty) {
             long ws = Math.min(ramBytes, Math.max(0, workingSetBytes));
             return new PrecopyModel(ramBytes, zeroShare, ws, Math.max(0, dirty), ramLinkBytesPerS());
         }
@@ -146,7 +150,7 @@ public record Plan(Inputs inputs, List<Prediction> strategies, String recommende
      * Predicts the mirrors of {@code disks} first, then every RAM strategy on what they leave of
      * the time limit and, when {@code linkIsCapacity}, of the link ({@code in} must not carry disks yet).
      */
-    static Plan of(Inputs in, List<DiskPrediction> disks, boolean linkIsCapacity) {
+    public static Plan of(Inputs in, List<DiskPrediction> disks, boolean linkIsCapacity) {
         if (disks.isEmpty()) {
             return of(in);
         }
@@ -222,7 +226,7 @@ public record Plan(Inputs inputs, List<Prediction> strategies, String recommende
      * {@link #POSTCOPY_PAYS_FACTOR} times the time postcopy would: with postcopy allowed, the budget
      * policy switches instead (the same judgement it makes on the stream, see {@link Escalation}).
      */
-    static boolean postcopyPays(Inputs in, List<Prediction> all, Prediction p) {
+    public static boolean postcopyPays(Inputs in, List<Prediction> all, Prediction p) {
         if (!p.strategy().equals("budget:precopy") || !in.allowPostcopy()) {
             return false;
         }

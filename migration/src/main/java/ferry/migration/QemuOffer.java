@@ -3,6 +3,7 @@ package ferry.migration;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import ferry.migration.qemu.QemuFeatures;
 import ferry.node.NodeException;
 import ferry.node.QemuBinary;
 import ferry.node.QemuProcess;
@@ -69,7 +70,7 @@ public record QemuOffer(String version, Set<String> capabilities, Set<String> pa
     }
 
     /** As the target's features, to check a tuning against. */
-    QemuFeatures features(String node) {
+    public QemuFeatures features(String node) {
         return new QemuFeatures(node, version, capabilities, parameters, compressions);
     }
 

@@ -3,10 +3,10 @@ package ferry.migration;
 import java.util.Locale;
 
 /** Human sizes and durations for the task log, e.g. "357.9 MiB", "4.0 GiB", "00:00:03". */
-final class Sizes {
+public final class Sizes {
     private Sizes() {}
 
-    static String bytes(long b) {
+    public static String bytes(long b) {
         if (b < 1024) {
             return b + " B";
         }
@@ -20,7 +20,7 @@ final class Sizes {
         return String.format(Locale.ROOT, "%.1f %s", v, units[u]);
     }
 
-    static String duration(long ms) {
+    public static String duration(long ms) {
         long s = ms / 1000;
         return String.format(Locale.ROOT, "%02d:%02d:%02d", s / 3600, s / 60 % 60, s % 60);
     }

@@ -51,7 +51,7 @@ public final class TaskLog {
         return progress;
     }
 
-    void progress(Progress p) {
+    public void progress(Progress p) {
         progress = p;
         for (Consumer<Progress> f : progressFollowers) {
             f.accept(p);

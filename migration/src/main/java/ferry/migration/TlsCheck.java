@@ -2,6 +2,7 @@ package ferry.migration;
 
 import ferry.cluster.pki.CertificateAuthority;
 import ferry.cluster.pki.Identity;
+import ferry.migration.qemu.QemuTls;
 import ferry.node.QemuBinary;
 import ferry.node.QemuProcess;
 import ferry.protocol.QCryptoTLSCredsEndpoint;

@@ -2,6 +2,7 @@ package ferry.migration;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import ferry.migration.policy.BandwidthGuard;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -44,7 +45,7 @@ public record Tuning(@JsonProperty("multifd_channels") Integer multifdChannels,
         return multifdChannels != null;
     }
 
-    boolean compressed() {
+    public boolean compressed() {
         return compression != null && !compression.equals("none");
     }
 
@@ -91,7 +92,7 @@ public record Tuning(@JsonProperty("multifd_channels") Integer multifdChannels,
     static final int MULTIFD_OVERSHOOT_MIB_PER_CHANNEL = 5;
 
     /** Why multifd cannot keep {@code bwlimitMiBps}; null when it can (or there is no limit). */
-    String multifdOvershoot(Integer bwlimitMiBps) {
+    public String multifdOvershoot(Integer bwlimitMiBps) {
         if (!multifd() || bwlimitMiBps == null) {
             return null;
         }
@@ -116,7 +117,7 @@ public record Tuning(@JsonProperty("multifd_channels") Integer multifdChannels,
      * Combinations QEMU refuses, found before anything starts: the capabilities the policy turns
      * on are {@code policyCaps}. Each message names the options that collide and what to drop.
      */
-    List<String> conflicts(String policy, MigrationRequest.Limits limits, Set<String> policyCaps) {
+    public List<String> conflicts(String policy, MigrationRequest.Limits limits, Set<String> policyCaps) {
         List<String> p = new ArrayList<>();
         boolean xbzrleOn = Boolean.TRUE.equals(xbzrle) || xbzrle == null && policyCaps.contains("xbzrle");
         if (multifd() && xbzrleOn) {

@@ -3,6 +3,7 @@ package ferry.migration;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
+import ferry.migration.phase.Sleep;
 import ferry.node.LocalNode;
 import ferry.node.QemuProcess;
 import ferry.node.VmDefinition;
@@ -19,9 +20,9 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Live migration with a local data disk (real QEMU): a bootblock guest boots from shared storage,

@@ -2,6 +2,7 @@ package ferry.migration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ferry.migration.policy.Policies;
 import ferry.node.LocalNode;
 import ferry.node.QemuProcess;
 import ferry.node.VmDefinition;

@@ -2,6 +2,9 @@ package ferry.migration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ferry.migration.disk.LocalDisk;
+import ferry.migration.disk.MirrorStart;
+import ferry.migration.policy.Policies;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

@@ -3,6 +3,7 @@ package ferry.migration;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import ferry.migration.qemu.TcgDirtyTracking;
 import ferry.node.NodeException;
 import ferry.node.QemuBinary;
 import ferry.node.QemuProcess;

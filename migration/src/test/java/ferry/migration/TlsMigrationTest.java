@@ -2,6 +2,9 @@ package ferry.migration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import ferry.migration.phase.Sleep;
+import ferry.migration.qemu.QemuTls;
 import ferry.node.LocalNode;
 import ferry.node.QemuProcess;
 import ferry.node.VmDefinition;
@@ -21,7 +24,6 @@ import java.util.List;
 import java.util.Random;
 import java.util.Set;
 import java.util.stream.Stream;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.catchThrowable;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import ferry.migration.qemu.QemuFeatures;
 import ferry.node.LocalNode;
 import ferry.node.QemuProcess;
 import ferry.node.VmDefinition;

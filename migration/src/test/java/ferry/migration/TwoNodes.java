@@ -24,16 +24,16 @@ import java.util.Map;
  * ({@code local}, {@code other}),
  * and a migration from a to b carried out through {@link LocalTarget}. Stops every QEMU on close.
  */
-final class TwoNodes implements AutoCloseable {
+public final class TwoNodes implements AutoCloseable {
     static final ObjectMapper JSON = new ObjectMapper();
     final Path dir;
     final DirectoryClusterStore store;
     final QemuBinary qemu = QemuBinary.find();
-    final Volumes volumes = new Volumes(qemu.qemuImg());
-    final LocalNode a;
-    final LocalNode b;
+    public final Volumes volumes = new Volumes(qemu.qemuImg());
+    public final LocalNode a;
+    public final LocalNode b;
 
-    TwoNodes(Path dir) throws IOException {
+    public TwoNodes(Path dir) throws IOException {
         this(dir, null, null);
     }
 
@@ -56,7 +56,7 @@ final class TwoNodes implements AutoCloseable {
     }
 
     /** A bootblock VM on the shared storage, defined on node a. */
-    VmDefinition bootblockVm(int vmid, BootblockGuest guest) throws IOException {
+    public VmDefinition bootblockVm(int vmid, BootblockGuest guest) throws IOException {
         String volume = "vm-" + vmid + "-disk-0.raw";
         Files.copy(Bootblock.image(BootblockGuest.cacheDir(), guest.regionEnd(), guest.delay()),
                 dir.resolve("shared").resolve(volume));
@@ -66,7 +66,7 @@ final class TwoNodes implements AutoCloseable {
         return vm;
     }
 
-    VmDefinition define(String owner, VmDefinition vm) {
+    public VmDefinition define(String owner, VmDefinition vm) {
         store.create(owner, vm.vmid(), (ObjectNode) JSON.valueToTree(vm));
         return vm;
     }
@@ -94,7 +94,7 @@ final class TwoNodes implements AutoCloseable {
         return new Migration(store, a, volumes, targets).tls(tls(as)).pollInterval(Duration.ofMillis(300));
     }
 
-    Migration migrationFromA() {
+    public Migration migrationFromA() {
         return new Migration(store, a, volumes, name -> new LocalTarget(name.equals("b") ? b : a, volumes, "127.0.0.1"))
                 .pollInterval(Duration.ofMillis(300));
     }

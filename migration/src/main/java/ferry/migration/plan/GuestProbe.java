@@ -1,0 +1,174 @@
+package ferry.migration.plan;
+
+import ferry.node.NodeException;
+import ferry.node.QemuProcess;
+import ferry.protocol.CalcDirtyRateArgs;
+import ferry.protocol.Commands;
+import ferry.protocol.DirtyRateInfo;
+import ferry.protocol.DirtyRateMeasureMode;
+import ferry.protocol.DirtyRateStatus;
+import ferry.protocol.PmemsaveArgs;
+import ferry.protocol.QueryDirtyRateArgs;
+import ferry.protocol.TimeUnit;
+import ferry.qmp.QmpCommandException;
+import java.io.IOException;
+import java.math.BigInteger;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.SplittableRandom;
+
+/**
+ * Measures what the pre-copy model needs from a running guest without migrating it: the dirty
+ * rate ({@code calc-dirty-rate}, page sampling, which works under TCG too) and the share of
+ * zero pages (a sample of guest RAM read with {@code pmemsave}).
+ */
+public final class GuestProbe {
+    /** Pages sampled per GiB by calc-dirty-rate: QEMU's maximum, for the steadiest estimate. */
+    static final long SAMPLE_PAGES = 16384;
+    /** Chunks read for the zero share: at most this many, at least the minimum, else while the dirty rate is measured. */
+    static final int ZERO_SAMPLES = 128;
+    static final int MIN_ZERO_SAMPLES = 16;
+    static final int SAMPLE_BYTES = 64 << 10;
+    /** Below 2 GiB guest-physical RAM is one block on the pc machine (above it sits the PCI hole). */
+    static final long LOW_RAM = 2L << 30;
+    /** QEMU's shortest measurement. */
+    static final long MIN_WINDOW_MS = 100;
+
+    /**
+     * @param waitShare the share of its runnable time the guest waited for a host CPU during the
+     *                  sample kept; -1 where the host does not tell
+     * @param starvedShare that share in the first sample when it was starved and taken again, else -1
+     */
+    public record Measured(double dirtyBytesPerS, double zeroShare, Duration took, double waitShare, double starvedShare) {}
+
+    private GuestProbe() {}
+
+    /**
+     * The dirty rate over {@code dirtyWindow} and the zero share. When the guest waited for the
+     * host most of that window (see {@link VcpuTime}), its rate is taken once more and the less
+     * starved of the two kept: one busy moment on the host would otherwise make a guest look calm.
+     */
+    public static Measured measure(QemuProcess q, int memoryMiB, Duration dirtyWindow) {
+        long t0 = System.nanoTime();
+        VcpuTime before = VcpuTime.read(q);
+        // QEMU measures the dirty rate in a thread of its own: sample the zero pages meanwhile
+        Duration window = startDirtyRate(q, dirtyWindow);
+        // the stream waits for this sample: reading memory stops when the dirty rate is in
+        double zero = zeroShare(q, (long) memoryMiB << 20, t0 + window.toNanos());
+        double dirty = awaitDirtyRate(q, window, t0);
+        VcpuTime first = spentSince(q, before);
+        if (first == null || !first.starved()) {
+            return new Measured(dirty, zero, Duration.ofNanos(System.nanoTime() - t0), first == null ? -1
+                    : first.waitShare(), -1);
+        }
+        long t1 = System.nanoTime();
+        VcpuTime before2 = VcpuTime.read(q);
+        double dirty2 = awaitDirtyRate(q, startDirtyRate(q, dirtyWindow), t1);
+        VcpuTime second = spentSince(q, before2);
+        Duration took = Duration.ofNanos(System.nanoTime() - t0);
+        return second != null && second.waitShare() < first.waitShare()
+                ? new Measured(dirty2, zero, took, second.waitShare(), first.waitShare())
+                : new Measured(dirty, zero, took, first.waitShare(), first.waitShare());
+    }
+
+    private static VcpuTime spentSince(QemuProcess q, VcpuTime before) {
+        VcpuTime now = before == null ? null : VcpuTime.read(q);
+        return now == null ? null : now.since(before);
+    }
+
+    /**
+     * Starts QEMU's measurement over {@code window} and returns the window QEMU really measures:
+     * to the millisecond where QEMU has {@code calc-time-unit} (8.2 and newer), else in whole
+     * seconds, at least one. An older QEMU is found by its refusal of the unit, not by its version.
+     */
+    static Duration startDirtyRate(QemuProcess q, Duration window) {
+        long ms = Math.max(MIN_WINDOW_MS, window.toMillis());
+        if (ms % 1000 != 0) {
+            try {
+                q.qmp().call(Commands.CALC_DIRTY_RATE, CalcDirtyRateArgs.builder().calcTime(ms)
+                        .calcTimeUnit(TimeUnit.MILLISECOND).samplePages(SAMPLE_PAGES)
+                        .mode(DirtyRateMeasureMode.PAGE_SAMPLING).build());
+                return Duration.ofMillis(ms);
+            } catch (QmpCommandException e) {
+                // QEMU before 8.2 measures in whole seconds only
+            }
+        }
+        long secs = Math.max(1, (ms + 999) / 1000);
+        q.qmp().call(Commands.CALC_DIRTY_RATE, CalcDirtyRateArgs.builder().calcTime(secs).samplePages(SAMPLE_PAGES)
+                .mode(DirtyRateMeasureMode.PAGE_SAMPLING).build());
+        return Duration.ofSeconds(secs);
+    }
+
+    /** Bytes per second, from QEMU's MiB/s estimate of the measurement started at {@code startedNanos}. */
+    static double awaitDirtyRate(QemuProcess q, Duration window, long startedNanos) {
+        long deadline = startedNanos + window.plusSeconds(10).toNanos();
+        boolean inMs = window.toMillis() % 1000 != 0;
+        // the measuring thread may not have started right after the command returned
+        sleep(Math.max(0, window.toMillis() - (System.nanoTime() - startedNanos) / 1_000_000));
+        while (System.nanoTime() < deadline) {
+            // QEMU reports in seconds unless asked otherwise: a 300 ms window would read as 0
+            DirtyRateInfo info = q.qmp().call(Commands.QUERY_DIRTY_RATE, inMs ? new QueryDirtyRateArgs(TimeUnit.MILLISECOND) : null);
+            long measuredMs = inMs ? info.calcTime() : info.calcTime() * 1000;
+            if (info.status() == DirtyRateStatus.MEASURED && info.dirtyRate() != null && measuredMs >= window.toMillis()) {
+                return info.dirtyRate() * 1048576.0;
+            }
+            sleep(20);
+        }
+        throw new NodeException("QEMU did not finish measuring the dirty rate within " + window.plusSeconds(10).toSeconds()
+                + " s");
+    }
+
+    /**
+     * Reads chunks at random guest-physical addresses and counts all-zero pages: {@link #ZERO_SAMPLES}
+     * of them, or as many as fit before {@code untilNanos} but at least {@link #MIN_ZERO_SAMPLES}.
+     */
+    static double zeroShare(QemuProcess q, long ramBytes, long untilNanos) {
+        Path file = q.runDir().resolve("zero-sample.bin");
+        long span = Math.min(ramBytes, LOW_RAM) - SAMPLE_BYTES;
+        SplittableRandom rnd = new SplittableRandom(ramBytes);
+        long pages = 0;
+        long zero = 0;
+        try {
+            for (int i = 0; i < ZERO_SAMPLES && (i < MIN_ZERO_SAMPLES || System.nanoTime() < untilNanos); i++) {
+                long addr = (rnd.nextLong(Math.max(1, span)) >> 12) << 12;
+                q.qmp().call(Commands.PMEMSAVE, new PmemsaveArgs(BigInteger.valueOf(addr),
+                        BigInteger.valueOf(SAMPLE_BYTES), file.toString()));
+                byte[] data = Files.readAllBytes(file);
+                for (int off = 0; off + 4096 <= data.length; off += 4096) {
+                    pages++;
+                    if (isZero(data, off)) {
+                        zero++;
+                    }
+                }
+            }
+            return pages == 0 ? 0 : (double) zero / pages;
+        } catch (IOException e) {
+            throw new NodeException("cannot read the guest memory sample " + file + ": " + e.getMessage(), e);
+        } finally {
+            try {
+                Files.deleteIfExists(file);
+            } catch (IOException ignored) {
+                // a leftover sample file in the run directory does no harm
+            }
+        }
+    }
+
+    private static boolean isZero(byte[] d, int off) {
+        for (int i = off; i < off + 4096; i++) {
+            if (d[i] != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new NodeException("interrupted while measuring the guest");
+        }
+    }
+}

@@ -1,0 +1,317 @@
+package ferry.migration.phase;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import ferry.migration.CancelSignal;
+import ferry.migration.MigrationRequest;
+import ferry.migration.Plan;
+import ferry.migration.TaskLog;
+import ferry.migration.policy.Policies;
+import ferry.protocol.MigrationInfo;
+import ferry.protocol.MigrationStatus;
+import ferry.qmp.EventSubscription;
+import ferry.qmp.QmpClient;
+import ferry.qmp.QmpOptions;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntFunction;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** Phase 2's monitor against a scripted QMP peer: failures, the classic downtime policy, ends, events, cancel. */
+@Timeout(30)
+class Phase2MonitorTest {
+    private static final Duration FAST = Duration.ofMillis(50);
+
+    private FakeQmp fake;
+    private QmpClient qmp;
+    private EventSubscription events;
+    private final TaskLog log = new TaskLog();
+    private final CancelSignal cancel = new CancelSignal();
+
+    @BeforeEach
+    void setUp() throws IOException {
+        fake = new FakeQmp();
+    }
+
+    @AfterEach
+    void tearDown() throws IOException {
+        if (events != null) {
+            events.close();
+        }
+        if (qmp != null) {
+            qmp.close();
+        }
+        fake.close();
+    }
+
+    private Phase2Monitor monitor(Duration interval, boolean classic, long downtimeMs) {
+        qmp = QmpClient.connect(fake.socket(), QmpOptions.defaults());
+        events = qmp.subscribe("MIGRATION");
+        Policies.Context c = new Policies.Context(128, 1, 100L << 20, (int) downtimeMs, 600_000,
+                MigrationRequest.Limits.DEFAULTS, java.util.Set.of(), java.util.Set.of(), false);
+        return new Phase2Monitor(qmp, events, log, cancel, interval,
+                Policies.create(classic ? "classic" : "qemu-default", c), downtimeMs);
+    }
+
+    static String active(long transferred, long remaining) {
+        return "{\"status\":\"active\",\"total-time\":100,\"ram\":{\"transferred\":" + transferred + ",\"remaining\":"
+                + remaining + ",\"total\":134217728,\"duplicate\":0,\"skipped\":0,\"normal\":0,\"normal-bytes\":0,"
+                + "\"dirty-pages-rate\":0,\"mbps\":100.0,\"dirty-sync-count\":1,\"postcopy-requests\":0,"
+                + "\"page-size\":4096}}";
+    }
+
+    static final String COMPLETED = "{\"status\":\"completed\",\"total-time\":1234,\"downtime\":42,"
+            + "\"ram\":{\"transferred\":5000000,\"remaining\":0,\"total\":134217728,\"mbps\":100.0,"
+            + "\"dirty-sync-count\":3}}";
+
+    /** Answers the n-th query-migrate (0-based) with {@code script.apply(n)}: JSON, or null for an error reply. */
+    private void script(IntFunction<String> script) {
+        AtomicInteger n = new AtomicInteger();
+        fake.handler((req, q) -> {
+            if (req.path("execute").asText().equals("query-migrate")) {
+                String r = script.apply(n.getAndIncrement());
+                if (r == null) {
+                    q.error(req, "GenericError", "scripted failure");
+                } else {
+                    q.reply(req, r);
+                }
+            } else {
+                q.reply(req, FakeQmp.JSON.createObjectNode());
+            }
+        });
+    }
+
+    private List<Long> downtimesSent() {
+        return fake.commands("migrate-set-parameters").stream()
+                .map(r -> r.path("arguments").path("downtime-limit").asLong()).toList();
+    }
+
+    // ---- failures ------------------------------------------------------------------------------
+
+    /** A pass-{@code pass} answer whose stream dirties {@code dirtyPages} pages/s at {@code mbps}. */
+    static String pass(int pass, long transferred, long remaining, long dirtyPages, double mbps) {
+        return "{\"status\":\"active\",\"total-time\":100,\"ram\":{\"transferred\":" + transferred
+                + ",\"remaining\":" + remaining + ",\"total\":134217728,\"duplicate\":0,\"skipped\":0,\"normal\":0,"
+                + "\"normal-bytes\":0,\"dirty-pages-rate\":" + dirtyPages + ",\"mbps\":" + mbps
+                + ",\"dirty-sync-count\":" + pass + ",\"postcopy-requests\":0,\"page-size\":4096}}";
+    }
+
+    @Test
+    void theFirstPassOfTheStreamChecksThePreflightPlan() {
+        // the pre-flight sample saw 1 MiB/s dirtied over 100 MiB/s: converges; the stream shows
+        // 40 MiB/s over 32 MiB/s, which does not
+        Plan preflight = Plan.of(new Plan.Inputs(128L << 20, 0.2, 1 << 20, 100L << 20, 100 << 20, "limit", 300,
+                600_000, false, false, false));
+        assertThat(preflight.forPolicy("qemu-default").converges()).isTrue();
+        script(n -> n < 2 ? pass(1, 1000, 90 << 20, 0, 268)
+                : n < 4 ? pass(2, 1000, 60 << 20, 40 * 256, 268) : COMPLETED); // link from QEMU's mbps
+        Phase2Monitor m = monitor(FAST, false, 300).checking(preflight, "qemu-default");
+        m.follow();
+        assertThat(m.calibrated()).isNotNull();
+        assertThat(m.calibrated().inputs().linkSource()).isEqualTo("the stream's first pass");
+        assertThat(log.lines()).filteredOn(l -> l.contains("planner, on the stream's first pass")).singleElement()
+                .asString().contains("does not converge")
+                .contains("the pre-flight plan was wrong: it predicted convergence from a dirty rate of 1.0 MiB/s");
+    }
+
+    @Test
+    void fiveFailedQueriesInARowAbort() {
+        script(n -> null);
+        Phase2Monitor m = monitor(FAST, true, 100);
+        assertThatThrownBy(m::follow).isInstanceOf(Phase2Monitor.MigrationFailed.class)
+                .hasMessageContaining("too many query migrate failures").hasMessageContaining("5 in a row");
+        assertThat(fake.commands("query-migrate")).hasSize(Phase2Monitor.MAX_QUERY_FAILURES);
+        assertThat(log.lines()).filteredOn(l -> l.contains("query migrate failed")).hasSize(5)
+                .allMatch(l -> l.contains("scripted failure"));
+    }
+
+    @Test
+    void aSuccessResetsTheFailureCount() {
+        // 4 failures, a success, 4 failures, completed: 8 failures in all but never 5 in a row
+        script(n -> n < 4 || (n > 4 && n < 9) ? null : n == 4 ? active(1000, 50_000) : COMPLETED);
+        MigrationInfo info = monitor(FAST, true, 100).follow();
+        assertThat(info.status()).isEqualTo(MigrationStatus.COMPLETED);
+        assertThat(fake.commands("query-migrate")).hasSize(10);
+        assertThat(log.lines()).filteredOn(l -> l.contains("query migrate failed")).hasSize(8);
+    }
+
+    @Test
+    void aDroppedConnectionEndsInTooManyFailures() throws Exception {
+        script(n -> active(1000L * (n + 1), 50_000 - n));
+        Phase2Monitor m = monitor(FAST, true, 100);
+        CompletableFuture<MigrationInfo> f = CompletableFuture.supplyAsync(m::follow);
+        while (fake.commands("query-migrate").size() < 2) {
+            Thread.sleep(10);
+        }
+        fake.disconnect();
+        assertThatThrownBy(() -> f.get(10, TimeUnit.SECONDS)).hasCauseInstanceOf(Phase2Monitor.MigrationFailed.class)
+                .hasMessageContaining("too many query migrate failures");
+    }
+
+    // ---- the classic policy --------------------------------------------------------------------
+
+    @Test
+    void growingRemainingDoublesTheDowntime() {
+        // poll 0 sets the baseline; polls 1..6 grow (6 stalls) -> 200; polls 7..12 grow -> 400; then completed
+        script(n -> n <= 12 ? active(1000L * (n + 1), 10_000 + 1000L * n) : COMPLETED);
+        Phase2Monitor m = monitor(FAST, true, 100);
+        assertThat(m.follow().status()).isEqualTo(MigrationStatus.COMPLETED);
+        assertThat(downtimesSent()).containsExactly(200L, 400L);
+        for (ObjectNode r : fake.commands("migrate-set-parameters")) {
+            assertThat(r.path("arguments").size()).as(r.toString()).isEqualTo(1); // only downtime-limit changes
+        }
+        assertThat(m.downtimeMs()).isEqualTo(400);
+        assertThat(log.lines()).anyMatch(l -> l.endsWith("auto-increased downtime to continue migration: 200 ms"))
+                .anyMatch(l -> l.endsWith("auto-increased downtime to continue migration: 400 ms"));
+    }
+
+    @Test
+    void zeroRemainingCountsAsStalled() {
+        // 6 polls with nothing remaining (not yet switched over) -> one doubling
+        script(n -> n < 6 ? active(1000L * (n + 1), 0) : COMPLETED);
+        Phase2Monitor m = monitor(FAST, true, 100);
+        m.follow();
+        assertThat(downtimesSent()).containsExactly(200L);
+    }
+
+    @Test
+    void fiveStallsAreNotEnough() {
+        script(n -> n <= 5 ? active(1000L * (n + 1), 10_000 + 1000L * n) : COMPLETED);
+        Phase2Monitor m = monitor(FAST, true, 100);
+        m.follow();
+        assertThat(downtimesSent()).isEmpty();
+        assertThat(m.downtimeMs()).isEqualTo(100);
+    }
+
+    @Test
+    void shrinkingRemainingNeverDoubles() {
+        script(n -> n < 20 ? active(1000L * (n + 1), 100_000 - 1000L * n) : COMPLETED);
+        Phase2Monitor m = monitor(FAST, true, 100);
+        m.follow();
+        assertThat(fake.commands("query-migrate")).hasSize(21);
+        assertThat(downtimesSent()).isEmpty();
+        assertThat(m.downtimeMs()).isEqualTo(100);
+        assertThat(log.lines()).noneMatch(l -> l.contains("auto-increased"));
+    }
+
+    @Test
+    void withoutTheClassicPolicyNothingDoubles() {
+        script(n -> n <= 12 ? active(1000L * (n + 1), 10_000 + 1000L * n) : COMPLETED);
+        Phase2Monitor m = monitor(FAST, false, 100);
+        m.follow();
+        assertThat(downtimesSent()).isEmpty();
+    }
+
+    @Test
+    void aRefusedDowntimeChangeIsLoggedAndTheMigrationGoesOn() {
+        AtomicInteger n = new AtomicInteger();
+        fake.handler((req, q) -> {
+            switch (req.path("execute").asText()) {
+                case "query-migrate" -> {
+                    int i = n.getAndIncrement();
+                    q.reply(req, i <= 6 ? active(1000L * (i + 1), 10_000 + 1000L * i) : COMPLETED);
+                }
+                case "migrate-set-parameters" -> q.error(req, "GenericError", "no you don't");
+                default -> q.reply(req, FakeQmp.JSON.createObjectNode());
+            }
+        });
+        Phase2Monitor m = monitor(FAST, true, 100);
+        assertThat(m.follow().status()).isEqualTo(MigrationStatus.COMPLETED);
+        assertThat(log.lines()).anyMatch(l -> l.contains("migrate_set_downtime error") && l.contains("no you don't"));
+    }
+
+    // ---- how it ends ---------------------------------------------------------------------------
+
+    @Test
+    void failedStatusThrowsWithQemusErrorText() {
+        script(n -> n == 0 ? active(1000, 50_000)
+                : "{\"status\":\"failed\",\"error-desc\":\"Unable to write to socket: Connection reset by peer\"}");
+        assertThatThrownBy(monitor(FAST, true, 100)::follow).isInstanceOf(Phase2Monitor.MigrationFailed.class)
+                .hasMessageContaining("failed")
+                .hasMessageContaining("Unable to write to socket: Connection reset by peer");
+    }
+
+    @Test
+    void cancelledStatusThrows() {
+        script(n -> "{\"status\":\"cancelled\"}");
+        assertThatThrownBy(monitor(FAST, true, 100)::follow).isInstanceOf(Phase2Monitor.MigrationFailed.class)
+                .hasMessageContaining("cancelled");
+    }
+
+    @Test
+    void completedReturnsQemusStats() {
+        script(n -> n < 2 ? active(1000L * (n + 1), 50_000 - n) : n == 2 ? "{\"status\":\"setup\"}" : COMPLETED);
+        MigrationInfo info = monitor(FAST, true, 100).follow();
+        assertThat(info.status()).isEqualTo(MigrationStatus.COMPLETED);
+        assertThat(info.downtime()).isEqualTo(42L);
+        assertThat(info.totalTime()).isEqualTo(1234L);
+        assertThat(info.ram().transferred()).isEqualTo(5_000_000L);
+        assertThat(log.progress()).isNotNull();
+        assertThat(log.progress().status()).isEqualTo("active");
+        assertThat(log.lines()).anyMatch(l -> l.contains("migration active, transferred"));
+    }
+
+    @Test
+    void aMigrationEventWakesTheMonitorBeforeThePollInterval() throws Exception {
+        AtomicBoolean sent = new AtomicBoolean();
+        script(n -> sent.get() ? COMPLETED : active(1000, 500L << 20));
+        Phase2Monitor m = monitor(Duration.ofSeconds(5), true, 100);
+        long t0 = System.nanoTime();
+        CompletableFuture<MigrationInfo> f = CompletableFuture.supplyAsync(m::follow);
+        Thread.sleep(300);
+        assertThat(fake.commands("query-migrate")).isEmpty(); // still waiting out its first interval
+        sent.set(true);
+        fake.event("MIGRATION", "{\"status\":\"completed\"}");
+        MigrationInfo info = f.get(4, TimeUnit.SECONDS);
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        assertThat(info.status()).isEqualTo(MigrationStatus.COMPLETED);
+        assertThat(ms).isLessThan(2000);
+        assertThat(fake.commands("query-migrate")).hasSize(1);
+    }
+
+    // ---- cancel --------------------------------------------------------------------------------
+
+    @Test
+    void cancelWhileFollowingThrowsTheCancellation() throws Exception {
+        CountDownLatch polled = new CountDownLatch(3);
+        AtomicInteger n = new AtomicInteger();
+        fake.handler((req, q) -> {
+            if (req.path("execute").asText().equals("query-migrate")) {
+                int i = n.getAndIncrement();
+                q.reply(req, active(1000L * (i + 1), 100L << 20));
+                polled.countDown();
+            } else {
+                q.reply(req, FakeQmp.JSON.createObjectNode());
+            }
+        });
+        Phase2Monitor m = monitor(FAST, true, 100);
+        CompletableFuture<MigrationInfo> f = CompletableFuture.supplyAsync(m::follow);
+        assertThat(polled.await(5, TimeUnit.SECONDS)).isTrue();
+        cancel.cancel("cancelled by the test");
+        assertThatThrownBy(() -> f.get(5, TimeUnit.SECONDS)).cause()
+                .isInstanceOf(CancelSignal.MigrationCancelled.class).hasMessage("cancelled by the test");
+        int queries = fake.commands("query-migrate").size();
+        Thread.sleep(200);
+        assertThat(fake.commands("query-migrate")).hasSize(queries); // it stopped polling
+    }
+
+    @Test
+    void cancelBeforeTheFirstPollQueriesNothing() {
+        script(n -> COMPLETED);
+        cancel.cancel("early");
+        assertThatThrownBy(monitor(FAST, true, 100)::follow).isInstanceOf(CancelSignal.MigrationCancelled.class)
+                .hasMessage("early");
+        assertThat(fake.commands("query-migrate")).isEmpty();
+    }
+}

@@ -1,0 +1,91 @@
+package ferry.migration.plan;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ferry.migration.TwoNodes;
+import ferry.migration.phase.Phase2;
+import ferry.node.QemuProcess;
+import ferry.node.VmDefinition;
+import ferry.protocol.Commands;
+import ferry.testkit.BootblockGuest;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The pre-flight sample of a running guest, against real QEMU. */
+class GuestProbeTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void aSubSecondSampleMeasuresTheGuestsWrites() throws Exception {
+        try (TwoNodes nodes = new TwoNodes(dir)) {
+            VmDefinition vm = nodes.bootblockVm(120, new BootblockGuest(128, 1024 * 1024 + (32L << 20), 100_000));
+            QemuProcess src = nodes.a.start(vm);
+            BootblockGuest.awaitPasses(src, 1, Duration.ofSeconds(30));
+
+            long t0 = System.nanoTime();
+            Duration window = GuestProbe.startDirtyRate(src, Phase2.PLAN_SAMPLE);
+            assertThat(window).as("QEMU 8.2+ measures in milliseconds").isEqualTo(Phase2.PLAN_SAMPLE);
+            double rate = GuestProbe.awaitDirtyRate(src, window, t0);
+            assertThat(System.nanoTime() - t0).as("QEMU's window was waited for").isGreaterThanOrEqualTo(window.toNanos());
+            assertThat(rate).as("the guest rewrites its 32 MiB region").isPositive();
+
+            // a whole-second window is asked in seconds, the form every QEMU since 5.2 takes
+            GuestProbe.Measured m = GuestProbe.measure(src, vm.memoryMiB(), Duration.ofSeconds(1));
+            assertThat(m.dirtyBytesPerS()).isPositive();
+            assertThat(m.took()).isGreaterThanOrEqualTo(Duration.ofSeconds(1));
+            // 128 MiB guest of which the bootblock writes 32 MiB: most of the rest is zero
+            assertThat(m.zeroShare()).isBetween(0.3, 1.0);
+            src.detach();
+        }
+    }
+
+    /**
+     * A guest kept from the host's CPU: its vCPU thread shares one host CPU with three busy loops,
+     * so it waits about three quarters of the time it is ready to run. The sample says so and is
+     * taken again, instead of promising a plan from a rate the guest showed only while starved.
+     */
+    @Test
+    void aGuestStarvedOfCpuIsSampledAgain() throws Exception {
+        try (TwoNodes nodes = new TwoNodes(dir)) {
+            VmDefinition vm = nodes.bootblockVm(121, new BootblockGuest(128, 1024 * 1024 + (32L << 20), 0));
+            QemuProcess src = nodes.a.start(vm);
+            BootblockGuest.awaitPasses(src, 1, Duration.ofSeconds(30));
+            assertThat(VcpuTime.read(src)).as("this host reports each thread's run and wait times").isNotNull();
+            GuestProbe.Measured calm = GuestProbe.measure(src, vm.memoryMiB(), Phase2.PLAN_SAMPLE);
+            assertThat(calm.waitShare()).as(calm.toString()).isBetween(0.0, 1.0);
+            System.out.printf("a CPU-bound guest on this host waited %.0f%% of its runnable time%n", calm.waitShare() * 100);
+            List<Process> busy = new ArrayList<>();
+            try {
+                for (var cpu : src.qmp().call(Commands.QUERY_CPUS_FAST)) {
+                    run("taskset", "-p", "-c", "0", Long.toString(cpu.threadId()));
+                }
+                for (int i = 0; i < 3; i++) {
+                    busy.add(new ProcessBuilder("taskset", "-c", "0", "sh", "-c", "while :; do :; done").start());
+                }
+                Thread.sleep(300);
+                VcpuTime before = VcpuTime.read(src);
+                Thread.sleep(1000);
+                VcpuTime spent = VcpuTime.read(src).since(before);
+                assertThat(spent.starved()).as(spent.toString()).isTrue();
+
+                GuestProbe.Measured m = GuestProbe.measure(src, vm.memoryMiB(), Phase2.PLAN_SAMPLE);
+                assertThat(m.starvedShare()).as("sampled twice: " + m).isGreaterThan(VcpuTime.STARVED_SHARE);
+                assertThat(m.took()).as(m.toString()).isGreaterThanOrEqualTo(Phase2.PLAN_SAMPLE.multipliedBy(2));
+            } finally {
+                busy.forEach(Process::destroyForcibly);
+                src.detach();
+            }
+        }
+    }
+
+    private static void run(String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor()).as(String.join(" ", cmd) + ": " + out).isZero();
+    }
+}
