@@ -58,7 +58,7 @@ public final class GuestProbe {
         double zero = zeroShare(q, (long) memoryMiB << 20, t0 + window.toNanos());
         double dirty = awaitDirtyRate(q, window, t0);
         VcpuTime first = spentSince(q, before);
-        if (first == null || !first.starved()) {
+        if (first == null || !first.starved(window)) {
             return new Measured(dirty, zero, Duration.ofNanos(System.nanoTime() - t0), first == null ? -1
                     : first.waitShare(), -1);
         }
@@ -113,7 +113,7 @@ public final class GuestProbe {
             if (info.status() == DirtyRateStatus.MEASURED && info.dirtyRate() != null && measuredMs >= window.toMillis()) {
                 return info.dirtyRate() * 1048576.0;
             }
-            sleep(20);
+            sleep(5); // the stream waits for this answer: a cheap local query, asked often
         }
         throw new NodeException("QEMU did not finish measuring the dirty rate within " + window.plusSeconds(10).toSeconds()
                 + " s");

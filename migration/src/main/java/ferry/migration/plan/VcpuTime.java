@@ -20,6 +20,13 @@ record VcpuTime(long runNanos, long waitNanos) {
      * 2-core host kept a CPU-bound TCG guest waiting 20-47% of the time (load 2-3), which the stream sees too.
      */
     static final double STARVED_SHARE = 0.5;
+    /**
+     * ... and only when the wait took at least this share of the sample's window: a light guest
+     * (S1, S2: 7-11 ms of CPU in a 200 ms sample) that waited 10-16 ms for a CPU while the target
+     * QEMU started beside it on a 2-core host did its work a little late, not less of it; taking
+     * its sample again cost 200 ms of every such migration.
+     */
+    static final double STARVED_WINDOW_SHARE = 0.25;
 
     /** The vCPU threads' times now; null where the host does not tell (no schedstat, another OS). */
     static VcpuTime read(QemuProcess q) {
@@ -48,7 +55,8 @@ record VcpuTime(long runNanos, long waitNanos) {
         return runnable <= 0 ? 0 : (double) waitNanos / runnable;
     }
 
-    boolean starved() {
-        return waitShare() > STARVED_SHARE;
+    /** Whether a sample over {@code window} was starved: see {@link #STARVED_SHARE} and {@link #STARVED_WINDOW_SHARE}. */
+    boolean starved(java.time.Duration window) {
+        return waitShare() > STARVED_SHARE && waitNanos >= window.toNanos() * STARVED_WINDOW_SHARE;
     }
 }

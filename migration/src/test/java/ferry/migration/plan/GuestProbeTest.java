@@ -71,7 +71,7 @@ class GuestProbeTest {
                 VcpuTime before = VcpuTime.read(src);
                 Thread.sleep(1000);
                 VcpuTime spent = VcpuTime.read(src).since(before);
-                assertThat(spent.starved()).as(spent.toString()).isTrue();
+                assertThat(spent.starved(Duration.ofSeconds(1))).as(spent.toString()).isTrue();
 
                 GuestProbe.Measured m = GuestProbe.measure(src, vm.memoryMiB(), Phase2.PLAN_SAMPLE);
                 assertThat(m.starvedShare()).as("sampled twice: " + m).isGreaterThan(VcpuTime.STARVED_SHARE);

@@ -10,10 +10,10 @@ import java.util.List;
  * {@code FERRY_LAUNCHER}), so the child gets the same JDK, options and class archive. Started any
  * other way (a test), the same JVM and class path are used.
  */
-final class FerryCli {
+final class CliRelaunch {
     static final String LAUNCHER = "FERRY_LAUNCHER";
 
-    private FerryCli() {}
+    private CliRelaunch() {}
 
     static List<String> command() {
         String launcher = System.getenv(LAUNCHER);
