@@ -103,6 +103,20 @@ class TarballTest {
     }
 
     @Test
+    void shortCommandsRunWithTheQuickJitTierOnly(@TempDir Path user) throws Exception {
+        // the JVM prints the options it was given on stdout, before the command's output
+        Map<String, String> env = Map.of("HOME", user.toString(), "FERRY_JAVA_OPTS", "-XX:+PrintCommandLineFlags",
+                "FERRY_CDS", "0");
+        Command version = run(List.of(home.resolve("bin/ferry").toString(), "--version"), env);
+        assertThat(version.code()).as(version.err()).isZero();
+        assertThat(version.out()).contains("-XX:TieredStopAtLevel=1").contains("ferry " + VERSION);
+        // the bench hosts agents for minutes: the optimizing compiler repays itself there
+        Command bench = run(List.of(home.resolve("bin/ferry").toString(), "bench", "--help"), env);
+        assertThat(bench.code()).as(bench.err()).isZero();
+        assertThat(bench.out()).doesNotContain("TieredStopAtLevel").contains("--libvirt");
+    }
+
+    @Test
     void aJavaHomeTooOldIsPassedOver(@TempDir Path old) throws Exception {
         // a JAVA_HOME whose java says it is 17 (a script: no JDK 17 needs to be installed for this)
         Path java = Files.createDirectories(old.resolve("bin")).resolve("java");
