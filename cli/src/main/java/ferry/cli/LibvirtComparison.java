@@ -60,12 +60,12 @@ record LibvirtComparison(String versions, List<Run> runs) {
         for (Run r : runs) {
             ObjectNode x = a.addObject().put("scenario", r.scenario()).put("tool", r.tool()).put("rep", r.rep())
                     .put("outcome", r.outcome()).put("wall_ms", r.wallMs());
-            putOrNull(x, "qemu_total_ms", r.qemuMs());
-            putOrNull(x, "overhead_ms", r.overheadMs());
-            putOrNull(x, "downtime_ms", r.downtimeMs());
-            putOrNull(x, "guest_pause_ms", r.guestPauseMs());
-            putOrNull(x, "transferred_bytes", r.bytes());
-            putOrNull(x, "task_ms", r.taskMs());
+            ScaleCost.putOrNull(x, "qemu_total_ms", r.qemuMs());
+            ScaleCost.putOrNull(x, "overhead_ms", r.overheadMs());
+            ScaleCost.putOrNull(x, "downtime_ms", r.downtimeMs());
+            ScaleCost.putOrNull(x, "guest_pause_ms", r.guestPauseMs());
+            ScaleCost.putOrNull(x, "transferred_bytes", r.bytes());
+            ScaleCost.putOrNull(x, "task_ms", r.taskMs());
             if (r.note() != null) {
                 x.put("note", r.note());
             }
@@ -74,11 +74,11 @@ record LibvirtComparison(String versions, List<Run> runs) {
         for (String sc : scenarios()) {
             for (String tool : List.of(VIRSH, FERRY)) {
                 ObjectNode x = s.addObject().put("scenario", sc).put("tool", tool);
-                putOrNull(x, "wall_ms", median(sc, tool, Run::wallMs));
-                putOrNull(x, "qemu_total_ms", median(sc, tool, Run::qemuMs));
-                putOrNull(x, "overhead_ms", median(sc, tool, Run::overheadMs));
-                putOrNull(x, "downtime_ms", median(sc, tool, Run::downtimeMs));
-                putOrNull(x, "transferred_bytes", median(sc, tool, Run::bytes));
+                ScaleCost.putOrNull(x, "wall_ms", median(sc, tool, Run::wallMs));
+                ScaleCost.putOrNull(x, "qemu_total_ms", median(sc, tool, Run::qemuMs));
+                ScaleCost.putOrNull(x, "overhead_ms", median(sc, tool, Run::overheadMs));
+                ScaleCost.putOrNull(x, "downtime_ms", median(sc, tool, Run::downtimeMs));
+                ScaleCost.putOrNull(x, "transferred_bytes", median(sc, tool, Run::bytes));
             }
         }
         return o;
@@ -120,13 +120,5 @@ record LibvirtComparison(String versions, List<Run> runs) {
 
     private static String mib(Long bytes) {
         return bytes == null ? "?" : String.format(Locale.ROOT, "%.0f", bytes / 1048576.0);
-    }
-
-    private static void putOrNull(ObjectNode o, String field, Long v) {
-        if (v == null) {
-            o.putNull(field);
-        } else {
-            o.put(field, v);
-        }
     }
 }

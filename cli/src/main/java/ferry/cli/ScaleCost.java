@@ -89,7 +89,8 @@ record ScaleCost(String policy, List<Run> runs) {
         return b.toString();
     }
 
-    private static void putOrNull(ObjectNode o, String field, Number v) {
+    /** {@code field: v}, or {@code field: null} when v is unknown (the bench's measurements share it). */
+    static void putOrNull(ObjectNode o, String field, Number v) {
         if (v == null) {
             o.putNull(field);
         } else {
