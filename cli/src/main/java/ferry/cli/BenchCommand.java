@@ -5,9 +5,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.agent.Agent;
 import ferry.agent.AgentClient;
 import ferry.agent.ClusterLayout;
-import ferry.cli.libvirt.TimedCommand;
 import ferry.cli.libvirt.LibvirtGuest;
 import ferry.cli.libvirt.LibvirtPair;
+import ferry.cli.libvirt.TimedCommand;
 import ferry.node.QemuBinary;
 import ferry.node.VmDefinition;
 import ferry.node.Volumes;
@@ -415,6 +415,9 @@ final class BenchCommand implements Callable<Integer> {
             try {
                 j = VmCommand.JSON.readTree(r.out());
             } catch (java.io.IOException e) {
+                j = null;
+            }
+            if (j == null || !j.isObject()) { // no JSON at all: the CLI failed before it could say
                 j = VmCommand.JSON.createObjectNode();
             }
             String status = j.path("status").asText("failed");

@@ -20,7 +20,6 @@ import ferry.node.LocalNode;
 import ferry.node.QemuProcess;
 import ferry.node.Volumes;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;

@@ -6,7 +6,6 @@ import ferry.migration.MigrationRefused;
 import ferry.migration.MigrationStep;
 import ferry.migration.Sizes;
 import ferry.migration.disk.LocalDisk;
-import ferry.node.Storage;
 import ferry.node.VmDefinition;
 import java.nio.file.Path;
 import java.util.ArrayList;
