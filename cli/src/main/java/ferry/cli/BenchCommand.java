@@ -137,8 +137,9 @@ final class BenchCommand implements Callable<Integer> {
         if ((scale ? 1 : 0) + (tlsCost ? 1 : 0) + (libvirt ? 1 : 0) > 1) {
             throw new UsageError("--scale, --tls-cost and --libvirt are different measurements: give one of them");
         }
-        if (libvirt && LibvirtPair.unavailableReason() != null) {
-            throw new UsageError("--libvirt: " + LibvirtPair.unavailableReason());
+        String noLibvirt = libvirt ? LibvirtPair.unavailableReason() : null;
+        if (noLibvirt != null) {
+            throw new UsageError("--libvirt: " + noLibvirt);
         }
         boolean disks = only == null || only.contains(DISK_SCENARIO);
         if (scenarios.isEmpty() && !disks) {

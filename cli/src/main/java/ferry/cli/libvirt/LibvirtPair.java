@@ -82,14 +82,19 @@ public final class LibvirtPair implements AutoCloseable {
 
     /** Runs {@code virsh -c URI args...} against a node; its stdout, or an error naming the node and virsh's message. */
     public String virsh(String node, Duration timeout, String... args) {
-        List<String> cmd = new ArrayList<>(List.of("virsh", "-q", "-c", uri(node)));
-        cmd.addAll(List.of(args));
-        TimedCommand.Result r = TimedCommand.run(cmd, timeout);
+        TimedCommand.Result r = attempt(node, timeout, args);
         if (r.exit() != 0) {
             throw new LibvirtException("virsh " + args[0] + " on libvirt node " + node + " failed: "
                     + (r.err().isBlank() ? r.out().strip() : r.err().strip()));
         }
         return r.out();
+    }
+
+    /** Runs {@code virsh -c URI args...} against a node and reports how it ended, failed or not. */
+    private TimedCommand.Result attempt(String node, Duration timeout, String... args) {
+        List<String> cmd = new ArrayList<>(List.of("virsh", "-q", "-c", uri(node)));
+        cmd.addAll(List.of(args));
+        return TimedCommand.run(cmd, timeout);
     }
 
     /** The daemon's version as virsh reports it, e.g. {@code libvirt 11.3.0, QEMU 10.0.2}. */
@@ -134,18 +139,17 @@ public final class LibvirtPair implements AutoCloseable {
         } catch (IOException e) {
             throw new LibvirtException("cannot write " + xml + ": " + e.getMessage(), e);
         }
-        List<String> cmd = new ArrayList<>(List.of("virsh", "-q", "-c", uri("a"), "migrate", "--live",
-                "--bandwidth", Integer.toString(bandwidthMiB)));
+        List<String> args = new ArrayList<>(List.of("migrate", "--live", "--bandwidth", Integer.toString(bandwidthMiB)));
         if (postcopy) {
-            cmd.addAll(List.of("--postcopy", "--postcopy-after-precopy", "--postcopy-bandwidth",
+            args.addAll(List.of("--postcopy", "--postcopy-after-precopy", "--postcopy-bandwidth",
                     Integer.toString(bandwidthMiB)));
         }
-        cmd.addAll(List.of("--xml", xml.toString(), "--migrateuri", "tcp://127.0.0.1", guest.name(), uri("b")));
-        TimedCommand.Result r = TimedCommand.run(cmd, timeout);
+        args.addAll(List.of("--xml", xml.toString(), "--migrateuri", "tcp://127.0.0.1", guest.name(), uri("b")));
+        TimedCommand.Result r = attempt("a", timeout, args.toArray(String[]::new));
         String error = r.exit() == 0 ? null : (r.err().isBlank() ? r.out() : r.err()).strip();
         if (r.exit() < 0) {
             // virsh did not return in time: abort the job, so the guest stays on a
-            TimedCommand.run(List.of("virsh", "-q", "-c", uri("a"), "domjobabort", guest.name()), Duration.ofSeconds(20));
+            attempt("a", Duration.ofSeconds(20), "domjobabort", guest.name());
         }
         VirshJob job = VirshJob.parse(virsh("a", Duration.ofSeconds(10), "domjobinfo", guest.name(), "--completed"));
         return new Migration(r.wallMs(), job, error);
@@ -154,9 +158,14 @@ public final class LibvirtPair implements AutoCloseable {
     /** Destroys and undefines {@code guest} on both nodes, wherever it is. */
     public void remove(LibvirtGuest guest) {
         for (String node : NODES) {
-            TimedCommand.run(List.of("virsh", "-q", "-c", uri(node), "destroy", guest.name()), Duration.ofSeconds(20));
-            TimedCommand.run(List.of("virsh", "-q", "-c", uri(node), "undefine", guest.name()), Duration.ofSeconds(10));
+            discard(node, guest.name());
         }
+    }
+
+    /** Destroys and undefines a domain on a node; one that is not there is no error. */
+    private void discard(String node, String name) {
+        attempt(node, Duration.ofSeconds(20), "destroy", name);
+        attempt(node, Duration.ofSeconds(10), "undefine", name);
     }
 
     private Path base(String node) {
@@ -213,8 +222,7 @@ public final class LibvirtPair implements AutoCloseable {
                 throw new LibvirtException("libvirt node " + node + "'s daemon exited at start (code " + p.exitValue()
                         + "): " + errors(node));
             }
-            if (Files.exists(sock) && TimedCommand.run(List.of("virsh", "-q", "-c", uri(node), "version"),
-                    Duration.ofSeconds(5)).exit() == 0) {
+            if (Files.exists(sock) && attempt(node, Duration.ofSeconds(5), "version").exit() == 0) {
                 return;
             }
             if (System.nanoTime() > deadline) {
@@ -253,11 +261,9 @@ public final class LibvirtPair implements AutoCloseable {
         for (Map.Entry<String, Process> d : daemons.entrySet()) {
             String node = d.getKey();
             if (d.getValue().isAlive()) {
-                TimedCommand.Result list = TimedCommand.run(List.of("virsh", "-q", "-c", uri(node), "list", "--all", "--name"),
-                        Duration.ofSeconds(10));
-                for (String name : list.out().lines().map(String::strip).filter(s -> !s.isEmpty()).toList()) {
-                    TimedCommand.run(List.of("virsh", "-q", "-c", uri(node), "destroy", name), Duration.ofSeconds(20));
-                    TimedCommand.run(List.of("virsh", "-q", "-c", uri(node), "undefine", name), Duration.ofSeconds(10));
+                TimedCommand.Result list = attempt(node, Duration.ofSeconds(10), "list", "--all", "--name");
+                for (String name : list.out().lines().map(String::strip).filter(n -> !n.isEmpty()).toList()) {
+                    discard(node, name);
                 }
             }
             d.getValue().destroy();
