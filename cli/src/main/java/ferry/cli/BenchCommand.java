@@ -487,7 +487,7 @@ final class BenchCommand implements Callable<Integer> {
                 longOrNull(r, "transferred_bytes"), longOrNull(r, "passes"),
                 r.hasNonNull("max_throttle_percent") ? r.path("max_throttle_percent").asInt() : null, floor, note, samples,
                 prediction(r.path("prediction")), longOrNull(r, "overhead_ms"),
-                work == null ? null : new BenchRun.Work(work.workRatio(), work.dirtyRatio()));
+                work == null ? null : new BenchRun.Work(work.workRatio(), work.dirtyRatio()), texts(r.path("log")));
     }
 
     /** The planner's prediction in a result: whether it converges, and QEMU's total time it expected. */
@@ -615,6 +615,12 @@ final class BenchCommand implements Callable<Integer> {
                 // owned by the other node, or already stopped
             }
         }
+    }
+
+    private static List<String> texts(JsonNode array) {
+        List<String> out = new ArrayList<>();
+        array.forEach(n -> out.add(n.asText()));
+        return out;
     }
 
     private static Long longOrNull(JsonNode r, String field) {

@@ -127,7 +127,7 @@ final class BenchReport {
         return root;
     }
 
-    /** The progress samples, kept apart from {@link #json()} because they dwarf everything else. */
+    /** The progress samples and task logs, kept apart from {@link #json()} because they dwarf everything else. */
     ObjectNode series() {
         ObjectNode root = NODES.objectNode();
         ArrayNode arr = root.putArray("runs");
@@ -140,6 +140,8 @@ final class BenchReport {
             for (BenchRun.Sample p : r.samples()) {
                 samples.addArray().add(p.atMs()).add(p.remainingBytes());
             }
+            ArrayNode log = o.putArray("log");
+            r.log().forEach(log::add);
         }
         return root;
     }

@@ -23,12 +23,13 @@ import java.util.Objects;
  * @param predicted          what the planner expected for this policy before the stream started; null if it made no plan
  * @param overheadMs         the migration's wall time less QEMU's total time; null if QEMU's is unknown
  * @param guestWork          what the migration cost the guest (see {@link GuestWork}); null if unknown
+ * @param log                the migration's task log, kept so an odd run can be explained afterwards; never null
  */
 record BenchRun(String scenario, String policy, int repetition, String outcome,
                 Long downtimeMs, long maxDowntimeMs,
                 long totalMs, Long guestPauseMs, Long transferredBytes,
                 Long passes, Integer maxThrottlePercent, long floorMs, String note,
-                List<Sample> samples, Prediction predicted, Long overheadMs, Work guestWork) {
+                List<Sample> samples, Prediction predicted, Long overheadMs, Work guestWork, List<String> log) {
 
     /** The planner's view: converges within the policy's limits, and the time it expected QEMU to take. */
     record Prediction(boolean converges, long totalMs) {}
@@ -45,7 +46,7 @@ record BenchRun(String scenario, String policy, int repetition, String outcome,
              long totalMs, Long guestPauseMs, Long transferredBytes, Long passes, Integer maxThrottlePercent,
              long floorMs, String note, List<Sample> samples) {
         this(scenario, policy, repetition, outcome, downtimeMs, maxDowntimeMs, totalMs, guestPauseMs, transferredBytes,
-                passes, maxThrottlePercent, floorMs, note, samples, null, null, null);
+                passes, maxThrottlePercent, floorMs, note, samples, null, null, null, List.of());
     }
 
     static final String COMPLETED = "completed";
@@ -62,6 +63,7 @@ record BenchRun(String scenario, String policy, int repetition, String outcome,
         Objects.requireNonNull(outcome, "outcome");
         // Copy so a caller that keeps filling its list cannot change a run after the fact; null means "none taken".
         samples = samples == null ? List.of() : List.copyOf(samples);
+        log = log == null ? List.of() : List.copyOf(log);
     }
 
     boolean completed() {

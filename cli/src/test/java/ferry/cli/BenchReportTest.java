@@ -36,7 +36,7 @@ class BenchReportTest {
                                 long totalMs, Long guestPause, List<BenchRun.Sample> samples) {
         return new BenchRun(scenario, policy, rep, outcome, downtime, 300, totalMs, guestPause, 600 * MIB,
                 3L, 20, 16_000, null, samples, new BenchRun.Prediction(outcome.equals("completed"), totalMs - 500),
-                1200L, new BenchRun.Work(0.876, 0.994));
+                1200L, new BenchRun.Work(0.876, 0.994), List.of("plan: converges", "completed"));
     }
 
     /** Two scenarios, three policies; the idle guest gets one run per policy, the stressed one more. */
@@ -144,7 +144,7 @@ class BenchReportTest {
     }
 
     @Test
-    void seriesCarriesTheSamples() {
+    void seriesCarriesTheSamplesAndTheLogs() {
         ObjectNode s = new BenchReport(runs(), setup()).series();
         assertThat(s.get("runs")).hasSize(11);
         JsonNode first = s.at("/runs/0");
@@ -155,6 +155,8 @@ class BenchReportTest {
         assertThat(first.at("/samples/5/0").asLong()).isEqualTo(5000);
         assertThat(first.at("/samples/5/1").asLong()).isZero();
         assertThat(s.at("/runs/10/samples")).isEmpty();
+        assertThat(first.get("log")).extracting(JsonNode::asText).containsExactly("plan: converges", "completed");
+        assertThat(s.at("/runs/10/log")).isEmpty();
     }
 
     @Test

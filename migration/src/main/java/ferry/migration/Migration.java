@@ -12,6 +12,7 @@ import ferry.migration.phase.Phase2Monitor;
 import ferry.migration.phase.Prepare;
 import ferry.migration.plan.GuestProbe;
 import ferry.migration.plan.LinkProbe;
+import ferry.migration.plan.WorkingSet;
 import ferry.migration.recovery.Journal;
 import ferry.migration.recovery.JournalState;
 import ferry.migration.recovery.PeerRecovery;
@@ -258,9 +259,15 @@ public final class Migration {
             linkSource = "measured by a 1 s probe to node '" + req.target() + "'";
         }
         DiskWrites before = DiskWrites.read(src.qmp());
-        GuestProbe.Measured m = GuestProbe.measure(src, ctx.vm().memoryMiB(), sample);
+        // as a migration measures: a short window for the rate, then the rest of the sample for the working set
+        Duration first = sample.compareTo(Phase2.PLAN_SAMPLE.multipliedBy(2)) >= 0 ? Phase2.PLAN_SAMPLE : sample;
+        GuestProbe.Measured m = GuestProbe.measure(src, ctx.vm().memoryMiB(), first);
+        Duration rest = sample.minus(m.took());
+        WorkingSet w = rest.compareTo(Phase2.PLAN_SAMPLE) >= 0
+                ? WorkingSet.of(m.dirtyBytesPerS(), GuestProbe.dirtyRate(src, rest), rest) : null;
         Map<String, Double> writes = DiskWrites.read(src.qmp()).ratesSince(before);
-        return ctx.plan(m, link, linkSource, limit == null, writes);
+        Plan p = ctx.plan(m, link, linkSource, limit == null, writes);
+        return w == null ? p : ctx.resampled(p, w);
     }
 
     private static MigrationResult result(MigrationContext ctx, Phase2 phase2, long resumedNanos,

@@ -182,6 +182,19 @@ public record Plan(Inputs inputs, List<Prediction> strategies, String recommende
         return new Plan(c, p.strategies(), p.recommended(), p.reason(), disks, policy);
     }
 
+    /**
+     * The same plan for a guest measured again (its dirty rate, its working set), the link and the
+     * disks as before; the peers' predictions are left to the caller ({@code PeerPlans}).
+     */
+    public Plan withGuest(double dirtyBytesPerS, long workingSetBytes) {
+        Inputs in = inputs;
+        Inputs bare = new Inputs(in.ramBytes(), in.zeroShare(), dirtyBytesPerS, workingSetBytes, in.linkBytesPerS(),
+                in.linkSource(), in.maxDowntimeMs(), in.maxDurationMs(), in.allowThrottle(), in.allowPostcopy(),
+                in.allowPause());
+        Plan p = of(bare, disks, in.disks().writesShareTheLink());
+        return new Plan(p.inputs(), p.strategies(), p.recommended(), p.reason(), p.disks(), policy);
+    }
+
     /** Wall time of a strategy's migration: the mirrors, then the RAM as predicted. */
     public double totalSeconds(Prediction p) {
         return inputs.disks().mirrorSeconds() + p.seconds();

@@ -9,6 +9,7 @@ import ferry.migration.TaskLog;
 import ferry.migration.disk.LocalDisk;
 import ferry.migration.disk.MirrorStart;
 import ferry.migration.plan.GuestProbe;
+import ferry.migration.plan.WorkingSet;
 import ferry.migration.policy.BudgetPolicy;
 import ferry.migration.policy.PeerPlans;
 import ferry.migration.policy.Policies;
@@ -109,5 +110,12 @@ public record MigrationContext(ClusterStore store, LocalNode local, Volumes volu
         List<Plan.DiskPrediction> disks = online
                 ? MirrorStart.predict(localDisks, diskWrites, link, req.disks().mirrorMode(), limit) : List.of();
         return PeerPlans.addTo(Plan.of(in, disks, linkIsCapacity), l.maxDurationS() != null).forRun(req.policy());
+    }
+
+    /** {@code p} for the guest as a second, longer sample saw it; the working set stays all non-zero RAM if not found. */
+    public Plan resampled(Plan p, WorkingSet w) {
+        long ws = w.found() ? Math.min(w.workingSetBytes(), p.inputs().workingSetBytes()) : p.inputs().workingSetBytes();
+        return PeerPlans.addTo(p.withGuest(w.dirtyBytesPerS(), ws), req.limits().maxDurationS() != null)
+                .forRun(req.policy());
     }
 }

@@ -14,6 +14,7 @@ import ferry.migration.Tuning;
 import ferry.migration.disk.DiskMirror;
 import ferry.migration.disk.DiskWrites;
 import ferry.migration.plan.GuestProbe;
+import ferry.migration.plan.WorkingSet;
 import ferry.migration.policy.BandwidthGuard;
 import ferry.migration.policy.ConvergencePolicy;
 import ferry.migration.policy.Policies;
@@ -55,11 +56,17 @@ public final class Phase2 {
     /** The seed's "unlimited" bandwidth, in MiB/s. */
     static final int DEFAULT_BWLIMIT_MIB = 8192;
     /**
-     * The pre-flight sample of the guest's dirty rate. Short, because the stream waits for it (it
-     * runs while the target starts): a short window overstates a working set that a long one sees
-     * rewritten, which the re-plan on the stream's first pass corrects.
+     * The first sample of the guest's dirty rate, taken while the target starts and the first pass
+     * begins. Short, because the policy wants its plan early; a short window cannot see a working
+     * set rewritten, which {@link #WORKING_SET_SAMPLE} then looks for.
      */
     public static final Duration PLAN_SAMPLE = Duration.ofMillis(200);
+    /**
+     * The second sample, taken while the first pass runs: long enough for a guest that writes fast
+     * to rewrite its working set (S3's 64 MiB at 48 MiB/s within 1.3 s), short enough to end before
+     * the first pass of a guest of a few hundred MiB at tens of MiB/s.
+     */
+    public static final Duration WORKING_SET_SAMPLE = Duration.ofMillis(2500);
     /**
      * Each background step on a thread of its own: they block on QEMU and on the target's agent,
      * and the common pool has one thread on a 2-core host (two migrations' samples would queue).
@@ -76,6 +83,10 @@ public final class Phase2 {
     private boolean pausedByUs;
     private Plan plan;
     private CompletableFuture<Plan> planning;
+    /** The plan again after {@link #WORKING_SET_SAMPLE}; null where no second sample is taken. */
+    private CompletableFuture<Plan> refining;
+    /** Set when pre-copy ended: a sample still running then measured a guest the stream stopped. */
+    private volatile boolean streamOver;
     private boolean planGiven;
     private Phase2Monitor monitor;
     private EventSubscription events;
@@ -88,7 +99,7 @@ public final class Phase2 {
     /** When the stream started and when pre-copy ended, in the task's elapsed ms; -1 before. */
     private long streamStartMs = -1;
     private long streamEndMs = -1;
-    /** How long the stream waited for the guest's sample after the target was ready. */
+    /** How long the stream waited for the guest's sample after the target was ready (0 where it need not). */
     private long planWaitMs;
 
     public Phase2(MigrationContext ctx, CancelSignal cancel, Duration pollInterval) {
@@ -125,9 +136,13 @@ public final class Phase2 {
         if (tcgLoss != null) {
             ctx.log().warn("%s", tcgLoss);
         }
-        // the guest's sample (PLAN_SAMPLE) runs while the target starts; the stream waits for it only
-        // where the plan sizes something: the xbzrle cache here, the policy before migrate
+        // the guest's sample (PLAN_SAMPLE) runs while the target starts and the first pass begins; the
+        // stream waits for it only where the plan sizes something before it (the xbzrle cache), or
+        // where the sample would disturb what follows (the mirrors); the policy gets it mid-pass
         planning = CompletableFuture.supplyAsync(() -> predict(src, bw), OWN_THREAD);
+        if (ctx.localDisks().isEmpty() && tcgLoss == null) {
+            refining = planning.thenApplyAsync(first -> refine(src, first), OWN_THREAD);
+        }
         boolean xbzrle = tuning.xbzrle() != null ? tuning.xbzrle() : setup.capabilities().getOrDefault("xbzrle", false);
         if (xbzrle && tuning.xbzrleCacheMiB() == null && !setup.parameters().has("xbzrle-cache-size")) {
             awaitPlan(policy);
@@ -172,7 +187,10 @@ public final class Phase2 {
             ctx.log().info("%s", stream.summary());
         }
         long readyNanos = System.nanoTime();
-        awaitPlan(policy); // before the mirrors measure the guest's writes: the sample slows a TCG guest
+        if (!ctx.localDisks().isEmpty() || tcgLoss != null) {
+            // before the mirrors measure the guest's writes: the sample slows a TCG guest
+            awaitPlan(policy);
+        }
         planWaitMs = (System.nanoTime() - readyNanos) / 1_000_000;
         if (tcgLoss != null && plan != null) {
             // the strategies above assume a running guest: paused, the downtime is the transfer
@@ -192,7 +210,7 @@ public final class Phase2 {
         long firstLimit = setup.parameters().has("downtime-limit") ? setup.parameters().path("downtime-limit").asLong()
                 : qmp.call(Commands.QUERY_MIGRATE_PARAMETERS).downtimeLimit().longValue();
         monitor = new Phase2Monitor(qmp, events, ctx.log(), cancel, pollInterval, policy, firstLimit)
-                .journaled(ctx.journal()).checking(plan, ctx.req().policy()).limitedTo(tuning.multifd() ? 0 : bw).startingAt(disks.active() ? disks.share() : 0)
+                .journaled(ctx.journal()).planned(planning, planGiven, ctx.req().policy()).refinedBy(refining).limitedTo(tuning.multifd() ? 0 : bw).startingAt(disks.active() ? disks.share() : 0)
                 .budgetFrom(disks.active() ? disks.startedNanos() : System.nanoTime());
         if (tuning.pauseBeforeSwitchover() || disks.active()) {
             monitor.beforeSwitchover(() -> {
@@ -208,8 +226,15 @@ public final class Phase2 {
         }
         streamStartMs = ctx.elapsedMs();
         qmp.call(Commands.MIGRATE, MigrateArgs.builder().uri(ep.uri()).build());
-        stats = monitor.follow();
+        try {
+            stats = monitor.follow();
+        } finally {
+            streamOver = true;
+        }
         streamEndMs = ctx.elapsedMs();
+        // a stream shorter than the first sample waits for it here, after the guest moved: its
+        // prediction is kept; the second sample is left to end on its own
+        plan = monitor.plan() != null ? monitor.plan() : planning.join();
         downtimeMs = stats.downtime();
         if (stats.status() == MigrationStatus.POSTCOPY_ACTIVE) {
             postcopy = true;
@@ -365,6 +390,27 @@ public final class Phase2 {
     }
 
     /**
+     * The plan again on a {@link #WORKING_SET_SAMPLE} of the guest, taken while pre-copy runs; null
+     * when there is no first plan, or the stream ended before the sample did (it then measured a
+     * guest the stream had stopped). A failed sample costs only the refinement.
+     */
+    private Plan refine(QemuProcess src, Plan first) {
+        if (first == null || streamOver) {
+            return null;
+        }
+        try {
+            double rate = GuestProbe.dirtyRate(src, WORKING_SET_SAMPLE);
+            WorkingSet w = WorkingSet.of(first.inputs().dirtyBytesPerS(), rate, WORKING_SET_SAMPLE);
+            return streamOver ? null : ctx.resampled(first, w);
+        } catch (RuntimeException e) {
+            if (!streamOver) {
+                ctx.log().info("planner: the longer sample failed (%s); the first one stands", e.getMessage());
+            }
+            return null;
+        }
+    }
+
+    /**
      * The target must start the same virtual hardware: the machine type the source QEMU runs, asked
      * of it (e.g. "pc-i440fx-7.2" for a VM defined with "pc" on QEMU 7.2, even when the VM moved
      * there from a newer QEMU), never the alias resolved again on the target's QEMU.
@@ -383,6 +429,7 @@ public final class Phase2 {
     // ---- cleanup: the VM stays where it was ----------------------------------------------------
 
     public void cleanup() {
+        streamOver = true;
         int vmid = ctx.vmid();
         closeEvents();
         if (planning != null) {
@@ -466,8 +513,12 @@ public final class Phase2 {
         return monitor;
     }
 
+    /** The plan the migration followed (the refined one when it came in time); null without one, or while its sample still runs. */
     public Plan plan() {
-        return plan;
+        if (plan != null || planning == null) {
+            return plan;
+        }
+        return monitor != null && monitor.plan() != null ? monitor.plan() : planning.getNow(null);
     }
 
     /** QEMU's final figures; for a stream that ended early (aborted, not converged), its last ones. */

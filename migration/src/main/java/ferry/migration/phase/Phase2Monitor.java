@@ -21,6 +21,7 @@ import ferry.qmp.QmpClient;
 import ferry.qmp.QmpException;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * Follows a running migration on the source: polls {@code query-migrate} (every interval,
@@ -60,6 +61,9 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
     private Runnable beforeSwitchover;
     private boolean switchoverContinued;
     private Journal journal;
+    private CompletableFuture<Plan> planning;
+    private CompletableFuture<Plan> refining;
+    private boolean planGiven;
     private Plan preflight;
     private String policyName;
     private Plan calibrated;
@@ -114,11 +118,66 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
         return this;
     }
 
-    /** The pre-flight plan, checked against the stream once its first pass is done (see {@link #calibrate}). */
-    Phase2Monitor checking(Plan plan, String policy) {
-        this.preflight = plan;
+    /**
+     * The pre-flight plan, which may arrive while the first pass runs: handed to the policy on this
+     * thread at the first poll after it came (unless {@code given} already), and checked against the
+     * stream once its first pass is done (see {@link #calibrate}). A plan of null is no plan.
+     */
+    Phase2Monitor planned(CompletableFuture<Plan> plan, boolean given, String policy) {
+        this.planning = plan;
+        this.planGiven = given;
         this.policyName = policy;
         return this;
+    }
+
+    /**
+     * The plan again after a longer sample of the guest (see {@link ferry.migration.plan.WorkingSet}),
+     * taken while pre-copy runs: it replaces the first one, for the policy too. A plan of null is none.
+     */
+    Phase2Monitor refinedBy(CompletableFuture<Plan> plan) {
+        this.refining = plan;
+        return this;
+    }
+
+    /** The plan the migration follows now: the refined one once taken, else the first; null before either. */
+    Plan plan() {
+        return preflight;
+    }
+
+    /** Takes each plan once its sample ended; the policy sees it before the sample it judges. */
+    private void takePlan() {
+        if (planning != null && planning.isDone()) {
+            preflight = planning.join();
+            planning = null;
+            if (preflight != null && !planGiven) {
+                policy.planned(preflight);
+            }
+        }
+        if (planning == null && refining != null && refining.isDone()) {
+            Plan again = refining.join();
+            refining = null;
+            if (again != null && preflight != null) {
+                logRefined(preflight, again);
+                preflight = again;
+                policy.planned(again);
+            }
+        }
+    }
+
+    private void logRefined(Plan first, Plan again) {
+        Plan.Prediction was = first.forPolicy(policyName);
+        Plan.Prediction now = again.forPolicy(policyName);
+        if (was == null || now == null) {
+            return;
+        }
+        Plan.Inputs in = again.inputs();
+        String ws = in.workingSetBytes() < first.inputs().workingSetBytes()
+                ? "working set " + Sizes.bytes(in.workingSetBytes()) + " (rewritten within the sample)"
+                : "no working set rewritten within the sample";
+        log.info("planner, on a longer sample during the first pass: dirty rate %s/s, %s -> %s: %s, %d passes, "
+                + "%.1f s, downtime %.0f ms (first sample: %.1f s)", Sizes.bytes((long) in.dirtyBytesPerS()), ws,
+                now.strategy(), now.converges() ? "converges" : "does not converge", now.passes(), now.seconds(),
+                now.downtimeMs(), was.seconds());
     }
 
     /** The plan re-made on the stream's own rates after its first pass; null before, or without a plan. */
@@ -178,6 +237,7 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
             ConvergencePolicy.Sample s = sample(info);
             publish(s);
             if (status == MigrationStatus.ACTIVE) {
+                takePlan();
                 calibrate(s);
                 policy.step(s, this);
             }

@@ -32,6 +32,8 @@ public final class GuestProbe {
     static final int SAMPLE_BYTES = 64 << 10;
     /** Below 2 GiB guest-physical RAM is one block on the pc machine (above it sits the PCI hole). */
     static final long LOW_RAM = 2L << 30;
+    /** Longest wait for a measurement someone else started (the longest we start is 60 s, {@code ferry plan --sample}). */
+    static final Duration BUSY_WAIT = Duration.ofSeconds(65);
     /** QEMU's shortest measurement. */
     static final long MIN_WINDOW_MS = 100;
 
@@ -72,6 +74,12 @@ public final class GuestProbe {
                 : new Measured(dirty, zero, took, first.waitShare(), first.waitShare());
     }
 
+    /** The dirty rate (bytes/s) over {@code window} alone: the second, longer sample of {@link WorkingSet}. */
+    public static double dirtyRate(QemuProcess q, Duration window) {
+        long t0 = System.nanoTime();
+        return awaitDirtyRate(q, startDirtyRate(q, window), t0);
+    }
+
     private static VcpuTime spentSince(QemuProcess q, VcpuTime before) {
         VcpuTime now = before == null ? null : VcpuTime.read(q);
         return now == null ? null : now.since(before);
@@ -83,6 +91,7 @@ public final class GuestProbe {
      * seconds, at least one. An older QEMU is found by its refusal of the unit, not by its version.
      */
     static Duration startDirtyRate(QemuProcess q, Duration window) {
+        awaitIdle(q);
         long ms = Math.max(MIN_WINDOW_MS, window.toMillis());
         if (ms % 1000 != 0) {
             try {
@@ -98,6 +107,21 @@ public final class GuestProbe {
         q.qmp().call(Commands.CALC_DIRTY_RATE, CalcDirtyRateArgs.builder().calcTime(secs).samplePages(SAMPLE_PAGES)
                 .mode(DirtyRateMeasureMode.PAGE_SAMPLING).build());
         return Duration.ofSeconds(secs);
+    }
+
+    /**
+     * QEMU measures one dirty rate at a time and refuses a second: a measurement still running (the
+     * longer sample of a migration that was just cancelled, another planner) is waited for.
+     */
+    private static void awaitIdle(QemuProcess q) {
+        long deadline = System.nanoTime() + BUSY_WAIT.toNanos();
+        while (q.qmp().call(Commands.QUERY_DIRTY_RATE, null).status() == DirtyRateStatus.MEASURING) {
+            if (System.nanoTime() > deadline) {
+                throw new NodeException("QEMU is still measuring another dirty rate after " + BUSY_WAIT.toSeconds()
+                        + " s");
+            }
+            sleep(20);
+        }
     }
 
     /** Bytes per second, from QEMU's MiB/s estimate of the measurement started at {@code startedNanos}. */

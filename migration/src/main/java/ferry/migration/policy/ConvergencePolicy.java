@@ -15,7 +15,11 @@ public interface ConvergencePolicy {
     /** Capabilities and parameters, set before {@code migrate}. */
     Setup setup();
 
-    /** The pre-flight plan, when one was made, before the stream starts. */
+    /**
+     * The pre-flight plan, when one was made: before the stream starts where something is sized by
+     * it, else as soon as its sample ends, usually during the first pass. A first pass shorter than
+     * the sample has its later passes' {@link #step}s without it.
+     */
     default void planned(Plan plan) {}
 
     /** Called after every poll of a pre-copy migration; acts through {@code control}. */

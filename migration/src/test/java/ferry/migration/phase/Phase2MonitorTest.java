@@ -116,13 +116,57 @@ class Phase2MonitorTest {
         assertThat(preflight.forPolicy("qemu-default").converges()).isTrue();
         script(n -> n < 2 ? pass(1, 1000, 90 << 20, 0, 268)
                 : n < 4 ? pass(2, 1000, 60 << 20, 40 * 256, 268) : COMPLETED); // link from QEMU's mbps
-        Phase2Monitor m = monitor(FAST, false, 300).checking(preflight, "qemu-default");
+        Phase2Monitor m = monitor(FAST, false, 300).planned(CompletableFuture.completedFuture(preflight), true,
+                "qemu-default");
         m.follow();
         assertThat(m.calibrated()).isNotNull();
         assertThat(m.calibrated().inputs().linkSource()).isEqualTo("the stream's first pass");
         assertThat(log.lines()).filteredOn(l -> l.contains("planner, on the stream's first pass")).singleElement()
                 .asString().contains("does not converge")
                 .contains("the pre-flight plan was wrong: it predicted convergence from a dirty rate of 1.0 MiB/s");
+    }
+
+    @Test
+    void aPlanThatArrivesDuringTheFirstPassReachesThePolicyOnceBeforeItJudges() {
+        Plan preflight = Plan.of(new Plan.Inputs(128L << 20, 0.2, 1 << 20, 100L << 20, 100 << 20, "limit", 300,
+                600_000, false, false, false));
+        CompletableFuture<Plan> planning = new CompletableFuture<>();
+        List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        script(n -> {
+            if (n == 2) {
+                planning.complete(preflight); // the sample ends while pass 1 runs
+            }
+            return n < 4 ? pass(1, 1000, 90 << 20, 0, 268) : n < 6 ? pass(2, 1000, 10 << 20, 256, 268) : COMPLETED;
+        });
+        qmp = QmpClient.connect(fake.socket(), QmpOptions.defaults());
+        events = qmp.subscribe("MIGRATION");
+        ferry.migration.policy.ConvergencePolicy recording = new ferry.migration.policy.ConvergencePolicy() {
+            @Override
+            public String name() {
+                return "recording";
+            }
+
+            @Override
+            public Setup setup() {
+                return null;
+            }
+
+            @Override
+            public void planned(Plan plan) {
+                seen.add("planned");
+            }
+
+            @Override
+            public void step(Sample s, Control control) {
+                seen.add("step " + s.pass());
+            }
+        };
+        new Phase2Monitor(qmp, events, log, cancel, FAST, recording, 300).planned(planning, false, "qemu-default")
+                .follow();
+        assertThat(seen).containsOnlyOnce("planned");
+        assertThat(seen.indexOf("planned")).as("the plan came during pass 1: %s", seen).isPositive()
+                .isLessThan(seen.indexOf("step 2"));
+        assertThat(seen.get(0)).isEqualTo("step 1");
     }
 
     @Test

@@ -1,0 +1,37 @@
+package ferry.migration.plan;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+/** The bench's stressors, as the samples saw them (MiB/s): S3 rewrites 64 MiB at 48, S2 at 16. */
+class WorkingSetTest {
+    private static final double MIB = 1 << 20;
+    private static final Duration LONG = Duration.ofMillis(2500);
+
+    @Test
+    void aGuestThatRewritesItsWorkingSetInTheLongWindowShowsIt() {
+        // 48 MiB/s over 64 MiB: 2.5 s sees the 64 MiB once, 25.6 MiB/s
+        WorkingSet w = WorkingSet.of(48 * MIB, 64 * MIB / 2.5, LONG);
+        assertThat(w.found()).isTrue();
+        assertThat(w.workingSetBytes() / MIB).isCloseTo(64, within(0.5));
+        assertThat(w.dirtyBytesPerS()).as("the short window's rate still says how fast it writes").isEqualTo(48 * MIB);
+    }
+
+    @Test
+    void aGuestStillWritingNewPagesKeepsTheLongRate() {
+        // 16 MiB/s over 64 MiB: 2.5 s sees 40 MiB, all new; the short sample erred by +20%
+        WorkingSet w = WorkingSet.of(19.2 * MIB, 16 * MIB, LONG);
+        assertThat(w.found()).isFalse();
+        assertThat(w.dirtyBytesPerS()).isEqualTo(16 * MIB);
+    }
+
+    @Test
+    void anIdleGuestHasNoWorkingSetToFind() {
+        assertThat(WorkingSet.of(0, 0, LONG).found()).isFalse();
+        assertThat(WorkingSet.of(2 * MIB, MIB, LONG).found()).as("QEMU's whole MiB/s, rounded").isFalse();
+        assertThat(WorkingSet.of(0, MIB, LONG).dirtyBytesPerS()).isEqualTo(MIB);
+    }
+}
