@@ -45,6 +45,34 @@ class GuestProbeTest {
     }
 
     /**
+     * A guest that rewrites a 16 MiB region several times a second: the short sample sees it write,
+     * the longer one sees each page of the region once, and together they name the region as its
+     * working set (the migration's second sample, {@link Phase2#WORKING_SET_SAMPLE}).
+     */
+    @Test
+    void theLongerSampleFindsTheRegionTheGuestRewrites() throws Exception {
+        try (TwoNodes nodes = new TwoNodes(dir)) {
+            BootblockGuest guest = new BootblockGuest(128, 1024 * 1024 + (16L << 20), 0);
+            VmDefinition vm = nodes.bootblockVm(122, guest);
+            QemuProcess src = nodes.a.start(vm);
+            BootblockGuest.awaitPasses(src, 1, Duration.ofSeconds(30));
+            double own = guest.dirtyBytesPerS(src, Duration.ofSeconds(1));
+            System.out.printf("the guest rewrites its 16 MiB at %.1f MiB/s%n", own / (1 << 20));
+            assertThat(own * Phase2.WORKING_SET_SAMPLE.toMillis() / 1000).as("it rewrites the region at least twice "
+                    + "within the longer sample on this host").isGreaterThan(2 * (16 << 20));
+
+            GuestProbe.Measured first = GuestProbe.measure(src, vm.memoryMiB(), Phase2.PLAN_SAMPLE);
+            double longer = GuestProbe.dirtyRate(src, Phase2.WORKING_SET_SAMPLE);
+            WorkingSet w = WorkingSet.of(first.dirtyBytesPerS(), longer, Phase2.WORKING_SET_SAMPLE);
+            System.out.printf("short sample %.1f MiB/s, longer %.1f MiB/s: %s%n", first.dirtyBytesPerS() / (1 << 20),
+                    longer / (1 << 20), w);
+            assertThat(w.found()).as(w.toString()).isTrue();
+            assertThat(w.workingSetBytes() / (double) (1 << 20)).as("the 16 MiB region, sampled").isBetween(11.0, 21.0);
+            src.detach();
+        }
+    }
+
+    /**
      * A guest kept from the host's CPU: its vCPU thread shares one host CPU with three busy loops,
      * so it waits about three quarters of the time it is ready to run. The sample says so and is
      * taken again, instead of promising a plan from a rate the guest showed only while starved.
