@@ -35,7 +35,14 @@ public final class Main implements Runnable {
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
             cmd.getErr().println("ferry: " + e.getMessage());
-            return exitCode(e);
+            int code = exitCode(e);
+            if (wantsJson(cmd) && !(e instanceof OutcomeUnknown u && u.isReported())) {
+                // a script that asked for JSON reads stdout: one object there too, never nothing
+                cmd.getOut().println(VmCommand.JSON.createObjectNode().put("status", statusOf(code))
+                        .put("error", e.getMessage()).put("exit_code", code).toPrettyString());
+                cmd.getOut().flush();
+            }
+            return code;
         });
         // bad arguments: what is wrong and where help is, not the whole usage text
         cl.setParameterExceptionHandler((e, args) -> {
@@ -55,6 +62,20 @@ public final class Main implements Runnable {
     /** How the user wrote an argument: the option's longest name, or a parameter's label (VMID). */
     private static String nameOf(CommandLine.Model.ArgSpec arg) {
         return arg instanceof CommandLine.Model.OptionSpec o ? o.longestName() : arg.paramLabel();
+    }
+
+    private static boolean wantsJson(CommandLine cmd) {
+        return cmd.getCommandSpec().findOption("--json") != null && cmd.getParseResult() != null
+                && cmd.getParseResult().hasMatchedOption("--json");
+    }
+
+    /** The word for an exit code in a JSON error: refused (2, nothing changed), unknown (4), failed. */
+    static String statusOf(int exitCode) {
+        return switch (exitCode) {
+            case USAGE -> "refused";
+            case UNKNOWN -> "unknown";
+            default -> "failed";
+        };
     }
 
     /** Refusals and bad input are usage errors (2): nothing changed; a lost agent is unknown (4); else failed (1). */

@@ -120,6 +120,7 @@ final class MigrateCommand implements Callable<Integer> {
             if (json) { // the one object a script reads, saying what is known
                 out.println(VmCommand.JSON.createObjectNode().put("status", "unknown").put("task", id).put("vmid", vmid)
                         .put("source", sourceNode).put("target", target).put("error", e.getMessage()).toPrettyString());
+                throw e.reported();
             }
             throw e;
         }

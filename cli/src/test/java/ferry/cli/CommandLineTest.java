@@ -36,6 +36,19 @@ class CommandLineTest {
     }
 
     @Test
+    void aCommandAskedForJsonThatFailsPrintsOneJsonObjectToo() throws Exception {
+        FerryCli.Run r = ferry("migrate", "100", "b", "--json", "--cluster", tmp.resolve("none").toString());
+        assertThat(r.code()).as(r.both()).isEqualTo(Main.USAGE);
+        assertThat(r.err()).startsWith("ferry: ");
+        var o = VmCommand.JSON.readTree(r.out());
+        assertThat(o.path("status").asText()).isEqualTo("refused");
+        assertThat(o.path("exit_code").asInt()).isEqualTo(Main.USAGE);
+        assertThat(o.path("error").asText()).as(r.both()).isEqualTo(r.err().strip().substring("ferry: ".length()));
+        FerryCli.Run plain = ferry("migrate", "100", "b", "--cluster", tmp.resolve("none").toString());
+        assertThat(plain.out()).as("without --json, stdout stays empty").isEmpty();
+    }
+
+    @Test
     void aClusterPortOutOfRangeIsRefusedBeforeAnythingIsMade() {
         FerryCli.Run r = ferry("cluster", "create", tmp.resolve("c").toString(), "--nodes", "a,b", "--port", "65535");
         assertThat(r.code()).as(r.both()).isEqualTo(Main.USAGE);
