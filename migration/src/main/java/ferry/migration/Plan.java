@@ -57,6 +57,11 @@ public record Plan(Inputs inputs, List<Prediction> strategies, String recommende
                     maxDurationMs, allowThrottle, allowPostcopy, allowPause, Disks.NONE);
         }
 
+        /** A working set was seen (the second sample): below the non-zero RAM assumed without one. */
+        public boolean workingSetSeen() {
+            return workingSetBytes < (long) (ramBytes * (1 - zeroShare));
+        }
+
         public PrecopyModel model(double dirty) {
             long ws = Math.min(ramBytes, Math.max(0, workingSetBytes));
             return new PrecopyModel(ramBytes, zeroShare, ws, Math.max(0, dirty), ramLinkBytesPerS());

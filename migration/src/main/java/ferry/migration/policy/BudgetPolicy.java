@@ -39,6 +39,9 @@ public final class BudgetPolicy implements ConvergencePolicy {
     /** Judgements in a row that found pre-copy not converging. */
     private int notConverging;
     private boolean plannedStuck;
+    /** The guest's write rate and working set when the plan saw it rewrite one; 0 when not. */
+    private double rewriteBytesPerS;
+    private long workingSetBytes;
 
     BudgetPolicy(Policies.Context c) {
         this.c = c;
@@ -115,7 +118,32 @@ public final class BudgetPolicy implements ConvergencePolicy {
         Plan.Prediction precopy = plan.forPolicy("budget:precopy");
         plannedStuck = precopy != null && (!precopy.fitsBudget()
                 || Plan.postcopyPays(plan.inputs(), plan.strategies(), precopy));
+        Plan.Inputs in = plan.inputs();
+        rewriteBytesPerS = in.workingSetSeen() ? in.dirtyBytesPerS() : 0;
+        workingSetBytes = in.workingSetSeen() ? in.workingSetBytes() : 0;
     }
+
+    /**
+     * The dirty rate to judge a pass by. QEMU counts a page once a pass, so for a guest that
+     * rewrites its working set within a pass the stream's rate is the set over the pass's length,
+     * however fast the guest writes (S3: 16 MiB/s for 48). Where the plan saw such a set and the
+     * pass left about that much, the guest's own rate says what the next pass faces; not under a
+     * throttle, which the plan's rate predates.
+     */
+    private double judgedDirtyBytesPerS(Sample s, Control control) {
+        double stream = trend.dirtyBytesPerS();
+        boolean thatSet = Math.abs(s.remaining() - workingSetBytes) <= WORKING_SET_MATCH * workingSetBytes;
+        if (rewriteBytesPerS <= stream || s.throttlePercent() > 0 || !thatSet) {
+            return stream;
+        }
+        control.log("budget: pass %d left %s, about the working set the plan saw, which the guest rewrites at %s/s: "
+                + "judged at that rate, not the stream's %s/s (QEMU counts a page once a pass)", s.pass(),
+                Sizes.bytes(s.remaining()), Sizes.bytes((long) rewriteBytesPerS), Sizes.bytes((long) stream));
+        return rewriteBytesPerS;
+    }
+
+    /** How close (a share of the working set) a pass's leftover must come to the working set to be it. */
+    static final double WORKING_SET_MATCH = 0.25;
 
     @Override
     public void step(Sample s, Control control) {
@@ -132,7 +160,7 @@ public final class BudgetPolicy implements ConvergencePolicy {
         judgedPass = s.pass();
         int maxThrottle = c.limits().allowThrottle() ? MAX_THROTTLE : 0;
         trend.add(s.dirtyBytesPerS(), s.linkBytesPerS(), s.throttlePercent(), s.remaining());
-        Escalation.Observation o = new Escalation.Observation(s.elapsedMs(), s.remaining(), trend.dirtyBytesPerS(),
+        Escalation.Observation o = new Escalation.Observation(s.elapsedMs(), s.remaining(), judgedDirtyBytesPerS(s, control),
                 trend.linkBytesPerS(), trend.shrinkRatio(), limitMs, s.throttlePercent(), maxThrottle, false,
                 stalledSinceMs < 0 ? 0 : s.elapsedMs() - stalledSinceMs, notConverging, plannedStuck);
         Escalation.Decision d = Escalation.decide(budget, o);

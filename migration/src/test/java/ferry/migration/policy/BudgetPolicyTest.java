@@ -90,6 +90,40 @@ class BudgetPolicyTest {
         assertThat(r.log).anyMatch(l -> l.contains("as the plan predicted"));
     }
 
+    /**
+     * S3's shape (recorded once as a late switch: 7.8 s instead of 5.5): the guest rewrites a small
+     * working set faster than the link sends it, so every pass leaves the whole set; QEMU's rate
+     * after the first pass is the set over the pass's length, and one low reading made pre-copy look
+     * close to postcopy. The plan's second sample saw the set and the guest's rate: the first full
+     * pass that leaves that set switches.
+     */
+    @Test
+    void aWorkingSetRewrittenFasterThanItIsSentSwitchesOnTheFirstPassThatLeavesIt() {
+        // 24 MiB/s over a 32 MiB working set, a 16.3 MiB/s link; the stream read 5 MiB/s after pass 1
+        Plan seen = Plan.of(new Plan.Inputs(256L << 20, 0.5, 24 * MIB, 32L << 20, 16.3 * MIB, "limit", 300, 60_000,
+                true, true, false));
+        assertThat(seen.inputs().workingSetSeen()).isTrue();
+        RecordingControl r = new RecordingControl();
+        BudgetPolicy p = policy(300, true, true, false);
+        p.planned(seen);
+        p.step(pass(250, 1, 128, 0), r);
+        p.step(pass(8000, 2, 31, 5), r);
+        assertThat(r.actions).as(String.join("\n", r.log)).containsExactly("postcopy");
+        assertThat(r.log).anyMatch(l -> l.contains("about the working set the plan saw"));
+
+        // the same pass without the second sample's working set: the stream's rate makes pre-copy
+        // look close enough to postcopy to wait for the next pass
+        Plan unseen = Plan.of(new Plan.Inputs(256L << 20, 0.5, 24 * MIB, 128L << 20, 16.3 * MIB, "limit", 300, 60_000,
+                true, true, false));
+        assertThat(unseen.inputs().workingSetSeen()).isFalse();
+        RecordingControl waited = new RecordingControl();
+        BudgetPolicy q = policy(300, true, true, false);
+        q.planned(unseen);
+        q.step(pass(250, 1, 128, 0), waited);
+        q.step(pass(8000, 2, 31, 5), waited);
+        assertThat(waited.actions).as(String.join("\n", waited.log)).isEmpty();
+    }
+
     @Test
     void aPlanThatForesawTroubleDoesNotSwitchAMigrationThatConverges() {
         Plan stuck = Plan.of(new Plan.Inputs(256L << 20, 0.1, 24 * MIB, 200L << 20, 16.3 * MIB, "limit", 300, 60_000,
