@@ -132,7 +132,8 @@ public final class BudgetPolicy implements ConvergencePolicy {
      */
     private double judgedDirtyBytesPerS(Sample s, Control control) {
         double stream = trend.dirtyBytesPerS();
-        boolean thatSet = Math.abs(s.remaining() - workingSetBytes) <= WORKING_SET_MATCH * workingSetBytes;
+        boolean thatSet = s.remaining() >= SET_LEFT_LOW * workingSetBytes
+                && s.remaining() <= SET_LEFT_HIGH * workingSetBytes;
         if (rewriteBytesPerS <= stream || s.throttlePercent() > 0 || !thatSet) {
             return stream;
         }
@@ -142,8 +143,13 @@ public final class BudgetPolicy implements ConvergencePolicy {
         return rewriteBytesPerS;
     }
 
-    /** How close (a share of the working set) a pass's leftover must come to the working set to be it. */
-    static final double WORKING_SET_MATCH = 0.25;
+    /**
+     * A pass left "about the working set" between these shares of it: the judging poll comes up to
+     * a poll interval into the pass, which has sent some of it by then (S3: 48-62 MiB of a 64 MiB
+     * set); a converging guest leaves much less (the next pass a fraction of the last).
+     */
+    static final double SET_LEFT_LOW = 0.5;
+    static final double SET_LEFT_HIGH = 1.25;
 
     @Override
     public void step(Sample s, Control control) {

@@ -110,6 +110,13 @@ class BudgetPolicyTest {
         p.step(pass(8000, 2, 31, 5), r);
         assertThat(r.actions).as(String.join("\n", r.log)).containsExactly("postcopy");
         assertThat(r.log).anyMatch(l -> l.contains("about the working set the plan saw"));
+        // judged a poll into pass 2, which has sent 12 of the 32 MiB by then: still that set
+        RecordingControl later = new RecordingControl();
+        BudgetPolicy late = policy(300, true, true, false);
+        late.planned(seen);
+        late.step(pass(250, 1, 128, 0), later);
+        late.step(pass(8700, 2, 20, 5), later);
+        assertThat(later.actions).as(String.join("\n", later.log)).containsExactly("postcopy");
 
         // the same pass without the second sample's working set: the stream's rate makes pre-copy
         // look close enough to postcopy to wait for the next pass
