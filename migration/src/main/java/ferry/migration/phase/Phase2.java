@@ -44,7 +44,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * Phase 2, the live migration of a running VM: predicts the outcome, sets capabilities and
@@ -67,6 +69,8 @@ public final class Phase2 {
      * the first pass of a guest of a few hundred MiB at tens of MiB/s.
      */
     public static final Duration WORKING_SET_SAMPLE = Duration.ofMillis(2500);
+    /** How long a stream that ended before the first sample waits for it: a starved sample taken twice ends by then. */
+    static final Duration SHORT_STREAM_PLAN_WAIT = Duration.ofSeconds(1);
     /**
      * Each background step on a thread of its own: they block on QEMU and on the target's agent,
      * and the common pool has one thread on a 2-core host (two migrations' samples would queue).
@@ -232,9 +236,9 @@ public final class Phase2 {
             streamOver = true;
         }
         streamEndMs = ctx.elapsedMs();
-        // a stream shorter than the first sample waits for it here, after the guest moved: its
-        // prediction is kept; the second sample is left to end on its own
-        plan = monitor.plan() != null ? monitor.plan() : planning.join();
+        // a stream shorter than the first sample waits a moment for it here, after the guest moved,
+        // to keep its prediction (not for a sample stuck behind another one); the second is left to end
+        plan = monitor.plan() != null ? monitor.plan() : planWithin(SHORT_STREAM_PLAN_WAIT);
         downtimeMs = stats.downtime();
         if (stats.status() == MigrationStatus.POSTCOPY_ACTIVE) {
             postcopy = true;
@@ -547,6 +551,18 @@ public final class Phase2 {
             return reported;
         }
         return reported >= totalMs - switchTotalMs ? 0L : reported;
+    }
+
+    /** The first plan if it comes within {@code wait}, else null (the migration reports no prediction). */
+    private Plan planWithin(Duration wait) {
+        try {
+            return planning.get(wait.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException | ExecutionException e) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
     }
 
     /** The future's value, or what it threw, as thrown (not wrapped). */
