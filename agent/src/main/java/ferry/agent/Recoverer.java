@@ -122,7 +122,8 @@ final class Recoverer implements AutoCloseable {
             }
             String id = journal.getKey();
             ObjectNode first = journal.getValue().get(0);
-            tasks.recover(id, first.path("vmid").asInt(), first.path("target").asText(), migration)
+            tasks.recover(id, first.path("vmid").asInt(), first.path("target").asText(), migration,
+                            () -> store.openJournals().contains(id))
                     .ifPresent(t -> log.info("node '{}': recovering interrupted migration {} of VM {}", node, id,
                             t.vmid()));
         }

@@ -17,6 +17,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -75,10 +76,18 @@ final class Tasks {
     /**
      * Resolves an open journal of this node that no task of this agent runs (the agent crashed or
      * stopped during it), as a task of the same id: followers of the old task find it again.
+     *
+     * @param journalOpen asks the store whether the journal is still open
      */
-    synchronized Optional<Task> recover(String id, int vmid, String target, Migration migration) {
+    synchronized Optional<Task> recover(String id, int vmid, String target, Migration migration,
+                                        BooleanSupplier journalOpen) {
         Task running = tasks.get(id);
         if (running != null && !running.result().isDone()) {
+            return Optional.empty();
+        }
+        // asked again now: a task that ended just after the journal was listed closed it before its
+        // result was done, and recovering it would replace its record with a failure
+        if (running != null && !journalOpen.getAsBoolean()) {
             return Optional.empty();
         }
         TaskLog taskLog = newLog(id);
