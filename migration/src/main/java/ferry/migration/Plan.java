@@ -57,6 +57,12 @@ public record Plan(Inputs inputs, List<Prediction> strategies, String recommende
                     maxDurationMs, allowThrottle, allowPostcopy, allowPause, Disks.NONE);
         }
 
+        /** These inputs with the guest's and the link's figures measured again, and {@code d} for the disks. */
+        Inputs with(double dirty, long workingSet, double link, String source, Disks d) {
+            return new Inputs(ramBytes, zeroShare, dirty, workingSet, link, source, maxDowntimeMs, maxDurationMs,
+                    allowThrottle, allowPostcopy, allowPause, d);
+        }
+
         /** A working set was seen (the second sample): below the non-zero RAM assumed without one. */
         public boolean workingSetSeen() {
             return workingSetBytes < (long) (ramBytes * (1 - zeroShare));
@@ -160,9 +166,7 @@ public record Plan(Inputs inputs, List<Prediction> strategies, String recommende
             return of(in);
         }
         Disks d = Disks.of(disks, linkIsCapacity);
-        Inputs withDisks = new Inputs(in.ramBytes(), in.zeroShare(), in.dirtyBytesPerS(), in.workingSetBytes(),
-                in.linkBytesPerS(), in.linkSource(), in.maxDowntimeMs(), in.maxDurationMs(), in.allowThrottle(),
-                in.allowPostcopy(), in.allowPause(), d);
+        Inputs withDisks = in.with(in.dirtyBytesPerS(), in.workingSetBytes(), in.linkBytesPerS(), in.linkSource(), d);
         Plan ram = of(withDisks);
         String reason = d.mirrorSeconds() * 1000 >= in.maxDurationMs()
                 ? String.format(Locale.ROOT, "the disks' mirrors alone need %.0f s of the %d s time limit; raise "
@@ -180,9 +184,8 @@ public record Plan(Inputs inputs, List<Prediction> strategies, String recommende
      */
     public Plan calibrated(double streamLinkBytesPerS, double streamDirtyBytesPerS) {
         Inputs in = inputs;
-        Inputs c = new Inputs(in.ramBytes(), in.zeroShare(), streamDirtyBytesPerS, in.workingSetBytes(),
-                streamLinkBytesPerS, "the stream's first pass", in.maxDowntimeMs(), in.maxDurationMs(),
-                in.allowThrottle(), in.allowPostcopy(), in.allowPause(), in.disks());
+        Inputs c = in.with(streamDirtyBytesPerS, in.workingSetBytes(), streamLinkBytesPerS, "the stream's first pass",
+                in.disks());
         Plan p = of(c);
         return new Plan(c, p.strategies(), p.recommended(), p.reason(), disks, policy);
     }
@@ -193,9 +196,7 @@ public record Plan(Inputs inputs, List<Prediction> strategies, String recommende
      */
     public Plan withGuest(double dirtyBytesPerS, long workingSetBytes) {
         Inputs in = inputs;
-        Inputs bare = new Inputs(in.ramBytes(), in.zeroShare(), dirtyBytesPerS, workingSetBytes, in.linkBytesPerS(),
-                in.linkSource(), in.maxDowntimeMs(), in.maxDurationMs(), in.allowThrottle(), in.allowPostcopy(),
-                in.allowPause());
+        Inputs bare = in.with(dirtyBytesPerS, workingSetBytes, in.linkBytesPerS(), in.linkSource(), Disks.NONE);
         Plan p = of(bare, disks, in.disks().writesShareTheLink());
         return new Plan(p.inputs(), p.strategies(), p.recommended(), p.reason(), p.disks(), policy);
     }

@@ -171,7 +171,7 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
             return;
         }
         Plan.Inputs in = again.inputs();
-        String ws = in.workingSetBytes() < first.inputs().workingSetBytes()
+        String ws = in.workingSetSeen()
                 ? "working set " + Sizes.bytes(in.workingSetBytes()) + " (rewritten within the sample)"
                 : "no working set rewritten within the sample";
         log.info("planner, on a longer sample during the first pass: dirty rate %s/s, %s -> %s: %s, %d passes, "
