@@ -112,6 +112,12 @@ public record MigrationContext(ClusterStore store, LocalNode local, Volumes volu
         return PeerPlans.addTo(Plan.of(in, disks, linkIsCapacity), l.maxDurationS() != null).forRun(req.policy());
     }
 
+    /** {@code p} on the rates the stream showed over its first pass, the peers' predictions included. */
+    public Plan calibrated(Plan p, double streamLinkBytesPerS, double streamDirtyBytesPerS) {
+        return PeerPlans.addTo(p.calibrated(streamLinkBytesPerS, streamDirtyBytesPerS),
+                req.limits().maxDurationS() != null).forRun(req.policy());
+    }
+
     /** {@code p} for the guest as a second, longer sample saw it; the working set stays all non-zero RAM if not found. */
     public Plan resampled(Plan p, WorkingSet w) {
         long ws = w.found() ? Math.min(w.workingSetBytes(), p.inputs().workingSetBytes()) : p.inputs().workingSetBytes();

@@ -214,7 +214,8 @@ public final class Phase2 {
         long firstLimit = setup.parameters().has("downtime-limit") ? setup.parameters().path("downtime-limit").asLong()
                 : qmp.call(Commands.QUERY_MIGRATE_PARAMETERS).downtimeLimit().longValue();
         monitor = new Phase2Monitor(qmp, events, ctx.log(), cancel, pollInterval, policy, firstLimit)
-                .journaled(ctx.journal()).planned(planning, planGiven, ctx.req().policy()).refinedBy(refining).limitedTo(tuning.multifd() ? 0 : bw).startingAt(disks.active() ? disks.share() : 0)
+                .journaled(ctx.journal()).planned(planning, planGiven, ctx.req().policy()).refinedBy(refining).calibratedBy(ctx::calibrated)
+                .limitedTo(tuning.multifd() ? 0 : bw).startingAt(disks.active() ? disks.share() : 0)
                 .budgetFrom(disks.active() ? disks.startedNanos() : System.nanoTime());
         if (tuning.pauseBeforeSwitchover() || disks.active()) {
             monitor.beforeSwitchover(() -> {

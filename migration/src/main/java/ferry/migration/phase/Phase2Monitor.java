@@ -67,6 +67,7 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
     private Plan preflight;
     private String policyName;
     private Plan calibrated;
+    private Calibration calibration = Plan::calibrated;
 
     /** {@code events} should carry the source's MIGRATION events: a status change ends the wait at once. */
     Phase2Monitor(QmpClient qmp, EventSubscription events, TaskLog log, CancelSignal cancel, Duration interval,
@@ -90,10 +91,6 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
         return m;
     }
 
-    /**
-     * With pause-before-switchover on, QEMU stops the source at pre-switchover and waits: {@code check}
-     * runs then (it may throw to cancel), and the migration continues after it.
-     */
     /** The time limit covers what ran before the stream too (the disk mirrors), from {@code nanos}. */
     Phase2Monitor budgetFrom(long nanos) {
         this.budgetFromNanos = nanos;
@@ -113,6 +110,10 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
         return this;
     }
 
+    /**
+     * With pause-before-switchover on, QEMU stops the source at pre-switchover and waits: {@code check}
+     * runs then (it may throw to cancel), and the migration continues after it.
+     */
     Phase2Monitor beforeSwitchover(Runnable check) {
         this.beforeSwitchover = check;
         return this;
@@ -136,6 +137,18 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
      */
     Phase2Monitor refinedBy(CompletableFuture<Plan> plan) {
         this.refining = plan;
+        return this;
+    }
+
+    /** Makes the plan again on the rates the stream showed over its first pass. */
+    @FunctionalInterface
+    interface Calibration {
+        Plan of(Plan followed, double streamLinkBytesPerS, double streamDirtyBytesPerS);
+    }
+
+    /** How the plan is made again on the stream's rates; by default {@link Plan#calibrated}, without the peers' predictions. */
+    Phase2Monitor calibratedBy(Calibration c) {
+        this.calibration = c;
         return this;
     }
 
@@ -341,7 +354,7 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
         if (preflight == null || calibrated != null || s.pass() < 2 || s.linkBytesPerS() <= 0) {
             return;
         }
-        calibrated = preflight.calibrated(s.linkBytesPerS(), s.dirtyBytesPerS());
+        calibrated = calibration.of(preflight, s.linkBytesPerS(), s.dirtyBytesPerS());
         Plan.Prediction before = preflight.forPolicy(policyName);
         Plan.Prediction now = calibrated.forPolicy(policyName);
         if (before == null || now == null) {

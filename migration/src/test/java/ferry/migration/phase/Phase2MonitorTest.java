@@ -8,6 +8,7 @@ import ferry.migration.CancelSignal;
 import ferry.migration.MigrationRequest;
 import ferry.migration.Plan;
 import ferry.migration.TaskLog;
+import ferry.migration.policy.PeerPlans;
 import ferry.migration.policy.Policies;
 import ferry.protocol.MigrationInfo;
 import ferry.protocol.MigrationStatus;
@@ -124,6 +125,23 @@ class Phase2MonitorTest {
         assertThat(log.lines()).filteredOn(l -> l.contains("planner, on the stream's first pass")).singleElement()
                 .asString().contains("does not converge")
                 .contains("the pre-flight plan was wrong: it predicted convergence from a dirty rate of 1.0 MiB/s");
+    }
+
+    @Test
+    void aPeerEmulationsPlanIsCheckedAgainstTheStreamToo() {
+        // the peers' predictions are added beside the plan's own: a calibration that adds them
+        // again lets an ovirt run say whether its pre-flight plan held, as the others do
+        Plan preflight = PeerPlans.addTo(Plan.of(new Plan.Inputs(128L << 20, 0.2, 1 << 20, 100L << 20, 100 << 20,
+                "limit", 300, 600_000, false, false, false)), false).forRun("ovirt");
+        assertThat(preflight.forPolicy("ovirt").converges()).isTrue();
+        script(n -> n < 2 ? pass(1, 1000, 90 << 20, 0, 268)
+                : n < 4 ? pass(2, 1000, 60 << 20, 2 * 256, 268) : COMPLETED);
+        Phase2Monitor m = monitor(FAST, false, 300).planned(CompletableFuture.completedFuture(preflight), true, "ovirt")
+                .calibratedBy((p, link, dirty) -> PeerPlans.addTo(p.calibrated(link, dirty), false));
+        m.follow();
+        assertThat(m.calibrated().forPolicy("ovirt")).isNotNull();
+        assertThat(log.lines()).filteredOn(l -> l.contains("planner, on the stream's first pass")).singleElement()
+                .asString().contains("-> ovirt: converges").contains("the pre-flight plan holds");
     }
 
     @Test
