@@ -5,12 +5,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.fail;
 
 import com.fasterxml.jackson.core.type.TypeReference;
+import ferry.qmp.testing.FakeQmpServer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.qapi.Command;
 import ferry.qapi.QapiEvent;
 import ferry.qapi.Timestamp;
-import ferry.qmp.FakeQmpServer.Request;
+import ferry.qmp.testing.FakeQmpServer.Request;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;

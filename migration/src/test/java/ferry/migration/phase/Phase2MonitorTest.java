@@ -15,6 +15,7 @@ import ferry.protocol.MigrationStatus;
 import ferry.qmp.EventSubscription;
 import ferry.qmp.QmpClient;
 import ferry.qmp.QmpOptions;
+import ferry.qmp.testing.FakeQmpServer;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
@@ -34,7 +35,7 @@ import org.junit.jupiter.api.Timeout;
 class Phase2MonitorTest {
     private static final Duration FAST = Duration.ofMillis(50);
 
-    private FakeQmp fake;
+    private FakeQmpServer fake;
     private QmpClient qmp;
     private EventSubscription events;
     private final TaskLog log = new TaskLog();
@@ -42,7 +43,7 @@ class Phase2MonitorTest {
 
     @BeforeEach
     void setUp() throws IOException {
-        fake = new FakeQmp();
+        fake = new FakeQmpServer().greeting(10, 0, 0);
     }
 
     @AfterEach
@@ -57,7 +58,7 @@ class Phase2MonitorTest {
     }
 
     private Phase2Monitor monitor(Duration interval, boolean classic, long downtimeMs) {
-        qmp = QmpClient.connect(fake.socket(), QmpOptions.defaults());
+        qmp = QmpClient.connect(fake.socketPath(), QmpOptions.defaults());
         events = qmp.subscribe("MIGRATION");
         Policies.Context c = new Policies.Context(128, 1, 100L << 20, (int) downtimeMs, 600_000,
                 MigrationRequest.Limits.DEFAULTS, java.util.Set.of(), java.util.Set.of(), false);
@@ -80,7 +81,7 @@ class Phase2MonitorTest {
     private void script(IntFunction<String> script) {
         AtomicInteger n = new AtomicInteger();
         fake.handler((req, q) -> {
-            if (req.path("execute").asText().equals("query-migrate")) {
+            if (req.command().equals("query-migrate")) {
                 String r = script.apply(n.getAndIncrement());
                 if (r == null) {
                     q.error(req, "GenericError", "scripted failure");
@@ -88,7 +89,7 @@ class Phase2MonitorTest {
                     q.reply(req, r);
                 }
             } else {
-                q.reply(req, FakeQmp.JSON.createObjectNode());
+                q.reply(req, FakeQmpServer.JSON.createObjectNode());
             }
         });
     }
@@ -156,7 +157,7 @@ class Phase2MonitorTest {
             }
             return n < 4 ? pass(1, 1000, 90 << 20, 0, 268) : n < 6 ? pass(2, 1000, 10 << 20, 256, 268) : COMPLETED;
         });
-        qmp = QmpClient.connect(fake.socket(), QmpOptions.defaults());
+        qmp = QmpClient.connect(fake.socketPath(), QmpOptions.defaults());
         events = qmp.subscribe("MIGRATION");
         ferry.migration.policy.ConvergencePolicy recording = new ferry.migration.policy.ConvergencePolicy() {
             @Override
@@ -216,7 +217,7 @@ class Phase2MonitorTest {
         while (fake.commands("query-migrate").size() < 2) {
             Thread.sleep(10);
         }
-        fake.disconnect();
+        fake.session().disconnect();
         assertThatThrownBy(() -> f.get(10, TimeUnit.SECONDS)).hasCauseInstanceOf(Phase2Monitor.MigrationFailed.class)
                 .hasMessageContaining("too many query migrate failures");
     }
@@ -279,13 +280,13 @@ class Phase2MonitorTest {
     void aRefusedDowntimeChangeIsLoggedAndTheMigrationGoesOn() {
         AtomicInteger n = new AtomicInteger();
         fake.handler((req, q) -> {
-            switch (req.path("execute").asText()) {
+            switch (req.command()) {
                 case "query-migrate" -> {
                     int i = n.getAndIncrement();
                     q.reply(req, i <= 6 ? active(1000L * (i + 1), 10_000 + 1000L * i) : COMPLETED);
                 }
                 case "migrate-set-parameters" -> q.error(req, "GenericError", "no you don't");
-                default -> q.reply(req, FakeQmp.JSON.createObjectNode());
+                default -> q.reply(req, FakeQmpServer.JSON.createObjectNode());
             }
         });
         Phase2Monitor m = monitor(FAST, true, 100);
@@ -334,7 +335,7 @@ class Phase2MonitorTest {
         Thread.sleep(300);
         assertThat(fake.commands("query-migrate")).isEmpty(); // still waiting out its first interval
         sent.set(true);
-        fake.event("MIGRATION", "{\"status\":\"completed\"}");
+        fake.session().event("MIGRATION", "{\"status\":\"completed\"}");
         MigrationInfo info = f.get(4, TimeUnit.SECONDS);
         long ms = (System.nanoTime() - t0) / 1_000_000;
         assertThat(info.status()).isEqualTo(MigrationStatus.COMPLETED);
@@ -349,12 +350,12 @@ class Phase2MonitorTest {
         CountDownLatch polled = new CountDownLatch(3);
         AtomicInteger n = new AtomicInteger();
         fake.handler((req, q) -> {
-            if (req.path("execute").asText().equals("query-migrate")) {
+            if (req.command().equals("query-migrate")) {
                 int i = n.getAndIncrement();
                 q.reply(req, active(1000L * (i + 1), 100L << 20));
                 polled.countDown();
             } else {
-                q.reply(req, FakeQmp.JSON.createObjectNode());
+                q.reply(req, FakeQmpServer.JSON.createObjectNode());
             }
         });
         Phase2Monitor m = monitor(FAST, true, 100);

@@ -1,4 +1,4 @@
-package ferry.qmp;
+package ferry.qmp.testing;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -30,33 +30,34 @@ import java.util.concurrent.TimeUnit;
  * over-long lines, hang-ups. Listens on a UNIX socket in a fresh temp dir and on TCP 127.0.0.1
  * (an ephemeral port, loopback only). Each accepted connection is a {@link Session} that sends the
  * configured greeting, records every line it receives, answers {@code qmp_capabilities} with
- * {@code {}} and hands every other request to the {@link Handler}.
+ * {@code {}} and hands every other request to the {@link Handler}. Shared as a test jar: the
+ * migration module scripts the failures of a running migration with it.
  */
-final class FakeQmpServer implements AutoCloseable {
-    static final ObjectMapper JSON = QapiJson.mapper();
+public final class FakeQmpServer implements AutoCloseable {
+    public static final ObjectMapper JSON = QapiJson.mapper();
 
     /** Answers one request; runs on the session's reader thread, so requests arrive one at a time. */
     @FunctionalInterface
-    interface Handler {
+    public interface Handler {
         void handle(Request request, Session session) throws IOException;
     }
 
     /** One command as the client sent it. */
-    record Request(ObjectNode message) {
-        String command() {
+    public record Request(ObjectNode message) {
+        public String command() {
             return message.has("exec-oob") ? message.get("exec-oob").asText() : message.path("execute").asText();
         }
 
-        boolean oob() {
+        public boolean oob() {
             return message.has("exec-oob");
         }
 
-        JsonNode id() {
+        public JsonNode id() {
             return message.get("id");
         }
 
         /** The arguments, or null when none were sent. */
-        JsonNode arguments() {
+        public JsonNode arguments() {
             return message.get("arguments");
         }
     }
@@ -68,11 +69,11 @@ final class FakeQmpServer implements AutoCloseable {
     private volatile ObjectNode greeting = greetingFor(9, 2, 0, "oob");
     private volatile Handler handler = (req, s) -> s.reply(req, JSON.createObjectNode());
     /** Every line received on any session, in order of arrival. */
-    final List<String> received = new CopyOnWriteArrayList<>();
+    public final List<String> received = new CopyOnWriteArrayList<>();
     private final BlockingQueue<Session> accepted = new LinkedBlockingQueue<>();
     private final List<Session> sessions = new CopyOnWriteArrayList<>();
 
-    FakeQmpServer() throws IOException {
+    public FakeQmpServer() throws IOException {
         dir = Files.createTempDirectory("fakeqmp");
         socketPath = dir.resolve("qmp.sock");
         unix = ServerSocketChannel.open(StandardProtocolFamily.UNIX).bind(UnixDomainSocketAddress.of(socketPath));
@@ -81,7 +82,7 @@ final class FakeQmpServer implements AutoCloseable {
         acceptLoop(tcp);
     }
 
-    static ObjectNode greetingFor(int major, int minor, int micro, String... capabilities) {
+    public static ObjectNode greetingFor(int major, int minor, int micro, String... capabilities) {
         ObjectNode g = JSON.createObjectNode();
         ObjectNode qmp = g.putObject("QMP");
         ObjectNode version = qmp.putObject("version");
@@ -95,32 +96,32 @@ final class FakeQmpServer implements AutoCloseable {
     }
 
     /** Greets with this version and capabilities. */
-    FakeQmpServer greeting(int major, int minor, int micro, String... capabilities) {
+    public FakeQmpServer greeting(int major, int minor, int micro, String... capabilities) {
         greeting = greetingFor(major, minor, micro, capabilities);
         return this;
     }
 
     /** Never sends a greeting. */
-    FakeQmpServer silent() {
+    public FakeQmpServer silent() {
         greeting = null;
         return this;
     }
 
-    FakeQmpServer handler(Handler h) {
+    public FakeQmpServer handler(Handler h) {
         handler = h;
         return this;
     }
 
-    Path socketPath() {
+    public Path socketPath() {
         return socketPath;
     }
 
-    int tcpPort() {
+    public int tcpPort() {
         return tcp.socket().getLocalPort();
     }
 
     /** The next accepted session (the first one on the first call). */
-    Session session() throws InterruptedException {
+    public Session session() throws InterruptedException {
         Session s = accepted.poll(5, TimeUnit.SECONDS);
         if (s == null) {
             throw new AssertionError("no client connected to the fake QMP server");
@@ -129,11 +130,16 @@ final class FakeQmpServer implements AutoCloseable {
     }
 
     /** Received lines parsed as JSON objects. */
-    List<ObjectNode> requests() {
+    public List<ObjectNode> requests() {
         return received.stream().map(FakeQmpServer::parse).toList();
     }
 
-    static ObjectNode parse(String json) {
+    /** The requests received with this command name, in order. */
+    public List<ObjectNode> commands(String name) {
+        return requests().stream().filter(r -> new Request(r).command().equals(name)).toList();
+    }
+
+    public static ObjectNode parse(String json) {
         try {
             return (ObjectNode) JSON.readTree(json);
         } catch (IOException e) {
@@ -168,7 +174,7 @@ final class FakeQmpServer implements AutoCloseable {
     }
 
     /** One client connection, as QEMU would see it. */
-    final class Session {
+    public final class Session {
         private final SocketChannel channel;
         private final CountDownLatch ended = new CountDownLatch(1);
         private volatile boolean closedByUs;
@@ -220,7 +226,7 @@ final class FakeQmpServer implements AutoCloseable {
             }
         }
 
-        void sendRaw(byte[] bytes) throws IOException {
+        public void sendRaw(byte[] bytes) throws IOException {
             ByteBuffer buf = ByteBuffer.wrap(bytes);
             synchronized (this) {
                 while (buf.hasRemaining()) {
@@ -229,22 +235,27 @@ final class FakeQmpServer implements AutoCloseable {
             }
         }
 
-        void sendLine(String line) throws IOException {
+        public void sendLine(String line) throws IOException {
             sendRaw((line + "\n").getBytes(StandardCharsets.UTF_8));
         }
 
-        void send(JsonNode message) throws IOException {
+        public void send(JsonNode message) throws IOException {
             sendLine(JSON.writeValueAsString(message));
         }
 
-        void reply(Request req, JsonNode result) throws IOException {
+        public void reply(Request req, JsonNode result) throws IOException {
             ObjectNode r = JSON.createObjectNode();
             r.set("return", result);
             r.set("id", req.id());
             send(r);
         }
 
-        void error(Request req, String errorClass, String description) throws IOException {
+        /** Replies with a JSON text as the return value. */
+        public void reply(Request req, String resultJson) throws IOException {
+            reply(req, parse(resultJson));
+        }
+
+        public void error(Request req, String errorClass, String description) throws IOException {
             ObjectNode r = JSON.createObjectNode();
             r.putObject("error").put("class", errorClass).put("desc", description);
             r.set("id", req.id());
@@ -252,7 +263,7 @@ final class FakeQmpServer implements AutoCloseable {
         }
 
         /** Sends {@code reply(req, result)} after a delay, from another thread. */
-        void replyLater(Request req, JsonNode result, Duration delay) {
+        public void replyLater(Request req, JsonNode result, Duration delay) {
             Thread.ofVirtual().start(() -> {
                 try {
                     Thread.sleep(delay);
@@ -263,7 +274,7 @@ final class FakeQmpServer implements AutoCloseable {
             });
         }
 
-        void event(String name, String dataJson, long seconds, long micros) throws IOException {
+        public void event(String name, String dataJson, long seconds, long micros) throws IOException {
             ObjectNode e = JSON.createObjectNode();
             e.put("event", name);
             if (dataJson != null) {
@@ -273,11 +284,11 @@ final class FakeQmpServer implements AutoCloseable {
             send(e);
         }
 
-        void event(String name, String dataJson) throws IOException {
+        public void event(String name, String dataJson) throws IOException {
             event(name, dataJson, 1_700_000_000L, 123_456L);
         }
 
-        void disconnect() {
+        public void disconnect() {
             closedByUs = true;
             try {
                 channel.close();
@@ -287,7 +298,7 @@ final class FakeQmpServer implements AutoCloseable {
         }
 
         /** Whether the client closed its end (we read end-of-stream) within the time. */
-        boolean awaitClosedByClient(Duration timeout) throws InterruptedException {
+        public boolean awaitClosedByClient(Duration timeout) throws InterruptedException {
             return ended.await(timeout.toMillis(), TimeUnit.MILLISECONDS) && !closedByUs;
         }
     }
