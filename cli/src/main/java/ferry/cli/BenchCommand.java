@@ -525,9 +525,10 @@ final class BenchCommand implements Callable<Integer> {
         long seq1 = BlockWriter.lastAck(DemoCommand.read(serialA));
         ObjectNode extra = VmCommand.JSON.createObjectNode().put("with_local_disks", true).put("mirror_mode", mode);
         JsonNode done = migrate(agents.get("a"), vmid, "budget", new ArrayList<>(), extra);
-        long t2 = System.nanoTime();
         String outcome = done.path("status").asText();
-        long seq2 = BlockWriter.lastAck(DemoCommand.read(outcome.equals("completed") ? serialB : serialA));
+        long[] ack2 = lastAckSeen(outcome.equals("completed") ? serialB : serialA);
+        long seq2 = ack2[0];
+        long t2 = ack2[1];
         stopWherever(agents, vmid);
         JsonNode r = done.path("result");
         JsonNode disk = r.path("disks").path(0);
@@ -536,6 +537,23 @@ final class BenchCommand implements Callable<Integer> {
                 disk.isMissingNode() ? null : disk.path("bytes").asLong(), longOrNull(r, "transferred_bytes"),
                 rate(seq0, seq1, t0, t1), seq2 < 0 ? null : rate(seq1, seq2, t1, t2),
                 r.hasNonNull("error") ? r.path("error").asText() : null);
+    }
+
+    /**
+     * The writer's last acknowledged write on {@code serial} and when it was read: {sequence, nanoTime};
+     * sequence -1 if none. The target's console starts empty and the guest prints its acks every
+     * 100 ms, so right after the hand-over there may be none yet: it waits up to 2 s for the first.
+     */
+    private static long[] lastAckSeen(Path serial) throws InterruptedException {
+        long deadline = System.nanoTime() + 2_000_000_000L;
+        while (true) {
+            long seq = BlockWriter.lastAck(DemoCommand.read(serial));
+            long now = System.nanoTime();
+            if (seq >= 0 || now > deadline) {
+                return new long[] {seq, now};
+            }
+            Thread.sleep(50);
+        }
     }
 
     /** Acknowledged 4 KiB writes per second between two (sequence, time) observations. */
