@@ -157,12 +157,13 @@ public final class Migration {
         String error = handover.message() != null ? handover.message()
                 : problems.isEmpty() ? null : String.join("; ", problems);
         long took = ctx.elapsedMs();
+        phase2.awaitLatePlan();
         String timeline = phase2.timeline(took);
         if (!timeline.isEmpty()) {
             log.info("wall time: %s", timeline);
         }
         end(ctx.journal(), status, log, took, error);
-        return result(ctx, phase2, handover.resumedNanos(), status, error, problems);
+        return result(ctx, phase2, handover.resumedNanos(), status, error, problems, took);
     }
 
     /**
@@ -272,6 +273,13 @@ public final class Migration {
 
     private static MigrationResult result(MigrationContext ctx, Phase2 phase2, long resumedNanos,
                                           MigrationResult.Status status, String error, List<String> problems) {
+        return result(ctx, phase2, resumedNanos, status, error, problems, ctx.elapsedMs());
+    }
+
+    /** @param durationMs the migration's wall time (a late plan's wait after the hand-over is not part of it) */
+    private static MigrationResult result(MigrationContext ctx, Phase2 phase2, long resumedNanos,
+                                          MigrationResult.Status status, String error, List<String> problems,
+                                          long durationMs) {
         var stats = phase2.stats();
         Long total = stats == null ? null : stats.totalTime();
         Long downtime = phase2.downtimeMs();
@@ -279,7 +287,7 @@ public final class Migration {
         Plan.Prediction predicted = phase2.plan() == null ? null : phase2.plan().forPolicy(ctx.req().policy());
         Phase2Monitor m = phase2.monitor();
         long paused = m == null || m.pausedAtNanos() == 0 ? 0 : (resumedNanos - m.pausedAtNanos()) / 1_000_000;
-        return new MigrationResult(status, ctx.vmid(), ctx.here(), ctx.targetName(), ctx.online(), ctx.elapsedMs(), total,
+        return new MigrationResult(status, ctx.vmid(), ctx.here(), ctx.targetName(), ctx.online(), durationMs, total,
                 downtime, bytes, ctx.req().policy(), error, List.copyOf(problems), ctx.log().lines(), predicted,
                 m == null ? null : m.passes(), m == null ? null : m.maxThrottlePercent(), Math.max(0, paused),
                 phase2.postcopy(), phase2.diskResults(), ctx.online() && ctx.tls() != null);

@@ -91,6 +91,7 @@ public final class Phase2 {
     private CompletableFuture<Plan> refining;
     /** Set when pre-copy ended: a sample still running then measured a guest the stream stopped. */
     private volatile boolean streamOver;
+    private boolean predictionLogged;
     private boolean planGiven;
     private Phase2Monitor monitor;
     private EventSubscription events;
@@ -237,9 +238,9 @@ public final class Phase2 {
             streamOver = true;
         }
         streamEndMs = ctx.elapsedMs();
-        // a stream shorter than the first sample waits a moment for it here, after the guest moved,
-        // to keep its prediction (not for a sample stuck behind another one); the second is left to end
-        plan = monitor.plan() != null ? monitor.plan() : planWithin(SHORT_STREAM_PLAN_WAIT);
+        // a stream shorter than the first sample does not wait for it here: the guest is stopped on
+        // both nodes until the hand-over resumes the target (see awaitLatePlan)
+        plan = monitor.plan();
         downtimeMs = stats.downtime();
         if (stats.status() == MigrationStatus.POSTCOPY_ACTIVE) {
             postcopy = true;
@@ -341,12 +342,30 @@ public final class Phase2 {
         if (s.ram() != null) {
             log.info("migration transferred %s in %d ms", Sizes.bytes(s.ram().transferred()), s.totalTime());
         }
-        if (plan != null && s.totalTime() != null) {
-            Plan.Prediction p = plan.forPolicy(ctx.req().policy());
-            if (p != null) {
-                log.info("planner: predicted %.1f s / %.0f ms downtime, measured %.1f s / %s ms downtime", p.seconds(),
-                        p.downtimeMs(), s.totalTime() / 1000.0, downtimeMs);
-            }
+        logPrediction(s);
+    }
+
+    private void logPrediction(MigrationInfo s) {
+        Plan.Prediction p = plan == null || s.totalTime() == null ? null : plan.forPolicy(ctx.req().policy());
+        if (p != null && !predictionLogged) {
+            predictionLogged = true;
+            ctx.log().info("planner: predicted %.1f s / %.0f ms downtime, measured %.1f s / %s ms downtime", p.seconds(),
+                    p.downtimeMs(), s.totalTime() / 1000.0, downtimeMs);
+        }
+    }
+
+    /**
+     * After the hand-over, the guest running on the target: a stream shorter than the first sample
+     * waits up to {@link #SHORT_STREAM_PLAN_WAIT} for it, so that the migration still reports its
+     * prediction (not for a sample stuck behind another measurement). Waiting before the hand-over
+     * would have kept the guest stopped on both nodes.
+     */
+    public void awaitLatePlan() {
+        if (plan == null && planning != null) {
+            plan = planWithin(SHORT_STREAM_PLAN_WAIT);
+        }
+        if (stats != null && stats.status() == MigrationStatus.COMPLETED) {
+            logPrediction(stats);
         }
     }
 
