@@ -265,7 +265,7 @@ public final class Migration {
         GuestProbe.Measured m = GuestProbe.measure(src, ctx.vm().memoryMiB(), first);
         Duration rest = sample.minus(m.took());
         WorkingSet w = rest.compareTo(Phase2.PLAN_SAMPLE) >= 0
-                ? WorkingSet.of(m.dirtyBytesPerS(), GuestProbe.dirtyRate(src, rest), rest) : null;
+                ? GuestProbe.workingSet(src, m.dirtyBytesPerS(), rest) : null;
         Map<String, Double> writes = DiskWrites.read(src.qmp()).ratesSince(before);
         Plan p = ctx.plan(m, link, linkSource, limit == null, writes);
         return w == null ? p : ctx.resampled(p, w);

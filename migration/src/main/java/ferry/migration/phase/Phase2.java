@@ -408,7 +408,8 @@ public final class Phase2 {
             }
             return p0;
         } catch (RuntimeException e) {
-            ctx.log().info("planner: could not measure the guest (%s); migrating without a prediction", e.getMessage());
+            ctx.log().info("planner: could not measure the guest (%s)%s", e.getMessage(),
+                    streamOver ? "" : "; migrating without a prediction");
             return null;
         }
     }
@@ -423,8 +424,7 @@ public final class Phase2 {
             return null;
         }
         try {
-            double rate = GuestProbe.dirtyRate(src, WORKING_SET_SAMPLE);
-            WorkingSet w = WorkingSet.of(first.inputs().dirtyBytesPerS(), rate, WORKING_SET_SAMPLE);
+            WorkingSet w = GuestProbe.workingSet(src, first.inputs().dirtyBytesPerS(), WORKING_SET_SAMPLE);
             return streamOver ? null : ctx.resampled(first, w);
         } catch (RuntimeException e) {
             if (!streamOver) {
@@ -456,16 +456,9 @@ public final class Phase2 {
         streamOver = true;
         int vmid = ctx.vmid();
         closeEvents();
-        if (planning != null) {
-            // a sample still running would log into a task that is ending; it ends within a second
-            try {
-                planning.get(5, TimeUnit.SECONDS);
-            } catch (Exception e) {
-                ctx.log().info("planner: its sample did not end (%s)", e.toString());
-            }
-        }
         if (!targetStarted) {
             ctx.local().running(vmid).ifPresent(cdroms::cleanup);
+            awaitSample();
             return;
         }
         ctx.log().info("aborting phase 2 - cleanup resources");
@@ -481,6 +474,21 @@ public final class Phase2 {
             ctx.target().stop(vmid);
         } catch (RuntimeException e) {
             ctx.log().error("could not stop VM %d on target node '%s': %s", vmid, ctx.targetName(), e.getMessage());
+        }
+        awaitSample();
+    }
+
+    /**
+     * A sample still running would log into a task that is ending: it is waited for (it ends within
+     * a second), after the guest runs again on the source, never before.
+     */
+    private void awaitSample() {
+        if (planning != null) {
+            try {
+                planning.get(5, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                ctx.log().info("planner: its sample did not end (%s)", e.toString());
+            }
         }
     }
 

@@ -169,7 +169,11 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
         if (planning == null && refining != null && refining.isDone()) {
             Plan again = refining.join();
             refining = null;
-            if (again != null && preflight != null) {
+            if (again != null && preflight != null && (maxThrottle > 0 || pausedAtNanos != 0)) {
+                // the guest wrote less because it was held back, not because it rewrote a set
+                log.info("planner: the longer sample overlapped a %s; the first plan stands",
+                        pausedAtNanos != 0 ? "pause of the guest" : "throttle of " + maxThrottle + "%");
+            } else if (again != null && preflight != null) {
                 logRefined(preflight, again);
                 preflight = again;
                 policy.planned(again);

@@ -56,7 +56,7 @@ public final class GuestProbe {
         VcpuTime before = VcpuTime.read(q);
         // QEMU measures the dirty rate in a thread of its own: sample the zero pages meanwhile
         Duration window = startDirtyRate(q, dirtyWindow);
-        // the stream waits for this sample: reading memory stops when the dirty rate is in
+        // reading memory stops when the dirty rate is in
         double zero = zeroShare(q, (long) memoryMiB << 20, t0 + window.toNanos());
         double dirty = awaitDirtyRate(q, window, t0);
         VcpuTime first = spentSince(q, before);
@@ -74,10 +74,15 @@ public final class GuestProbe {
                 : new Measured(dirty, zero, took, first.waitShare(), first.waitShare());
     }
 
-    /** The dirty rate (bytes/s) over {@code window} alone: the second, longer sample of {@link WorkingSet}. */
-    public static double dirtyRate(QemuProcess q, Duration window) {
+    /**
+     * The second, longer sample: the dirty rate over {@code window} beside the first sample's
+     * {@code shortBytesPerS}, and the working set they show (see {@link WorkingSet}), over the window
+     * QEMU really measured (whole seconds before 8.2: 3 s for 2.5).
+     */
+    public static WorkingSet workingSet(QemuProcess q, double shortBytesPerS, Duration window) {
         long t0 = System.nanoTime();
-        return awaitDirtyRate(q, startDirtyRate(q, window), t0);
+        Duration measured = startDirtyRate(q, window);
+        return WorkingSet.of(shortBytesPerS, awaitDirtyRate(q, measured, t0), measured);
     }
 
     private static VcpuTime spentSince(QemuProcess q, VcpuTime before) {
@@ -100,7 +105,11 @@ public final class GuestProbe {
                         .mode(DirtyRateMeasureMode.PAGE_SAMPLING).build());
                 return Duration.ofMillis(ms);
             } catch (QmpCommandException e) {
-                // QEMU before 8.2 measures in whole seconds only
+                // QEMU before 8.2 measures in whole seconds only ("Parameter 'calc-time-unit' is
+                // unexpected"); any other refusal is the caller's to see
+                if (e.getMessage() == null || !e.getMessage().contains("calc-time-unit")) {
+                    throw e;
+                }
             }
         }
         long secs = Math.max(1, (ms + 999) / 1000);
@@ -137,7 +146,7 @@ public final class GuestProbe {
             if (info.status() == DirtyRateStatus.MEASURED && info.dirtyRate() != null && measuredMs >= window.toMillis()) {
                 return info.dirtyRate() * 1048576.0;
             }
-            sleep(5); // the stream waits for this answer: a cheap local query, asked often
+            sleep(5); // the plan waits for this answer: a cheap local query, asked often
         }
         throw new NodeException("QEMU did not finish measuring the dirty rate within " + window.plusSeconds(10).toSeconds()
                 + " s");

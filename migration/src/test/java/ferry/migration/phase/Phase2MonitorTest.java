@@ -159,7 +159,17 @@ class Phase2MonitorTest {
         });
         qmp = QmpClient.connect(fake.socketPath(), QmpOptions.defaults());
         events = qmp.subscribe("MIGRATION");
-        ferry.migration.policy.ConvergencePolicy recording = new ferry.migration.policy.ConvergencePolicy() {
+        new Phase2Monitor(qmp, events, log, cancel, FAST, recording(seen), 300).planned(planning, false, "qemu-default")
+                .follow();
+        assertThat(seen).containsOnlyOnce("planned");
+        assertThat(seen.indexOf("planned")).as("the plan came during pass 1: %s", seen).isPositive()
+                .isLessThan(seen.indexOf("step 2"));
+        assertThat(seen.get(0)).isEqualTo("step 1");
+    }
+
+    /** A policy that records what it was given: "planned", "step N". */
+    private static ferry.migration.policy.ConvergencePolicy recording(List<String> seen) {
+        return new ferry.migration.policy.ConvergencePolicy() {
             @Override
             public String name() {
                 return "recording";
@@ -180,12 +190,33 @@ class Phase2MonitorTest {
                 seen.add("step " + s.pass());
             }
         };
-        new Phase2Monitor(qmp, events, log, cancel, FAST, recording, 300).planned(planning, false, "qemu-default")
-                .follow();
-        assertThat(seen).containsOnlyOnce("planned");
-        assertThat(seen.indexOf("planned")).as("the plan came during pass 1: %s", seen).isPositive()
-                .isLessThan(seen.indexOf("step 2"));
-        assertThat(seen.get(0)).isEqualTo("step 1");
+    }
+
+    @Test
+    void aLongerSampleThatOverlappedAThrottleDoesNotReplaceThePlan() {
+        // auto-converge held the guest back while the longer sample ran: its lower rate is the
+        // throttle's doing, not a working set the guest rewrites
+        Plan first = Plan.of(new Plan.Inputs(128L << 20, 0.2, 8 << 20, 100L << 20, 32 << 20, "limit", 300,
+                600_000, true, false, false));
+        Plan refined = first.withGuest(8 << 20, 4L << 20);
+        List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        CompletableFuture<Plan> refining = new CompletableFuture<>();
+        script(n -> {
+            if (n == 2) {
+                refining.complete(refined); // the sample ends as pass 2 runs under a 20% throttle
+            }
+            return n < 2 ? pass(1, 1000, 90 << 20, 0, 268) : n < 6 ? pass(2, 1000, 60 << 20, 2048, 268)
+                    .replace("{\"status\"", "{\"cpu-throttle-percentage\":20,\"status\"") : COMPLETED;
+        });
+        qmp = QmpClient.connect(fake.socketPath(), QmpOptions.defaults());
+        events = qmp.subscribe("MIGRATION");
+        Phase2Monitor m = new Phase2Monitor(qmp, events, log, cancel, FAST, recording(seen), 300)
+                .planned(CompletableFuture.completedFuture(first), false, "qemu-default").refinedBy(refining);
+        m.follow();
+        assertThat(seen).as("only the first plan reached the policy").containsOnlyOnce("planned");
+        assertThat(m.plan()).isSameAs(first);
+        assertThat(log.lines()).anyMatch(l -> l.contains("planner: the longer sample overlapped a throttle of 20%; "
+                + "the first plan stands"));
     }
 
     @Test

@@ -62,10 +62,8 @@ class GuestProbeTest {
                     + "within the longer sample on this host").isGreaterThan(2 * (16 << 20));
 
             GuestProbe.Measured first = GuestProbe.measure(src, vm.memoryMiB(), Phase2.PLAN_SAMPLE);
-            double longer = GuestProbe.dirtyRate(src, Phase2.WORKING_SET_SAMPLE);
-            WorkingSet w = WorkingSet.of(first.dirtyBytesPerS(), longer, Phase2.WORKING_SET_SAMPLE);
-            System.out.printf("short sample %.1f MiB/s, longer %.1f MiB/s: %s%n", first.dirtyBytesPerS() / (1 << 20),
-                    longer / (1 << 20), w);
+            WorkingSet w = GuestProbe.workingSet(src, first.dirtyBytesPerS(), Phase2.WORKING_SET_SAMPLE);
+            System.out.printf("short sample %.1f MiB/s, then: %s%n", first.dirtyBytesPerS() / (1 << 20), w);
             assertThat(w.found()).as(w.toString()).isTrue();
             assertThat(w.workingSetBytes() / (double) (1 << 20)).as("the 16 MiB region, sampled").isBetween(11.0, 21.0);
             src.detach();
