@@ -89,6 +89,10 @@ class PolicyTest {
                     // the guest faults on pages it rewrites: the background stream makes room for those requests
                     .containsPattern("postcopy: \\S+ MiB/s sent, of which the target's page requests \\S+ MiB/s, against "
                             + "the limit of 16.0 MiB/s: the background stream gets \\S+ MiB/s");
+            // an agent that follows this postcopy after a restart finds the user's limit in the journal
+            assertThat(nodes.store.journal("task-502")).filteredOn(e -> e.path("kind").asText()
+                    .equals(MigrationStep.START_POSTCOPY.wire())).singleElement()
+                    .satisfies(e -> assertThat(e.path("postcopy_bandwidth").asLong()).isEqualTo((long) BW_MIB << 20));
             intactOnB(nodes, 502);
         }
     }

@@ -51,6 +51,8 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
     private final LinkRate linkRate = new LinkRate();
     /** Keeps the postcopy phase within the limit; empty when QEMU's is unlimited, null before postcopy. */
     private Optional<PostcopyBandwidth> postcopyLimit;
+    /** The user's postcopy limit as journaled before a restart; -1 when this agent started the postcopy. */
+    private long journaledLimit = -1;
     /** The max-bandwidth QEMU enforces in pre-copy; 0 when unknown. */
     private double bandwidthBytesPerS;
     private long pass;
@@ -83,11 +85,19 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
         this.budgetFromNanos = startedNanos;
     }
 
-    /** Follows a postcopy already under way (after a restart): no policy steers it any more. */
+    /** The journal's field of {@link MigrationStep#START_POSTCOPY}: the postcopy limit in bytes/s, 0 none, -1 unknown. */
+    public static final String POSTCOPY_LIMIT_KEY = "postcopy_bandwidth";
+
+    /**
+     * Follows a postcopy already under way (after a restart): no policy steers it any more.
+     * {@code limitBytesPerS} is the limit journaled when it started (-1 when unknown: QEMU's
+     * setting is taken, which may already be lowered for the page requests).
+     */
     public static Phase2Monitor forPostcopy(QmpClient qmp, EventSubscription events, TaskLog log, CancelSignal cancel,
-                                            Duration interval) {
+                                            Duration interval, long limitBytesPerS) {
         Phase2Monitor m = new Phase2Monitor(qmp, events, log, cancel, interval, null, 0);
         m.postcopyStarted = true;
+        m.journaledLimit = limitBytesPerS;
         return m;
     }
 
@@ -312,17 +322,25 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
     /** The page requests go past QEMU's postcopy limit: the background stream makes room for them. */
     private void keepPostcopyLimit(MigrationStats ram) {
         if (postcopyLimit == null) {
-            java.math.BigInteger max;
-            try {
-                max = qmp.call(Commands.QUERY_MIGRATE_PARAMETERS).maxPostcopyBandwidth();
-            } catch (QmpException e) {
+            Long now = postcopyBandwidthNow();
+            if (now == null) {
                 return; // asked again at the next poll: following postcopy matters more than its limit
             }
-            postcopyLimit = max == null || max.signum() <= 0 ? Optional.empty()
-                    : Optional.of(new PostcopyBandwidth(max.longValueExact()));
+            long limit = journaledLimit >= 0 ? journaledLimit : now;
+            postcopyLimit = limit <= 0 ? Optional.empty() : Optional.of(new PostcopyBandwidth(limit, now > 0 ? now : limit));
         }
         postcopyLimit.map(b -> b.observe(System.nanoTime(), ram))
                 .ifPresent(c -> setParameter("max-postcopy-bandwidth", c.bytesPerS(), c.reason()));
+    }
+
+    /** QEMU's max-postcopy-bandwidth (0: unlimited), or null when QEMU did not answer. */
+    private Long postcopyBandwidthNow() {
+        try {
+            java.math.BigInteger max = qmp.call(Commands.QUERY_MIGRATE_PARAMETERS).maxPostcopyBandwidth();
+            return max == null ? 0L : max.longValueExact();
+        } catch (QmpException e) {
+            return null;
+        }
     }
 
     /** Brings a paused postcopy back; returns when the source was asked to resume (or throws). */
@@ -477,7 +495,11 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
         log.info("%s", reason);
         cancel.noReturn("postcopy has started: the target runs the guest and pulls the rest from the source");
         if (journal != null) {
-            journal.step(MigrationStep.START_POSTCOPY, "start postcopy");
+            // the limit is journaled: an agent that follows this postcopy after a restart reads
+            // QEMU's setting lowered for the page requests, not the user's limit
+            Long limit = postcopyBandwidthNow();
+            journal.step(MigrationStep.START_POSTCOPY, "start postcopy",
+                    e -> e.put(POSTCOPY_LIMIT_KEY, limit == null ? -1 : limit));
         }
         qmp.call(Commands.MIGRATE_START_POSTCOPY);
         postcopyStarted = true;

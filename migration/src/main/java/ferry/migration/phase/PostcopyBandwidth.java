@@ -27,8 +27,17 @@ final class PostcopyBandwidth {
 
     /** @param limitBytesPerS the user's limit, which QEMU's max-postcopy-bandwidth started at */
     PostcopyBandwidth(long limitBytesPerS) {
+        this(limitBytesPerS, limitBytesPerS);
+    }
+
+    /**
+     * @param limitBytesPerS the user's limit
+     * @param nowBytesPerS   QEMU's max-postcopy-bandwidth now: lower than the limit when an agent
+     *                       before this one had made room for the page requests
+     */
+    PostcopyBandwidth(long limitBytesPerS, long nowBytesPerS) {
         this.limit = limitBytesPerS;
-        this.background = limitBytesPerS;
+        this.background = nowBytesPerS;
     }
 
     /** A change of QEMU's max-postcopy-bandwidth and the words for the log. */
@@ -37,8 +46,11 @@ final class PostcopyBandwidth {
     /** Looks at QEMU's counters at {@code nanos}; returns the setting to apply, or null to leave it. */
     Change observe(long nanos, MigrationStats ram) {
         long page = ram.pageSize() > 0 ? ram.pageSize() : 4096;
-        double total = sent.add(nanos, ram.transferred(), 0, 0);
+        double total = sent.add(nanos, ram.transferred(), Double.NaN, 0);
         double requests = requested.add(nanos, ram.postcopyRequests() * page, 0, 0);
+        if (Double.isNaN(total)) {
+            return null; // one look gives no rate yet
+        }
         long next = Math.max((long) (limit * FLOOR_SHARE), (long) (limit - requests));
         String over = "";
         if (requests > limit && !saidOverLimit) {

@@ -227,7 +227,8 @@ public final class Recovery {
         QemuProcess src = local.running(j.vmid()).orElseThrow(() -> new IllegalStateException(
                 "the source QEMU of VM " + j.vmid() + " is gone during postcopy"));
         try (EventSubscription events = src.qmp().subscribe("MIGRATION")) {
-            Phase2Monitor m = Phase2Monitor.forPostcopy(src.qmp(), events, log, signal, pollInterval);
+            Phase2Monitor m = Phase2Monitor.forPostcopy(src.qmp(), events, log, signal, pollInterval,
+                    j.postcopyBandwidth());
             m.followPostcopy(new PostcopyRecovery(target, local, j.vmid(), log, journal, recoverWaitS));
             log.info("migration status: completed (postcopy)");
         }

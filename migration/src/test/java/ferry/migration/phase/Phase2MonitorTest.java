@@ -220,6 +220,34 @@ class Phase2MonitorTest {
     }
 
     @Test
+    void afterARestartPostcopyIsHeldToTheJournaledLimitNotToQemusLoweredSetting() throws Exception {
+        // the agent before had lowered the background to a tenth of 16 MiB/s; the requests calmed since
+        AtomicInteger n = new AtomicInteger();
+        fake.handler((req, q) -> {
+            switch (req.command()) {
+                case "query-migrate-parameters" -> q.reply(req, "{\"max-postcopy-bandwidth\":1677721}");
+                case "query-migrate" -> {
+                    int i = n.getAndIncrement();
+                    q.reply(req, i >= 3 ? COMPLETED : "{\"status\":\"postcopy-active\",\"total-time\":100,\"ram\":{"
+                            + "\"transferred\":" + (80_000_000L + i * 2_000_000L) + ",\"remaining\":1000000,"
+                            + "\"total\":134217728,\"duplicate\":0,\"skipped\":0,\"normal\":0,\"normal-bytes\":0,"
+                            + "\"dirty-pages-rate\":0,\"mbps\":16.0,\"dirty-sync-count\":3,"
+                            + "\"postcopy-requests\":" + (5000 + i * 10) + ",\"page-size\":4096}}");
+                }
+                default -> q.reply(req, FakeQmpServer.JSON.createObjectNode());
+            }
+        });
+        qmp = QmpClient.connect(fake.socketPath(), QmpOptions.defaults());
+        events = qmp.subscribe("MIGRATION");
+        Phase2Monitor.forPostcopy(qmp, events, log, cancel, Duration.ofMillis(200), 16L << 20)
+                .followPostcopy(paused -> { throw new AssertionError("no pause here"); });
+        List<Long> set = fake.commands("migrate-set-parameters").stream()
+                .map(r -> r.path("arguments").path("max-postcopy-bandwidth").asLong()).toList();
+        assertThat(set).as("raised back towards the user's 16 MiB/s").singleElement()
+                .satisfies(b -> assertThat(b / 1048576.0).isBetween(15.0, 16.0));
+    }
+
+    @Test
     void fiveFailedQueriesInARowAbort() {
         script(n -> null);
         Phase2Monitor m = monitor(FAST, true, 100);

@@ -42,4 +42,14 @@ class PostcopyBandwidthTest {
         assertThat(over.reason()).contains("the requests alone exceed the limit");
         assertThat(b.observe(1100 * MS, ram(66_000_000, 6400))).isNull();
     }
+
+    @Test
+    void anAgentThatFollowsAfterARestartRaisesALoweredSettingBackTowardsTheLimit() throws Exception {
+        // the agent before it had lowered the background to a tenth; the requests have calmed since
+        PostcopyBandwidth b = new PostcopyBandwidth(LIMIT, LIMIT / 10);
+        assertThat(b.observe(0, ram(80_000_000, 5000))).isNull();
+        PostcopyBandwidth.Change c = b.observe(1000 * MS, ram(82_000_000, 5100));
+        assertThat(c).as("100 requests in 1 s: 0.4 MiB/s of the 16").isNotNull();
+        assertThat(c.bytesPerS() / 1048576.0).isBetween(15.5, 15.7);
+    }
 }

@@ -24,7 +24,7 @@ class PeerDecisionTest {
     private static JournalState journal(boolean online, MigrationStep... steps) {
         Set<MigrationStep> reached = EnumSet.of(MigrationStep.LOCK, steps);
         return new JournalState("t", 100, "a", "b", online, false, reached, steps[steps.length - 1], List.of(),
-                List.of(), List.of());
+                List.of(), List.of(), -1);
     }
 
     private static JournalState online(MigrationStep... steps) {

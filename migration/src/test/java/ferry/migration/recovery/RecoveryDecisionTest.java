@@ -24,7 +24,7 @@ class RecoveryDecisionTest {
     private static JournalState journal(boolean userPaused, MigrationStep... steps) {
         Set<MigrationStep> reached = EnumSet.of(MigrationStep.LOCK, steps);
         return new JournalState("t", 100, "a", "b", true, userPaused, reached, steps[steps.length - 1], List.of(),
-                List.of(), List.of());
+                List.of(), List.of(), -1);
     }
 
     private static RecoveryDecision.Action decide(JournalState j, String owner, QemuState src, QemuState dst) {
@@ -110,7 +110,7 @@ class RecoveryDecisionTest {
     @Test
     void anOfflineMoveIsFinishedOrUndoneByTheOwner() {
         var j = new JournalState("t", 100, "a", "b", false, false, EnumSet.of(MigrationStep.LOCK,
-                MigrationStep.COPY_VOLUME), MigrationStep.COPY_VOLUME, List.of(), List.of(), List.of());
+                MigrationStep.COPY_VOLUME), MigrationStep.COPY_VOLUME, List.of(), List.of(), List.of(), -1);
         assertThat(decide(j, "a", GONE, GONE)).isInstanceOf(RecoveryDecision.RollBack.class);
         assertThat(decide(j, "b", GONE, GONE)).isInstanceOf(RecoveryDecision.Finish.class);
         assertThat(decide(j, "a", GONE, null)).isInstanceOf(RecoveryDecision.Wait.class);
