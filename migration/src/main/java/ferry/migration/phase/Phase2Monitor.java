@@ -201,7 +201,7 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
         String ws = in.workingSetSeen()
                 ? "working set " + Sizes.bytes(in.workingSetBytes()) + " (rewritten within the sample)"
                 : "no working set rewritten within the sample";
-        log.info("planner, on a longer sample during the first pass: dirty rate %s/s, %s -> %s: %s, %d passes, "
+        log.info("planner, on a longer sample beside the stream: dirty rate %s/s, %s -> %s: %s, %d passes, "
                 + "%.1f s, downtime %.0f ms (first sample: %.1f s)", Sizes.bytes((long) in.dirtyBytesPerS()), ws,
                 now.strategy(), now.converges() ? "converges" : "does not converge", now.passes(), now.seconds(),
                 now.downtimeMs(), was.seconds());
