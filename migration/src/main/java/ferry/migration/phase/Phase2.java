@@ -211,7 +211,7 @@ public final class Phase2 {
             disks.activate();
         }
         ctx.journal().step(MigrationStep.MIGRATE, "migrate to " + ep.uri(), e -> e.put("uri", ep.uri()));
-        events = qmp.subscribe("MIGRATION");
+        events = Phase2Monitor.eventsFor(qmp, policy);
         long firstLimit = setup.parameters().has("downtime-limit") ? setup.parameters().path("downtime-limit").asLong()
                 : qmp.call(Commands.QUERY_MIGRATE_PARAMETERS).downtimeLimit().longValue();
         monitor = new Phase2Monitor(qmp, events, ctx.log(), cancel, pollInterval, policy, firstLimit)

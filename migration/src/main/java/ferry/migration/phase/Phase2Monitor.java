@@ -71,6 +71,11 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
     private Plan calibrated;
     private Calibration calibration = Plan::calibrated;
 
+    /** The source's events the monitor wakes on for {@code policy}: status changes, and new passes where it asks. */
+    public static EventSubscription eventsFor(QmpClient qmp, ConvergencePolicy policy) {
+        return policy.pollsAtEachPass() ? qmp.subscribe("MIGRATION", "MIGRATION_PASS") : qmp.subscribe("MIGRATION");
+    }
+
     /** {@code events} should carry the source's MIGRATION events: a status change ends the wait at once. */
     Phase2Monitor(QmpClient qmp, EventSubscription events, TaskLog log, CancelSignal cancel, Duration interval,
                   ConvergencePolicy policy, long downtimeMs) {
@@ -535,10 +540,17 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
         log.info(format, args);
     }
 
-    /** Waits one poll interval, or less when QEMU reports a status change (e.g. completed). */
+    /**
+     * Waits one poll interval, or less when QEMU reports a status change (e.g. completed) or, where
+     * subscribed, a new pass. Events that came meanwhile are dropped: the next query reads their state.
+     */
     private void waitForChange(Duration d) {
         try {
-            events.poll(d);
+            if (events.poll(d) != null) {
+                while (events.poll(Duration.ZERO) != null) {
+                    // one query answers them all
+                }
+            }
         } catch (QmpException e) {
             // the connection dropped: the next query fails and is counted
             try {

@@ -26,6 +26,16 @@ public interface ConvergencePolicy {
     void step(Sample s, Control control);
 
     /**
+     * Whether a new pass (QEMU's MIGRATION_PASS event) should bring the next poll at once. A
+     * policy that judges each pass on its first sample wants that sample at the pass's start,
+     * before the pass has sent what a switch would make it send again; one that counts polls
+     * keeps its cadence.
+     */
+    default boolean pollsAtEachPass() {
+        return false;
+    }
+
+    /**
      * @param capabilities wire name → on/off, set on the source; the ones that are on and that
      *                     QEMU needs on both ends are set on the target as well
      * @param parameters   {@code migrate-set-parameters} arguments for the source

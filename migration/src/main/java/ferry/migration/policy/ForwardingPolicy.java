@@ -29,4 +29,9 @@ abstract class ForwardingPolicy implements ConvergencePolicy {
     public void step(Sample s, Control control) {
         policy.step(s, control);
     }
+
+    @Override
+    public boolean pollsAtEachPass() {
+        return policy.pollsAtEachPass();
+    }
 }

@@ -2,6 +2,7 @@ package ferry.migration.phase;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.migration.CancelSignal;
@@ -417,6 +418,50 @@ class Phase2MonitorTest {
         assertThat(info.status()).isEqualTo(MigrationStatus.COMPLETED);
         assertThat(ms).isLessThan(2000);
         assertThat(fake.commands("query-migrate")).hasSize(1);
+    }
+
+    private Phase2Monitor eventDriven(String policyName) {
+        qmp = QmpClient.connect(fake.socketPath(), QmpOptions.defaults());
+        Policies.Context c = new Policies.Context(128, 1, 100L << 20, 300, 600_000,
+                MigrationRequest.Limits.DEFAULTS, java.util.Set.of(), java.util.Set.of(), false);
+        var policy = Policies.create(policyName, c);
+        events = Phase2Monitor.eventsFor(qmp, policy);
+        return new Phase2Monitor(qmp, events, log, cancel, Duration.ofSeconds(5), policy, 100);
+    }
+
+    @Test
+    void budgetIsPolledAtANewPassSoItJudgesThePassAtItsStart() throws Exception {
+        AtomicBoolean done = new AtomicBoolean();
+        script(n -> done.get() ? COMPLETED : pass(2, 200L << 20, 300L << 20, 256, 32));
+        Phase2Monitor m = eventDriven("budget");
+        long t0 = System.nanoTime();
+        CompletableFuture<MigrationInfo> f = CompletableFuture.supplyAsync(m::follow);
+        FakeQmpServer.Session qemu = fake.session();
+        Thread.sleep(300);
+        assertThat(fake.commands("query-migrate")).isEmpty();
+        qemu.event("MIGRATION_PASS", "{\"pass\":2}");
+        await().atMost(Duration.ofSeconds(3)).until(() -> !fake.commands("query-migrate").isEmpty());
+        assertThat((System.nanoTime() - t0) / 1_000_000).isLessThan(3000); // the interval is 5 s
+        done.set(true);
+        qemu.event("MIGRATION", "{\"status\":\"completed\"}");
+        assertThat(f.get(4, TimeUnit.SECONDS).status()).isEqualTo(MigrationStatus.COMPLETED);
+        assertThat(fake.commands("query-migrate")).hasSize(2);
+    }
+
+    @Test
+    void aPolicyThatCountsPollsKeepsItsCadenceAcrossPasses() throws Exception {
+        AtomicBoolean done = new AtomicBoolean();
+        script(n -> done.get() ? COMPLETED : pass(2, 200L << 20, 300L << 20, 256, 32));
+        Phase2Monitor m = eventDriven("classic");
+        CompletableFuture<MigrationInfo> f = CompletableFuture.supplyAsync(m::follow);
+        FakeQmpServer.Session qemu = fake.session();
+        Thread.sleep(300);
+        qemu.event("MIGRATION_PASS", "{\"pass\":2}");
+        Thread.sleep(1000);
+        assertThat(fake.commands("query-migrate")).isEmpty();
+        done.set(true);
+        qemu.event("MIGRATION", "{\"status\":\"completed\"}");
+        assertThat(f.get(4, TimeUnit.SECONDS).status()).isEqualTo(MigrationStatus.COMPLETED);
     }
 
     // ---- cancel --------------------------------------------------------------------------------
