@@ -9,6 +9,7 @@ import ferry.migration.Progress;
 import ferry.migration.Sizes;
 import ferry.migration.TaskLog;
 import ferry.migration.plan.PrecopyModel;
+import ferry.migration.plan.WorkingSet;
 import ferry.migration.policy.ConvergencePolicy;
 import ferry.migration.policy.Policies;
 import ferry.migration.recovery.Journal;
@@ -69,6 +70,8 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
     private Plan preflight;
     private String policyName;
     private Plan calibrated;
+    /** The short sample's rate once the longer sample's plan replaced its plan; -1 before. */
+    private double firstSampleBytesPerS = -1;
     private Calibration calibration = Plan::calibrated;
 
     /** The source's events the monitor wakes on for {@code policy}: status changes, and new passes where it asks. */
@@ -190,6 +193,7 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
                         pausedAtNanos != 0 ? "pause of the guest" : "throttle of " + maxThrottle + "%");
             } else if (again != null && preflight != null) {
                 logRefined(preflight, again);
+                firstSampleBytesPerS = preflight.inputs().dirtyBytesPerS();
                 preflight = again;
                 policy.planned(again);
             }
@@ -270,7 +274,7 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
             publish(s);
             if (status == MigrationStatus.ACTIVE) {
                 takePlan();
-                calibrate(s);
+                calibrate(s, info);
                 policy.step(s, this);
             }
             lastRemaining = s.remaining();
@@ -377,16 +381,37 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
      * Once the first pass is done, re-plans on the rates the stream showed and says whether the
      * pre-flight sample told the truth about convergence.
      */
-    private void calibrate(ConvergencePolicy.Sample s) {
+    private void calibrate(ConvergencePolicy.Sample s, MigrationInfo info) {
         if (preflight == null || calibrated != null || s.pass() < 2 || s.linkBytesPerS() <= 0) {
+            return;
+        }
+        Plan.Inputs in = preflight.inputs();
+        if (s.dirtyBytesPerS() == 0 && in.dirtyBytesPerS() > 0 && !in.workingSetSeen()) {
+            // a poll between QEMU's count of the pass and its rates: judged at the next pass's
             return;
         }
         // where the plan saw a working set, QEMU's rate after a pass is that set over the pass (it
         // counts a page once a pass): lower than the guest's own rate, which stays the judge
-        Plan.Inputs in = preflight.inputs();
-        boolean setOncePerPass = in.workingSetSeen() && s.dirtyBytesPerS() < in.dirtyBytesPerS();
-        double dirty = setOncePerPass ? in.dirtyBytesPerS() : s.dirtyBytesPerS();
-        calibrated = calibration.of(preflight, s.linkBytesPerS(), dirty);
+        Plan base = preflight;
+        double dirty = s.dirtyBytesPerS();
+        String whose = "";
+        WorkingSet missed = missedWorkingSet(s, info);
+        if (in.workingSetSeen() && s.dirtyBytesPerS() < in.dirtyBytesPerS()) {
+            dirty = in.dirtyBytesPerS();
+            whose = s.dirtyBytesPerS() == 0 ? " (the guest's; QEMU has no rate for the pass yet)" : " (the guest's; QEMU's "
+                    + Sizes.bytes((long) s.dirtyBytesPerS()) + "/s counts its working set once a pass)";
+        } else if (missed != null) {
+            base = preflight.withGuest(missed.dirtyBytesPerS(), missed.workingSetBytes());
+            dirty = missed.dirtyBytesPerS();
+            whose = String.format(" (the guest's, with a working set of %s the samples missed: the first pass dirtied "
+                    + "that much, QEMU's %s/s, below the longer sample's %s/s)", Sizes.bytes(missed.workingSetBytes()),
+                    Sizes.bytes((long) s.dirtyBytesPerS()), Sizes.bytes((long) in.dirtyBytesPerS()));
+        }
+        calibrated = calibration.of(base, s.linkBytesPerS(), dirty);
+        if (missed != null) {
+            // the policy judges the next passes by the set, as it would had the samples seen it
+            policy.planned(calibrated);
+        }
         Plan.Prediction before = preflight.forPolicy(policyName);
         Plan.Prediction now = calibrated.forPolicy(policyName);
         if (before == null || now == null) {
@@ -395,11 +420,28 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
         String verdict = now.converges() == before.converges() ? "the pre-flight plan holds"
                 : "the pre-flight plan was wrong: it predicted " + (before.converges() ? "" : "no ") + "convergence"
                         + " from a dirty rate of " + Sizes.bytes((long) preflight.inputs().dirtyBytesPerS()) + "/s";
-        log.info("planner, on the stream's first pass: link %s/s, dirty %s/s%s -> %s: %s, %.1f s, downtime %.0f ms; %s",
-                Sizes.bytes((long) s.linkBytesPerS()), Sizes.bytes((long) dirty), setOncePerPass ? " (the guest's; QEMU's "
-                        + Sizes.bytes((long) s.dirtyBytesPerS()) + "/s counts its working set once a pass)" : "",
+        log.info("planner, on the stream's %s: link %s/s, dirty %s/s%s -> %s: %s, %.1f s, downtime %.0f ms; %s",
+                s.pass() == 2 ? "first pass" : "pass " + (s.pass() - 1), Sizes.bytes((long) s.linkBytesPerS()), Sizes.bytes((long) dirty), whose,
                 now.strategy(), now.converges() ? "converges" : "does not converge", now.seconds(), now.downtimeMs(),
                 verdict);
+    }
+
+    /**
+     * A working set the two samples did not show but the first pass did (see
+     * {@link WorkingSet#fromPass}); null when the plan has no longer sample behind it, or a set
+     * already, or the pass was throttled or paused (the guest wrote less because it was held back).
+     */
+    private WorkingSet missedWorkingSet(ConvergencePolicy.Sample s, MigrationInfo info) {
+        Plan.Inputs in = preflight.inputs();
+        if (firstSampleBytesPerS < 0 || in.workingSetSeen() || maxThrottle > 0 || pausedAtNanos != 0) {
+            return null;
+        }
+        // the pass lasted about as long as the stream so far (QEMU's clock; this policy's sample may
+        // come a poll into the next pass, which makes the set look larger, never smaller)
+        long streamMs = info.totalTime() != null ? info.totalTime() : (System.nanoTime() - startedNanos) / 1_000_000;
+        WorkingSet w = WorkingSet.fromPass(in.dirtyBytesPerS(), firstSampleBytesPerS, s.dirtyBytesPerS(),
+                Duration.ofMillis(streamMs));
+        return w.found() && w.workingSetBytes() < in.workingSetBytes() ? w : null;
     }
 
     private void publish(ConvergencePolicy.Sample s) {

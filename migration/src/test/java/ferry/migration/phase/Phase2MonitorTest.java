@@ -2,6 +2,7 @@ package ferry.migration.phase;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -207,6 +208,98 @@ class Phase2MonitorTest {
             public void step(Sample s, Control control) {
                 seen.add("step " + s.pass());
             }
+        };
+    }
+
+    @Test
+    void aWorkingSetBothSamplesMissedIsFoundByTheFirstPassAndReachesThePolicy() {
+        // S3 once: 48 MiB/s over a 64 MiB set, sampled at 33 (200 ms) and 26 MiB/s (2.5 s, no set
+        // by the samples' rule); a 4.15 s pass dirtied 65 MiB, which QEMU reports as 15.7 MiB/s
+        double mib = 1 << 20;
+        Plan first = Plan.of(new Plan.Inputs(256L << 20, 0.5, 33 * mib, 128L << 20, 32 << 20, "limit", 300,
+                600_000, false, true, false));
+        Plan refined = first.withGuest(26 * mib, 128L << 20);
+        assertThat(refined.inputs().workingSetSeen()).isFalse();
+        assertThat(refined.forPolicy("qemu-default").converges()).as("26 MiB/s on a 32 MiB/s link").isTrue();
+        List<Plan> given = new java.util.concurrent.CopyOnWriteArrayList<>();
+        script(n -> n < 2 ? pass(1, 1000, 90 << 20, 0, 268)
+                : n < 4 ? pass(2, 1000, 64L << 20, (long) (15.7 * 256), 268).replace("\"total-time\":100",
+                        "\"total-time\":4150") : COMPLETED);
+        qmp = QmpClient.connect(fake.socketPath(), QmpOptions.defaults());
+        events = qmp.subscribe("MIGRATION");
+        Phase2Monitor m = new Phase2Monitor(qmp, events, log, cancel, FAST, planRecording(given), 300)
+                .planned(CompletableFuture.completedFuture(first), false, "qemu-default")
+                .refinedBy(CompletableFuture.completedFuture(refined));
+        m.follow();
+        assertThat(m.calibrated().inputs().workingSetSeen()).isTrue();
+        assertThat(m.calibrated().inputs().workingSetBytes() / mib).isCloseTo(65, within(1.0));
+        assertThat(m.calibrated().inputs().dirtyBytesPerS()).as("the faster sample").isEqualTo(33 * mib);
+        assertThat(given).as("first, refined, then the stream's").hasSize(3).last().isSameAs(m.calibrated());
+        assertThat(m.plan()).as("the prediction stays the one made before the pass ended").isSameAs(refined);
+        assertThat(log.lines()).filteredOn(l -> l.contains("planner, on the stream's first pass")).singleElement()
+                .asString().contains("dirty 33.0 MiB/s (the guest's, with a working set of 65.")
+                .contains("QEMU's 15.7 MiB/s, below the longer sample's 26.0 MiB/s")
+                .contains("does not converge").contains("the pre-flight plan was wrong");
+    }
+
+    @Test
+    void aPollBeforeQemuHasThePassesRateWaitsForTheNextPass() {
+        // QEMU counts the new pass before it computes the rates: a poll in between reads 0 B/s,
+        // which is no rate at all for a guest the sample saw writing
+        double mib = 1 << 20;
+        Plan first = Plan.of(new Plan.Inputs(256L << 20, 0.5, 20 * mib, 128L << 20, 32 << 20, "limit", 300,
+                600_000, false, false, false));
+        script(n -> n < 2 ? pass(1, 1000, 90 << 20, 0, 268) : n < 4 ? pass(2, 1000, 64L << 20, 0, 268)
+                : n < 6 ? pass(3, 1000, 40L << 20, 20 * 256, 268) : COMPLETED);
+        Phase2Monitor m = monitor(FAST, false, 300).planned(CompletableFuture.completedFuture(first), true,
+                "qemu-default");
+        m.follow();
+        assertThat(m.calibrated().inputs().dirtyBytesPerS()).isEqualTo(20 * mib);
+        assertThat(log.lines()).filteredOn(l -> l.contains("planner, on the stream's")).singleElement()
+                .asString().contains("planner, on the stream's pass 2: link ").contains(", dirty 20.0 MiB/s ->");
+    }
+
+    @Test
+    void aPassThatKeepsUpWithTheLongerSampleLeavesThePlanAsItWas() {
+        double mib = 1 << 20;
+        Plan first = Plan.of(new Plan.Inputs(256L << 20, 0.5, 19 * mib, 128L << 20, 32 << 20, "limit", 300,
+                600_000, false, true, false));
+        Plan refined = first.withGuest(16 * mib, 128L << 20);
+        List<Plan> given = new java.util.concurrent.CopyOnWriteArrayList<>();
+        script(n -> n < 2 ? pass(1, 1000, 90 << 20, 0, 268)
+                : n < 4 ? pass(2, 1000, 64L << 20, 16 * 256, 268).replace("\"total-time\":100",
+                        "\"total-time\":4000") : COMPLETED);
+        qmp = QmpClient.connect(fake.socketPath(), QmpOptions.defaults());
+        events = qmp.subscribe("MIGRATION");
+        Phase2Monitor m = new Phase2Monitor(qmp, events, log, cancel, FAST, planRecording(given), 300)
+                .planned(CompletableFuture.completedFuture(first), false, "qemu-default")
+                .refinedBy(CompletableFuture.completedFuture(refined));
+        m.follow();
+        assertThat(given).hasSize(2);
+        assertThat(m.calibrated().inputs().workingSetSeen()).isFalse();
+        assertThat(m.calibrated().inputs().dirtyBytesPerS()).isEqualTo(16 * mib);
+    }
+
+    /** A policy that keeps the plans it was given. */
+    private static ferry.migration.policy.ConvergencePolicy planRecording(List<Plan> given) {
+        return new ferry.migration.policy.ConvergencePolicy() {
+            @Override
+            public String name() {
+                return "recording";
+            }
+
+            @Override
+            public Setup setup() {
+                return null;
+            }
+
+            @Override
+            public void planned(Plan plan) {
+                given.add(plan);
+            }
+
+            @Override
+            public void step(Sample s, Control control) {}
         };
     }
 

@@ -34,4 +34,27 @@ class WorkingSetTest {
         assertThat(WorkingSet.of(2 * MIB, MIB, LONG).found()).as("QEMU's whole MiB/s, rounded").isFalse();
         assertThat(WorkingSet.of(0, MIB, LONG).dirtyBytesPerS()).isEqualTo(MIB);
     }
+
+    @Test
+    void aFirstPassThatDirtiedFewerPagesASecondThanTheLongerSampleIsASetTheSamplesMissed() {
+        // S3 once: the short sample said 33 (for 48), the long one 26 (its 65 MiB set over 2.5 s),
+        // 0.79 of it, so no set; a 4.15 s pass then dirtied 65 MiB, 15.7 MiB/s
+        assertThat(WorkingSet.of(33 * MIB, 26 * MIB, LONG).found()).isFalse();
+        WorkingSet w = WorkingSet.fromPass(26 * MIB, 33 * MIB, 15.7 * MIB, Duration.ofMillis(4150));
+        assertThat(w.found()).isTrue();
+        assertThat(w.workingSetBytes() / MIB).isCloseTo(65, within(0.5));
+        assertThat(w.dirtyBytesPerS()).as("the faster of the two samples").isEqualTo(33 * MIB);
+    }
+
+    @Test
+    void aPassThatKeepsUpWithTheLongerSampleFindsNoSet() {
+        // S2: 16 MiB/s over a 64 MiB region; a 4 s pass dirtied 64 MiB, 16 MiB/s, as the sample saw
+        WorkingSet w = WorkingSet.fromPass(16 * MIB, 19 * MIB, 16 * MIB, Duration.ofMillis(4000));
+        assertThat(w.found()).isFalse();
+        assertThat(w.dirtyBytesPerS()).isEqualTo(16 * MIB);
+        assertThat(WorkingSet.fromPass(3 * MIB, 3 * MIB, 1.5 * MIB, Duration.ofSeconds(4)).found())
+                .as("QEMU's whole MiB/s, rounded").isFalse();
+        assertThat(WorkingSet.fromPass(26 * MIB, 33 * MIB, 0, Duration.ofSeconds(4)).found())
+                .as("QEMU has no rate for the pass yet").isFalse();
+    }
 }
