@@ -18,6 +18,7 @@ import ferry.protocol.MigrationInfo;
 import ferry.protocol.MigrationStats;
 import ferry.protocol.MigrationStatus;
 import ferry.qmp.EventSubscription;
+import ferry.qmp.QmpEventMessage;
 import ferry.qmp.QmpClient;
 import ferry.qmp.QmpException;
 import java.time.Duration;
@@ -72,6 +73,9 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
     private Plan calibrated;
     /** The short sample's rate once the longer sample's plan replaced its plan; -1 before. */
     private double firstSampleBytesPerS = -1;
+    /** When a new pass last brought a poll; QEMU measures its rates again at most once a second. */
+    private long lastPassWakeNanos;
+    static final Duration PASS_WAKE_GAP = Duration.ofSeconds(1);
     private Calibration calibration = Plan::calibrated;
 
     /** The source's events the monitor wakes on for {@code policy}: status changes, and new passes where it asks. */
@@ -91,6 +95,7 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
         this.downtimeMs = downtimeMs;
         this.startedNanos = System.nanoTime();
         this.budgetFromNanos = startedNanos;
+        this.lastPassWakeNanos = startedNanos - PASS_WAKE_GAP.toNanos();
     }
 
     /** The journal's field of {@link MigrationStep#START_POSTCOPY}: the postcopy limit in bytes/s, 0 none, -1 unknown. */
@@ -274,7 +279,7 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
             publish(s);
             if (status == MigrationStatus.ACTIVE) {
                 takePlan();
-                calibrate(s, info);
+                calibrate(s);
                 policy.step(s, this);
             }
             lastRemaining = s.remaining();
@@ -381,13 +386,14 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
      * Once the first pass is done, re-plans on the rates the stream showed and says whether the
      * pre-flight sample told the truth about convergence.
      */
-    private void calibrate(ConvergencePolicy.Sample s, MigrationInfo info) {
+    private void calibrate(ConvergencePolicy.Sample s) {
         if (preflight == null || calibrated != null || s.pass() < 2 || s.linkBytesPerS() <= 0) {
             return;
         }
         Plan.Inputs in = preflight.inputs();
-        if (s.dirtyBytesPerS() == 0 && in.dirtyBytesPerS() > 0 && !in.workingSetSeen()) {
-            // a poll between QEMU's count of the pass and its rates: judged at the next pass's
+        if (s.dirtyBytesPerS() == 0 && in.dirtyBytesPerS() > 0 && !in.workingSetSeen() && s.pass() == 2) {
+            // a 0 here is QEMU without a rate for the pass (it measures at most once a second; S3
+            // under classic showed one after a 4 s pass too), not an idle guest: a later pass judges
             return;
         }
         // where the plan saw a working set, QEMU's rate after a pass is that set over the pass (it
@@ -395,7 +401,7 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
         Plan base = preflight;
         double dirty = s.dirtyBytesPerS();
         String whose = "";
-        WorkingSet missed = missedWorkingSet(s, info);
+        WorkingSet missed = missedWorkingSet(s);
         if (in.workingSetSeen() && s.dirtyBytesPerS() < in.dirtyBytesPerS()) {
             dirty = in.dirtyBytesPerS();
             whose = s.dirtyBytesPerS() == 0 ? " (the guest's; QEMU has no rate for the pass yet)" : " (the guest's; QEMU's "
@@ -404,7 +410,7 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
             base = preflight.withGuest(missed.dirtyBytesPerS(), missed.workingSetBytes());
             dirty = missed.dirtyBytesPerS();
             whose = String.format(" (the guest's, with a working set of %s the samples missed: the first pass dirtied "
-                    + "that much, QEMU's %s/s, below the longer sample's %s/s)", Sizes.bytes(missed.workingSetBytes()),
+                    + "that much, at least what the longer sample saw, yet QEMU's %s/s is below that sample's %s/s)", Sizes.bytes(missed.workingSetBytes()),
                     Sizes.bytes((long) s.dirtyBytesPerS()), Sizes.bytes((long) in.dirtyBytesPerS()));
         }
         calibrated = calibration.of(base, s.linkBytesPerS(), dirty);
@@ -431,16 +437,16 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
      * {@link WorkingSet#fromPass}); null when the plan has no longer sample behind it, or a set
      * already, or the pass was throttled or paused (the guest wrote less because it was held back).
      */
-    private WorkingSet missedWorkingSet(ConvergencePolicy.Sample s, MigrationInfo info) {
+    private WorkingSet missedWorkingSet(ConvergencePolicy.Sample s) {
         Plan.Inputs in = preflight.inputs();
-        if (firstSampleBytesPerS < 0 || in.workingSetSeen() || maxThrottle > 0 || pausedAtNanos != 0) {
+        // what is left at the second pass's start is what the first dirtied: only a policy polled at
+        // each new pass has its sample there (another's may come seconds into the pass)
+        if (firstSampleBytesPerS < 0 || in.workingSetSeen() || maxThrottle > 0 || pausedAtNanos != 0 || s.pass() != 2
+                || !policy.pollsAtEachPass()) {
             return null;
         }
-        // the pass lasted about as long as the stream so far (QEMU's clock; this policy's sample may
-        // come a poll into the next pass, which makes the set look larger, never smaller)
-        long streamMs = info.totalTime() != null ? info.totalTime() : (System.nanoTime() - startedNanos) / 1_000_000;
-        WorkingSet w = WorkingSet.fromPass(in.dirtyBytesPerS(), firstSampleBytesPerS, s.dirtyBytesPerS(),
-                Duration.ofMillis(streamMs));
+        WorkingSet w = WorkingSet.fromPass(in.dirtyBytesPerS(), Phase2.WORKING_SET_SAMPLE, firstSampleBytesPerS,
+                s.dirtyBytesPerS(), s.remaining());
         return w.found() && w.workingSetBytes() < in.workingSetBytes() ? w : null;
     }
 
@@ -584,13 +590,28 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
 
     /**
      * Waits one poll interval, or less when QEMU reports a status change (e.g. completed) or, where
-     * subscribed, a new pass. Events that came meanwhile are dropped: the next query reads their state.
+     * subscribed, a new pass: at most one pass a second, as often as QEMU measures its rates again,
+     * so that short passes neither flood the log nor hand the policy one rate twice. Events that
+     * came meanwhile are dropped: the next query reads their state.
      */
     private void waitForChange(Duration d) {
+        long deadline = System.nanoTime() + d.toNanos();
         try {
-            if (events.poll(d) != null) {
-                while (events.poll(Duration.ZERO) != null) {
-                    // one query answers them all
+            while (true) {
+                QmpEventMessage m = events.poll(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+                if (m == null) {
+                    return;
+                }
+                long now = System.nanoTime();
+                boolean pass = "MIGRATION_PASS".equals(m.name());
+                if (!pass || now - lastPassWakeNanos >= PASS_WAKE_GAP.toNanos()) {
+                    if (pass) {
+                        lastPassWakeNanos = now;
+                    }
+                    while (events.poll(Duration.ZERO) != null) {
+                        // one query answers them all
+                    }
+                    return;
                 }
             }
         } catch (QmpException e) {

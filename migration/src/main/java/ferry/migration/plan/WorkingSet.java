@@ -29,27 +29,33 @@ public record WorkingSet(double dirtyBytesPerS, long workingSetBytes) {
 
     /**
      * The stream's first pass as a third window, for a guest whose two samples showed no working
-     * set (the short one can err low by a third: S3's 48 MiB/s measured 33). QEMU's dirty rate
-     * after a pass is the pages dirtied during it over its length; a guest still writing new pages
-     * shows about the longer sample's rate there too. Well below it, over a pass longer than the
-     * sample, the guest rewrote pages it had already dirtied: the pass's pages are its set, written
-     * at least as fast as either sample saw.
+     * set (the short one can err low by a third: S3's 48 MiB/s measured 33). At the second pass's
+     * start QEMU's dirty rate is the pages the first pass dirtied over its length, and what is left
+     * to send is those pages. A guest still writing new pages shows about the longer sample's rate
+     * there too, and one that calmed down dirtied fewer pages than the sample saw. Well below the
+     * sample's rate with at least the pages the sample saw, over a longer window, the guest rewrote
+     * pages it had already dirtied: the pass's pages are its set, written at least as fast as
+     * either sample saw.
      *
-     * @param sampleBytesPerS      the longer sample's rate, which the plan took
+     * @param sample               the longer sample's rate, which the plan took, and its window
      * @param firstSampleBytesPerS the short sample's rate
      * @param passBytesPerS        QEMU's dirty rate at the second pass's start
-     * @param pass                 the first pass's length
+     * @param passDirtyBytes       what the second pass has to send, at its start
      */
-    public static WorkingSet fromPass(double sampleBytesPerS, double firstSampleBytesPerS, double passBytesPerS,
-                                      Duration pass) {
-        // QEMU's 0 is a rate not computed yet (its sync came within a second of the last), not a set
-        if (passBytesPerS > 0 && passBytesPerS < SATURATED * sampleBytesPerS
-                && sampleBytesPerS - passBytesPerS >= MIN_DROP_BYTES_PER_S) {
-            return new WorkingSet(Math.max(sampleBytesPerS, firstSampleBytesPerS),
-                    (long) (passBytesPerS * pass.toMillis() / 1000.0));
+    public static WorkingSet fromPass(double sampleBytesPerS, Duration sample, double firstSampleBytesPerS,
+                                      double passBytesPerS, long passDirtyBytes) {
+        // QEMU's 0 is no rate (its first pass took under a second, when it measures), not a set
+        boolean slower = passBytesPerS > 0 && passBytesPerS < SATURATED * sampleBytesPerS
+                && sampleBytesPerS - passBytesPerS >= MIN_DROP_BYTES_PER_S;
+        boolean asMany = passDirtyBytes >= SAME_PAGES * sampleBytesPerS * sample.toMillis() / 1000.0;
+        if (slower && asMany) {
+            return new WorkingSet(Math.max(sampleBytesPerS, firstSampleBytesPerS), passDirtyBytes);
         }
         return new WorkingSet(sampleBytesPerS, -1);
     }
+
+    /** The pass saw "the pages the sample saw" down to this share of them (QEMU's whole MiB/s, the sample's error). */
+    static final double SAME_PAGES = 0.9;
 
     /** From the short window's rate and the long window's. */
     public static WorkingSet of(double shortBytesPerS, double longBytesPerS, Duration longWindow) {

@@ -145,17 +145,18 @@ public final class BudgetPolicy implements ConvergencePolicy {
 
     /**
      * A pass left "about the working set" between these shares of it: the judging poll comes at the
-     * pass's event, or up to a poll interval into the pass when QEMU's event came late, and the pass
-     * has sent some of the set by then (polled: S3 48-62 MiB of a 64 MiB set); a converging guest
-     * leaves much less (the next pass a fraction of the last).
+     * pass's event, but up to a poll interval into the pass when the pass came within a second of
+     * the last one or a query failed, and the pass has sent some of the set by then (polled: S3
+     * 48-62 MiB of a 64 MiB set); a converging guest leaves much less (the next pass a fraction of
+     * the last).
      */
     static final double SET_LEFT_LOW = 0.5;
     static final double SET_LEFT_HIGH = 1.25;
 
     /**
-     * The switch to postcopy comes at the second pass's start: a poll up to an interval later lets
-     * that pass resend part of the working set, which postcopy then sends a third time (S3: up to
-     * ~16 MiB, half a second at 32 MiB/s).
+     * The switch to postcopy comes at the second pass's start: a poll later than that lets the pass
+     * resend part of the working set, which postcopy then sends a third time (S3, polled: up to
+     * 16 MiB, half a second at 32 MiB/s, with a poll every 500 ms near the pass's end).
      */
     @Override
     public boolean pollsAtEachPass() {
