@@ -392,8 +392,9 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
         }
         Plan.Inputs in = preflight.inputs();
         if (s.dirtyBytesPerS() == 0 && in.dirtyBytesPerS() > 0 && !in.workingSetSeen() && s.pass() == 2) {
-            // a 0 here is QEMU without a rate for the pass (it measures at most once a second; S3
-            // under classic showed one after a 4 s pass too), not an idle guest: a later pass judges
+            // a 0 here is QEMU without a rate for the pass (it measures at most once a second, yet
+            // S3 showed one after a 4 s pass too, polled at the pass's event or not), not an idle
+            // guest: a later pass judges
             return;
         }
         // where the plan saw a working set, QEMU's rate after a pass is that set over the pass (it
