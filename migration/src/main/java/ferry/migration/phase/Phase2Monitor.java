@@ -18,8 +18,8 @@ import ferry.protocol.MigrationInfo;
 import ferry.protocol.MigrationStats;
 import ferry.protocol.MigrationStatus;
 import ferry.qmp.EventSubscription;
-import ferry.qmp.QmpEventMessage;
 import ferry.qmp.QmpClient;
+import ferry.qmp.QmpEventMessage;
 import ferry.qmp.QmpException;
 import java.time.Duration;
 import java.util.Optional;
@@ -405,14 +405,16 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
         WorkingSet missed = missedWorkingSet(s);
         if (in.workingSetSeen() && s.dirtyBytesPerS() < in.dirtyBytesPerS()) {
             dirty = in.dirtyBytesPerS();
-            whose = s.dirtyBytesPerS() == 0 ? " (the guest's; QEMU has no rate for the pass yet)" : " (the guest's; QEMU's "
-                    + Sizes.bytes((long) s.dirtyBytesPerS()) + "/s counts its working set once a pass)";
+            whose = s.dirtyBytesPerS() == 0 ? " (the guest's; QEMU has no rate for the pass yet)"
+                    : " (the guest's; QEMU's " + Sizes.bytes((long) s.dirtyBytesPerS())
+                            + "/s counts its working set once a pass)";
         } else if (missed != null) {
             base = preflight.withGuest(missed.dirtyBytesPerS(), missed.workingSetBytes());
             dirty = missed.dirtyBytesPerS();
             whose = String.format(" (the guest's, with a working set of %s the samples missed: the first pass dirtied "
-                    + "that much, at least what the longer sample saw, yet QEMU's %s/s is below that sample's %s/s)", Sizes.bytes(missed.workingSetBytes()),
-                    Sizes.bytes((long) s.dirtyBytesPerS()), Sizes.bytes((long) in.dirtyBytesPerS()));
+                    + "that much, at least what the longer sample saw, yet QEMU's %s/s is below that sample's %s/s)",
+                    Sizes.bytes(missed.workingSetBytes()), Sizes.bytes((long) s.dirtyBytesPerS()),
+                    Sizes.bytes((long) in.dirtyBytesPerS()));
         }
         calibrated = calibration.of(base, s.linkBytesPerS(), dirty);
         if (missed != null) {
@@ -428,7 +430,8 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
                 : "the pre-flight plan was wrong: it predicted " + (before.converges() ? "" : "no ") + "convergence"
                         + " from a dirty rate of " + Sizes.bytes((long) preflight.inputs().dirtyBytesPerS()) + "/s";
         log.info("planner, on the stream's %s: link %s/s, dirty %s/s%s -> %s: %s, %.1f s, downtime %.0f ms; %s",
-                s.pass() == 2 ? "first pass" : "pass " + (s.pass() - 1), Sizes.bytes((long) s.linkBytesPerS()), Sizes.bytes((long) dirty), whose,
+                s.pass() == 2 ? "first pass" : "pass " + (s.pass() - 1), Sizes.bytes((long) s.linkBytesPerS()),
+                Sizes.bytes((long) dirty), whose,
                 now.strategy(), now.converges() ? "converges" : "does not converge", now.seconds(), now.downtimeMs(),
                 verdict);
     }

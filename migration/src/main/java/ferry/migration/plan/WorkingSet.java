@@ -44,7 +44,7 @@ public record WorkingSet(double dirtyBytesPerS, long workingSetBytes) {
      */
     public static WorkingSet fromPass(double sampleBytesPerS, Duration sample, double firstSampleBytesPerS,
                                       double passBytesPerS, long passDirtyBytes) {
-        // QEMU's 0 is no rate (its first pass took under a second, when it measures), not a set
+        // QEMU's 0 is no rate for the pass (seen at times even after a 4 s pass), not a set
         boolean slower = passBytesPerS > 0 && passBytesPerS < SATURATED * sampleBytesPerS
                 && sampleBytesPerS - passBytesPerS >= MIN_DROP_BYTES_PER_S;
         boolean asMany = passDirtyBytes >= SAME_PAGES * sampleBytesPerS * sample.toMillis() / 1000.0;
