@@ -21,7 +21,7 @@ import java.util.SplittableRandom;
 /**
  * Measures what the pre-copy model needs from a running guest without migrating it: the dirty
  * rate ({@code calc-dirty-rate}, page sampling, which works under TCG too) and the share of
- * zero pages (a sample of guest RAM read with {@code pmemsave}).
+ * zero pages (chunks of guest RAM read with {@code pmemsave}, spread evenly over it).
  */
 public final class GuestProbe {
     /** Pages sampled per GiB by calc-dirty-rate: QEMU's maximum, for the steadiest estimate. */
@@ -30,6 +30,8 @@ public final class GuestProbe {
     static final int ZERO_SAMPLES = 128;
     static final int MIN_ZERO_SAMPLES = 16;
     static final int SAMPLE_BYTES = 64 << 10;
+    /** The golden ratio's fractional part: stepping by it keeps any number of points evenly spread. */
+    static final double GOLDEN_STEP = 0.6180339887498949;
     /** Below 2 GiB guest-physical RAM is one block on the pc machine (above it sits the PCI hole). */
     static final long LOW_RAM = 2L << 30;
     /** Longest wait for a measurement someone else started (the longest we start is 60 s, {@code ferry plan --sample}). */
@@ -152,30 +154,20 @@ public final class GuestProbe {
                 + " s");
     }
 
-    /**
-     * Reads chunks at random guest-physical addresses and counts all-zero pages: {@link #ZERO_SAMPLES}
-     * of them, or as many as fit before {@code untilNanos} but at least {@link #MIN_ZERO_SAMPLES}.
-     */
+    /** Reads {@code bytes} of guest-physical RAM from {@code addr}. */
+    interface RamReader {
+        byte[] read(long addr, int bytes) throws IOException;
+    }
+
+    /** {@link #zeroShare(RamReader, long, long)} on the guest's RAM, read with {@code pmemsave}. */
     static double zeroShare(QemuProcess q, long ramBytes, long untilNanos) {
         Path file = q.runDir().resolve("zero-sample.bin");
-        long span = Math.min(ramBytes, LOW_RAM) - SAMPLE_BYTES;
-        SplittableRandom rnd = new SplittableRandom(ramBytes);
-        long pages = 0;
-        long zero = 0;
         try {
-            for (int i = 0; i < ZERO_SAMPLES && (i < MIN_ZERO_SAMPLES || System.nanoTime() < untilNanos); i++) {
-                long addr = (rnd.nextLong(Math.max(1, span)) >> 12) << 12;
-                q.qmp().call(Commands.PMEMSAVE, new PmemsaveArgs(BigInteger.valueOf(addr),
-                        BigInteger.valueOf(SAMPLE_BYTES), file.toString()));
-                byte[] data = Files.readAllBytes(file);
-                for (int off = 0; off + 4096 <= data.length; off += 4096) {
-                    pages++;
-                    if (isZero(data, off)) {
-                        zero++;
-                    }
-                }
-            }
-            return pages == 0 ? 0 : (double) zero / pages;
+            return zeroShare((addr, bytes) -> {
+                q.qmp().call(Commands.PMEMSAVE, new PmemsaveArgs(BigInteger.valueOf(addr), BigInteger.valueOf(bytes),
+                        file.toString()));
+                return Files.readAllBytes(file);
+            }, ramBytes, untilNanos);
         } catch (IOException e) {
             throw new NodeException("cannot read the guest memory sample " + file + ": " + e.getMessage(), e);
         } finally {
@@ -187,7 +179,34 @@ public final class GuestProbe {
         }
     }
 
-    private static boolean isZero(byte[] d, int off) {
+    /**
+     * The share of all-zero pages in {@link #ZERO_SAMPLES} chunks of RAM, or as many as are read
+     * before {@code untilNanos} but at least {@link #MIN_ZERO_SAMPLES}. The chunks follow a
+     * golden-ratio sequence, so however many are read they lie evenly over the RAM. A guest's zero
+     * pages lie in long runs: 32 random chunks (about 40 fit in the 200 ms sample) read 0.41-0.88
+     * of an idle guest's pages as zero where 0.64 were (S1, 200 starting points), 32 evenly spread
+     * ones 0.53-0.78.
+     */
+    static double zeroShare(RamReader ram, long ramBytes, long untilNanos) throws IOException {
+        long span = Math.min(ramBytes, LOW_RAM) - SAMPLE_BYTES;
+        double at = new SplittableRandom(ramBytes).nextDouble();
+        long pages = 0;
+        long zero = 0;
+        for (int i = 0; i < ZERO_SAMPLES && (i < MIN_ZERO_SAMPLES || System.nanoTime() < untilNanos); i++) {
+            long addr = ((long) (at * Math.max(1, span)) >> 12) << 12;
+            at = (at + GOLDEN_STEP) % 1.0;
+            byte[] data = ram.read(addr, SAMPLE_BYTES);
+            for (int off = 0; off + 4096 <= data.length; off += 4096) {
+                pages++;
+                if (isZero(data, off)) {
+                    zero++;
+                }
+            }
+        }
+        return pages == 0 ? 0 : (double) zero / pages;
+    }
+
+    static boolean isZero(byte[] d, int off) {
         for (int i = off; i < off + 4096; i++) {
             if (d[i] != 0) {
                 return false;
