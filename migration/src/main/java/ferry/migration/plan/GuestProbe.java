@@ -17,11 +17,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.SplittableRandom;
+import java.util.function.IntPredicate;
 
 /**
  * Measures what the pre-copy model needs from a running guest without migrating it: the dirty
  * rate ({@code calc-dirty-rate}, page sampling, which works under TCG too) and the share of
- * zero pages (chunks of guest RAM read with {@code pmemsave}, spread evenly over it).
+ * zero pages (chunks of guest RAM read with {@code pmemsave}, spread evenly over its low 2 GiB).
  */
 public final class GuestProbe {
     /** Pages sampled per GiB by calc-dirty-rate: QEMU's maximum, for the steadiest estimate. */
@@ -181,18 +182,27 @@ public final class GuestProbe {
 
     /**
      * The share of all-zero pages in {@link #ZERO_SAMPLES} chunks of RAM, or as many as are read
-     * before {@code untilNanos} but at least {@link #MIN_ZERO_SAMPLES}. The chunks follow a
-     * golden-ratio sequence, so however many are read they lie evenly over the RAM. A guest's zero
-     * pages lie in long runs: 32 random chunks (about 40 fit in the 200 ms sample) read 0.41-0.88
-     * of an idle guest's pages as zero where 0.64 were (S1, 200 starting points), 32 evenly spread
-     * ones 0.53-0.78.
+     * before {@code untilNanos} but at least {@link #MIN_ZERO_SAMPLES}.
      */
     static double zeroShare(RamReader ram, long ramBytes, long untilNanos) throws IOException {
+        return zeroShare(ram, ramBytes,
+                i -> i < ZERO_SAMPLES && (i < MIN_ZERO_SAMPLES || System.nanoTime() - untilNanos < 0));
+    }
+
+    /**
+     * The share of all-zero pages in the chunks read while {@code more} holds for their count. They
+     * follow a golden-ratio sequence, so however many are read they lie evenly over the RAM below
+     * {@link #LOW_RAM} (above it the pc machine's second block is not read). A guest's zero pages
+     * lie in long runs: 32 random chunks (about 40 fit in the 200 ms sample) read 0.41-0.88 of an
+     * idle guest's pages as zero where 0.64 were (S1, 200 starting points), 32 evenly spread ones
+     * 0.53-0.78. The start is fixed by the RAM's size, so one guest is read the same way each time.
+     */
+    static double zeroShare(RamReader ram, long ramBytes, IntPredicate more) throws IOException {
         long span = Math.min(ramBytes, LOW_RAM) - SAMPLE_BYTES;
         double at = new SplittableRandom(ramBytes).nextDouble();
         long pages = 0;
         long zero = 0;
-        for (int i = 0; i < ZERO_SAMPLES && (i < MIN_ZERO_SAMPLES || System.nanoTime() < untilNanos); i++) {
+        for (int i = 0; more.test(i); i++) {
             long addr = ((long) (at * Math.max(1, span)) >> 12) << 12;
             at = (at + GOLDEN_STEP) % 1.0;
             byte[] data = ram.read(addr, SAMPLE_BYTES);

@@ -48,7 +48,8 @@ class GuestProbeTest {
             double whole = zeroShareOf(wholeRam);
             System.out.printf("zero share: %.3f read from the chunks, %.3f in the whole RAM%n", m.zeroShare(), whole);
             assertThat(whole).isBetween(0.6, 0.8);
-            assertThat(m.zeroShare()).isCloseTo(whole, within(0.05));
+            // within two chunks' worth even of the fewest (ZeroShareTest), however many fit in the second
+            assertThat(m.zeroShare()).isCloseTo(whole, within(2.0 / GuestProbe.MIN_ZERO_SAMPLES));
             src.detach();
         }
     }
