@@ -94,13 +94,13 @@ class AgentUiTest {
             browser.findElement(By.id("password")).sendKeys(AccessTokens.in(c.layout.dir()).uiPassword().orElseThrow());
             browser.findElement(By.cssSelector("#login-form button")).click();
             wait.until(b -> !b.findElements(By.cssSelector("[data-migrate='100']")).isEmpty());
-            assertThat(browser.findElement(By.cssSelector("[data-owner='100']")).getText()).isEqualTo("a");
+            assertThat(read(wait, By.cssSelector("[data-owner='100']"), WebElement::getText)).isEqualTo("a");
 
             // its 16 MiB written once: at 4 MiB/s pre-copy lasts 4 s or more, so the chart gets points
             ferry.testkit.BootblockGuest.awaitPasses(c.layout.runRoot("a").resolve("100").resolve("serial.log"), 1,
                     Duration.ofSeconds(60));
             // first one that cannot converge (1 MiB/s under a ~2 MB/s dirty rate), cancelled from its page
-            browser.findElement(By.cssSelector("[data-migrate='100']")).click();
+            click(wait, By.cssSelector("[data-migrate='100']"));
             wait.until(b -> b.findElement(By.id("migrate-dialog")).isDisplayed());
             browser.findElement(By.id("m-bwlimit")).sendKeys("1");
             browser.findElement(By.id("m-start")).click();
@@ -119,7 +119,7 @@ class AgentUiTest {
 
             browser.get(ui + "#/");
             wait.until(b -> !b.findElements(By.cssSelector("[data-migrate='100']")).isEmpty());
-            browser.findElement(By.cssSelector("[data-migrate='100']")).click();
+            click(wait, By.cssSelector("[data-migrate='100']"));
             wait.until(b -> b.findElement(By.id("migrate-dialog")).isDisplayed());
             browser.findElement(By.id("m-bwlimit")).clear();
             browser.findElement(By.id("m-bwlimit")).sendKeys("4");
@@ -171,7 +171,7 @@ class AgentUiTest {
             wait.until(b -> b.findElement(By.cssSelector("[data-owner='100']")).getText().equals("b"));
             screenshot(browser, CLUSTER_SCREENSHOT);
             // the VM's page: its history on this node, with the migration's outcome, duration and downtime
-            browser.findElement(By.cssSelector("[data-vm='100']")).click();
+            click(wait, By.cssSelector("[data-vm='100']"));
             // read as text in one go: the page redraws itself every few seconds
             String history = wait.until(b -> {
                 String text = b.findElement(By.id("view")).getText();
@@ -212,7 +212,7 @@ class AgentUiTest {
             wait.until(b -> !b.findElements(By.cssSelector("[data-evacuate='a']")).isEmpty());
             assertThat(browser.findElements(By.cssSelector("[data-evacuate='b']"))).as("b's own page evacuates b")
                     .isEmpty();
-            browser.findElement(By.cssSelector("[data-evacuate='a']")).click();
+            click(wait, By.cssSelector("[data-evacuate='a']"));
             wait.until(b -> b.findElement(By.id("evacuate-dialog")).isDisplayed());
             String said = browser.findElement(By.id("evacuate-dialog")).getText();
             System.out.println("UI: evacuate dialog\n" + said);
@@ -226,14 +226,14 @@ class AgentUiTest {
             wait.until(b -> b.getCurrentUrl().contains("#/task/evacuate-a-"));
             waitFor(browser, 90).until(b ->
                     !b.findElement(By.id("evac-status")).getText().equals("running"));
-            assertThat(browser.findElement(By.id("evac-status")).getText()).isEqualTo("completed");
+            assertThat(read(wait, By.id("evac-status"), WebElement::getText)).isEqualTo("completed");
             wait.until(b -> !b.findElements(By.cssSelector("[data-evac-target='101']")).isEmpty());
-            assertThat(browser.findElement(By.cssSelector("[data-evac-target='101']")).getText()).isEqualTo("b");
-        assertThat(browser.findElement(By.cssSelector("[data-evac-target='101']")).getAttribute("title"))
-                .as("why b: its plan").startsWith("plan (budget, budget:");
-            assertThat(browser.findElement(By.cssSelector("[data-evac-outcome='101']")).getText())
+            assertThat(read(wait, By.cssSelector("[data-evac-target='101']"), WebElement::getText)).isEqualTo("b");
+            assertThat(read(wait, By.cssSelector("[data-evac-target='101']"), e -> e.getAttribute("title")))
+                    .as("why b: its plan").startsWith("plan (budget, budget:");
+            assertThat(read(wait, By.cssSelector("[data-evac-outcome='101']"), WebElement::getText))
                     .isEqualTo("completed");
-            assertThat(browser.findElement(By.id("evac-log")).getText()).contains("VM 101 -> b: completed");
+            assertThat(read(wait, By.id("evac-log"), WebElement::getText)).contains("VM 101 -> b: completed");
             String summary = browser.findElement(By.id("view")).getText();
             System.out.println("UI: evacuation page\n" + summary);
             assertThat(summary).containsPattern("101 evacuee b completed \\d+ ms \\d+\\.\\d s");
@@ -243,7 +243,7 @@ class AgentUiTest {
 
             browser.get(ui + "#/");
             wait.until(b -> !b.findElements(By.cssSelector("[data-resume='a']")).isEmpty());
-            browser.findElement(By.cssSelector("[data-resume='a']")).click();
+            click(wait, By.cssSelector("[data-resume='a']"));
             browser.switchTo().alert().accept();
             wait.until(b -> b.findElements(By.cssSelector("[data-resume='a']")).isEmpty());
             try (var s = c.layout.open()) {
@@ -279,6 +279,19 @@ class AgentUiTest {
         ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(new File(DRIVER.toString()))
                 .build();
         return new ChromeDriver(service, o);
+    }
+
+    /** Clicks what the selector finds, finding it again if the page redrew it between the find and the click. */
+    private static void click(WebDriverWait wait, By by) {
+        wait.until(b -> {
+            b.findElement(by).click();
+            return true;
+        });
+    }
+
+    /** One reading of an element on a page that redraws itself (cluster, VM and evacuation pages). */
+    private static String read(WebDriverWait wait, By by, java.util.function.Function<WebElement, String> what) {
+        return wait.until(b -> what.apply(b.findElement(by)));
     }
 
     /** A wait that looks again when the page re-rendered an element it had found (the views redraw as tasks move). */
