@@ -15,7 +15,8 @@ import picocli.CommandLine.Parameters;
 /** {@code ferry plan VMID TARGET}: predicts a live migration without starting it. */
 @Command(name = "plan", mixinStandardHelpOptions = true,
         description = {"Predicts a live migration of a running VM without migrating it: measures the guest's dirty rate "
-                + "(QEMU's calc-dirty-rate over 200 ms, then over the rest of --sample to see whether it rewrites a working set) "
+                + "(QEMU's calc-dirty-rate over 200 ms, then over the rest of --sample to see whether it rewrites a working set, "
+                + "and over 1 s more when a guest that writes shows none) "
                 + "and zero pages, takes the link bandwidth from "
                 + "--bwlimit (or the VM's limit) or measures it with a 1 s probe to the target, and prints for "
                 + "each strategy the predicted passes, time, downtime and bytes, and which to use. Nothing changes.",

@@ -76,6 +76,14 @@ class GuestProbeTest {
             System.out.printf("short sample %.1f MiB/s, then: %s%n", first.dirtyBytesPerS() / (1 << 20), w);
             assertThat(w.found()).as(w.toString()).isTrue();
             assertThat(w.workingSetBytes() / (double) (1 << 20)).as("the 16 MiB region, sampled").isBetween(11.0, 21.0);
+
+            // a short sample that erred as low as the long one read: the two alone see no set, the third window does
+            double longRate = w.workingSetBytes() * 1000.0 / Phase2.WORKING_SET_SAMPLE.toMillis();
+            WorkingSet again = GuestProbe.workingSet(src, longRate, Phase2.WORKING_SET_SAMPLE);
+            System.out.printf("short sample taken as %.1f MiB/s, then: %s%n", longRate / (1 << 20), again);
+            assertThat(WorkingSet.of(longRate, longRate, Phase2.WORKING_SET_SAMPLE).unsure()).isTrue();
+            assertThat(again.found()).as(again.toString()).isTrue();
+            assertThat(again.workingSetBytes() / (double) (1 << 20)).isBetween(11.0, 21.0);
             src.detach();
         }
     }

@@ -47,6 +47,30 @@ class WorkingSetTest {
     }
 
     @Test
+    void aShortWindowThatErredLowLeavesItUnsureAndTheMiddleWindowFindsTheSet() {
+        // S3 in a bench: 31 (for 48) over 200 ms, 26 over 2.5 s; alone they said "converges" on a 32 MiB/s link
+        WorkingSet two = WorkingSet.of(31 * MIB, 26 * MIB, LONG);
+        assertThat(two.found()).isFalse();
+        assertThat(two.unsure()).isTrue();
+        // 1 s windows on the same guest read 45 to 49 (ten samples on an idle host)
+        WorkingSet three = WorkingSet.of(45 * MIB, 26 * MIB, LONG);
+        assertThat(three.found()).isTrue();
+        assertThat(three.workingSetBytes() / MIB).isCloseTo(65, within(0.5));
+        assertThat(three.dirtyBytesPerS()).isEqualTo(45 * MIB);
+    }
+
+    @Test
+    void theMiddleWindowOfAGuestWritingNewPagesFindsNoSet() {
+        // S2 at 16 MiB/s: all three windows read about the same
+        assertThat(WorkingSet.of(19.2 * MIB, 16 * MIB, LONG).unsure()).isTrue();
+        WorkingSet three = WorkingSet.of(17 * MIB, 16 * MIB, LONG);
+        assertThat(three.found()).isFalse();
+        assertThat(three.dirtyBytesPerS()).isEqualTo(16 * MIB);
+        assertThat(WorkingSet.of(0, 0, LONG).unsure()).as("an idle guest needs no third look").isFalse();
+        assertThat(WorkingSet.of(48 * MIB, 25 * MIB, LONG).unsure()).as("a set found needs none").isFalse();
+    }
+
+    @Test
     void aPassThatKeepsUpWithTheLongerSampleFindsNoSet() {
         // S2: 16 MiB/s over a 64 MiB region; a 4 s pass dirtied 64 MiB, 16 MiB/s, as the sample saw
         WorkingSet w = WorkingSet.fromPass(16 * MIB, LONG, 19 * MIB, 16 * MIB, 64L << 20);
