@@ -94,10 +94,7 @@ public final class GuestProbe {
         }
         long t1 = System.nanoTime();
         Duration middle = startDirtyRate(q, WorkingSet.MIDDLE);
-        WorkingSet three = WorkingSet.of(awaitDirtyRate(q, middle, t1), longBytesPerS, measured);
-        // a set rewritten within the middle window too was written at least as fast as either window saw
-        return three.found() ? new WorkingSet(Math.max(shortBytesPerS, three.dirtyBytesPerS()), three.workingSetBytes())
-                : three;
+        return WorkingSet.withMiddle(shortBytesPerS, awaitDirtyRate(q, middle, t1), longBytesPerS, measured);
     }
 
     private static VcpuTime spentSince(QemuProcess q, VcpuTime before) {

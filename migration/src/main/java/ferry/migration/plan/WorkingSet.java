@@ -74,6 +74,17 @@ public record WorkingSet(double dirtyBytesPerS, long workingSetBytes) {
     /** The pass saw "the pages the sample saw" down to this share of them (QEMU's whole MiB/s, the sample's error). */
     static final double SAME_PAGES = 0.9;
 
+    /**
+     * From the {@linkplain #MIDDLE middle} window standing in for the short one (see {@link #unsure}).
+     * A set it shows is planned at the faster of the two: a set rewritten within the middle window
+     * too reads only its size there, and was written at least as fast as either window saw.
+     */
+    public static WorkingSet withMiddle(double shortBytesPerS, double middleBytesPerS, double longBytesPerS,
+                                        Duration longWindow) {
+        WorkingSet w = of(middleBytesPerS, longBytesPerS, longWindow);
+        return w.found() ? new WorkingSet(Math.max(shortBytesPerS, w.dirtyBytesPerS), w.workingSetBytes) : w;
+    }
+
     /** From the short window's rate and the long window's. */
     public static WorkingSet of(double shortBytesPerS, double longBytesPerS, Duration longWindow) {
         if (longBytesPerS < SATURATED * shortBytesPerS && shortBytesPerS - longBytesPerS >= MIN_DROP_BYTES_PER_S) {

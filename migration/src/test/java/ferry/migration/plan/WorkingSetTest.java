@@ -53,17 +53,26 @@ class WorkingSetTest {
         assertThat(two.found()).isFalse();
         assertThat(two.unsure()).isTrue();
         // 1 s windows on the same guest read 45 to 49 (ten samples on an idle host)
-        WorkingSet three = WorkingSet.of(45 * MIB, 26 * MIB, LONG);
+        WorkingSet three = WorkingSet.withMiddle(31 * MIB, 45 * MIB, 26 * MIB, LONG);
         assertThat(three.found()).isTrue();
         assertThat(three.workingSetBytes() / MIB).isCloseTo(65, within(0.5));
         assertThat(three.dirtyBytesPerS()).isEqualTo(45 * MIB);
     }
 
     @Test
+    void aSetRewrittenWithinTheMiddleWindowTooIsPlannedAtTheShortWindowsRate() {
+        // 16 MiB rewritten at 80 MiB/s: the middle window sees the 16 MiB once, the long one 6.4 MiB/s
+        WorkingSet w = WorkingSet.withMiddle(80 * MIB, 16 * MIB, 16 * MIB / 2.5, LONG);
+        assertThat(w.found()).isTrue();
+        assertThat(w.workingSetBytes() / MIB).isCloseTo(16, within(0.5));
+        assertThat(w.dirtyBytesPerS()).isEqualTo(80 * MIB);
+    }
+
+    @Test
     void theMiddleWindowOfAGuestWritingNewPagesFindsNoSet() {
         // S2 at 16 MiB/s: all three windows read about the same
         assertThat(WorkingSet.of(19.2 * MIB, 16 * MIB, LONG).unsure()).isTrue();
-        WorkingSet three = WorkingSet.of(17 * MIB, 16 * MIB, LONG);
+        WorkingSet three = WorkingSet.withMiddle(19.2 * MIB, 17 * MIB, 16 * MIB, LONG);
         assertThat(three.found()).isFalse();
         assertThat(three.dirtyBytesPerS()).isEqualTo(16 * MIB);
         assertThat(WorkingSet.of(0, 0, LONG).unsure()).as("an idle guest needs no third look").isFalse();
