@@ -2,6 +2,7 @@ package ferry.migration;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import ferry.migration.disk.MirrorStart;
+import ferry.migration.phase.Phase2;
 import ferry.migration.plan.PrecopyModel;
 import ferry.migration.policy.Escalation;
 import ferry.migration.policy.PeerPlans;
@@ -307,11 +308,11 @@ public record Plan(Inputs inputs, List<Prediction> strategies, String recommende
                 p.downtimeMs(), note);
     }
 
-    /** Auto-converge cuts the dirty rate by the throttle share; the smallest 10% step that converges wins. */
+    /** Auto-converge cuts the dirty rate (see {@link PrecopyModel#keptUnderThrottle}); the smallest 10% step that converges wins. */
     private static Prediction throttled(Inputs in) {
         Prediction last = null;
         for (int t = 0; t <= 90; t += 10) {
-            double dirty = in.dirtyBytesPerS() * (1 - t / 100.0);
+            double dirty = in.dirtyBytesPerS() * PrecopyModel.keptUnderThrottle(t / 100.0);
             last = precopy("budget:throttle", in, dirty, in.maxDowntimeMs(), "guest throttled to " + (100 - t)
                     + "% of its CPU time");
             if (last.fitsBudget()) {
@@ -322,17 +323,24 @@ public record Plan(Inputs inputs, List<Prediction> strategies, String recommende
                 last.downtimeMs(), "even a 90% throttle does not keep the budget");
     }
 
-    /** One pre-copy pass, then the guest runs on the target and pulls the rest: a short stop, a slower guest. */
+    /**
+     * Most of a pre-copy pass, then the guest runs on the target and pulls the rest: a short stop, a
+     * slower guest. The switch comes with {@link #postcopySwitchRest} of the pass unsent, so the
+     * part of what the pass dirties that it had not sent yet goes once, not twice; but not before
+     * the second sample of the guest ends, which a short pass does not outlast.
+     */
     private static Prediction postcopy(Inputs in) {
         double firstPass = in.ramBytes() * (1 - in.zeroShare());
-        double dirtied = dirtiedDuring(in, firstPass);
+        double rest = Math.min(postcopySwitchRest(in), Math.max(0, firstPass - in.ramLinkBytesPerS() * SECOND_PLAN_S));
+        double dirtied = dirtiedDuring(in, firstPass) * (1 - rest / Math.max(1, firstPass));
         double bytes = firstPass + dirtied;
         double seconds = bytes / in.ramLinkBytesPerS();
         boolean inTime = seconds * 1000 <= in.ramTimeMs();
+        double after = rest + dirtied;
         return new Prediction("budget:postcopy", inTime, inTime && POSTCOPY_SWITCH_MS <= in.maxDowntimeMs(), 2,
                 (long) bytes, seconds, POSTCOPY_SWITCH_MS, String.format(Locale.ROOT,
-                "%.0f MiB pulled after the switch; the guest runs slower for %.1f s", dirtied / 1048576,
-                dirtied / in.ramLinkBytesPerS()));
+                "%.0f MiB sent after the switch; the guest runs slower for %.1f s", after / 1048576,
+                after / in.ramLinkBytesPerS()));
     }
 
     /** One pre-copy pass, then the guest is paused: the downtime is whatever it dirtied meanwhile. */
@@ -345,6 +353,29 @@ public record Plan(Inputs inputs, List<Prediction> strategies, String recommende
         return new Prediction("budget:pause", inTime, inTime && downtime <= in.maxDowntimeMs(), 2,
                 (long) (firstPass + dirtied), seconds, downtime, "the guest is paused for the last pass");
     }
+
+    /**
+     * How much of the first pass's non-zero pages may still be unsent when the budget policy switches
+     * to postcopy, where the plan foresaw that pre-copy will not do: what the pass will leave dirty,
+     * at most {@link #POSTCOPY_SWITCH_SHARE} of those pages. Finishing the pass would send its rest
+     * and then every page it dirtied again; switching sends the rest once (pushed, or pulled at the
+     * guest's first touch), and of the dirtied pages only those already sent. The dirtied pages lie
+     * throughout the RAM (S3, its 64 MiB set: switched with 2%, 10% and 23% of the pass unsent,
+     * postcopy sent 62, 59 and 42-52 MiB of it again), so the saving grows with the rest, and so does
+     * what the guest may have to pull; the cap keeps that to a quarter. Counted in bytes sent, not
+     * in QEMU's {@code remaining}: that counts the zero pages too, which lie together at the RAM's
+     * end and go by in a moment.
+     */
+    public static long postcopySwitchRest(Inputs in) {
+        double firstPass = in.ramBytes() * (1 - in.zeroShare());
+        return (long) Math.min(dirtiedDuring(in, firstPass), firstPass * POSTCOPY_SWITCH_SHARE);
+    }
+
+    /** The most of the first pass's non-zero pages that may be unsent when the budget policy switches to postcopy. */
+    static final double POSTCOPY_SWITCH_SHARE = 0.25;
+    /** When the plan on the second sample reaches the policy: both samples, and a poll (S3: 2.8-3.0 s into the stream). */
+    static final double SECOND_PLAN_S =
+            (Phase2.PLAN_SAMPLE.toMillis() + Phase2.WORKING_SET_SAMPLE.toMillis() + 200) / 1000.0;
 
     /** What the guest dirties while {@code pass} bytes are on the wire, at most its working set. */
     private static double dirtiedDuring(Inputs in, double pass) {

@@ -89,6 +89,11 @@ public final class Phase2 {
     private CompletableFuture<Plan> planning;
     /** The plan again after {@link #WORKING_SET_SAMPLE}; null where no second sample is taken. */
     private CompletableFuture<Plan> refining;
+    /**
+     * The plan on the two windows alone, when a third follows them (see {@link GuestProbe#workingSet}):
+     * a second sample for the policy a second sooner; completed with null when there is none.
+     */
+    private final CompletableFuture<Plan> interim = new CompletableFuture<>();
     /** Set when pre-copy ended: a sample still running then measured a guest the stream stopped. */
     private volatile boolean streamOver;
     private boolean predictionLogged;
@@ -147,6 +152,7 @@ public final class Phase2 {
         planning = CompletableFuture.supplyAsync(() -> predict(src, bw), OWN_THREAD);
         if (ctx.localDisks().isEmpty() && tcgLoss == null) {
             refining = planning.thenApplyAsync(first -> refine(src, first), OWN_THREAD);
+            refining.whenComplete((p, e) -> interim.complete(null)); // no third window, or no sample at all
         }
         boolean xbzrle = tuning.xbzrle() != null ? tuning.xbzrle() : setup.capabilities().getOrDefault("xbzrle", false);
         if (xbzrle && tuning.xbzrleCacheMiB() == null && !setup.parameters().has("xbzrle-cache-size")) {
@@ -215,7 +221,8 @@ public final class Phase2 {
         long firstLimit = setup.parameters().has("downtime-limit") ? setup.parameters().path("downtime-limit").asLong()
                 : qmp.call(Commands.QUERY_MIGRATE_PARAMETERS).downtimeLimit().longValue();
         monitor = new Phase2Monitor(qmp, events, ctx.log(), cancel, pollInterval, policy, firstLimit)
-                .journaled(ctx.journal()).planned(planning, planGiven, ctx.req().policy()).refinedBy(refining).calibratedBy(ctx::calibrated)
+                .journaled(ctx.journal()).planned(planning, planGiven, ctx.req().policy())
+                .refinedBy(refining == null ? null : interim, refining).calibratedBy(ctx::calibrated)
                 .limitedTo(tuning.multifd() ? 0 : bw).startingAt(disks.active() ? disks.share() : 0)
                 .budgetFrom(disks.active() ? disks.startedNanos() : System.nanoTime());
         if (tuning.pauseBeforeSwitchover() || disks.active()) {
@@ -424,7 +431,8 @@ public final class Phase2 {
             return null;
         }
         try {
-            WorkingSet w = GuestProbe.workingSet(src, first.inputs().dirtyBytesPerS(), WORKING_SET_SAMPLE);
+            WorkingSet w = GuestProbe.workingSet(src, first.inputs().dirtyBytesPerS(), WORKING_SET_SAMPLE,
+                    unsure -> interim.complete(streamOver ? null : ctx.resampled(first, unsure)));
             return streamOver ? null : ctx.resampled(first, w);
         } catch (RuntimeException e) {
             if (!streamOver) {

@@ -67,6 +67,9 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
     private Journal journal;
     private CompletableFuture<Plan> planning;
     private CompletableFuture<Plan> refining;
+    private CompletableFuture<Plan> interim;
+    /** The interim plan came: the refined one is on the third sample. */
+    private boolean thirdSample;
     private boolean planGiven;
     private Plan preflight;
     private String policyName;
@@ -156,9 +159,11 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
 
     /**
      * The plan again after a longer sample of the guest (see {@link ferry.migration.plan.WorkingSet}),
-     * taken while pre-copy runs: it replaces the first one, for the policy too. A plan of null is none.
+     * taken while pre-copy runs: it replaces the first one, for the policy too; {@code interim}, when
+     * it comes first, is the plan on part of that sample. A plan of null (or a future of null) is none.
      */
-    Phase2Monitor refinedBy(CompletableFuture<Plan> plan) {
+    Phase2Monitor refinedBy(CompletableFuture<Plan> interim, CompletableFuture<Plan> plan) {
+        this.interim = interim;
         this.refining = plan;
         return this;
     }
@@ -189,23 +194,36 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
                 policy.planned(preflight);
             }
         }
-        if (planning == null && refining != null && refining.isDone()) {
-            Plan again = refining.join();
+        if (planning == null && interim != null && (interim.isDone() || refining == null || refining.isDone())) {
+            Plan part = interim.isDone() && !interim.isCompletedExceptionally() ? interim.join() : null;
+            interim = null;
+            take(part, "on a longer sample beside the stream");
+            thirdSample = part != null;
+        }
+        if (planning == null && interim == null && refining != null && refining.isDone()) {
+            Plan again = refining.isCompletedExceptionally() ? null : refining.join();
             refining = null;
-            if (again != null && preflight != null && (maxThrottle > 0 || pausedAtNanos != 0)) {
-                // the guest wrote less because it was held back, not because it rewrote a set
-                log.info("planner: the longer sample overlapped a %s; the first plan stands",
-                        pausedAtNanos != 0 ? "pause of the guest" : "throttle of " + maxThrottle + "%");
-            } else if (again != null && preflight != null) {
-                logRefined(preflight, again);
-                firstSampleBytesPerS = preflight.inputs().dirtyBytesPerS();
-                preflight = again;
-                policy.planned(again);
-            }
+            take(again, thirdSample ? "on a third sample (1 s) after it" : "on a longer sample beside the stream");
         }
     }
 
-    private void logRefined(Plan first, Plan again) {
+    /** A plan on a longer sample replaces the one followed, unless the guest was held back meanwhile. */
+    private void take(Plan again, String sample) {
+        if (again != null && preflight != null && (maxThrottle > 0 || pausedAtNanos != 0)) {
+            // the guest wrote less because it was held back, not because it rewrote a set
+            log.info("planner: the longer sample overlapped a %s; the first plan stands",
+                    pausedAtNanos != 0 ? "pause of the guest" : "throttle of " + maxThrottle + "%");
+        } else if (again != null && preflight != null) {
+            logRefined(preflight, again, sample);
+            if (firstSampleBytesPerS < 0) {
+                firstSampleBytesPerS = preflight.inputs().dirtyBytesPerS();
+            }
+            preflight = again;
+            policy.planned(again);
+        }
+    }
+
+    private void logRefined(Plan first, Plan again, String sample) {
         Plan.Prediction was = first.forPolicy(policyName);
         Plan.Prediction now = again.forPolicy(policyName);
         if (was == null || now == null) {
@@ -215,8 +233,8 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
         String ws = in.workingSetSeen()
                 ? "working set " + Sizes.bytes(in.workingSetBytes()) + " (rewritten within the sample)"
                 : "no working set rewritten within the sample";
-        log.info("planner, on a longer sample beside the stream: dirty rate %s/s, %s -> %s: %s, %d passes, "
-                + "%.1f s, downtime %.0f ms (first sample: %.1f s)", Sizes.bytes((long) in.dirtyBytesPerS()), ws,
+        log.info("planner, %s: dirty rate %s/s, %s -> %s: %s, %d passes, %.1f s, downtime %.0f ms (before: %.1f s)",
+                sample, Sizes.bytes((long) in.dirtyBytesPerS()), ws,
                 now.strategy(), now.converges() ? "converges" : "does not converge", now.passes(), now.seconds(),
                 now.downtimeMs(), was.seconds());
     }
@@ -240,7 +258,9 @@ public final class Phase2Monitor implements ConvergencePolicy.Control {
         int failures = 0;
         long lastRemaining = -1;
         while (true) {
-            waitForChange(lastRemaining >= 0 && lastRemaining < 64L << 20 ? interval.dividedBy(4) : interval);
+            Duration wait = lastRemaining >= 0 && lastRemaining < 64L << 20 ? interval.dividedBy(4) : interval;
+            Duration wish = lastRemaining >= 0 ? policy.pollWithin() : null;
+            waitForChange(wish != null && wish.compareTo(wait) < 0 ? wish : wait);
             cancel.check();
             MigrationInfo info;
             try {

@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.SplittableRandom;
+import java.util.function.Consumer;
 import java.util.function.IntPredicate;
 
 /**
@@ -80,21 +81,35 @@ public final class GuestProbe {
     /**
      * The second, longer sample: the dirty rate over {@code window} beside the first sample's
      * {@code shortBytesPerS}, and the working set they show (see {@link WorkingSet}), over the window
-     * QEMU really measured (whole seconds before 8.2: 3 s for 2.5). When the two leave it
-     * {@linkplain WorkingSet#unsure() unsure}, a third window of {@link WorkingSet#MIDDLE} stands in
-     * for the short one, which costs that window's time only for a guest that writes and shows no set.
+     * QEMU really measured (whole seconds before 8.2: 3 s for 2.5). For a guest that writes, a third
+     * window of {@link WorkingSet#MIDDLE} follows: where the two left it
+     * {@linkplain WorkingSet#unsure() unsure} it stands in for the short one, and where they found a
+     * set it {@linkplain WorkingSet#steadied steadies} the rate.
      */
     public static WorkingSet workingSet(QemuProcess q, double shortBytesPerS, Duration window) {
+        return workingSet(q, shortBytesPerS, window, unsure -> {});
+    }
+
+    /**
+     * As {@link #workingSet(QemuProcess, double, Duration)}, handing {@code beforeMiddle} what the two
+     * windows showed when the third one follows: that is still a sample of its own of how fast the
+     * guest writes, a second after the first, while the third costs another {@link WorkingSet#MIDDLE}.
+     */
+    public static WorkingSet workingSet(QemuProcess q, double shortBytesPerS, Duration window,
+                                        Consumer<WorkingSet> beforeMiddle) {
         long t0 = System.nanoTime();
         Duration measured = startDirtyRate(q, window);
         double longBytesPerS = awaitDirtyRate(q, measured, t0);
         WorkingSet w = WorkingSet.of(shortBytesPerS, longBytesPerS, measured);
-        if (!w.unsure() || measured.compareTo(WorkingSet.MIDDLE.multipliedBy(2)) < 0) {
+        if (!(w.unsure() || w.found()) || measured.compareTo(WorkingSet.MIDDLE.multipliedBy(2)) < 0) {
             return w;
         }
+        beforeMiddle.accept(w);
         long t1 = System.nanoTime();
         Duration middle = startDirtyRate(q, WorkingSet.MIDDLE);
-        return WorkingSet.withMiddle(shortBytesPerS, awaitDirtyRate(q, middle, t1), longBytesPerS, measured);
+        double middleBytesPerS = awaitDirtyRate(q, middle, t1);
+        return w.found() ? WorkingSet.steadied(w, middleBytesPerS, middle)
+                : WorkingSet.withMiddle(shortBytesPerS, middleBytesPerS, longBytesPerS, measured);
     }
 
     private static VcpuTime spentSince(QemuProcess q, VcpuTime before) {

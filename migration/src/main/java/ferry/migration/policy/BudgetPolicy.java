@@ -5,8 +5,10 @@ import ferry.migration.MigrationRequest;
 import ferry.migration.MigrationResult;
 import ferry.migration.Plan;
 import ferry.migration.Sizes;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * Ferry's default: keep the user's downtime budget. Measures the link and the dirty rate at every
@@ -42,6 +44,13 @@ public final class BudgetPolicy implements ConvergencePolicy {
     /** The guest's write rate and working set when the plan saw it rewrite one; 0 when not. */
     private double rewriteBytesPerS;
     private long workingSetBytes;
+    /** Plans in a row, each on its own sample of the guest, that found pre-copy will not do. */
+    private int stuckPlans;
+    /** The first pass's non-zero pages as the plan saw them; 0 for no switch within the first pass. */
+    private long firstPassBytes;
+    /** What of them may stay unsent when postcopy starts (see {@link Plan#postcopySwitchRest}). */
+    private long switchRestBytes;
+    private Duration pollWish;
 
     BudgetPolicy(Policies.Context c) {
         this.c = c;
@@ -118,7 +127,12 @@ public final class BudgetPolicy implements ConvergencePolicy {
         Plan.Prediction precopy = plan.forPolicy("budget:precopy");
         plannedStuck = precopy != null && (!precopy.fitsBudget()
                 || Plan.postcopyPays(plan.inputs(), plan.strategies(), precopy));
+        Plan.Prediction postcopy = plan.forPolicy("budget:postcopy");
+        stuckPlans = plannedStuck ? stuckPlans + 1 : 0;
         Plan.Inputs in = plan.inputs();
+        boolean early = plannedStuck && postcopy != null && postcopy.fitsBudget() && c.limits().allowPostcopy();
+        firstPassBytes = early ? (long) (in.ramBytes() * (1 - in.zeroShare())) : 0;
+        switchRestBytes = early ? Plan.postcopySwitchRest(in) : 0;
         rewriteBytesPerS = in.workingSetSeen() ? in.dirtyBytesPerS() : 0;
         workingSetBytes = in.workingSetSeen() ? in.workingSetBytes() : 0;
     }
@@ -163,9 +177,57 @@ public final class BudgetPolicy implements ConvergencePolicy {
         return true;
     }
 
+    /**
+     * Two plans in a row, each on its own sample of the guest (the short one and the longer one
+     * beside the stream), found pre-copy will not keep the budget, or that postcopy pays: that is the
+     * evidence to switch within the first pass, once it has sent all but {@link #switchRestBytes}. The stream
+     * cannot confirm it sooner: QEMU counts the dirty pages only at a pass's end.
+     */
+    static final int EARLY_SWITCH_PLANS = 2;
+    /** How often to poll while the switch waits for the second plan: it may come within the pass. */
+    static final Duration AWAIT_PLAN_POLL = Duration.ofMillis(200);
+    static final Duration MIN_POLL = Duration.ofMillis(50);
+
+    @Override
+    public Duration pollWithin() {
+        return pollWish;
+    }
+
+    /**
+     * In the first pass, with a plan that foresaw the switch: switches once both plans agree and
+     * the pass sent what it should, and asks for the next poll then. Returns whether it switched.
+     */
+    private boolean firstPass(Sample s, Control control) {
+        pollWish = null;
+        if (firstPassBytes <= 0) {
+            return false;
+        }
+        long toGo = firstPassBytes - switchRestBytes - s.transferred();
+        if (toGo <= 0 && stuckPlans >= EARLY_SWITCH_PLANS) {
+            control.startPostcopy(String.format(Locale.ROOT, "budget: switching to postcopy within the first pass, "
+                    + "%s of its about %s sent (the rest no more than it would leave dirty, nor a quarter): %d plans "
+                    + "on separate samples of the guest predicted that pre-copy will not keep the budget or that "
+                    + "postcopy pays, and finishing the pass would send again what it dirtied; %d s of %d s used",
+                    Sizes.bytes(s.transferred()), Sizes.bytes(firstPassBytes), stuckPlans,
+                    s.elapsedMs() / 1000, c.maxDurationMs() / 1000));
+            return true;
+        }
+        // bytes go out at the link's rate: the poll comes when they are sent
+        pollWish = toGo <= 0 ? AWAIT_PLAN_POLL : Duration.ofMillis(Math.max(MIN_POLL.toMillis(),
+                (long) (toGo * 1000.0 / Math.max(1, s.linkBytesPerS() > 0 ? s.linkBytesPerS() : c.bandwidthBytesPerS()))));
+        return false;
+    }
+
     @Override
     public void step(Sample s, Control control) {
         boolean overTime = s.elapsedMs() > c.maxDurationMs();
+        if (s.pass() == 1 && !overTime && !paused) {
+            if (firstPass(s, control)) {
+                return;
+            }
+        } else {
+            pollWish = null;
+        }
         // before the second pass there is no dirty rate to judge by
         if ((s.pass() < 2 && !overTime) || paused) {
             return;

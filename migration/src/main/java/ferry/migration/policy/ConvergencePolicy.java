@@ -3,6 +3,7 @@ package ferry.migration.policy;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import ferry.migration.MigrationResult;
 import ferry.migration.Plan;
+import java.time.Duration;
 import java.util.Map;
 
 /**
@@ -33,6 +34,14 @@ public interface ConvergencePolicy {
      */
     default boolean pollsAtEachPass() {
         return false;
+    }
+
+    /**
+     * How soon after the last {@link #step} the policy wants the next poll, when sooner than the
+     * monitor's interval (e.g. near a point where it acts); null for no wish.
+     */
+    default Duration pollWithin() {
+        return null;
     }
 
     /**

@@ -1,6 +1,7 @@
 package ferry.migration.policy;
 
 import ferry.migration.Plan;
+import java.time.Duration;
 
 /** A policy with one concern added: it passes everything to {@code policy}; subclasses add to {@link #step}. */
 abstract class ForwardingPolicy implements ConvergencePolicy {
@@ -33,5 +34,10 @@ abstract class ForwardingPolicy implements ConvergencePolicy {
     @Override
     public boolean pollsAtEachPass() {
         return policy.pollsAtEachPass();
+    }
+
+    @Override
+    public Duration pollWithin() {
+        return policy.pollWithin();
     }
 }

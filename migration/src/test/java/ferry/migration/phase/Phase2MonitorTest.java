@@ -30,6 +30,8 @@ import java.util.function.IntFunction;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Timeout;
 
 /** Phase 2's monitor against a scripted QMP peer: failures, the classic downtime policy, ends, events, cancel. */
@@ -208,7 +210,7 @@ class Phase2MonitorTest {
         events = qmp.subscribe("MIGRATION");
         Phase2Monitor m = new Phase2Monitor(qmp, events, log, cancel, FAST, planRecording(given, seen, true), 300)
                 .planned(CompletableFuture.completedFuture(first), false, "qemu-default")
-                .refinedBy(CompletableFuture.completedFuture(refined));
+                .refinedBy(null, CompletableFuture.completedFuture(refined));
         m.follow();
         assertThat(m.calibrated().inputs().workingSetSeen()).isTrue();
         assertThat(m.calibrated().inputs().workingSetBytes()).isEqualTo(64L << 20);
@@ -243,7 +245,7 @@ class Phase2MonitorTest {
             Phase2Monitor m = new Phase2Monitor(qmp, events, log, cancel, FAST, planRecording(given,
                     new java.util.ArrayList<>(), keepsUp), 300)
                     .planned(CompletableFuture.completedFuture(first), false, "qemu-default")
-                    .refinedBy(CompletableFuture.completedFuture(refined));
+                    .refinedBy(null, CompletableFuture.completedFuture(refined));
             m.follow();
             assertThat(given).hasSize(2);
             assertThat(m.calibrated().inputs().workingSetSeen()).isFalse();
@@ -277,7 +279,7 @@ class Phase2MonitorTest {
         events = Phase2Monitor.eventsFor(qmp, budget);
         Phase2Monitor m = new Phase2Monitor(qmp, events, log, cancel, FAST, budget, 100)
                 .planned(CompletableFuture.completedFuture(first), false, "budget")
-                .refinedBy(CompletableFuture.completedFuture(refined));
+                .refinedBy(null, CompletableFuture.completedFuture(refined));
         assertThat(m.follow().status()).isEqualTo(MigrationStatus.POSTCOPY_ACTIVE);
         assertThat(fake.commands("migrate-start-postcopy")).hasSize(1);
         assertThat(log.lines()).anyMatch(l -> l.contains("the samples missed"))
@@ -333,6 +335,45 @@ class Phase2MonitorTest {
         };
     }
 
+    @ParameterizedTest(name = "interim plan came: {0}")
+    @ValueSource(booleans = {true, false})
+    void thePlanOnTheTwoWindowsReachesThePolicyBeforeTheOneWithTheThird(boolean interimCame) {
+        // S3's unsure case: 31 MiB/s in 200 ms, 26 in 2.5 s (no set), then a 1 s window found it
+        double mib = 1 << 20;
+        Plan first = Plan.of(new Plan.Inputs(256L << 20, 0.5, 31 * mib, 128L << 20, 32 << 20, "limit", 300,
+                600_000, false, true, false));
+        Plan twoWindows = first.withGuest(26 * mib, 128L << 20);
+        Plan threeWindows = first.withGuest(45 * mib, 64L << 20);
+        List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<Plan> given = new java.util.concurrent.CopyOnWriteArrayList<>();
+        CompletableFuture<Plan> interim = interimCame ? CompletableFuture.completedFuture(twoWindows)
+                : new CompletableFuture<>(); // never completed: the refined plan must not wait for it
+        CompletableFuture<Plan> refining = new CompletableFuture<>();
+        script(n -> {
+            if (n == 3) {
+                refining.complete(threeWindows);
+            }
+            return n < 5 ? pass(1, 1000, (long) (200 - 20 * n) << 20, 0, 268) : COMPLETED;
+        });
+        qmp = QmpClient.connect(fake.socketPath(), QmpOptions.defaults());
+        events = qmp.subscribe("MIGRATION");
+        Phase2Monitor m = new Phase2Monitor(qmp, events, log, cancel, FAST, planRecording(given, seen, true), 300)
+                .planned(CompletableFuture.completedFuture(first), false, "qemu-default")
+                .refinedBy(interim, refining);
+        m.follow();
+        if (interimCame) {
+            assertThat(given).as("in the order of their samples").startsWith(first, twoWindows, threeWindows);
+            assertThat(seen).as("the interim plan before the first step, the third window's later")
+                    .startsWith("planned", "planned", "step 1").filteredOn("planned"::equals).hasSize(3);
+        } else {
+            assertThat(given).startsWith(first, threeWindows);
+        }
+        assertThat(m.plan()).isSameAs(threeWindows);
+        assertThat(log.lines()).filteredOn(l -> l.contains("planner, on a")).hasSize(interimCame ? 2 : 1).last()
+                .asString().contains("working set 64.0 MiB")
+                .contains(interimCame ? "on a third sample (1 s) after it" : "on a longer sample beside the stream");
+    }
+
     @Test
     void aLongerSampleThatOverlappedAThrottleDoesNotReplaceThePlan() {
         // auto-converge held the guest back while the longer sample ran: its lower rate is the
@@ -352,7 +393,7 @@ class Phase2MonitorTest {
         qmp = QmpClient.connect(fake.socketPath(), QmpOptions.defaults());
         events = qmp.subscribe("MIGRATION");
         Phase2Monitor m = new Phase2Monitor(qmp, events, log, cancel, FAST, recording(seen), 300)
-                .planned(CompletableFuture.completedFuture(first), false, "qemu-default").refinedBy(refining);
+                .planned(CompletableFuture.completedFuture(first), false, "qemu-default").refinedBy(null, refining);
         m.follow();
         assertThat(seen).as("only the first plan reached the policy").containsOnlyOnce("planned");
         assertThat(m.plan()).isSameAs(first);

@@ -98,4 +98,25 @@ class WorkingSetTest {
         WorkingSet w = WorkingSet.fromPass(26 * MIB, LONG, 33 * MIB, 10 * MIB, 40L << 20);
         assertThat(w.found()).isFalse();
     }
+
+    /**
+     * S3's set found with a low short reading (36 for the guest's 48 MiB/s, recorded): the 1 s window
+     * read 47, the rate a pass faces. A set rewritten within 1 s too (80 MiB/s over 16 MiB) reads its
+     * size there: the short rate stands. No set, nothing to steady.
+     */
+    @Test
+    void theMiddleWindowSteadiesTheRateOfASetFoundButNotOfOneItSawWhole() {
+        WorkingSet found = WorkingSet.of(36 * MIB, 62.5 * MIB / 2.5, LONG);
+        assertThat(found.found()).isTrue();
+        WorkingSet steady = WorkingSet.steadied(found, 47 * MIB, WorkingSet.MIDDLE);
+        assertThat(steady.dirtyBytesPerS()).isEqualTo(47 * MIB);
+        assertThat(steady.workingSetBytes()).isEqualTo(found.workingSetBytes());
+
+        WorkingSet fast = WorkingSet.of(80 * MIB, 16 * MIB / 2.5, LONG);
+        assertThat(fast.found()).isTrue();
+        assertThat(WorkingSet.steadied(fast, 16 * MIB, WorkingSet.MIDDLE)).isEqualTo(fast);
+
+        WorkingSet none = WorkingSet.of(16 * MIB, 16 * MIB, LONG);
+        assertThat(WorkingSet.steadied(none, 30 * MIB, WorkingSet.MIDDLE)).isEqualTo(none);
+    }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import ferry.migration.MigrationRequest;
 import ferry.migration.Plan;
+import java.time.Duration;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
@@ -142,5 +143,92 @@ class BudgetPolicyTest {
         p.step(pass(8000, 2, 60, 4), r);
         p.step(pass(11_000, 3, 6, 4), r);
         assertThat(r.actions).doesNotContain("postcopy");
+    }
+
+    /** No working set seen: the plan takes the whole non-zero RAM. */
+    private static final long NO_SET = (long) ((256L << 20) * 0.52);
+
+    /** S3's figures: 256 MiB, half of it zero, 48 MiB/s over a 64 MiB set, a 32 MiB/s link. */
+    private static Plan s3(long workingSetBytes, double dirtyMiB) {
+        return Plan.of(new Plan.Inputs(256L << 20, 0.48, dirtyMiB * MIB, workingSetBytes, 32 * MIB, "limit", 300,
+                60_000, true, true, false));
+    }
+
+    private static BudgetPolicy s3Policy(boolean postcopy) {
+        return new BudgetPolicy(new Policies.Context(256, 1, 32L << 20, 300, 60_000,
+                new MigrationRequest.Limits(60, true, postcopy, false, null), Set.of(), Set.of(), false));
+    }
+
+    /** A poll in the first pass, {@code sentMiB} sent: its non-zero pages come first, its zero pages at the end. */
+    private static ConvergencePolicy.Sample firstPass(long elapsedMs, double sentMiB) {
+        return new ConvergencePolicy.Sample(elapsedMs, "active", (long) (sentMiB * MIB),
+                (long) ((256 - sentMiB) * MIB), 256L << 20, 32 * MIB, 0, 1, 0, 0, 100);
+    }
+
+    /**
+     * Recorded on S3 (bench): switched at the second pass's start, postcopy sent the whole 64 MiB
+     * set again and took 1.47-1.53 times the floor. Both plans, on their own samples, saw the guest
+     * outrun the link: the switch comes with a quarter of the pass's 133 MiB of non-zero pages unsent.
+     */
+    @Test
+    void twoPlansThatForesawItSwitchWithinTheFirstPass() {
+        Plan first = s3(NO_SET, 50);
+        Plan refined = s3(65L << 20, 50);
+        assertThat(first.inputs().workingSetSeen()).isFalse();
+        assertThat(Plan.postcopySwitchRest(refined.inputs())).isEqualTo((long) ((256L << 20) * 0.52 / 4));
+        RecordingControl r = new RecordingControl();
+        BudgetPolicy p = s3Policy(true);
+        p.planned(first);
+        p.step(firstPass(22, 0.5), r);
+        p.step(firstPass(2000, 64), r);
+        // 36 MiB to go at 32 MiB/s
+        assertThat(p.pollWithin()).isBetween(Duration.ofMillis(1050), Duration.ofMillis(1150));
+        p.planned(refined);
+        p.step(firstPass(3000, 96), r);
+        assertThat(r.actions).isEmpty();
+        assertThat(p.pollWithin()).isBetween(Duration.ofMillis(100), Duration.ofMillis(130));
+        p.step(firstPass(3120, 100), r);
+        assertThat(r.actions).as(String.join("\n", r.log)).containsExactly("postcopy");
+        assertThat(r.log).anyMatch(l -> l.contains("within the first pass") && l.contains("2 plans on separate samples"));
+    }
+
+    /** One plan is one sample: the first pass runs out, and the pass that agrees switches, as before. */
+    @Test
+    void oneStuckPlanWaitsForTheSecondAndElseForThePass() {
+        RecordingControl r = new RecordingControl();
+        BudgetPolicy p = s3Policy(true);
+        p.planned(s3(65L << 20, 50));
+        p.step(firstPass(2000, 64), r);
+        p.step(firstPass(3200, 102), r);
+        assertThat(r.actions).isEmpty();
+        assertThat(p.pollWithin()).as("polled soon: the second plan may still come within the pass")
+                .isEqualTo(BudgetPolicy.AWAIT_PLAN_POLL);
+        p.step(new ConvergencePolicy.Sample(4000, "active", 134L << 20, 64L << 20, 256L << 20, 32 * MIB, 16 * MIB, 2,
+                0, 0, 100), r);
+        assertThat(r.actions).as(String.join("\n", r.log)).containsExactly("postcopy");
+        assertThat(p.pollWithin()).isNull();
+    }
+
+    /** A second sample of a calmer guest takes the early switch back; without --allow-postcopy there is none. */
+    @Test
+    void aCalmerSecondPlanOrNoPostcopyMeansNoEarlySwitch() {
+        Plan calm = s3(8L << 20, 4);
+        assertThat(calm.forPolicy("budget").strategy()).isEqualTo("budget:precopy");
+        RecordingControl r = new RecordingControl();
+        BudgetPolicy p = s3Policy(true);
+        p.planned(s3(NO_SET, 50));
+        p.planned(calm);
+        p.step(firstPass(2000, 64), r);
+        p.step(firstPass(3200, 102), r);
+        assertThat(r.actions).isEmpty();
+        assertThat(p.pollWithin()).isNull();
+
+        BudgetPolicy noPostcopy = s3Policy(false);
+        noPostcopy.planned(s3(NO_SET, 50));
+        noPostcopy.planned(s3(65L << 20, 50));
+        noPostcopy.step(firstPass(2000, 64), r);
+        noPostcopy.step(firstPass(3200, 102), r);
+        assertThat(r.actions).isEmpty();
+        assertThat(noPostcopy.pollWithin()).isNull();
     }
 }
