@@ -66,7 +66,12 @@ public record Plan(Inputs inputs, List<Prediction> strategies, String recommende
 
         /** A working set was seen (the second sample): below the non-zero RAM assumed without one. */
         public boolean workingSetSeen() {
-            return workingSetBytes < (long) (ramBytes * (1 - zeroShare));
+            return workingSetBytes < (long) nonZeroBytes();
+        }
+
+        /** The non-zero RAM: what the first pass sends (a zero page goes as a flag). */
+        public double nonZeroBytes() {
+            return ramBytes * (1 - zeroShare);
         }
 
         public PrecopyModel model(double dirty) {
@@ -254,7 +259,7 @@ public record Plan(Inputs inputs, List<Prediction> strategies, String recommende
         if (post == null || !post.fitsBudget()) {
             return false;
         }
-        double firstPass = in.ramBytes() * (1 - in.zeroShare()) / in.ramLinkBytesPerS();
+        double firstPass = in.nonZeroBytes() / in.ramLinkBytesPerS();
         return p.seconds() - firstPass > POSTCOPY_PAYS_FACTOR * Math.max(0.05, post.seconds() - firstPass);
     }
 
@@ -330,7 +335,7 @@ public record Plan(Inputs inputs, List<Prediction> strategies, String recommende
      * the second sample of the guest ends, which a short pass does not outlast.
      */
     private static Prediction postcopy(Inputs in) {
-        double firstPass = in.ramBytes() * (1 - in.zeroShare());
+        double firstPass = in.nonZeroBytes();
         double rest = Math.min(postcopySwitchRest(in), Math.max(0, firstPass - in.ramLinkBytesPerS() * SECOND_PLAN_S));
         double dirtied = dirtiedDuring(in, firstPass) * (1 - rest / Math.max(1, firstPass));
         double bytes = firstPass + dirtied;
@@ -345,7 +350,7 @@ public record Plan(Inputs inputs, List<Prediction> strategies, String recommende
 
     /** One pre-copy pass, then the guest is paused: the downtime is whatever it dirtied meanwhile. */
     private static Prediction pauseAndFinish(Inputs in) {
-        double firstPass = in.ramBytes() * (1 - in.zeroShare());
+        double firstPass = in.nonZeroBytes();
         double dirtied = dirtiedDuring(in, firstPass);
         double seconds = (firstPass + dirtied) / in.ramLinkBytesPerS();
         double downtime = dirtied / in.ramLinkBytesPerS() * 1000;
@@ -367,7 +372,7 @@ public record Plan(Inputs inputs, List<Prediction> strategies, String recommende
      * end and go by in a moment.
      */
     public static long postcopySwitchRest(Inputs in) {
-        double firstPass = in.ramBytes() * (1 - in.zeroShare());
+        double firstPass = in.nonZeroBytes();
         return (long) Math.min(dirtiedDuring(in, firstPass), firstPass * POSTCOPY_SWITCH_SHARE);
     }
 

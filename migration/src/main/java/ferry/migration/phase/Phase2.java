@@ -206,7 +206,7 @@ public final class Phase2 {
         if (tcgLoss != null && plan != null) {
             // the strategies above assume a running guest: paused, the downtime is the transfer
             Plan.Inputs in = plan.inputs();
-            double bytes = in.ramBytes() * (1 - in.zeroShare());
+            double bytes = in.nonZeroBytes();
             ctx.log().warn("planner: paused for the whole stream, the guest's downtime is the whole transfer of %s "
                     + "(%.1f s at the %s/s limit), whatever the policy's downtime budget", Sizes.bytes((long) bytes),
                     bytes / in.ramLinkBytesPerS(), Sizes.bytes((long) in.ramLinkBytesPerS()));

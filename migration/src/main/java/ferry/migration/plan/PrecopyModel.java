@@ -21,10 +21,11 @@ public record PrecopyModel(long ramBytes, double zeroShare, long workingSetBytes
      * QEMU blocks each vCPU for 10 ms·t/(1−t) in every 10 ms/(1−t). A guest that paces its work by
      * the clock and needs little CPU makes up what fell due in one 10 ms timeslice after a block and
      * loses the rest: 2t−1 of its time, nothing up to 50%. Measured on S3's stressor: QEMU's dirty
-     * rate read 28.8 and 19.9 MiB/s at 70% and 80% for a 48 MiB/s guest (the model: 28.8 and 19.2),
-     * and its passes did not shrink below 60%. A guest that needs all its CPU loses t instead, and
-     * the plan then expects a throttle to work later than it does. Its CPU share, read before the
-     * migration, does not tell the two apart: the stressor runs 7 ms of 200 and still loses 60% at 80%.
+     * rate read 28.2-29.5 and 19.9 MiB/s at 70% and 80% for a 48 MiB/s guest (the model: 28.8 and
+     * 19.2), and its passes did not shrink up to 60%. A guest that needs all its CPU loses t instead,
+     * and the plan then expects a throttle to work later than it does. Its CPU share, read before the
+     * migration, does not tell the two apart: S2's stressor runs its vCPU 7 ms of 200 and still loses
+     * 60% of its slices at 80%.
      */
     public static double keptUnderThrottle(double throttle) {
         return Math.max(0, Math.min(1, THROTTLE_SLACK * (1 - throttle)));

@@ -131,7 +131,7 @@ public final class BudgetPolicy implements ConvergencePolicy {
         stuckPlans = plannedStuck ? stuckPlans + 1 : 0;
         Plan.Inputs in = plan.inputs();
         boolean early = plannedStuck && postcopy != null && postcopy.fitsBudget() && c.limits().allowPostcopy();
-        firstPassBytes = early ? (long) (in.ramBytes() * (1 - in.zeroShare())) : 0;
+        firstPassBytes = early ? (long) in.nonZeroBytes() : 0;
         switchRestBytes = early ? Plan.postcopySwitchRest(in) : 0;
         rewriteBytesPerS = in.workingSetSeen() ? in.dirtyBytesPerS() : 0;
         workingSetBytes = in.workingSetSeen() ? in.workingSetBytes() : 0;

@@ -61,7 +61,7 @@ public final class PeerPlans {
     static Plan.Prediction ovirt(Plan.Inputs in, long intervalMs, double capS) {
         double link = in.ramLinkBytesPerS();
         PrecopyModel m = in.model(in.dirtyBytesPerS());
-        double pass = in.ramBytes() * (1 - in.zeroShare());
+        double pass = in.nonZeroBytes();
         double t = 0;
         double bytes = 0;
         AutoConverge ac = new AutoConverge();
@@ -108,7 +108,7 @@ public final class PeerPlans {
             }
             t += seconds;
             bytes += pass;
-            double dirtied = Math.min(m.workingSetBytes(), in.dirtyBytesPerS() * PrecopyModel.keptUnderThrottle(ac.throttle) * seconds);
+            double dirtied = ac.dirtiedDuring(in, m, seconds);
             ac.afterPass(dirtied, pass);
             pass = dirtied;
         }
@@ -125,7 +125,7 @@ public final class PeerPlans {
         double link = in.ramLinkBytesPerS();
         PrecopyModel m = in.model(in.dirtyBytesPerS());
         double limitS = in.ramTimeMs() / 1000.0;
-        double pass = in.ramBytes() * (1 - in.zeroShare());
+        double pass = in.nonZeroBytes();
         double t = 0;
         double bytes = 0;
         long downtime = Migration.DEFAULT_DOWNTIME_MS;
@@ -153,7 +153,7 @@ public final class PeerPlans {
                 downtime = Math.min(Plan.CLASSIC_CAP_MS, downtime * 2);
                 nextDoubling += Plan.CLASSIC_STEP_S;
             }
-            double dirtied = Math.min(m.workingSetBytes(), in.dirtyBytesPerS() * PrecopyModel.keptUnderThrottle(ac.throttle) * seconds);
+            double dirtied = ac.dirtiedDuring(in, m, seconds);
             ac.afterPass(dirtied, wire);
             pass = dirtied;
         }
@@ -180,6 +180,11 @@ public final class PeerPlans {
     /** QEMU's auto-converge: every second sync whose dirtied bytes exceed half of what the pass sent raises the throttle. */
     private static final class AutoConverge {
         double throttle;
+
+        /** What the guest, held at this throttle, dirties in {@code seconds}: at most its working set. */
+        double dirtiedDuring(Plan.Inputs in, PrecopyModel m, double seconds) {
+            return Math.min(m.workingSetBytes(), in.dirtyBytesPerS() * PrecopyModel.keptUnderThrottle(throttle) * seconds);
+        }
         private int high;
 
         void afterPass(double dirtied, double sent) {

@@ -122,7 +122,7 @@ public record StreamSetup(Map<String, Boolean> sourceCaps, ObjectNode sourcePara
             return StreamSetup.xbzrleCache(memoryMiB);
         }
         Plan.Inputs in = plan.inputs();
-        double nonZero = in.ramBytes() * (1 - in.zeroShare());
+        double nonZero = in.nonZeroBytes();
         double onePassS = nonZero / Math.max(1, in.ramLinkBytesPerS());
         return cacheSize((long) Math.min(nonZero, in.dirtyBytesPerS() * onePassS), in.ramBytes());
     }
